@@ -1,0 +1,67 @@
+"""Errors a person can cause, each saying what is wrong and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of one section (and one row of a table section)."""
+
+    section: str
+    field: str
+    message: str
+    row: int | None = None
+
+    def where(self) -> str:
+        from pep_model.sections import section_spec
+
+        spec = section_spec(self.section)
+        label = spec.field_label(self.field)
+        if self.row is not None:
+            return f"{spec.title}, {spec.row_noun} {self.row + 1}, {label}"
+        return f"{spec.title}, {label}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "field": self.field, "row": self.row,
+                "message": self.message}
+
+
+class PepError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class NotFound(PepError):
+    pass
+
+
+class NotAllowed(PepError):
+    """The actor has no right to do this to this child's PEP."""
+
+
+class IllegalTransition(PepError):
+    def __init__(self, current: str, target: str, reason: str = "") -> None:
+        self.current = current
+        self.target = target
+        text = f"A PEP that is '{current}' cannot move to '{target}'"
+        super().__init__(text + (f": {reason}" if reason else "."))
+
+
+class ValidationFailed(PepError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.where()}: {e.message}" for e in errors))
+
+
+class ConflictError(PepError):
+    """A save carried a version older than the stored one, and the same section changed."""
+
+    def __init__(self, current: Any) -> None:
+        self.current = current  # the Pep as stored now
+        super().__init__("Someone else saved this section first; their values are shown.")
+
+
+class StaleVersion(PepError):
+    """Raised by a repository when a compare-and-swap on the version fails."""

@@ -1,0 +1,57 @@
+"""One child's PEP for one term."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pep_model.sections import SECTION_KEYS, Content, empty_content
+from pep_model.workflow import PepStatus
+
+
+def pep_id_for(child_id: str, term_id: str) -> str:
+    return f"{child_id}-{term_id}"
+
+
+@dataclass
+class MeetingLink:
+    """The Teams meeting a PEP is discussed in, once scheduled or started."""
+
+    event_id: str = ""
+    join_url: str = ""
+    chat_id: str = ""          # the meeting's group chat (conversation id)
+    starts_at: str = ""        # ISO 8601 with offset
+    card_message_id: str = ""  # the walkthrough card in the meeting chat
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> MeetingLink | None:
+        if not data:
+            return None
+        return cls(**{k: str(v or "") for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Pep:
+    child_id: str
+    term_id: str
+    status: PepStatus = PepStatus.DRAFT
+    version: int = 0
+    sections: dict[str, Content] = field(default_factory=dict)
+    # the PEP version at which each section last changed: lets two people edit
+    # different sections at once without a false conflict
+    section_versions: dict[str, int] = field(default_factory=dict)
+    current_section: str = SECTION_KEYS[0]
+    meeting: MeetingLink | None = None
+    meeting_held_on: date | None = None
+    return_due: date | None = None
+
+    @property
+    def id(self) -> str:
+        return pep_id_for(self.child_id, self.term_id)
+
+    def section(self, key: str) -> Content:
+        return self.sections.get(key) or empty_content(key)

@@ -1,0 +1,79 @@
+"""The life of a PEP in one term: its statuses and who may move it on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pep_model.access import Capability
+from pep_model.errors import IllegalTransition, NotAllowed
+
+
+class PepStatus(StrEnum):
+    DRAFT = "draft"
+    PACK_SENT = "pack_sent"
+    IN_PROGRESS = "in_progress"
+    READY_FOR_MEETING = "ready_for_meeting"
+    IN_MEETING = "in_meeting"
+    AWAITING_RETURN = "awaiting_return"
+    RETURNED = "returned"
+    IN_QA = "in_qa"
+    AMENDMENTS_REQUESTED = "amendments_requested"
+    FINALISED = "finalised"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    PepStatus.DRAFT: "Not started",
+    PepStatus.PACK_SENT: "Pack sent to school",
+    PepStatus.IN_PROGRESS: "Being completed",
+    PepStatus.READY_FOR_MEETING: "Ready for the meeting",
+    PepStatus.IN_MEETING: "Meeting in progress",
+    PepStatus.AWAITING_RETURN: "Awaiting return",
+    PepStatus.RETURNED: "Returned to Business Support",
+    PepStatus.IN_QA: "In quality assurance",
+    PepStatus.AMENDMENTS_REQUESTED: "Amendments requested",
+    PepStatus.FINALISED: "Finalised",
+}
+
+S = PepStatus
+_BEFORE = (S.DRAFT, S.PACK_SENT, S.IN_PROGRESS, S.READY_FOR_MEETING)
+
+# (from, to) -> the capability the actor needs for that child.
+MOVES: dict[tuple[PepStatus, PepStatus], Capability] = {
+    (S.DRAFT, S.PACK_SENT): Capability.SEND_PACKS,
+    (S.DRAFT, S.IN_PROGRESS): Capability.EDIT,
+    (S.PACK_SENT, S.IN_PROGRESS): Capability.EDIT,
+    (S.DRAFT, S.READY_FOR_MEETING): Capability.EDIT,
+    (S.PACK_SENT, S.READY_FOR_MEETING): Capability.EDIT,
+    (S.IN_PROGRESS, S.READY_FOR_MEETING): Capability.EDIT,
+    (S.READY_FOR_MEETING, S.IN_PROGRESS): Capability.EDIT,
+    **{(s, S.IN_MEETING): Capability.LEAD_MEETING for s in _BEFORE},
+    (S.IN_MEETING, S.AWAITING_RETURN): Capability.LEAD_MEETING,
+    (S.AWAITING_RETURN, S.RETURNED): Capability.LEAD_MEETING,
+    (S.RETURNED, S.IN_QA): Capability.QA,
+    (S.IN_QA, S.AMENDMENTS_REQUESTED): Capability.QA,
+    (S.IN_QA, S.FINALISED): Capability.QA,
+    (S.AMENDMENTS_REQUESTED, S.RETURNED): Capability.EDIT,
+}
+
+# Where sections can still be edited, and which stage's sections.
+EDITABLE_BEFORE = frozenset({*_BEFORE, S.IN_MEETING, S.AWAITING_RETURN,
+                             S.AMENDMENTS_REQUESTED})
+EDITABLE_MEETING = frozenset({S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED})
+
+
+def check_move(current: PepStatus, target: PepStatus,
+               capabilities: frozenset[Capability]) -> None:
+    needed = MOVES.get((current, target))
+    if needed is None:
+        raise IllegalTransition(current.value, target.value)
+    if needed not in capabilities:
+        raise NotAllowed(f"moving a PEP to '{target.label}' needs the '{needed.value}' right "
+                         "for this child")
+
+
+def is_before_meeting(status: PepStatus) -> bool:
+    return status in _BEFORE
