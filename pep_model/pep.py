@@ -23,6 +23,11 @@ class MeetingLink:
     chat_id: str = ""          # the meeting's group chat (conversation id)
     starts_at: str = ""        # ISO 8601 with offset
     card_message_id: str = ""  # the walkthrough card in the meeting chat
+    meeting_id: str = ""       # Teams meeting id (for the participant API)
+    audience: str = ""         # comma-separated Teams user ids allowed to see the PEP
+
+    def audience_ids(self) -> list[str]:
+        return [a for a in self.audience.split(",") if a]
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.__dict__)

@@ -300,7 +300,7 @@ def parse_value(spec: FieldSpec, raw: RawValue) -> Any:
                              f"(it has {len(text)})")
         return text if spec.kind is FieldKind.LONG_TEXT else " ".join(text.split())
     if spec.kind is FieldKind.INTEGER:
-        if not text.isdigit() or len(text) > 6:
+        if not text.isdecimal() or len(text) > 6:
             raise ValueError("enter a whole number, 0 or more")
         return int(text)
     if spec.kind is FieldKind.MONEY:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -165,7 +165,9 @@ class PepService:
             if key == "targets":
                 content = number_targets(content)
             ctx = self.context(pep, child).with_section(key, content)
-            errors += check_section(ctx, key, content)
+            unreadable = {(e.field, e.row) for e in errors}  # one message per field
+            errors += [e for e in check_section(ctx, key, content)
+                       if (e.field, e.row) not in unreadable]
             if errors:
                 return SaveOutcome(pep, child, errors)
             if expected_version != pep.version and \
@@ -227,11 +229,10 @@ class PepService:
             _require(actor, Capability.LEAD_MEETING, child)
             if pep.status is PepStatus.IN_MEETING:
                 return pep
-        meeting = copy.copy(pep.meeting) or MeetingLink()
         if chat_id:
-            meeting.chat_id = chat_id
+            await self.link_chat(pep_id, chat_id)
         return await self._move(pep_id, actor, PepStatus.IN_MEETING, "meeting.start",
-                                meeting=meeting, current_section=SECTION_KEYS[0])
+                                current_section=SECTION_KEYS[0])
 
     async def navigate(self, pep_id: str, key: str, actor: Actor) -> Pep:
         """Move everyone's walkthrough to another section (the lead drives)."""
@@ -247,16 +248,55 @@ class PepService:
             await uow.commit()
             return pep
 
+    async def _update_meeting(self, pep_id: str,
+                              change: Callable[[MeetingLink], bool]) -> Pep:
+        """Apply a change to the meeting link; retried on a concurrent write, since the
+        link is bookkeeping that no person edits."""
+        for _ in range(5):
+            async with self.uow() as uow:
+                pep, _ = await self._load(uow, pep_id)
+                read_version = pep.version
+                meeting = copy.copy(pep.meeting) or MeetingLink()
+                if not change(meeting):
+                    return pep
+                pep.meeting = meeting
+                try:
+                    await uow.peps.save(pep, read_version)
+                except StaleVersion:
+                    continue
+                await uow.commit()
+                return pep
+        raise ConflictError(pep)
+
     async def set_card_message(self, pep_id: str, chat_id: str, message_id: str) -> Pep:
-        async with self.uow() as uow:
-            pep, _ = await self._load(uow, pep_id)
-            read_version = pep.version
-            pep.meeting = copy.copy(pep.meeting) or MeetingLink()
-            pep.meeting.chat_id = chat_id
-            pep.meeting.card_message_id = message_id
-            await self._save(uow, pep, read_version)
-            await uow.commit()
-            return pep
+        def change(meeting: MeetingLink) -> bool:
+            meeting.chat_id, meeting.card_message_id = chat_id, message_id
+            return True
+
+        return await self._update_meeting(pep_id, change)
+
+    async def join_audience(self, pep_id: str, user_id: str, max_size: int = 60) -> Pep:
+        """Remember a Teams user allowed to see this PEP in the meeting, so their card
+        refreshes to their own view (Teams allows 60 such users)."""
+        def change(meeting: MeetingLink) -> bool:
+            ids = meeting.audience_ids()
+            if not user_id or user_id in ids or len(ids) >= max_size:
+                return False
+            meeting.audience = ",".join([*ids, user_id])
+            return True
+
+        return await self._update_meeting(pep_id, change)
+
+    async def link_chat(self, pep_id: str, chat_id: str, meeting_id: str = "") -> Pep:
+        def change(meeting: MeetingLink) -> bool:
+            if meeting.chat_id == chat_id and (not meeting_id or
+                                               meeting.meeting_id == meeting_id):
+                return False
+            meeting.chat_id = chat_id
+            meeting.meeting_id = meeting_id or meeting.meeting_id
+            return True
+
+        return await self._update_meeting(pep_id, change)
 
     async def record_attendee(self, pep_id: str, name: str, role: str, attended: str,
                               actor: Actor) -> SaveOutcome:
@@ -265,7 +305,7 @@ class PepService:
             async with self.uow() as uow:
                 pep, child = await self._load(uow, pep_id)
             rows = list(pep.section("attendees").get("rows") or [])
-            if any(str(r.get("name", "")).casefold() == name.casefold() for r in rows):
+            if any(_same_name(str(r.get("name") or ""), name) for r in rows):
                 return SaveOutcome(pep, child)
             raw_rows = [{k: v or "" for k, v in r.items()} for r in rows]
             raw_rows.append({"name": name, "role": role, "attended": attended})
@@ -308,6 +348,11 @@ def carry_forward_targets(previous: Pep) -> Content:
                      f"{owner}{due}".strip(": "),
                      "outcome": None, "evidence": None})
     return {"rows": rows}
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Names as stored: spaces collapsed (as normalise_section does), any case."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _require(actor: Actor, capability: Capability, child: Child) -> None:

@@ -1,0 +1,154 @@
+"""Outbound calls to the Bot Connector and the Teams meeting API, with aiohttp.
+
+botbuilder's connector client is synchronous (msrest + requests) and rebuilt per
+turn, and its meeting-participant call uses the wrong URL; these few REST calls are
+made here instead, on one shared session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+
+class ConnectorError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(f"connector answered {status}: {message}")
+
+
+class TokenSource(Protocol):
+    async def token(self) -> str | None: ...
+
+
+class NoToken:
+    """Local stand-ins (the Agents Playground, test stubs) take no token."""
+
+    async def token(self) -> str | None:
+        return None
+
+
+class AzureIdentityToken:
+    """A Bot Connector token from azure-identity, cached until shortly before expiry."""
+
+    def __init__(self, credential: Any, scope: str) -> None:
+        self.credential = credential  # an azure.identity.aio credential
+        self.scope = scope
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self) -> str | None:
+        if self._token and time.time() < self._expires - 300:
+            return self._token
+        async with self._lock:
+            if not self._token or time.time() >= self._expires - 300:
+                access = await self.credential.get_token(self.scope)
+                self._token, self._expires = access.token, float(access.expires_on)
+        return self._token
+
+
+def _safe_base(service_url: str) -> str:
+    parts = urlsplit(service_url)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ConnectorError(400, f"refusing service URL {service_url!r}")
+    return service_url.rstrip("/")
+
+
+class Connector:
+    def __init__(self, session: aiohttp.ClientSession, tokens: TokenSource) -> None:
+        self.session = session
+        self.tokens = tokens
+
+    async def _call(self, method: str, url: str, body: Any = None) -> Any:
+        headers = {}
+        token = await self.tokens.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        for attempt in range(3):
+            async with self.session.request(method, url, json=body, headers=headers,
+                                            timeout=aiohttp.ClientTimeout(total=15)) as r:
+                if r.status in (429, 502, 503, 504) and attempt < 2:
+                    retry_after = r.headers.get("Retry-After", "")
+                    delay = float(retry_after) if retry_after.isdigit() else 0.5 * 2**attempt
+                    await asyncio.sleep(min(delay, 10.0))
+                    continue
+                text = await r.text()
+                if r.status >= 400:
+                    raise ConnectorError(r.status, text[:200])
+                if not text:
+                    return {}
+                try:
+                    return await r.json(content_type=None)
+                except ValueError:
+                    return {}
+        raise ConnectorError(503, "gave up after retries")  # pragma: no cover
+
+    async def send(self, service_url: str, conversation_id: str,
+                   activity: dict[str, Any]) -> str:
+        url = f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}/activities"
+        result = await self._call("POST", url, activity)
+        return str(result.get("id", ""))
+
+    async def update(self, service_url: str, conversation_id: str, activity_id: str,
+                     activity: dict[str, Any]) -> None:
+        url = (f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}"
+               f"/activities/{quote(activity_id)}")
+        await self._call("PUT", url, {**activity, "id": activity_id})
+
+    async def create_personal_chat(self, service_url: str, *, bot_id: str, user_id: str,
+                                   tenant_id: str) -> str:
+        url = f"{_safe_base(service_url)}/v3/conversations"
+        body = {"bot": {"id": bot_id}, "members": [{"id": user_id}], "isGroup": False,
+                "tenantId": tenant_id, "channelData": {"tenant": {"id": tenant_id}}}
+        result = await self._call("POST", url, body)
+        return str(result.get("id", ""))
+
+    async def member(self, service_url: str, conversation_id: str,
+                     user_id: str) -> dict[str, Any]:
+        url = (f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}"
+               f"/members/{quote(user_id)}")
+        result: dict[str, Any] = await self._call("GET", url)
+        return result
+
+    async def meeting_participant(self, service_url: str, meeting_id: str,
+                                  participant_id: str, tenant_id: str) -> dict[str, Any]:
+        """GET /v1/meetings/{meetingId}/participants/{participantId}?tenantId= — the
+        URL botbuilder 4.17.1 gets wrong."""
+        url = (f"{_safe_base(service_url)}/v1/meetings/{quote(meeting_id)}/participants/"
+               f"{quote(participant_id)}?tenantId={quote(tenant_id)}")
+        result: dict[str, Any] = await self._call("GET", url)
+        return result
+
+    async def download(self, url: str, max_bytes: int) -> bytes:
+        """A file a user shared with the bot (Teams gives a pre-authorised URL)."""
+        _safe_base(url)
+        async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=60)) as r:
+            if r.status >= 400:
+                raise ConnectorError(r.status, "download failed")
+            if r.content_length and r.content_length > max_bytes:
+                raise ConnectorError(413, "file too large")
+            data = bytearray()
+            async for chunk in r.content.iter_chunked(65536):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise ConnectorError(413, "file too large")
+            return bytes(data)
+
+    async def upload(self, url: str, content: bytes) -> None:
+        """PUT a file to the upload URL Teams gave after the user accepted it."""
+        _safe_base(url)
+        headers = {"Content-Length": str(len(content)),
+                   "Content-Range": f"bytes 0-{len(content) - 1}/{len(content)}"}
+        async with self.session.put(url, data=content, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=60)) as r:
+            if r.status >= 400:
+                raise ConnectorError(r.status, "upload failed")

@@ -1,0 +1,271 @@
+"""The in-meeting walkthrough: start, navigate, save, attendees, finish, meeting events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import cards
+from bot.card_data import data_section, data_str, data_version
+from bot.identity import IdentityResolver
+from bot.turn import CardUpdate, Outgoing, Reply, Turn
+from pep_model.access import SYSTEM, Actor, Capability
+from pep_model.child import Child
+from pep_model.errors import ConflictError, NotAllowed
+from pep_model.people import Role
+from pep_model.services import PepService, PepView
+from pep_model.workflow import PepStatus
+
+log = logging.getLogger(__name__)
+
+EVENT_MEETING_START = "application/vnd.microsoft.meetingStart"
+EVENT_MEETING_END = "application/vnd.microsoft.meetingEnd"
+EVENT_PARTICIPANT_JOIN = "application/vnd.microsoft.meetingParticipantJoin"
+
+# Role for this child -> how the attendee is recorded
+ATTENDEE_ROLE = {
+    Role.DESIGNATED_TEACHER: "designated_teacher", Role.PEP_LEAD: "pep_lead",
+    Role.SOCIAL_WORKER: "social_worker", Role.CARER: "carer", Role.CHILD: "child",
+    Role.VIRTUAL_SCHOOL_OFFICER: "virtual_school_officer",
+}
+
+ParticipantLookup = Callable[[Turn, str], Awaitable[dict[str, Any] | None]]
+RecordDelivery = Callable[[PepView, Turn], Awaitable[list[Outgoing]]]
+Notify = Callable[[PepView], Awaitable[list[Outgoing]]]
+
+
+def attendee_role(actor: Actor, child: Child) -> str:
+    for role in sorted(actor.roles_for(child)):
+        if role in ATTENDEE_ROLE:
+            return ATTENDEE_ROLE[role]
+    return "other"
+
+
+class MeetingRoutes:
+    def __init__(self, service: PepService, identity: IdentityResolver,
+                 participant: ParticipantLookup, deliver_record: RecordDelivery,
+                 ask_for_next_date: Notify) -> None:
+        self.service = service
+        self.identity = identity
+        self.participant = participant
+        self.deliver_record = deliver_record
+        self.ask_for_next_date = ask_for_next_date
+
+    # ---- cards -----------------------------------------------------------------
+
+    def shared_card(self, view: PepView) -> dict[str, Any]:
+        """The message everyone in the chat has: no child data in it; each permitted
+        person's Teams refreshes it into their own view."""
+        audience = view.pep.meeting.audience_ids() if view.pep.meeting else []
+        return cards.walkthrough_shared_card(view, audience)
+
+    def card_for(self, view: PepView, actor: Actor, **extra: Any) -> dict[str, Any]:
+        if actor.can(Capability.LEAD_MEETING, view.child):
+            audience = view.pep.meeting.audience_ids() if view.pep.meeting else []
+            return cards.walkthrough_card(view, lead=True, lead_user_ids=audience, **extra)
+        if actor.can(Capability.VIEW_MEETING, view.child):
+            audience = view.pep.meeting.audience_ids() if view.pep.meeting else []
+            return cards.walkthrough_card(view, lead=False, lead_user_ids=audience)
+        return cards.message_card(
+            "PEP meeting", "This PEP is shown only to the people working with the child.")
+
+    def _update_shared(self, view: PepView) -> list[CardUpdate]:
+        meeting = view.pep.meeting
+        if meeting is None or not meeting.card_message_id or not meeting.chat_id:
+            return []
+        return [CardUpdate(meeting.chat_id, meeting.card_message_id, self.shared_card(view))]
+
+    async def _post_walkthrough(self, turn: Turn, view: PepView) -> Outgoing:
+        pep_id = view.pep.id
+
+        async def remember(message_id: str) -> None:
+            await self.service.set_card_message(pep_id, turn.conversation_id, message_id)
+
+        return Outgoing(card=self.shared_card(view), on_sent=remember)
+
+    # ---- starting ----------------------------------------------------------------
+
+    async def start_command(self, turn: Turn, actor: Actor) -> Reply:
+        if turn.personal:
+            return Reply(messages=[Outgoing(card=cards.message_card(
+                "Start in the meeting", "Type 'start pep' in the PEP meeting's chat, "
+                "mentioning me, to begin the walkthrough there."))])
+        pep = await self._linked_pep(turn)
+        if pep is not None:
+            return await self._start(turn, actor, pep.id)
+        async with self.service.uow() as uow:
+            children = actor.visible(await uow.children.list_all(), Capability.LEAD_MEETING)
+        if not children:
+            raise NotAllowed("You are not the PEP lead or social worker for any child.")
+        return Reply(messages=[Outgoing(card=cards.child_chooser_card(children))])
+
+    async def start_from_chooser(self, turn: Turn, actor: Actor,
+                                 data: Mapping[str, Any]) -> Reply:
+        child_id = data_str(data, "child_id")
+        async with self.service.uow() as uow:
+            child = await uow.children.get(child_id)
+        if child is None or not actor.can(Capability.LEAD_MEETING, child):
+            raise NotAllowed("You cannot lead this child's PEP meeting.")
+        pep = await self.service.open_pep(child_id, self.service.current_term_id())
+        reply = await self._start(turn, actor, pep.id)
+        reply.invoke_card = cards.message_card(
+            "PEP walkthrough started", f"The walkthrough for {child.initials} is below.")
+        return reply
+
+    async def _linked_pep(self, turn: Turn) -> Any:
+        async with self.service.uow() as uow:
+            return await uow.peps.by_chat(turn.conversation_id)
+
+    async def _start(self, turn: Turn, actor: Actor, pep_id: str) -> Reply:
+        await self.service.start_meeting(pep_id, actor, chat_id=turn.conversation_id)
+        if turn.meeting_id:
+            await self.service.link_chat(pep_id, turn.conversation_id, turn.meeting_id)
+        if turn.user_id and not actor.system:
+            await self.service.join_audience(pep_id, turn.user_id)
+            await self._record_if_in_meeting(turn, actor, pep_id)
+        view = await self.service.get(pep_id, SYSTEM)
+        return Reply(messages=[await self._post_walkthrough(turn, view)])
+
+    async def _record_if_in_meeting(self, turn: Turn, actor: Actor, pep_id: str) -> None:
+        """The meeting roster: ask Teams whether the person is in the call."""
+        if not turn.meeting_id or not turn.aad_object_id or actor.person is None:
+            return
+        info = await self.participant(turn, turn.aad_object_id)
+        if info and (info.get("meeting") or {}).get("inMeeting"):
+            view = await self.service.get(pep_id, SYSTEM)
+            await self.service.record_attendee(pep_id, actor.person.name,
+                                               attendee_role(actor, view.child), "teams",
+                                               SYSTEM)
+
+    # ---- card verbs ------------------------------------------------------------
+
+    async def refresh(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
+        if actor.can(Capability.VIEW_MEETING, view.child) and turn.user_id and \
+                view.pep.meeting and turn.user_id not in view.pep.meeting.audience_ids():
+            await self.service.join_audience(view.pep.id, turn.user_id)
+        return Reply(invoke_card=self.card_for(view, actor))
+
+    async def save_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        pep_id, key = data_str(data, "pep_id"), data_section(data)
+        version = data_version(data)
+        raw = cards.raw_from_card_data(key, data)
+        try:
+            outcome = await self.service.record_section(pep_id, key, raw, actor, version)
+        except ConflictError as conflict:
+            view = self.service.view(conflict.current, (await self.service.get(
+                pep_id, actor, Capability.EDIT)).child)
+            notice = ("Someone else changed this section while you were typing. "
+                      "Their version is saved; your typing is kept in the boxes — "
+                      "press Save to replace theirs.")
+            return Reply(invoke_card=self._edit_card(turn, view, actor, key, typed=data,
+                                                     notice=notice))
+        view = self.service.view(outcome.pep, outcome.child)
+        if not outcome.saved:
+            return Reply(invoke_card=self._edit_card(turn, view, actor, key,
+                                                     errors=outcome.errors, typed=data))
+        notice = "Saved." if outcome.changed else "No changes to save."
+        reply = Reply(invoke_card=self._edit_card(turn, view, actor, key, notice=notice))
+        if not turn.personal:
+            reply.updates = self._update_shared(view)
+        return reply
+
+    def _edit_card(self, turn: Turn, view: PepView, actor: Actor, key: str,
+                   **extra: Any) -> dict[str, Any]:
+        if turn.personal:
+            return cards.section_edit_card(view, key, **extra)
+        return self.card_for(view, actor, **extra)
+
+    async def navigate(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        pep_id = data_str(data, "pep_id")
+        key = data_section(data, "nav.section" if data.get("nav.section") else "section")
+        pep = await self.service.navigate(pep_id, key, actor)
+        view = self.service.view(pep, (await self.service.get(pep_id, actor)).child)
+        return Reply(invoke_card=self.card_for(view, actor), updates=self._update_shared(view))
+
+    async def add_attendee(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        pep_id = data_str(data, "pep_id")
+        name, role, attended = cards.attendee_from_card_data(data)
+        outcome = await self.service.record_attendee(pep_id, name, role, attended, actor)
+        view = self.service.view(outcome.pep, outcome.child)
+        if not outcome.saved:
+            return Reply(invoke_card=self.card_for(view, actor, errors=outcome.errors,
+                                                   typed=data))
+        return Reply(invoke_card=self.card_for(view, actor, notice=f"Added {name}."),
+                     updates=self._update_shared(view))
+
+    async def finish(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        pep_id = data_str(data, "pep_id")
+        pep, problems = await self.service.finish_meeting(pep_id, actor)
+        view = await self.service.get(pep_id, actor)
+        if problems:
+            if pep.current_section != "next_pep" and any(p.section == "next_pep"
+                                                         for p in problems):
+                pep = await self.service.navigate(pep_id, "next_pep", actor)
+                view = self.service.view(pep, view.child)
+            return Reply(invoke_card=self.card_for(view, actor, finish_problems=problems),
+                         updates=self._update_shared(view))
+        record = await self.deliver_record(view, turn)
+        card = cards.finished_card(view, record_filename=_record_name(view))
+        updates = []
+        if view.pep.meeting and view.pep.meeting.card_message_id:
+            updates = [CardUpdate(view.pep.meeting.chat_id, view.pep.meeting.card_message_id,
+                                  card)]
+        return Reply(invoke_card=card, updates=updates, messages=record)
+
+    # ---- meeting events ---------------------------------------------------------
+
+    async def on_event(self, turn: Turn) -> Reply:
+        if turn.name not in (EVENT_MEETING_START, EVENT_MEETING_END, EVENT_PARTICIPANT_JOIN):
+            return Reply()
+        pep = await self._linked_pep(turn)
+        if turn.name == EVENT_MEETING_START:
+            if pep is None:
+                return Reply(messages=[Outgoing(card=cards.message_card(
+                    "PEP Companion is here",
+                    "When you are ready, mention me with 'start pep' to walk through "
+                    "the PEP."))])
+            if pep.status is PepStatus.IN_MEETING:
+                return Reply()
+            return await self._start(turn, SYSTEM, pep.id)
+        if pep is None:
+            return Reply()
+        if turn.name == EVENT_PARTICIPANT_JOIN:
+            await self._participants_joined(turn, pep.id)
+            return Reply()
+        view = await self.service.get(pep.id, SYSTEM)
+        if view.pep.status is PepStatus.IN_MEETING and any(
+                p.section == "next_pep" for p in self.service.finish_problems(view.pep,
+                                                                              view.child)):
+            return Reply(messages=await self.ask_for_next_date(view))
+        return Reply()
+
+    async def _participants_joined(self, turn: Turn, pep_id: str) -> None:
+        value = turn.value if isinstance(turn.value, Mapping) else {}
+        members = value.get("members") or []
+        view = await self.service.get(pep_id, SYSTEM)
+        for member in members if isinstance(members, list) else []:
+            user = member.get("user") if isinstance(member, Mapping) else None
+            if not isinstance(user, Mapping):
+                continue
+            who = Turn(type="event", user_id=str(user.get("id") or ""),
+                       aad_object_id=str(user.get("aadObjectId") or ""),
+                       user_name=str(user.get("name") or ""),
+                       conversation_id=turn.conversation_id, tenant_id=turn.tenant_id,
+                       service_url=turn.service_url)
+            actor = await self.identity.resolve(who)
+            if actor.person is None or not actor.can(Capability.VIEW_MEETING, view.child):
+                log.info("participant %s joined PEP %s meeting: not on record",
+                         who.aad_object_id or "unknown", pep_id)
+                continue
+            await self.service.join_audience(pep_id, who.user_id)
+            if view.pep.status is PepStatus.IN_MEETING:
+                await self.service.record_attendee(pep_id, actor.person.name,
+                                                   attendee_role(actor, view.child),
+                                                   "teams", SYSTEM)
+
+
+def _record_name(view: PepView) -> str:
+    return f"PEP-{view.child.lcs_id}-{view.pep.term_id}.docx"
+

@@ -1,0 +1,171 @@
+"""Personal chat: my PEPs, completing sections, Word form upload, the record file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import cards
+from bot.card_data import BadRequest, data_section, data_str
+from bot.turn import Outgoing, Reply, Turn
+from forms.read_back import NotAPepForm, read_form, to_content
+from pep_model.access import Actor, Capability
+from pep_model.errors import ConflictError, FieldError, NotAllowed, NotFound
+from pep_model.pep import pep_id_for
+from pep_model.sections import SECTION_KEYS, raw_from_content
+from pep_model.services import PepService, PepView
+
+log = logging.getLogger(__name__)
+
+FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+
+Download = Callable[[str], Awaitable[bytes]]
+Upload = Callable[[str, bytes], Awaitable[None]]
+RecordFile = Callable[[str], Awaitable[tuple[str, bytes]]]  # pep id -> (name, bytes)
+
+
+class PersonalRoutes:
+    def __init__(self, service: PepService, download: Download, upload: Upload,
+                 record_file: RecordFile) -> None:
+        self.service = service
+        self.download = download
+        self.upload_file = upload
+        self.record_file = record_file
+
+    def _term_label(self) -> str:
+        return self.service.calendar.get(self.service.current_term_id()).label
+
+    async def my_peps(self, turn: Turn, actor: Actor) -> Reply:
+        views = await self.service.my_peps(actor)
+        if not views:
+            return Reply(messages=[Outgoing(card=cards.message_card(
+                "No PEPs", "You are not assigned to any child's PEP this term."))])
+        return Reply(messages=[Outgoing(card=cards.my_peps_card(views, self._term_label()))])
+
+    async def list_peps(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        page = data.get("page", 0)
+        page = int(page) if isinstance(page, int) or str(page).isdigit() else 0
+        views = await self.service.my_peps(actor)
+        return Reply(invoke_card=cards.my_peps_card(views, self._term_label(), page=page))
+
+    async def open_child(self, turn: Turn, actor: Actor, child_id: str) -> Reply:
+        pep_id = pep_id_for(child_id, self.service.current_term_id())
+        async with self.service.uow() as uow:
+            child = await uow.children.get(child_id)
+        if child is None or not actor.can(Capability.VIEW, child):
+            raise NotAllowed(f"You do not have access to a PEP for {child_id}.")
+        await self.service.open_pep(child_id, self.service.current_term_id())
+        view = await self.service.get(pep_id, actor)
+        return Reply(messages=[Outgoing(card=cards.section_edit_card(view, _first_gap(view)))])
+
+    async def open_pep(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        view = await self.service.get(data_str(data, "pep_id"), actor)
+        return Reply(invoke_card=cards.section_edit_card(view, _first_gap(view)))
+
+    async def open_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        view = await self.service.get(data_str(data, "pep_id"), actor)
+        return Reply(invoke_card=cards.section_edit_card(view, data_section(data)))
+
+    async def readiness(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        view = await self.service.get(data_str(data, "pep_id"), actor)
+        return Reply(invoke_card=cards.readiness_card(view))
+
+    # ---- the Word form, uploaded ---------------------------------------------------
+
+    async def upload(self, turn: Turn, actor: Actor) -> Reply:
+        replies = Reply()
+        for attachment in turn.attachments:
+            if attachment.get("contentType") != FILE_DOWNLOAD:
+                continue
+            name = str(attachment.get("name") or "the file")
+            content = attachment.get("content") or {}
+            url = content.get("downloadUrl") if isinstance(content, Mapping) else None
+            if not name.lower().endswith(".docx") or not isinstance(url, str):
+                replies.messages.append(Outgoing(card=cards.message_card(
+                    "Not a Word form", f"{name} is not a .docx file. Send the PEP form "
+                    "as a Word document.", style="attention")))
+                continue
+            replies.messages.append(Outgoing(card=await self._read_upload(actor, name, url)))
+        return replies
+
+    async def _read_upload(self, actor: Actor, name: str, url: str) -> dict[str, Any]:
+        try:
+            data = await self.download(url)
+            reading = read_form(data)
+        except NotAPepForm as exc:
+            return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
+        except Exception as exc:  # a download that failed: say so, keep nothing
+            log.warning("could not fetch an uploaded form: %s", type(exc).__name__)
+            return cards.message_card("Could not read the file",
+                                      f"I could not download {name}. Please send it again.",
+                                      style="attention")
+        contents, errors = to_content(reading)
+        pep_id = pep_id_for(reading.child_id, reading.term_id)
+        try:
+            view = await self.service.get(pep_id, actor, Capability.EDIT)
+        except NotFound:
+            return cards.message_card("Unknown PEP", f"{name} is for a PEP I do not hold "
+                                      f"({reading.child_id}, {reading.term_id}).",
+                                      style="attention")
+        bad_sections = {e.section for e in errors}
+        saved, problems = [], list(errors)
+        for key in SECTION_KEYS:
+            if key not in contents or key in bad_sections:
+                continue
+            if contents[key] == view.pep.sections.get(key):
+                continue
+            try:
+                outcome = await self.service.record_section(
+                    pep_id, key, raw_from_content(key, contents[key]), actor,
+                    view.pep.version)
+            except (ConflictError, NotAllowed) as exc:
+                problems.append(FieldError(key, "section", str(exc)))
+                continue
+            problems.extend(outcome.errors)
+            if outcome.saved:
+                view = self.service.view(outcome.pep, outcome.child)
+                if outcome.changed:
+                    saved.append(key)
+        return cards.upload_result_card(view.child.initials, view.child.lcs_id, saved,
+                                        problems)
+
+    # ---- the record file (Teams file consent) --------------------------------------
+
+    async def file_consent(self, turn: Turn, actor: Actor) -> Reply:
+        value = turn.value if isinstance(turn.value, Mapping) else {}
+        context = value.get("context") or {}
+        pep_id = context.get("pep_id") if isinstance(context, Mapping) else None
+        if not isinstance(pep_id, str):
+            raise BadRequest("The file offer did not say which PEP.")
+        await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
+        if value.get("action") != "accept":
+            return Reply(messages=[Outgoing(text="All right, I haven't saved the PEP record. "
+                                            "Type 'my peps' to find it again.")])
+        info = value.get("uploadInfo") or {}
+        upload_url = info.get("uploadUrl") if isinstance(info, Mapping) else None
+        if not isinstance(upload_url, str):
+            raise BadRequest("Teams did not give an upload address.")
+        name, content = await self.record_file(pep_id)
+        await self.upload_file(upload_url, content)
+        attachment = {"contentType": FILE_INFO, "contentUrl": info.get("contentUrl", ""),
+                      "name": info.get("name") or name,
+                      "content": {"uniqueId": info.get("uniqueId", ""),
+                                  "fileType": info.get("fileType") or "docx"}}
+        return Reply(messages=[Outgoing(attachment=attachment)])
+
+
+def file_consent_attachment(name: str, size: int, pep_id: str) -> dict[str, Any]:
+    """Offer a file to a user in personal chat; it is written to their OneDrive only
+    when they accept."""
+    return {"contentType": "application/vnd.microsoft.teams.card.file.consent",
+            "name": name,
+            "content": {"description": "The PEP record from the meeting",
+                        "sizeInBytes": size,
+                        "acceptContext": {"pep_id": pep_id},
+                        "declineContext": {"pep_id": pep_id}}}
+
+
+def _first_gap(view: PepView) -> str:
+    return view.problems[0].section if view.problems else SECTION_KEYS[0]

@@ -1,0 +1,149 @@
+"""What the bot does with each command, card verb and meeting event.
+
+No botbuilder here: a Turn comes in, a Reply goes out, so every route is testable on
+its own. bot/teams_bot.py adapts botbuilder's TurnContext to this.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import cards
+from bot.card_data import BadRequest, parse_action
+from bot.identity import IdentityResolver
+from bot.meeting_routes import MeetingRoutes
+from bot.personal_routes import PersonalRoutes
+from bot.turn import Outgoing, Reply, Turn
+from pep_model.access import Actor
+from pep_model.errors import IllegalTransition, NotAllowed, NotFound
+from pep_model.services import PepService
+
+log = logging.getLogger(__name__)
+
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("help", "What I can do"),
+    ("my peps", "This term's PEPs for the children you work with, and what each still needs"),
+    ("open LCS-ID", "Open a child's PEP to complete it section by section"),
+    ("start pep", "In the meeting chat: begin the walkthrough of the child's PEP"),
+    ("Word form", "Send me a completed PEP Word form as a file and I'll read it in"),
+)
+
+Handler = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply]]
+
+
+def refusal(text: str) -> Reply:
+    return Reply(invoke_card=cards.message_card("Not available", text, style="attention"))
+
+
+class Router:
+    def __init__(self, service: PepService, identity: IdentityResolver,
+                 meeting: MeetingRoutes, personal: PersonalRoutes) -> None:
+        self.service = service
+        self.identity = identity
+        self.meeting = meeting
+        self.personal = personal
+        self._seen_invokes: OrderedDict[str, Reply] = OrderedDict()
+        self.verbs: dict[str, Handler] = {
+            "pep.section.save": meeting.save_section,
+            "pep.nav": meeting.navigate,
+            "pep.finish": meeting.finish,
+            "pep.attendee.add": meeting.add_attendee,
+            "pep.walkthrough.refresh": meeting.refresh,
+            "pep.start": meeting.start_from_chooser,
+            "pep.open": personal.open_pep,
+            "pep.section.open": personal.open_section,
+            "pep.readiness": personal.readiness,
+            "pep.list": personal.list_peps,
+        }
+
+    async def handle(self, turn: Turn) -> Reply:
+        try:
+            if turn.type == "message":
+                return await self.on_message(turn)
+            if turn.type == "invoke" and turn.name == "adaptiveCard/action":
+                return await self.on_card_action(turn)
+            if turn.type == "invoke" and turn.name == "fileConsent/invoke":
+                return await self.personal.file_consent(turn, await self.identity.resolve(turn))
+            if turn.type == "event":
+                return await self.meeting.on_event(turn)
+            if turn.type == "conversationUpdate":
+                return self.on_installed(turn)
+            if turn.type == "invoke":
+                return Reply(invoke_status=400, invoke_message=f"Unknown invoke {turn.name!r}.")
+            return Reply()
+        except NotAllowed as exc:
+            log.info("refused %s for user %s: %s", turn.type, turn.aad_object_id, exc)
+            return self._answer(turn, "Not available", str(exc))
+        except (NotFound, IllegalTransition, BadRequest) as exc:
+            return self._answer(turn, "Cannot do that", str(exc))
+
+    def _answer(self, turn: Turn, title: str, text: str) -> Reply:
+        card = cards.message_card(title, text, style="attention")
+        if turn.type == "invoke":
+            return Reply(invoke_card=card)
+        return Reply(messages=[Outgoing(card=card)])
+
+    def on_installed(self, turn: Turn) -> Reply:
+        if any(m.get("id") == turn.bot_id for m in turn.members_added):
+            return Reply(messages=[Outgoing(card=cards.help_card(COMMANDS))])
+        return Reply()
+
+    async def on_message(self, turn: Turn) -> Reply:
+        actor = await self.identity.resolve(turn)
+        if turn.personal and _file_attachments(turn):
+            return await self.personal.upload(turn, actor)
+        command = _command_text(turn.text)
+        if command in ("", "help", "hi", "hello"):
+            return Reply(messages=[Outgoing(card=cards.help_card(COMMANDS))])
+        if actor.person is None:
+            return Reply(messages=[Outgoing(card=cards.message_card(
+                "Not available",
+                "I can't find you in this authority's PEP records, so I can't show you "
+                "any PEPs. Please ask the Virtual School to add you.", style="attention"))])
+        if command == "start pep":
+            return await self.meeting.start_command(turn, actor)
+        if command in ("my peps", "peps", "list"):
+            return await self.personal.my_peps(turn, actor)
+        match = re.fullmatch(r"open\s+(\S+)", command)
+        if match:
+            return await self.personal.open_child(turn, actor, match.group(1).upper())
+        return Reply(messages=[Outgoing(card=cards.message_card(
+            "Sorry, I didn't understand", "Type 'help' to see what I can do."))])
+
+    async def on_card_action(self, turn: Turn) -> Reply:
+        verb, data = parse_action(turn.value)
+        handler = self.verbs.get(verb)
+        if handler is None:
+            return Reply(invoke_status=400, invoke_message=f"Unknown action {verb!r}.")
+        replay_key = f"{turn.conversation_id}|{turn.activity_id}" if turn.activity_id else ""
+        if replay_key and replay_key in self._seen_invokes:
+            log.info("replayed invoke %s answered from memory", turn.activity_id)
+            return self._seen_invokes[replay_key]
+        actor = await self.identity.resolve(turn)
+        if actor.person is None and not actor.system:
+            return refusal("I can't find you in this authority's PEP records.")
+        reply = await handler(turn, actor, data)
+        if replay_key:
+            self._seen_invokes[replay_key] = Reply(invoke_card=reply.invoke_card,
+                                                   invoke_status=reply.invoke_status,
+                                                   invoke_message=reply.invoke_message)
+            while len(self._seen_invokes) > 2000:
+                self._seen_invokes.popitem(last=False)
+        return reply
+
+
+def _command_text(text: str) -> str:
+    text = re.sub(r"<at>.*?</at>", " ", text or "")
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(text.lower().split())
+
+
+def _file_attachments(turn: Turn) -> list[dict[str, Any]]:
+    return [a for a in turn.attachments
+            if a.get("contentType") == "application/vnd.microsoft.teams.file.download.info"]
+

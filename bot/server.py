@@ -1,0 +1,239 @@
+"""The aiohttp application: /api/messages, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from botbuilder.schema import Activity
+
+from bot.auth import AuthError, TokenValidator
+from bot.connector import AzureIdentityToken, Connector, ConnectorError, NoToken, TokenSource
+from bot.delivery import Delivery
+from bot.host import PepAdapter
+from bot.identity import IdentityResolver
+from bot.meeting_routes import MeetingRoutes
+from bot.paperwork import form_data
+from bot.personal_routes import PersonalRoutes, file_consent_attachment
+from bot.routing import Router
+from bot.settings import Settings
+from bot.teams_bot import PepTeamsBot
+from bot.turn import Outgoing, Turn
+from bot.wiring import Container, build_container
+from forms.final_record import render_final_record
+from pep_model.people import Role
+from pep_model.ports import StoredDocument
+from pep_model.services import PepView
+from store.database import ping
+from store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+FINAL_RECORD = "final_record_docx"
+
+CONTAINER = web.AppKey("container", Container)
+BOT = web.AppKey("bot", PepTeamsBot)
+ADAPTER = web.AppKey("adapter", PepAdapter)
+VALIDATOR = web.AppKey("validator", TokenValidator)
+DELIVERY = web.AppKey("delivery", Delivery)
+ROUTER = web.AppKey("router", Router)
+
+
+def check_startup(settings: Settings) -> None:
+    if settings.auth_disabled:
+        if settings.host not in LOOPBACK:
+            raise SystemExit("PEP_AUTH_DISABLED is only allowed when PEP_HOST is a loopback "
+                             f"address (it is {settings.host!r}).")
+        log.warning("AUTHENTICATION IS OFF (PEP_AUTH_DISABLED=true): local demo only, "
+                    "listening on %s only", settings.host)
+    elif not settings.app_id:
+        raise SystemExit("PEP_APP_ID is not set: set the bot's app id, or PEP_AUTH_DISABLED="
+                         "true for a local demo on loopback.")
+    if not settings.tenants:
+        log.warning("PEP_ALLOWED_TENANTS is empty: activities from any tenant are accepted")
+
+
+def token_source(settings: Settings) -> TokenSource:
+    if settings.auth_disabled or not settings.app_id:
+        return NoToken()
+    from azure.identity.aio import ClientSecretCredential, ManagedIdentityCredential
+
+    credential: Any
+    if settings.app_type == "UserAssignedMSI":
+        credential = ManagedIdentityCredential(client_id=settings.app_id)
+    else:
+        credential = ClientSecretCredential(settings.app_tenant_id or "botframework.com",
+                                            settings.app_id, settings.app_password)
+    return AzureIdentityToken(credential, settings.connector_scope)
+
+
+def create_app(settings: Settings, container: Container | None = None) -> web.Application:
+    check_startup(settings)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await upgrade(settings.database_url)
+        own = container is None
+        c = container or build_container(settings)
+        session = aiohttp.ClientSession()
+        connector = Connector(session, token_source(settings))
+        delivery = Delivery(connector)
+        app[CONTAINER] = c
+        app[DELIVERY] = delivery
+        app[ROUTER] = build_router(c, connector)
+        app[ADAPTER] = PepAdapter(connector)
+        app[BOT] = PepTeamsBot(app[ROUTER], delivery)
+        app[VALIDATOR] = TokenValidator(metadata_url=settings.openid_metadata_url,
+                                        issuer=settings.token_issuer, app_id=settings.app_id,
+                                        session=session)
+        yield
+        await delivery.idle()
+        await session.close()
+        if own:
+            await c.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def build_router(c: Container, connector: Connector) -> Router:
+    settings = c.settings
+
+    async def member_email(turn: Turn) -> str | None:
+        if not turn.service_url or not turn.conversation_id or not turn.user_id:
+            return None
+        try:
+            member = await connector.member(turn.service_url, turn.conversation_id,
+                                            turn.user_id)
+        except (ConnectorError, aiohttp.ClientError, TimeoutError):
+            return None
+        return str(member.get("email") or member.get("userPrincipalName") or "") or None
+
+    async def participant(turn: Turn, aad_id: str) -> dict[str, Any] | None:
+        try:
+            return await connector.meeting_participant(turn.service_url, turn.meeting_id,
+                                                       aad_id, turn.tenant_id)
+        except (ConnectorError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("meeting participant lookup failed: %s", exc)
+            return None
+
+    async def record_file(pep_id: str) -> tuple[str, bytes]:
+        async with c.uow() as uow:
+            pep = await uow.peps.get(pep_id)
+            if pep is None:
+                raise ConnectorError(404, "no such PEP")
+            data = await form_data(uow, c.service, pep, settings.authority_name)
+            content = render_final_record(data)
+            name = f"PEP-{pep.child_id}-{pep.term_id}.docx"
+            await uow.documents.put(StoredDocument(
+                pep.child_id, pep.term_id, FINAL_RECORD, name,
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                content))
+            await uow.commit()
+        return name, content
+
+    async def deliver_record(view: PepView, turn: Turn) -> list[Outgoing]:
+        name, content = await record_file(view.pep.id)
+        return [Outgoing(attachment=file_consent_attachment(name, len(content), view.pep.id),
+                         to_user_id=turn.user_id)]
+
+    async def ask_for_next_date(view: PepView) -> list[Outgoing]:
+        import cards
+
+        async with c.uow() as uow:
+            people = [*await uow.people.people_for_child(view.child.lcs_id,
+                                                         Role.SOCIAL_WORKER),
+                      *await uow.people.people_for_school(view.child.school_urn,
+                                                          Role.DESIGNATED_TEACHER)]
+        card = cards.next_date_request_card(view)
+        return [Outgoing(card=card, to_user_id=p.entra_object_id)
+                for p in people if p.entra_object_id]
+
+    async def download(url: str) -> bytes:
+        return await connector.download(url, settings.max_upload_bytes)
+
+    identity = IdentityResolver(c.uow, member_email)
+    meeting = MeetingRoutes(c.service, identity, participant, deliver_record,
+                            ask_for_next_date)
+    personal = PersonalRoutes(c.service, download, connector.upload, record_file)
+    return Router(c.service, identity, meeting, personal)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings = app[CONTAINER].settings
+    if request.content_type != "application/json":
+        return _error(415, "expected application/json")
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "the body is not valid JSON")
+    except web.HTTPRequestEntityTooLarge:
+        return _error(413, "the activity is too large")
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return _error(400, "the body is not an activity")
+    service_url = body.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url:
+        return _error(400, "the activity has no serviceUrl")
+    claims: dict[str, Any] = {}
+    if not settings.auth_disabled:
+        try:
+            claims = await app[VALIDATOR].validate(
+                request.headers.get("Authorization"), service_url=service_url,
+                channel_id=str(body.get("channelId") or ""))
+        except AuthError as exc:
+            log.warning("refused an unauthenticated request: %s", exc)
+            return _error(401, "unauthorized")
+    tenants = settings.tenants
+    if tenants:
+        channel_data = body.get("channelData") if isinstance(body.get("channelData"),
+                                                             dict) else {}
+        tenant = (channel_data.get("tenant") or {}).get("id") or \
+            (body.get("conversation") or {}).get("tenantId")
+        if tenant not in tenants:
+            log.warning("refused an activity from tenant %s (not allowed)", tenant)
+            return _error(403, "this tenant is not allowed")
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:  # msrest raises several kinds for malformed activities
+        return _error(400, "the activity could not be read")
+    adapter = app[ADAPTER]
+    try:
+        response = await adapter.process_activity(adapter.auth.result_for(claims), activity,
+                                                  app[BOT].on_turn)
+    except Exception:
+        log.exception("turn failed for activity %s", body.get("id"))
+        return _error(500, "the bot could not process this activity")
+    if response is not None:
+        return web.json_response(response.body, status=int(response.status))
+    return web.Response(status=201)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    if await ping(request.app[CONTAINER].engine):
+        return web.json_response({"status": "ready"})
+    return web.json_response({"status": "database unreachable"}, status=503)
+
+
+def run(settings: Settings) -> None:
+    app = create_app(settings)
+    log.info("PEP Companion listening on http://%s:%d/api/messages", settings.host,
+             settings.port)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)

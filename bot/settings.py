@@ -1,0 +1,81 @@
+"""Every setting, from the environment (prefix PEP_) or a .env file. README lists them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEP_", env_file=".env", extra="ignore")
+
+    # where it runs
+    database_url: str = "sqlite+aiosqlite:///./pep-companion.sqlite3"
+    host: str = "127.0.0.1"
+    port: int = 3978
+    log_level: str = "INFO"
+
+    # the bot's identity (Azure Bot / Entra app registration)
+    app_id: str = ""
+    app_password: str = Field(default="", repr=False)
+    app_tenant_id: str = ""
+    app_type: Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"] = "SingleTenant"
+
+    # inbound authentication
+    auth_disabled: bool = False
+    openid_metadata_url: str = BOT_FRAMEWORK_OPENID
+    token_issuer: str = BOT_FRAMEWORK_ISSUER
+    allowed_tenants: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # outbound calls to the Bot Connector
+    connector_scope: str = BOT_FRAMEWORK_SCOPE
+
+    # the authority's practice
+    authority_name: str = "Northvale County Council"
+    term_dates_file: Path | None = None
+    attendance_threshold: Decimal = Decimal("95")
+    pupil_premium_cap: Decimal = Decimal("550.00")
+    pupil_premium_bands: Annotated[list[Decimal], NoDecode] = Field(default_factory=list)
+    return_days: int = 5
+    return_in_working_days: bool = False
+    transition_window_days: int = 56
+
+    # files
+    forms_dir: Path = Path("out/forms")
+    max_upload_bytes: int = 10 * 1024 * 1024
+
+    # the Teams app package
+    public_domain: str = "pep-companion.example.org"
+    app_version: str = "1.0.0"
+    developer_name: str = "Northvale County Council"
+    website_url: str = "https://pep-companion.example.org"
+    privacy_url: str = "https://pep-companion.example.org/privacy"
+    terms_url: str = "https://pep-companion.example.org/terms"
+
+    @field_validator("allowed_tenants", "pupil_premium_bands", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _csv(value)
+
+    @property
+    def tenants(self) -> frozenset[str]:
+        """Tenants whose activities are accepted; empty = any (warned at start)."""
+        tenants = set(self.allowed_tenants)
+        if self.app_tenant_id:
+            tenants.add(self.app_tenant_id)
+        return frozenset(tenants)

@@ -1,0 +1,153 @@
+"""The building blocks every card shares: text, actions, headers, and the card itself.
+
+Elements are adaptive-cards-py models; `card()` serialises them to the JSON dict Teams
+receives and adds, as plain dicts, the parts the library cannot express (see
+docs/cards.md): the card-level `refresh` (the library types `refresh.action` as a string).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from adaptive_cards import card as ac
+from adaptive_cards import types as act
+
+from pep_model.errors import FieldError
+from pep_model.pep import Pep
+from pep_model.sections import SECTIONS, section_spec
+from pep_model.terms import Term, parse_term_id
+
+CARD_VERSION = "1.5"
+MAX_CARD_BYTES = 80 * 1024
+SECTION_COUNT = len(SECTIONS)
+
+Element = Any  # an adaptive-cards-py element model
+Action = Any   # an adaptive-cards-py action model
+
+Style = str  # "default" | "attention" | "good" | "warning" | "accent" | "emphasis"
+
+
+# ---- text ------------------------------------------------------------------------
+
+def text(value: str, *, weight: str | None = None, size: str | None = None,
+         color: str | None = None, subtle: bool | None = None,
+         spacing: str | None = None, separator: bool | None = None) -> Element:
+    return ac.TextBlock(text=value, wrap=True, weight=weight, size=size, color=color,
+                        is_subtle=subtle, spacing=spacing, separator=separator)
+
+
+def heading(value: str, *, size: str = "medium") -> Element:
+    return ac.TextBlock(text=value, wrap=True, weight="bolder", size=size,
+                        style=act.TextBlockStyle.HEADING)
+
+
+def bullets(lines: Iterable[str], *, color: str | None = None) -> list[Element]:
+    return [text(f"• {line}", color=color, spacing="none") for line in lines]
+
+
+def container(items: Sequence[Element], *, style: Style | None = None,
+              separator: bool | None = None, spacing: str | None = None) -> Element:
+    return ac.Container(items=list(items), style=style, separator=separator,
+                        spacing=spacing)
+
+
+def facts(pairs: Iterable[tuple[str, str]]) -> Element:
+    return ac.FactSet(facts=[ac.Fact(title=t, value=v) for t, v in pairs])
+
+
+def error_line(message: str) -> Element:
+    """An error shown beside the field it belongs to."""
+    return text(f"⚠ {message}", color="attention", size="small", spacing="none")
+
+
+def problem_lines(errors: Sequence[FieldError], limit: int | None = None) -> list[str]:
+    shown = list(errors if limit is None else errors[:limit])
+    return [f"{e.where()}: {e.message}" for e in shown]
+
+
+def problems_block(title: str, errors: Sequence[FieldError], *,
+                   style: Style = "attention") -> Element:
+    return container([text(title, weight="bolder", color="attention"),
+                      *bullets(problem_lines(errors))], style=style)
+
+
+# ---- actions ---------------------------------------------------------------------
+
+def execute(title: str, verb: str, data: Mapping[str, Any], *,
+            style: str | None = None, tooltip: str | None = None) -> Action:
+    return ac.ActionExecute(title=title, verb=verb, data=dict(data), style=style,
+                            tooltip=tooltip)
+
+
+def action_set(actions: Sequence[Action], *, spacing: str | None = None) -> Element:
+    return ac.ActionSet(actions=list(actions), spacing=spacing)
+
+
+def pep_data(pep: Pep, **extra: Any) -> dict[str, Any]:
+    """The data every PEP action carries: its id and the version the card shows."""
+    return {"pep_id": pep.id, "version": pep.version, **extra}
+
+
+# ---- the card --------------------------------------------------------------------
+
+def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
+         refresh: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    built = ac.AdaptiveCard.new().version(CARD_VERSION).add_items(list(body))
+    if actions:
+        built = built.add_actions(list(actions))
+    result: dict[str, Any] = json.loads(built.create().to_json())
+    if refresh is not None:
+        result["refresh"] = dict(refresh)
+    return result
+
+
+def sub_card(body: Sequence[Element], actions: Sequence[Action] = ()) -> Any:
+    """A card nested in an Action.ShowCard."""
+    return ac.AdaptiveCard(version=CARD_VERSION, body=list(body),
+                           actions=list(actions) or None)
+
+
+def refresh_for(verb: str, data: Mapping[str, Any], user_ids: Sequence[str]) -> dict[str, Any]:
+    """Universal Actions refresh: these users' clients fetch their own view (max 60)."""
+    return {"action": {"type": "Action.Execute", "verb": verb, "data": dict(data)},
+            "userIds": [str(u) for u in list(user_ids)[:60]]}
+
+
+# ---- words about a PEP -----------------------------------------------------------
+
+def term_label(term_id: str) -> str:
+    """'2026-autumn' -> 'Autumn term 2026', worded by the model's Term."""
+    try:
+        year, season = parse_term_id(term_id)
+    except ValueError:
+        return term_id
+    return Term(date.min, date.min, season, year).label
+
+
+def british(day: date | str | None) -> str:
+    if day is None or day == "":
+        return ""
+    value = day if isinstance(day, date) else date.fromisoformat(str(day))
+    return value.strftime("%d/%m/%Y")
+
+
+def section_position(key: str) -> int:
+    """1-based position of a section in the PEP."""
+    return [s.key for s in SECTIONS].index(section_spec(key).key) + 1
+
+
+def neighbours(key: str) -> tuple[str | None, str | None]:
+    keys = [s.key for s in SECTIONS]
+    i = keys.index(section_spec(key).key)
+    return (keys[i - 1] if i > 0 else None, keys[i + 1] if i + 1 < len(keys) else None)
+
+
+def progress_bar(position: int, total: int = SECTION_COUNT) -> str:
+    return "▰" * position + "▱" * (total - position)
+
+
+def capitalised(value: str) -> str:
+    return value[:1].upper() + value[1:]

@@ -1,0 +1,193 @@
+"""Cards about several PEPs or several problems: my PEPs, the child chooser, readiness,
+and the result of reading an uploaded Word form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adaptive_cards import card as ac
+
+from cards.elements import (
+    Action,
+    Element,
+    action_set,
+    bullets,
+    card,
+    container,
+    execute,
+    heading,
+    pep_data,
+    problem_lines,
+    text,
+)
+from cards.elements import term_label as term_name
+from pep_model.child import Child
+from pep_model.errors import FieldError
+from pep_model.sections import SECTIONS, section_spec
+from pep_model.services import PepView
+
+PAGE_SIZE = 15
+PROBLEMS_SHOWN = 3
+ERRORS_SHOWN = 40
+
+OPEN = "pep.open"
+LIST = "pep.list"
+START = "pep.start"
+READINESS = "pep.readiness"
+SECTION_OPEN = "pep.section.open"
+CHILD_INPUT = "child_id"
+
+
+def _missing_line(view: PepView) -> tuple[str, str]:
+    count = len(view.problems)
+    if not count:
+        return "Ready", "good"
+    return ("1 thing missing" if count == 1 else f"{count} things missing"), "attention"
+
+
+def _pep_entry(view: PepView) -> Element:
+    child, pep = view.child, view.pep
+    ready, color = _missing_line(view)
+    items: list[Element] = [
+        text(child.full_name, weight="bolder"),
+        text(f"{child.lcs_id} · {child.year_group.label} · {pep.status.label}",
+             size="small", subtle=True, spacing="none"),
+        text(ready, color=color, weight="bolder", spacing="small"),
+        *bullets(problem_lines(view.problems, PROBLEMS_SHOWN)),
+    ]
+    if len(view.problems) > PROBLEMS_SHOWN:
+        items.append(text(f"and {len(view.problems) - PROBLEMS_SHOWN} more", size="small",
+                          subtle=True, spacing="none"))
+    if view.transition_reasons:
+        items.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
+                          color="accent", size="small"))
+    buttons: list[Action] = [execute("Open", OPEN, pep_data(pep))]
+    if view.problems:
+        buttons.append(execute("What's missing", READINESS, pep_data(pep)))
+    return ac.ColumnSet(separator=True, spacing="medium", columns=[
+        ac.Column(width="stretch", items=items),
+        ac.Column(width="auto", vertical_content_alignment="center",
+                  items=[action_set(buttons)]),
+    ])
+
+
+def my_peps_card(views: Sequence[PepView], term_label: str, page: int = 1) -> dict[str, Any]:
+    """The PEPs a person can see this term, 15 to a page (page counts from 1)."""
+    total = len(views)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    first = (page - 1) * PAGE_SIZE
+    shown = views[first:first + PAGE_SIZE]
+    body: list[Element] = [heading(f"My PEPs — {term_label}")]
+    if not total:
+        body.append(text("There are no PEPs for you this term."))
+        return card(body)
+    ready = sum(1 for v in views if not v.problems)
+    body.append(text(f"{total} PEPs, {ready} ready for the meeting. "
+                     f"Showing {first + 1}–{first + len(shown)}"
+                     + (f" (page {page} of {pages})." if pages > 1 else "."), subtle=True))
+    body.extend(_pep_entry(v) for v in shown)
+    actions: list[Action] = []
+    if page > 1:
+        actions.append(execute("Previous page", LIST, {"page": page - 1}))
+    if page < pages:
+        actions.append(execute("More", LIST, {"page": page + 1}))
+    return card(body, actions)
+
+
+def child_chooser_card(children: Sequence[Child], *, full_names: bool = False) -> dict[str, Any]:
+    """Which child's PEP to walk through. Initials unless full_names (personal chat only)."""
+    body: list[Element] = [heading("Start a PEP walkthrough")]
+    if not children:
+        body.append(text("There are no children whose PEP you can lead."))
+        return card(body)
+
+    def title(c: Child) -> str:
+        name = c.full_name if full_names else c.initials
+        return f"{name} ({c.lcs_id}), {c.year_group.label}"
+
+    body.append(ac.InputChoiceSet(
+        id=CHILD_INPUT, label="Whose PEP is this meeting for?", style="compact",
+        is_required=True, error_message="Choose a child", placeholder="Choose a child…",
+        value=children[0].lcs_id if len(children) == 1 else None,
+        choices=[ac.InputChoice(title=title(c), value=c.lcs_id) for c in children]))
+    return card(body, [execute("Start walkthrough", START, {}, style="positive")])
+
+
+def _child_line(view: PepView) -> str:
+    child = view.child
+    return (f"{child.initials} ({child.lcs_id}), {child.year_group.label}, "
+            f"{term_name(view.pep.term_id)}")
+
+
+def _short(error: FieldError) -> str:
+    spec = section_spec(error.section)
+    label = spec.field_label(error.field)
+    if error.field == "rows":
+        label = f"{spec.row_noun.capitalize()}s"
+    where = f"{spec.row_noun.capitalize()} {error.row + 1}, {label}" \
+        if error.row is not None else label
+    return f"{where}: {error.message}"
+
+
+def readiness_card(view: PepView) -> dict[str, Any]:
+    """What is still missing before the meeting, section by section."""
+    body: list[Element] = [heading("Is the PEP ready for the meeting?"),
+                           text(_child_line(view), subtle=True, spacing="none")]
+    if view.transition_reasons:
+        body.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
+                         color="accent"))
+    if not view.problems:
+        body.append(container([text("Ready for the meeting", weight="bolder", color="good"),
+                               text("Everything to complete before the meeting is in.")],
+                              style="good"))
+        return card(body)
+    count = len(view.problems)
+    body.append(text(f"{count} thing{'s' if count != 1 else ''} missing:",
+                     weight="bolder", color="attention"))
+    for spec in SECTIONS:
+        problems = [p for p in view.problems if p.section == spec.key]
+        if not problems:
+            continue
+        body.append(container([
+            text(spec.title, weight="bolder"),
+            *bullets(_short(p) for p in problems),
+            action_set([execute(f"Fill in {spec.title}", SECTION_OPEN,
+                                pep_data(view.pep, section=spec.key))]),
+        ], separator=True, spacing="medium"))
+    return card(body)
+
+
+def _section_title(key: str) -> str:
+    try:
+        return section_spec(key).title
+    except KeyError:
+        return key
+
+
+def upload_result_card(child_initials: str, lcs_id: str, saved_sections: Sequence[str],
+                       errors: Sequence[FieldError]) -> dict[str, Any]:
+    """What was read from an uploaded Word PEP form and what needs attention."""
+    body: list[Element] = [heading("PEP form read"),
+                           text(f"{child_initials} ({lcs_id})", subtle=True, spacing="none")]
+    if saved_sections:
+        body.append(text(f"Saved {len(saved_sections)} section"
+                         f"{'s' if len(saved_sections) != 1 else ''}:", weight="bolder",
+                         color="good"))
+        body.extend(bullets(_section_title(k) for k in saved_sections))
+    else:
+        body.append(text("Nothing could be saved from this form.", weight="bolder",
+                         color="attention"))
+    if errors:
+        body.append(container([
+            text(f"Needs attention ({len(errors)}):", weight="bolder", color="attention"),
+            *bullets(problem_lines(errors, ERRORS_SHOWN)),
+            *([text(f"and {len(errors) - ERRORS_SHOWN} more", subtle=True)]
+              if len(errors) > ERRORS_SHOWN else []),
+            text("Correct these in the form and upload it again, or open the PEP and "
+                 "fill them in here.", size="small", subtle=True),
+        ], style="attention"))
+    else:
+        body.append(text("Nothing needs attention.", color="good"))
+    return card(body)

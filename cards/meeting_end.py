@@ -1,0 +1,80 @@
+"""Cards at the end of the meeting: finished, and the request for next term's date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.elements import (
+    Element,
+    british,
+    card,
+    container,
+    execute,
+    facts,
+    heading,
+    pep_data,
+    text,
+)
+from cards.fields import NOT_TYPED, field_block
+from cards.inputs import field_id
+from cards.walkthrough import FINISH, SAVE, meeting_title
+from pep_model.sections import section_spec
+from pep_model.services import PepView
+
+NEXT_PEP = "next_pep"
+
+
+def _next_pep_text(view: PepView) -> str:
+    content = view.pep.section(NEXT_PEP)
+    if content.get("date"):
+        return british(content["date"])
+    if content.get("reason"):
+        return f"Not set: {content['reason']}"
+    return "Not set"
+
+
+def finished_card(view: PepView, record_filename: str) -> dict[str, Any]:
+    """The meeting is over: when the PEP must be returned, and the next PEP's date."""
+    pep = view.pep
+    attendees = len(pep.section("attendees").get("rows") or [])
+    actions = len(pep.section("actions").get("rows") or [])
+    pairs = [
+        ("Meeting held", british(pep.meeting_held_on) or "Today"),
+        ("Return the PEP by", british(pep.return_due) or "Not set"),
+        ("Next PEP meeting", _next_pep_text(view)),
+        ("Attendees recorded", str(attendees)),
+        ("Actions agreed", str(actions)),
+        ("Record", record_filename),
+    ]
+    body: list[Element] = [
+        container([text(meeting_title(view), weight="bolder")], style="emphasis"),
+        container([heading("PEP meeting finished"),
+                   text("Thank you. The meeting record is saved.", spacing="none")],
+                  style="good"),
+        facts(pairs),
+    ]
+    if pep.return_due:
+        body.append(text(f"The school returns the completed PEP to Business Support by "
+                         f"{british(pep.return_due)}.", weight="bolder"))
+    return card(body)
+
+
+def next_date_request_card(view: PepView) -> dict[str, Any]:
+    """The meeting cannot end without next term's PEP date, or a reason why not."""
+    spec = section_spec(NEXT_PEP)
+    content = view.pep.section(NEXT_PEP)
+    body: list[Element] = [
+        container([text(meeting_title(view), weight="bolder")], style="emphasis"),
+        heading("When is next term's PEP?"),
+        text("The meeting cannot finish until next term's PEP date is set. If no date can "
+             "be agreed, say why.", spacing="none"),
+    ]
+    for name in ("date", "reason"):
+        f = spec.field(name)
+        body.extend(field_block(f, field_id(name), content.get(name), NOT_TYPED, []))
+    data = pep_data(view.pep)
+    return card(body, [
+        execute("Save date", SAVE, {**data, "section": NEXT_PEP}, style="positive"),
+        execute("Finish PEP meeting", FINISH, data),
+    ])
+

@@ -1,0 +1,213 @@
+"""The in-meeting walkthrough card and the personal-chat edit card of one section.
+
+In the meeting everyone sees the read-only view of the current section; the card's
+`refresh` names the PEP leads, whose Teams clients fetch (verb pep.walkthrough.refresh)
+the editable view built by the same function with lead=True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from adaptive_cards import card as ac
+
+from cards.elements import (
+    SECTION_COUNT,
+    Action,
+    Element,
+    action_set,
+    bullets,
+    card,
+    container,
+    execute,
+    heading,
+    neighbours,
+    pep_data,
+    problem_lines,
+    problems_block,
+    progress_bar,
+    refresh_for,
+    section_position,
+    sub_card,
+    term_label,
+    text,
+)
+from cards.fields import section_display, section_inputs
+from cards.inputs import ATTENDEE_ATTENDED, ATTENDEE_NAME, ATTENDEE_ROLE, typed_raw
+from pep_model.errors import FieldError
+from pep_model.sections import SECTIONS, SectionSpec, section_spec
+from pep_model.services import PepView
+
+NAV_INPUT = "nav.section"
+SUMMARY_LIMIT = 10
+
+SAVE = "pep.section.save"
+NAV = "pep.nav"
+FINISH = "pep.finish"
+ADD_ATTENDEE = "pep.attendee.add"
+REFRESH = "pep.walkthrough.refresh"
+SECTION_OPEN = "pep.section.open"
+LIST = "pep.list"
+
+
+# ---- parts -----------------------------------------------------------------------
+
+def meeting_title(view: PepView) -> str:
+    child = view.child
+    return (f"PEP meeting — {child.initials}, {child.year_group.label}, "
+            f"{term_label(view.pep.term_id)}")
+
+
+def section_heading(spec: SectionSpec) -> list[Element]:
+    n = section_position(spec.key)
+    return [
+        text(f"Section {n} of {SECTION_COUNT}  {progress_bar(n)}", size="small",
+             subtle=True),
+        heading(spec.title, size="large"),
+        text(spec.guidance, subtle=True, spacing="small"),
+    ]
+
+
+def notice_block(notice: str) -> list[Element]:
+    if not notice:
+        return []
+    return [container([text(notice, weight="bolder")], style="accent")]
+
+
+def error_summary(errors: Sequence[FieldError]) -> list[Element]:
+    if not errors:
+        return []
+    count = len(errors)
+    title = ("1 thing needs attention before this can be saved:" if count == 1 else
+             f"{count} things need attention before this can be saved:")
+    lines = problem_lines(errors, SUMMARY_LIMIT)
+    if count > SUMMARY_LIMIT:
+        lines.append(f"and {count - SUMMARY_LIMIT} more, shown beside their fields")
+    return [container([text(title, weight="bolder", color="attention"), *bullets(lines)],
+                      style="attention")]
+
+
+def _editable(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
+              typed: Mapping[str, Any] | None) -> tuple[list[Element], dict[str, Any]]:
+    raw = typed_raw(spec.key, typed)
+    return section_inputs(spec, view.pep.section(spec.key), errors=errors, typed=raw)
+
+
+def _section_choices(current: str) -> Element:
+    return ac.InputChoiceSet(
+        id=NAV_INPUT, label="Jump to section", style="compact", value=current,
+        choices=[ac.InputChoice(title=f"{i}. {s.title}", value=s.key)
+                 for i, s in enumerate(SECTIONS, start=1)])
+
+
+def _jump(view: PepView, current: str, carried: Mapping[str, Any]) -> Element:
+    go = execute("Go", NAV, pep_data(view.pep, **carried))
+    return ac.ColumnSet(separator=True, spacing="medium", columns=[
+        ac.Column(width="stretch", items=[_section_choices(current)]),
+        ac.Column(width="auto", vertical_content_alignment="bottom",
+                  items=[action_set([go])]),
+    ])
+
+
+def _add_attendee(view: PepView) -> Action:
+    spec = section_spec("attendees")
+    role, attended = spec.field("role"), spec.field("attended")
+    form = [
+        ac.InputText(id=ATTENDEE_NAME, label=spec.field("name").label, is_required=True,
+                     error_message="Enter the attendee's name",
+                     max_length=spec.field("name").max_length),
+        ac.InputChoiceSet(id=ATTENDEE_ROLE, label=role.label, style="compact",
+                          is_required=True, error_message="Choose the attendee's role",
+                          placeholder="Choose…",
+                          choices=[ac.InputChoice(title=t, value=v) for v, t in role.choices]),
+        ac.InputChoiceSet(id=ATTENDEE_ATTENDED, label=attended.label, style="compact",
+                          is_required=True, value=attended.choices[0][0],
+                          error_message="Choose how they attended",
+                          choices=[ac.InputChoice(title=t, value=v)
+                                   for v, t in attended.choices]),
+    ]
+    add = execute("Add", ADD_ATTENDEE, pep_data(view.pep), style="positive")
+    return ac.ActionShowCard(title="Add attendee", card=sub_card(form, [add]))
+
+
+# ---- the walkthrough -------------------------------------------------------------
+
+def walkthrough_card(view: PepView, *, lead: bool, lead_user_ids: Sequence[str],
+                     errors: Sequence[FieldError] = (),
+                     typed: Mapping[str, Any] | None = None, notice: str = "",
+                     finish_problems: Sequence[FieldError] = ()) -> dict[str, Any]:
+    """The meeting's card for view.pep.current_section: editable for a lead, else read-only."""
+    spec = section_spec(view.pep.current_section)
+    body: list[Element] = [
+        container([text(meeting_title(view), weight="bolder")], style="emphasis"),
+        *section_heading(spec),
+    ]
+    if not lead:
+        body.extend(section_display(spec, view.pep.section(spec.key)))
+        body.append(text("The PEP lead is going through this section. This card follows "
+                         "the meeting.", size="small", subtle=True, separator=True))
+        refresh = refresh_for(REFRESH, pep_data(view.pep), lead_user_ids)
+        return card(body, refresh=refresh)
+
+    top = notice_block(notice)
+    if finish_problems:
+        top.append(problems_block("Cannot finish yet:", finish_problems))
+    body[1:1] = top
+    body.extend(error_summary(errors))
+    inputs, carried = _editable(view, spec, errors, typed)
+    body.extend(inputs)
+    data = pep_data(view.pep, **carried)
+    buttons = [execute("Save", SAVE, {**data, "section": spec.key}, style="positive")]
+    before, after = neighbours(spec.key)
+    if before:
+        buttons.append(execute("◀ Previous", NAV, {**data, "section": before},
+                               tooltip=f"Go to {section_spec(before).title}"))
+    if after:
+        buttons.append(execute("Next ▶", NAV, {**data, "section": after},
+                               tooltip=f"Go to {section_spec(after).title}"))
+    body.append(action_set(buttons, spacing="medium"))
+    body.append(_jump(view, spec.key, carried))
+    actions: list[Action] = []
+    if spec.key == "attendees":
+        actions.append(_add_attendee(view))
+    if spec.key == "next_pep":
+        body.append(text("When the next PEP date, the attendees and the summary are "
+                         "recorded, finish the meeting.", weight="bolder", separator=True))
+    actions.append(execute("Finish PEP meeting", FINISH, data,
+                           style="positive" if spec.key == "next_pep" else None))
+    return card(body, actions)
+
+
+# ---- editing one section in personal chat ----------------------------------------
+
+def section_edit_card(view: PepView, key: str, *, errors: Sequence[FieldError] = (),
+                      typed: Mapping[str, Any] | None = None,
+                      notice: str = "") -> dict[str, Any]:
+    """One section of a PEP, editable, for the school before the meeting."""
+    spec = section_spec(key)
+    child = view.child
+    title = (f"PEP — {child.full_name} ({child.lcs_id}), {child.year_group.label}, "
+             f"{term_label(view.pep.term_id)}")
+    body: list[Element] = [
+        container([text(title, weight="bolder")], style="emphasis"),
+        *notice_block(notice),
+        *section_heading(spec),
+        *error_summary(errors),
+    ]
+    still = [p for p in view.problems if p.section == spec.key]
+    if still and not errors:
+        body.append(container([text("Still needed before the meeting:", weight="bolder"),
+                               *bullets(problem_lines(still, SUMMARY_LIMIT))],
+                              style="warning"))
+    inputs, carried = _editable(view, spec, errors, typed)
+    body.extend(inputs)
+    data = pep_data(view.pep, **carried)
+    buttons = [execute("Save", SAVE, {**data, "section": spec.key}, style="positive")]
+    _, after = neighbours(spec.key)
+    if after:
+        buttons.append(execute(f"Next section: {section_spec(after).title}", SECTION_OPEN,
+                               {**data, "section": after}))
+    buttons.append(execute("Back to my PEPs", LIST, {"page": 1}))
+    body.append(action_set(buttons, spacing="medium"))
+    return card(body)

@@ -1,0 +1,160 @@
+"""The schema, as SQLAlchemy Core tables. Migrations (store/migrations) create it;
+tests/integration check the two agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# JSON on SQLite, JSONB on PostgreSQL; Python None is SQL NULL, not JSON 'null'.
+Json: TypeEngine[Any] = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True),
+                                                             "postgresql")
+
+# The assignment's scope, computed by the database from child_id / school_urn so the
+# unique constraint never meets a NULL (NULLs are distinct in unique constraints).
+SCOPE_SQL = ("CASE WHEN child_id IS NOT NULL THEN 'child:' || child_id "
+             "WHEN school_urn IS NOT NULL THEN 'school:' || school_urn "
+             "ELSE 'authority' END")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in and out on both backends (SQLite keeps no offset: stored as
+    UTC and read back as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+schools = Table(
+    "schools", metadata,
+    Column("urn", String, primary_key=True),
+    Column("name", String, nullable=False),
+)
+
+children = Table(
+    "children", metadata,
+    Column("lcs_id", String, primary_key=True),
+    Column("first_name", String, nullable=False),
+    Column("last_name", String, nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("year_group", Integer, nullable=False),
+    Column("school_urn", String, ForeignKey("schools.urn"), nullable=False, index=True),
+    Column("placement_type", String, nullable=False, default=""),
+    Column("placement_start", Date),
+    Column("school_start_date", Date),
+    Column("carer_name", String, nullable=False, default=""),
+    Column("legal_status", String, nullable=False, default=""),
+    Column("sen_status", String, nullable=False, default="none"),
+    Column("complex_case", Boolean, nullable=False, default=False),
+    Column("transition_flag", Boolean, nullable=False, default=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+people = Table(
+    "people", metadata,
+    Column("id", String, primary_key=True),  # lower-cased email
+    Column("email", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("entra_object_id", String, unique=True),
+)
+
+assignments = Table(
+    "assignments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String, ForeignKey("people.id"), nullable=False),
+    Column("role", String, nullable=False),
+    Column("child_id", String, ForeignKey("children.lcs_id"), index=True),
+    Column("school_urn", String, index=True),
+    Column("scope", String, Computed(SCOPE_SQL, persisted=True), nullable=False),
+    UniqueConstraint("person_id", "role", "scope"),
+)
+
+peps = Table(
+    "peps", metadata,
+    Column("id", String, primary_key=True),  # "<lcs_id>-<term_id>"
+    Column("child_id", String, ForeignKey("children.lcs_id"), nullable=False),
+    Column("term_id", String, nullable=False, index=True),
+    Column("status", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sections", Json, nullable=False),
+    Column("section_versions", Json, nullable=False),
+    Column("current_section", String, nullable=False),
+    Column("meeting", Json),
+    Column("chat_id", String, index=True),  # meeting.chat_id, for by_chat
+    Column("meeting_held_on", Date),
+    Column("return_due", Date),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("child_id", "term_id"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", String, nullable=False),
+    Column("pep_id", String, nullable=False, index=True),
+    Column("action", String, nullable=False),
+    Column("section", String),
+    Column("before", Json),
+    Column("after", Json),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("child_id", String, nullable=False),
+    Column("term_id", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("filename", String, nullable=False),
+    Column("media_type", String, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("child_id", "term_id", "kind"),
+)
+
+__all__ = ["assignments", "audit_log", "children", "documents", "metadata",
+           "people", "peps", "schools"]

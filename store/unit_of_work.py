@@ -1,0 +1,78 @@
+"""The unit of work the use cases run in: one connection, one transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pep_model.ports import (
+    AuditLog,
+    ChildRepository,
+    DocumentStore,
+    PeopleRepository,
+    PepRepository,
+)
+from store.connection import StoreConnection
+from store.database import LAZY_BEGIN
+from store.repositories import (
+    SqlAuditLog,
+    SqlChildRepository,
+    SqlDocumentStore,
+    SqlPeopleRepository,
+    SqlPepRepository,
+)
+
+
+class SqlUnitOfWork:
+    """`async with` opens a connection; commit() makes the work durable; leaving the
+    block rolls back whatever was not committed and returns the connection."""
+
+    children: ChildRepository
+    people: PeopleRepository
+    peps: PepRepository
+    audit: AuditLog
+    documents: DocumentStore
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._db: StoreConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._db is not None:
+            raise RuntimeError("a unit of work is entered once; ask the factory for another")
+        conn = await self._engine.connect()
+        if conn.dialect.name == "sqlite":
+            conn = await conn.execution_options(**{LAZY_BEGIN: True})
+        db = self._db = StoreConnection(conn)
+        self.children = SqlChildRepository(db)
+        self.people = SqlPeopleRepository(db)
+        self.peps = SqlPepRepository(db)
+        self.audit = SqlAuditLog(db)
+        self.documents = SqlDocumentStore(db)
+        return self
+
+    async def commit(self) -> None:
+        if self._db is None:
+            raise RuntimeError("commit() outside 'async with'")
+        await self._db.commit()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._db is None:
+            return
+        try:
+            await self._db.rollback()
+        finally:
+            await self._db.conn.close()
+
+
+class SqlUnitOfWorkFactory:
+    """pep_model.ports.UnitOfWorkFactory: a fresh SqlUnitOfWork per call."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)

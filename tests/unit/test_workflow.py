@@ -1,0 +1,78 @@
+"""Which status moves are legal, and the right each one needs."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from pep_model.access import Capability
+from pep_model.errors import IllegalTransition, NotAllowed
+from pep_model.workflow import (
+    EDITABLE_BEFORE,
+    EDITABLE_MEETING,
+    MOVES,
+    STATUS_LABELS,
+    PepStatus,
+    check_move,
+    is_before_meeting,
+)
+
+S = PepStatus
+ILLEGAL = [m for m in itertools.product(PepStatus, PepStatus) if m not in MOVES]
+
+
+@pytest.mark.parametrize(("move", "needed"), MOVES.items(), ids=lambda v: str(v))
+def test_every_legal_move_is_allowed_with_its_capability(
+        move: tuple[PepStatus, PepStatus], needed: Capability) -> None:
+    check_move(*move, frozenset({needed}))
+
+
+@pytest.mark.parametrize(("move", "needed"), MOVES.items(), ids=lambda v: str(v))
+def test_a_legal_move_without_its_capability_is_not_allowed(
+        move: tuple[PepStatus, PepStatus], needed: Capability) -> None:
+    with pytest.raises(NotAllowed, match=f"needs the '{needed.value}' right"):
+        check_move(*move, frozenset(Capability) - {needed})
+
+
+@pytest.mark.parametrize("move", ILLEGAL, ids=lambda m: f"{m[0]}->{m[1]}")
+def test_an_illegal_move_names_both_statuses(move: tuple[PepStatus, PepStatus]) -> None:
+    current, target = move
+    with pytest.raises(IllegalTransition) as caught:
+        check_move(current, target, frozenset(Capability))
+    assert (caught.value.current, caught.value.target) == (current.value, target.value)
+    assert f"'{current.value}' cannot move to '{target.value}'" in str(caught.value)
+
+
+def test_the_meeting_is_led_from_any_status_before_it() -> None:
+    before = [s for s in PepStatus if is_before_meeting(s)]
+    assert before == [S.DRAFT, S.PACK_SENT, S.IN_PROGRESS, S.READY_FOR_MEETING]
+    assert all(MOVES[(s, S.IN_MEETING)] is Capability.LEAD_MEETING for s in before)
+
+
+def test_the_happy_path_runs_from_draft_to_finalised() -> None:
+    path = [S.DRAFT, S.PACK_SENT, S.IN_PROGRESS, S.READY_FOR_MEETING, S.IN_MEETING,
+            S.AWAITING_RETURN, S.RETURNED, S.IN_QA, S.FINALISED]
+    for current, target in itertools.pairwise(path):
+        check_move(current, target, frozenset(Capability))
+
+
+def test_amendments_go_back_through_return_and_qa() -> None:
+    for current, target in [(S.IN_QA, S.AMENDMENTS_REQUESTED),
+                            (S.AMENDMENTS_REQUESTED, S.RETURNED), (S.RETURNED, S.IN_QA)]:
+        check_move(current, target, frozenset(Capability))
+
+
+def test_a_finalised_pep_goes_nowhere() -> None:
+    assert not [m for m in MOVES if m[0] is S.FINALISED]
+
+
+def test_meeting_sections_are_editable_only_from_the_meeting_on() -> None:
+    assert EDITABLE_MEETING == {S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED}
+    assert EDITABLE_MEETING < EDITABLE_BEFORE
+    assert not EDITABLE_BEFORE & {S.RETURNED, S.IN_QA, S.FINALISED}
+
+
+def test_every_status_has_a_label() -> None:
+    assert set(STATUS_LABELS) == set(PepStatus)
+    assert S.AWAITING_RETURN.label == "Awaiting return"
