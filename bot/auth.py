@@ -102,7 +102,7 @@ class TokenValidator:
             async with self.session.get(metadata["jwks_uri"], timeout=timeout) as response:
                 response.raise_for_status()
                 jwks = await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as exc:
             log.error("could not fetch signing keys from %s: %s", self.metadata_url, exc)
             if self._keys is not None:
                 return self._keys  # keep the keys we had

@@ -67,7 +67,7 @@ class Delivery:
             service_url, card = self._pending.pop(key)
             try:
                 await self.connector.update(service_url, key[0], key[1], card_activity(card))
-            except (ConnectorError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ConnectorError, OSError) as exc:
                 log.warning("could not update card %s: %s", key[1], exc)
         self._workers.pop(key, None)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from botbuilder.core import InvokeResponse, TurnContext
-from botbuilder.teams import TeamsActivityHandler
+from botbuilder.core.teams import TeamsActivityHandler
 
 from bot.connector import ConnectorError
 from bot.delivery import Delivery

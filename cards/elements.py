@@ -22,6 +22,8 @@ from pep_model.terms import Term, parse_term_id
 
 CARD_VERSION = "1.5"
 MAX_CARD_BYTES = 80 * 1024
+CARD_BUDGET = MAX_CARD_BYTES - 1024  # room for the activity around the card
+DISPLAY_LIMITS = (None, 1000, 300, 100)  # read-only long text, shortened until it fits
 SECTION_COUNT = len(SECTIONS)
 
 Element = Any  # an adaptive-cards-py element model
@@ -102,6 +104,17 @@ def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
     if refresh is not None:
         result["refresh"] = dict(refresh)
     return result
+
+
+def card_bytes(result: Mapping[str, Any]) -> int:
+    """The card's size as sent: JSON, UTF-8."""
+    return len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+
+
+def shortened(value: str, limit: int | None) -> str:
+    if limit is None or len(value) <= limit:
+        return value
+    return value[:limit].rstrip() + "…"
 
 
 def sub_card(body: Sequence[Element], actions: Sequence[Action] = ()) -> Any:

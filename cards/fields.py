@@ -13,7 +13,7 @@ from typing import Any
 
 from adaptive_cards import card as ac
 
-from cards.elements import Element, container, error_line, facts, text
+from cards.elements import Element, container, error_line, facts, shortened, text
 from cards.inputs import CARRIED_ROW_FIELDS, field_id, row_id
 from pep_model.errors import FieldError
 from pep_model.rules import attendance_percentage
@@ -97,16 +97,14 @@ def _input(spec: FieldSpec, input_id: str, value: str) -> Element:
 
 
 def field_block(spec: FieldSpec, input_id: str, stored: Any, typed: Any,
-                messages: Sequence[str]) -> list[Element]:
+                messages: Sequence[str], *, show_saved: bool = True) -> list[Element]:
     """The input, then the saved value when the typing differs from it, then errors."""
     value = input_value(spec, stored) if typed is NOT_TYPED else _as_text(typed)
     items = [_input(spec, input_id, value)]
-    if typed is not NOT_TYPED and stored not in (None, ""):
+    if show_saved and typed is not NOT_TYPED and stored not in (None, ""):
         readable, parsed = _parsed(spec, value)
         if not readable or parsed != stored:
-            shown = display_value(spec, stored)
-            if len(shown) > SAVED_PREVIEW_CHARS:
-                shown = shown[:SAVED_PREVIEW_CHARS] + "…"
+            shown = shortened(display_value(spec, stored), SAVED_PREVIEW_CHARS)
             items.append(text(f"Saved version: {shown}", size="small", subtle=True,
                               spacing="none"))
     items.extend(error_line(m) for m in messages)
@@ -142,15 +140,17 @@ def _layout(blocks: list[tuple[FieldSpec, list[Element]]]) -> list[Element]:
 
 def section_inputs(spec: SectionSpec, content: Mapping[str, Any], *,
                    errors: Sequence[FieldError] = (),
-                   typed: Mapping[str, Any] | None = None) -> tuple[list[Element], dict[str, Any]]:
+                   typed: Mapping[str, Any] | None = None,
+                   show_saved: bool = True) -> tuple[list[Element], dict[str, Any]]:
     """The section's inputs and the data actions must carry (a target's ref per row)."""
     index = index_errors(errors, spec.key)
     body: list[Element] = []
     blocks = []
     for f in spec.fields:
-        typed_value = typed.get(f.name) if typed is not None else NOT_TYPED
+        typed_value = typed.get(f.name, NOT_TYPED) if typed is not None else NOT_TYPED
         blocks.append((f, field_block(f, field_id(f.name), content.get(f.name),
-                                      typed_value, index.get((None, f.name), []))))
+                                      typed_value, index.get((None, f.name), []),
+                                      show_saved=show_saved)))
     body.extend(_layout(blocks))
     if spec.key == "attendance":
         pct = attendance_percentage(content)
@@ -158,14 +158,17 @@ def section_inputs(spec: SectionSpec, content: Mapping[str, Any], *,
             body.append(text(f"Attendance as saved: {pct}%", subtle=True))
     carried: dict[str, Any] = {}
     if spec.is_table:
-        rows_body, carried = _table_inputs(spec, content, index, typed)
+        rows_body, carried = _table_inputs(spec, content, index, typed, show_saved)
         body.extend(rows_body)
     return body, carried
 
 
 def _table_inputs(spec: SectionSpec, content: Mapping[str, Any], index: ErrorIndex,
-                  typed: Mapping[str, Any] | None) -> tuple[list[Element], dict[str, Any]]:
+                  typed: Mapping[str, Any] | None,
+                  show_saved: bool) -> tuple[list[Element], dict[str, Any]]:
     stored_rows = list(content.get("rows") or [])
+    if typed is not None and "rows" not in typed:
+        typed = None  # nothing typed in the table: show it as saved
     source = list(typed.get("rows") or []) if typed is not None else stored_rows
     count = len(source) + EXTRA_EMPTY_ROWS
     if spec.max_rows:
@@ -177,7 +180,7 @@ def _table_inputs(spec: SectionSpec, content: Mapping[str, Any], index: ErrorInd
     for i in range(count):
         stored = stored_rows[i] if i < len(stored_rows) else {}
         row_typed = source[i] if typed is not None and i < len(source) else None
-        values = row_typed if row_typed is not None else stored
+        values = stored if typed is None else (row_typed or {})
         title = _row_title(spec, i, values, existing=i < len(source))
         items: list[Element] = [text(title, weight="bolder")]
         for name in hidden:
@@ -191,7 +194,8 @@ def _table_inputs(spec: SectionSpec, content: Mapping[str, Any], index: ErrorInd
             else:
                 typed_value = row_typed.get(f.name) if row_typed is not None else None
             blocks.append((f, field_block(f, row_id(i, f.name), stored.get(f.name),
-                                          typed_value, index.get((i, f.name), []))))
+                                          typed_value, index.get((i, f.name), []),
+                                          show_saved=show_saved)))
         items.extend(_layout(blocks))
         body.append(container(items, style="emphasis", spacing="medium"))
     if spec.max_rows and len(source) >= spec.max_rows:
@@ -210,8 +214,11 @@ def _row_title(spec: SectionSpec, i: int, values: Mapping[str, Any], *, existing
 
 # ---- a section as facts ----------------------------------------------------------
 
-def section_display(spec: SectionSpec, content: Mapping[str, Any]) -> list[Element]:
-    """Read-only: short fields as facts, then long text as paragraphs, tables as a Table."""
+def section_display(spec: SectionSpec, content: Mapping[str, Any], *,
+                    limit: int | None = None) -> list[Element]:
+    """Read-only: short fields as facts, then long text as paragraphs, tables as a Table.
+
+    `limit` shortens long text (to keep a card under the size limit)."""
     pairs = [(f.label, display_value(f, content.get(f.name)) or NOT_FILLED_IN)
              for f in spec.fields if f.kind is not FieldKind.LONG_TEXT]
     if spec.key == "attendance":
@@ -220,9 +227,10 @@ def section_display(spec: SectionSpec, content: Mapping[str, Any]) -> list[Eleme
     body: list[Element] = [facts(pairs)] if pairs else []
     for f in spec.fields:
         if f.kind is FieldKind.LONG_TEXT:
-            body.extend(paragraph(f.label, display_value(f, content.get(f.name))))
+            body.extend(paragraph(f.label,
+                                  shortened(display_value(f, content.get(f.name)), limit)))
     if spec.is_table:
-        body.extend(table_display(spec, content.get("rows") or []))
+        body.extend(table_display(spec, content.get("rows") or [], limit=limit))
     return body
 
 
@@ -231,32 +239,34 @@ def paragraph(label: str, value: str) -> list[Element]:
             text(value or NOT_FILLED_IN, spacing="none", subtle=not value or None)]
 
 
-def table_display(spec: SectionSpec, rows: Sequence[Mapping[str, Any]]) -> list[Element]:
+def table_display(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], *,
+                  limit: int | None = None) -> list[Element]:
     """A Table; a table too wide for a chat card (over 4 columns) as one block per row."""
     if not rows:
         return [text(f"{NOT_FILLED_IN}: no {spec.row_noun}s yet.", subtle=True)]
     columns = spec.row_fields
     if len(columns) > TABLE_MAX_COLUMNS:
-        return [_row_block(spec, i, row) for i, row in enumerate(rows)]
+        return [_row_block(spec, i, row, limit) for i, row in enumerate(rows)]
     header = ac.TableRow(style="accent", cells=[
         ac.TableCell(items=[ac.TextBlock(text=f.label, wrap=True, weight="bolder")])
         for f in columns])
     lines = [ac.TableRow(cells=[
-        ac.TableCell(items=[ac.TextBlock(text=display_value(f, row.get(f.name)) or "—",
-                                         wrap=True)])
+        ac.TableCell(items=[ac.TextBlock(
+            text=shortened(display_value(f, row.get(f.name)), limit) or "—", wrap=True)])
         for f in columns]) for row in rows]
     widths = [1 if f.kind in _SHORT_KINDS else 2 for f in columns]
     return [ac.Table(columns=[ac.TableColumnDefinition(width=w) for w in widths],
                      rows=[header, *lines], show_grid_lines=True)]
 
 
-def _row_block(spec: SectionSpec, i: int, row: Mapping[str, Any]) -> Element:
+def _row_block(spec: SectionSpec, i: int, row: Mapping[str, Any],
+               limit: int | None) -> Element:
     """One row, its fields in order: runs of short fields as facts, long text as text."""
     hidden = CARRIED_ROW_FIELDS.get(spec.key, ())
     items: list[Element] = [text(_row_title(spec, i, row, existing=True), weight="bolder")]
     pairs: list[tuple[str, str]] = []
     for f in spec.row_fields:
-        value = display_value(f, row.get(f.name)) or "—"
+        value = shortened(display_value(f, row.get(f.name)), limit) or "—"
         if f.name in hidden:
             continue
         if f.kind is not FieldKind.LONG_TEXT:

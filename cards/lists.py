@@ -153,7 +153,7 @@ def readiness_card(view: PepView) -> dict[str, Any]:
         body.append(container([
             text(spec.title, weight="bolder"),
             *bullets(_short(p) for p in problems),
-            action_set([execute(f"Fill in {spec.title}", SECTION_OPEN,
+            action_set([execute("Open this section", SECTION_OPEN,
                                 pep_data(view.pep, section=spec.key))]),
         ], separator=True, spacing="medium"))
     return card(body)

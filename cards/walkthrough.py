@@ -7,18 +7,21 @@ the editable view built by the same function with lead=True.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adaptive_cards import card as ac
 
 from cards.elements import (
+    CARD_BUDGET,
+    DISPLAY_LIMITS,
     SECTION_COUNT,
     Action,
     Element,
     action_set,
     bullets,
     card,
+    card_bytes,
     container,
     execute,
     heading,
@@ -88,12 +91,6 @@ def error_summary(errors: Sequence[FieldError]) -> list[Element]:
                       style="attention")]
 
 
-def _editable(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
-              typed: Mapping[str, Any] | None) -> tuple[list[Element], dict[str, Any]]:
-    raw = typed_raw(spec.key, typed)
-    return section_inputs(spec, view.pep.section(spec.key), errors=errors, typed=raw)
-
-
 def _section_choices(current: str) -> Element:
     return ac.InputChoiceSet(
         id=NAV_INPUT, label="Jump to section", style="compact", value=current,
@@ -131,6 +128,33 @@ def _add_attendee(view: PepView) -> Action:
     return ac.ActionShowCard(title="Add attendee", card=sub_card(form, [add]))
 
 
+# ---- the editable section, fitted to the card size limit -------------------------
+
+FULL, WITHOUT_SAVED, TOO_LONG = "full", "without_saved", "too_long"
+TOO_LONG_TEXT = ("This section is too long to edit in a Teams card, so it is shown "
+                 "shortened here. Edit it in the Word form and upload it again.")
+
+
+def _edit_area(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
+               typed: Mapping[str, Any] | None,
+               mode: str) -> tuple[list[Element], dict[str, Any] | None]:
+    """The section's inputs and the data actions carry; None: no inputs (too long)."""
+    if mode == TOO_LONG:
+        return [container([text(TOO_LONG_TEXT, weight="bolder")], style="warning"),
+                *section_display(spec, view.pep.section(spec.key), limit=200)], None
+    raw = typed_raw(spec.key, typed)
+    return section_inputs(spec, view.pep.section(spec.key), errors=errors, typed=raw,
+                          show_saved=mode == FULL)
+
+
+def _fitted(build: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    for mode in (FULL, WITHOUT_SAVED):
+        result = build(mode)
+        if card_bytes(result) <= CARD_BUDGET:
+            return result
+    return build(TOO_LONG)
+
+
 # ---- the walkthrough -------------------------------------------------------------
 
 def walkthrough_card(view: PepView, *, lead: bool, lead_user_ids: Sequence[str],
@@ -139,26 +163,47 @@ def walkthrough_card(view: PepView, *, lead: bool, lead_user_ids: Sequence[str],
                      finish_problems: Sequence[FieldError] = ()) -> dict[str, Any]:
     """The meeting's card for view.pep.current_section: editable for a lead, else read-only."""
     spec = section_spec(view.pep.current_section)
-    body: list[Element] = [
-        container([text(meeting_title(view), weight="bolder")], style="emphasis"),
-        *section_heading(spec),
-    ]
     if not lead:
-        body.extend(section_display(spec, view.pep.section(spec.key)))
-        body.append(text("The PEP lead is going through this section. This card follows "
-                         "the meeting.", size="small", subtle=True, separator=True))
         refresh = refresh_for(REFRESH, pep_data(view.pep), lead_user_ids)
-        return card(body, refresh=refresh)
+        for limit in DISPLAY_LIMITS:
+            result = _viewer(view, spec, refresh, limit)
+            if card_bytes(result) <= CARD_BUDGET:
+                break
+        return result
+    return _fitted(lambda mode: _lead(view, spec, errors, typed, notice, finish_problems,
+                                      mode))
 
-    top = notice_block(notice)
+
+def _header(view: PepView) -> Element:
+    return container([text(meeting_title(view), weight="bolder")], style="emphasis")
+
+
+def _viewer(view: PepView, spec: SectionSpec, refresh: Mapping[str, Any],
+            limit: int | None) -> dict[str, Any]:
+    body = [_header(view), *section_heading(spec),
+            *section_display(spec, view.pep.section(spec.key), limit=limit)]
+    if limit is not None:
+        body.append(text("Long entries are shortened here; the PEP holds them in full.",
+                         size="small", subtle=True))
+    body.append(text("The PEP lead is going through this section. This card follows "
+                     "the meeting.", size="small", subtle=True, separator=True))
+    return card(body, refresh=refresh)
+
+
+def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
+          typed: Mapping[str, Any] | None, notice: str,
+          finish_problems: Sequence[FieldError], mode: str) -> dict[str, Any]:
+    body: list[Element] = [_header(view), *notice_block(notice)]
     if finish_problems:
-        top.append(problems_block("Cannot finish yet:", finish_problems))
-    body[1:1] = top
+        body.append(problems_block("Cannot finish yet:", finish_problems))
+    body.extend(section_heading(spec))
     body.extend(error_summary(errors))
-    inputs, carried = _editable(view, spec, errors, typed)
+    inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
-    data = pep_data(view.pep, **carried)
-    buttons = [execute("Save", SAVE, {**data, "section": spec.key}, style="positive")]
+    data = pep_data(view.pep, **(carried or {}))
+    buttons = []
+    if carried is not None:
+        buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))
     before, after = neighbours(spec.key)
     if before:
         buttons.append(execute("◀ Previous", NAV, {**data, "section": before},
@@ -167,7 +212,7 @@ def walkthrough_card(view: PepView, *, lead: bool, lead_user_ids: Sequence[str],
         buttons.append(execute("Next ▶", NAV, {**data, "section": after},
                                tooltip=f"Go to {section_spec(after).title}"))
     body.append(action_set(buttons, spacing="medium"))
-    body.append(_jump(view, spec.key, carried))
+    body.append(_jump(view, spec.key, carried or {}))
     actions: list[Action] = []
     if spec.key == "attendees":
         actions.append(_add_attendee(view))
@@ -186,6 +231,11 @@ def section_edit_card(view: PepView, key: str, *, errors: Sequence[FieldError] =
                       notice: str = "") -> dict[str, Any]:
     """One section of a PEP, editable, for the school before the meeting."""
     spec = section_spec(key)
+    return _fitted(lambda mode: _personal(view, spec, errors, typed, notice, mode))
+
+
+def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
+              typed: Mapping[str, Any] | None, notice: str, mode: str) -> dict[str, Any]:
     child = view.child
     title = (f"PEP — {child.full_name} ({child.lcs_id}), {child.year_group.label}, "
              f"{term_label(view.pep.term_id)}")
@@ -200,14 +250,16 @@ def section_edit_card(view: PepView, key: str, *, errors: Sequence[FieldError] =
         body.append(container([text("Still needed before the meeting:", weight="bolder"),
                                *bullets(problem_lines(still, SUMMARY_LIMIT))],
                               style="warning"))
-    inputs, carried = _editable(view, spec, errors, typed)
+    inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
-    data = pep_data(view.pep, **carried)
-    buttons = [execute("Save", SAVE, {**data, "section": spec.key}, style="positive")]
+    data = pep_data(view.pep, **(carried or {}))
+    buttons = []
+    if carried is not None:
+        buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))
     _, after = neighbours(spec.key)
     if after:
-        buttons.append(execute(f"Next section: {section_spec(after).title}", SECTION_OPEN,
-                               {**data, "section": after}))
+        buttons.append(execute("Next section", SECTION_OPEN, {**data, "section": after},
+                               tooltip=f"Go to {section_spec(after).title}"))
     buttons.append(execute("Back to my PEPs", LIST, {"page": 1}))
     body.append(action_set(buttons, spacing="medium"))
     return card(body)

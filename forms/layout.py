@@ -42,14 +42,21 @@ def column_weight(spec: FieldSpec) -> float:
     if spec.kind is FieldKind.LONG_TEXT:
         return 3.2
     if spec.kind is FieldKind.DATE:
-        return 1.45
+        return 1.9
     if spec.kind in (FieldKind.INTEGER, FieldKind.MONEY):
         return 1.1
     if spec.kind in (FieldKind.CHOICE, FieldKind.FLAG):
         labels = [label for _, label in options(spec)]
         longest = max(len(label) for label in labels)
         return min(3.4, max(1.3, (longest + 3) / 9 + (0.9 if len(labels) > 4 else 0)))
-    return 0.8 if spec.max_length <= 10 else 1.7 if spec.max_length <= 100 else 2.0
+    return 1.25 if spec.max_length <= 10 else 1.7 if spec.max_length <= 100 else 2.0
+
+
+def min_row_height(fields: tuple[FieldSpec, ...], in_table: bool) -> int:
+    """Room to write by hand in a printed form: taller rows where paragraphs go."""
+    if any(f.kind is FieldKind.LONG_TEXT for f in fields):
+        return 700 if in_table else 1000
+    return 0
 
 
 def stages() -> Iterator[tuple[str, list[tuple[int, SectionSpec]]]]:

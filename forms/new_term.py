@@ -14,7 +14,7 @@ from typing import Any
 from forms import layout, wordml
 from forms.form_data import FormData
 from forms.layout import LABEL_WIDTH
-from forms.package import build_docx, core_xml, custom_xml, identity_properties
+from forms.package import LEVEL, build_docx, core_xml, custom_xml, identity_properties
 from forms.tags import IDENTITY_TAG, choice_tag, options, text_tag
 from forms.wordml import (
     TEXT_WIDTH,
@@ -97,7 +97,7 @@ def _widths(spec: SectionSpec) -> list[int]:
 
 def _field_row(spec: SectionSpec, f: FieldSpec, value: Any) -> str:
     return row(label_cell(LABEL_WIDTH, f.label, f.hint) + cell(_VALUE_WIDTH,
-               control_xml(spec, f, value)))
+               control_xml(spec, f, value)), min_height=layout.min_row_height((f,), False))
 
 
 @functools.cache
@@ -108,7 +108,8 @@ def _empty_field_row(spec: SectionSpec, name: str) -> str:
 def _table_row(spec: SectionSpec, n: int, values: dict[str, Any]) -> str:
     widths = _widths(spec)
     return row("".join(cell(w, control_xml(spec, f, values.get(f.name), n))
-                       for w, f in zip(widths, spec.row_fields, strict=True)))
+                       for w, f in zip(widths, spec.row_fields, strict=True)),
+               min_height=layout.min_row_height(spec.row_fields, True))
 
 
 @functools.cache
@@ -196,8 +197,8 @@ def document_xml(data: FormData) -> str:
     return "".join(out)
 
 
-def render_new_term_form(data: FormData) -> bytes:
-    """The Word PEP form for the term, prefilled from `data.pep`."""
+def render_new_term_form(data: FormData, *, level: int = LEVEL) -> bytes:
+    """The Word PEP form for the term, prefilled from `data.pep` (`level`: zlib level)."""
     pep = data.pep
     subject = f"{data.term.label} · PEP {pep.id}"
     return build_docx(
@@ -206,4 +207,5 @@ def render_new_term_form(data: FormData) -> bytes:
         wordml.footer_xml(layout.footer_text(data)),
         core_xml(layout.FORM_TITLE, subject, data.authority_name, pep.id),
         custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)),
+        level,
     )

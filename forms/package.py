@@ -119,7 +119,9 @@ STYLES = (
              f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="17"/><w:szCs w:val="17"/>')
     + _style("paragraph", "CellText", "PEP Cell Text", '<w:spacing w:after="0"/>',
              '<w:sz w:val="18"/><w:szCs w:val="18"/>')
-    + _style("paragraph", "Note", "PEP Note", '<w:spacing w:after="60"/>',
+    + _style("paragraph", "Note", "PEP Note",
+             '<w:tabs><w:tab w:val="left" w:pos="284"/></w:tabs><w:spacing w:after="60"/>'
+             '<w:ind w:left="284" w:hanging="284"/>',
              '<w:sz w:val="18"/><w:szCs w:val="18"/>')
     + _style("paragraph", "Header", "header", '<w:spacing w:after="0"/>',
              f'<w:color w:val="{_GREY}"/><w:sz w:val="16"/><w:szCs w:val="16"/>')
@@ -217,12 +219,13 @@ def identity_properties(kind: str, pep_id: str, child_id: str, term_id: str) -> 
             "ChildId": child_id, "TermId": term_id}
 
 
-def build_docx(document: str, header: str, footer: str, core: str, custom: str) -> bytes:
+def build_docx(document: str, header: str, footer: str, core: str, custom: str,
+               level: int = LEVEL) -> bytes:
     return write_zip([
         *static_entries(),
-        deflate("word/document.xml", document),
-        deflate("word/header1.xml", header),
-        deflate("word/footer1.xml", footer),
-        deflate("docProps/core.xml", core),
-        deflate("docProps/custom.xml", custom),
+        deflate("word/document.xml", document, level),
+        deflate("word/header1.xml", header, level),
+        deflate("word/footer1.xml", footer, level),
+        deflate("docProps/core.xml", core, level),
+        deflate("docProps/custom.xml", custom, level),
     ])

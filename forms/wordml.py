@@ -107,9 +107,12 @@ def cell(width: int, content: str, fill: str = "") -> str:
     return f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{shd}</w:tcPr>{content}</w:tc>'
 
 
-def row(cells: str, header: bool = False) -> str:
+def row(cells: str, header: bool = False, min_height: int = 0) -> str:
     if header:
         return f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{cells}</w:tr>"
+    if min_height:
+        return (f'<w:tr><w:trPr><w:cantSplit/><w:trHeight w:val="{min_height}" '
+                f'w:hRule="atLeast"/></w:trPr>{cells}</w:tr>')
     return f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells}</w:tr>"
 
 
@@ -134,7 +137,8 @@ def column_widths(weights: list[float], total: int = TEXT_WIDTH) -> list[int]:
 
 # ---- content controls ------------------------------------------------------------
 
-_PLACEHOLDER_RPR = '<w:rPr><w:rStyle w:val="PlaceholderText"/></w:rPr>'
+_PLACEHOLDER_RPR = ('<w:rPr><w:rStyle w:val="PlaceholderText"/><w:color w:val="808080"/>'
+                    '<w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>')
 _TEXT_PLACEHOLDER_RUN = f"<w:r>{_PLACEHOLDER_RPR}<w:t>{TEXT_PLACEHOLDER}</w:t></w:r>"
 _DATE_PLACEHOLDER_RUN = f"<w:r>{_PLACEHOLDER_RPR}<w:t>{DATE_PLACEHOLDER}</w:t></w:r>"
 _GOTHIC = '<w:rFonts w:ascii="MS Gothic" w:eastAsia="MS Gothic" w:hAnsi="MS Gothic"/>'

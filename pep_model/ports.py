@@ -56,7 +56,9 @@ class PeopleRepository(Protocol):
 class PepRepository(Protocol):
     async def get(self, pep_id: str) -> Pep | None: ...
 
-    async def add(self, pep: Pep) -> None: ...
+    async def add(self, pep: Pep) -> bool:
+        """Insert at version 0; False (nothing written) when the PEP already exists."""
+        ...
 
     async def save(self, pep: Pep, expected_version: int) -> None:
         """Write pep with version expected_version + 1, only if the stored version is

@@ -121,17 +121,18 @@ class _RowReader:
 def _read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]
               ) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
     text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    # csv.reader, not DictReader: DictReader skips blank lines without counting them
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in required if c not in header]
     if missing:
         return [], [RowProblem(1, ", ".join(missing), "column missing from the header")]
-    reader.fieldnames = header
     rows = []
-    for number, cells in enumerate(reader, start=2):
-        if not any((v or "").strip() for k, v in cells.items() if k is not None):
+    for number, record in enumerate(reader, start=2):
+        cells = dict(zip(header, record, strict=False))
+        if not any(v.strip() for v in cells.values()):
             continue
-        rows.append((number, {k: (v or "") for k, v in cells.items() if k in columns}))
+        rows.append((number, {k: v for k, v in cells.items() if k in columns}))
     return rows, []
 
 

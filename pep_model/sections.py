@@ -168,7 +168,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "previous_targets", "Review of previous SMART targets",
         "Last term's targets, carried forward: was each met, and what is the evidence?",
         row_fields=(
-            F("target", "Target", K.LONG_TEXT, max_length=1000),
+            # room for a carried target: "T1: <1000> (owner: <200>) by dd/mm/yyyy"
+            F("target", "Target", K.LONG_TEXT, max_length=1300),
             F("outcome", "Outcome", K.CHOICE, choices=OUTCOMES),
             F("evidence", "Evidence", K.LONG_TEXT, max_length=2000),
         ),

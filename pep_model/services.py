@@ -145,7 +145,10 @@ class PepService:
                 pep.sections["previous_targets"] = carry_forward_targets(previous)
         pep.sections.setdefault("send", {**empty_content("send"),
                                          "status": child.sen_status.value})
-        await uow.peps.add(pep)
+        if not await uow.peps.add(pep):  # opened meanwhile by another request
+            existing = await uow.peps.get(pep.id)
+            assert existing is not None
+            return existing
         await uow.audit.append(AuditEntry(self.clock.now(), "system", pep.id, "pep.open"))
         return pep
 

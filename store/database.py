@@ -36,6 +36,8 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite:// or postgresql+asyncpg://)."""
     parsed = make_url(url)
+    # errors must never carry bound values (a child's name, date of birth) into logs
+    kwargs.setdefault("hide_parameters", True)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.drivername == "sqlite":

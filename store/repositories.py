@@ -205,9 +205,12 @@ class SqlPepRepository:
         row = (await self.db.read(select(peps).where(peps.c.id == pep_id))).first()
         return _pep_from(row) if row else None
 
-    async def add(self, pep: Pep) -> None:
-        await self.db.write(peps.insert().values(id=pep.id, version=0, **_pep_values(pep)))
+    async def add(self, pep: Pep) -> bool:
+        result = await self.db.write(
+            self.db.insert(peps).values(id=pep.id, version=0, **_pep_values(pep))
+            .on_conflict_do_nothing(index_elements=[peps.c.id]))
         pep.version = 0
+        return result.rowcount == 1
 
     async def save(self, pep: Pep, expected_version: int) -> None:
         result = await self.db.write(

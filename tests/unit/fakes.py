@@ -25,11 +25,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from pep_model import ports
 from pep_model.child import Child, School
 from pep_model.errors import NotFound, StaleVersion
-from pep_model.pep import Pep
 from pep_model.people import Assignment, Person, Role, person_id_for
-from pep_model import ports
+from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, StoredDocument
 
 _MISSING: Any = object()
@@ -220,10 +220,12 @@ class InMemoryPepRepository:
         stored = self._state.peps.get(pep_id)
         return copy.deepcopy(stored) if stored is not None else None
 
-    async def add(self, pep: Pep) -> None:
+    async def add(self, pep: Pep) -> bool:
         if pep.id in self._state.peps:
-            raise ValueError(f"PEP {pep.id} already exists")
+            return False
+        pep.version = 0
         self._journal.set(self._state.peps, pep.id, copy.deepcopy(pep))
+        return True
 
     async def save(self, pep: Pep, expected_version: int) -> None:
         """Write pep with version expected_version + 1, only if the stored version is

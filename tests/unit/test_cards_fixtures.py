@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pep_model.child import Child, SenStatus, YearGroup
@@ -22,7 +22,7 @@ LEADS = [f"29:lead-{i}" for i in range(3)]
 
 class FixedClock:
     def now(self) -> datetime:
-        return datetime(2026, 10, 1, 9, 30, tzinfo=timezone.utc)
+        return datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 
     def today(self) -> date:
         return TODAY

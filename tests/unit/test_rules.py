@@ -156,7 +156,7 @@ def test_smart_target_due_tomorrow_is_accepted() -> None:
 
 
 def test_number_targets_keeps_refs_and_fills_the_next_free_t_numbers() -> None:
-    content = {"rows": [{"ref": "T2"}, {"ref": None}, {"ref": "t5"}, {"ref": ""},
+    content: dict[str, Any] = {"rows": [{"ref": "T2"}, {"ref": None}, {"ref": "t5"}, {"ref": ""},
                         {"ref": None}]}
     numbered = number_targets(content)
     assert [r["ref"] for r in numbered["rows"]] == ["T2", "T1", "T5", "T3", "T4"]

@@ -81,6 +81,19 @@ async def test_open_pep_carries_last_terms_targets_into_the_review(
                                                   for p in view.problems]
 
 
+async def test_a_carried_target_of_the_longest_allowed_parts_can_be_reviewed(
+        service: PepService, factory: InMemoryUnitOfWorkFactory, dt: Actor) -> None:
+    longest = {"ref": "T1", "description": "d" * 1000, "owner": "o" * 200,
+               "due": "2026-07-10", "measure": "m"}
+    factory.seed(peps=[Pep("LCS100001", "2026-summer", sections={"targets": {"rows": [
+        longest]}})])
+    autumn = await service.open_pep("LCS100001", "2026-autumn")
+    carried = autumn.sections["previous_targets"]["rows"][0]
+    review = {"rows": [{**carried, "outcome": "met", "evidence": "Reading log"}]}
+    outcome = await record(service, factory, autumn.id, "previous_targets", review, dt)
+    assert outcome.saved, outcome.errors
+
+
 async def test_a_first_pep_has_nothing_to_review(service: PepService) -> None:
     pep = await service.open_pep("LCS100001", "2026-autumn")
     assert "previous_targets" not in pep.sections

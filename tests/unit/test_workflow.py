@@ -68,7 +68,7 @@ def test_a_finalised_pep_goes_nowhere() -> None:
 
 
 def test_meeting_sections_are_editable_only_from_the_meeting_on() -> None:
-    assert EDITABLE_MEETING == {S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED}
+    assert {S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED} == EDITABLE_MEETING
     assert EDITABLE_MEETING < EDITABLE_BEFORE
     assert not EDITABLE_BEFORE & {S.RETURNED, S.IN_QA, S.FINALISED}
 

@@ -1,0 +1,159 @@
+"""Section saves through the real use case on SQLite (file) and PostgreSQL.
+
+Each round does what the bot does for one card action: read the PEP (to learn its
+current version), then PepService.record_section with that version. Sections
+alternate so every save changes something and is written, audited and committed.
+
+    python bench/bench_section_saves.py [--saves 1000] [--only sqlite|postgresql]
+
+PostgreSQL: the server at PEP_TEST_POSTGRES_URL (default
+postgresql+asyncpg://postgres@127.0.0.1:5432/postgres); a scratch database
+pep_bench_<hex> is created and dropped. Skipped, with a note, when unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pep_model.access import Actor
+from pep_model.child import Child, School, YearGroup
+from pep_model.people import Assignment, Person, Role
+from pep_model.rules import PepRules
+from pep_model.services import PepService
+from pep_model.terms import default_calendar
+from store.database import make_engine
+from store.migrate import upgrade
+from store.unit_of_work import SqlUnitOfWorkFactory
+
+POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+WARM_UP = 20
+TERM = "2026-autumn"
+SCHOOL = School("900001", "Bench School")
+CHILD = Child("LCSB1", "Bench", "Child", date(2014, 3, 9), YearGroup(7), SCHOOL.urn)
+TEACHER = Person("dt@bench.example", "Bench Teacher")
+ACTOR = Actor(TEACHER, (Assignment(TEACHER.id, Role.DESIGNATED_TEACHER,
+                                   school_urn=SCHOOL.urn),))
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return datetime(2026, 11, 16, 10, 30, tzinfo=UTC)
+
+    def today(self) -> date:
+        return date(2026, 11, 16)
+
+
+@asynccontextmanager
+async def sqlite_database() -> AsyncIterator[str]:
+    with tempfile.TemporaryDirectory(prefix="pep-bench-") as folder:
+        yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+
+
+@asynccontextmanager
+async def postgres_database(server: str) -> AsyncIterator[str]:
+    name = f"pep_bench_{secrets.token_hex(6)}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT",
+                                connect_args={"timeout": 5})
+    try:
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.dispose()
+
+
+async def run(url: str, saves: int) -> dict[str, float]:
+    await upgrade(url)
+    engine = make_engine(url)
+    try:
+        factory = SqlUnitOfWorkFactory(engine)
+        async with factory() as uow:
+            await uow.children.upsert_school(SCHOOL)
+            await uow.children.upsert(CHILD)
+            await uow.commit()
+        service = PepService(factory, default_calendar(), PepRules(), FixedClock())
+        pep_id = (await service.open_pep(CHILD.lcs_id, TERM)).id
+
+        async def one(i: int) -> tuple[float, float]:
+            started = time.perf_counter()
+            version = (await service.get(pep_id, ACTOR)).pep.version
+            read = time.perf_counter()
+            if i % 2:
+                values = {"views": f"Settled, week {i}", "role": "reads with her"}
+                outcome = await service.record_section(pep_id, "carer", values, ACTOR, version)
+            else:
+                values = {"views": f"I like maths {i}", "how_gathered": "chat with DT"}
+                outcome = await service.record_section(pep_id, "voice", values, ACTOR, version)
+            done = time.perf_counter()
+            assert outcome.saved and outcome.changed
+            return done - started, done - read
+
+        for i in range(WARM_UP):
+            await one(-1 - 2 * i)  # negative: never equal to a measured round's values
+        rounds, writes = [], []
+        began = time.perf_counter()
+        for i in range(saves):
+            total, write = await one(i)
+            rounds.append(total * 1000)
+            writes.append(write * 1000)
+        elapsed = time.perf_counter() - began
+        final = (await service.get(pep_id, ACTOR)).pep.version
+        assert final == WARM_UP + saves, final
+    finally:
+        await engine.dispose()
+    q = statistics.quantiles(rounds, n=100, method="inclusive")
+    return {"p50": q[49], "p99": q[98], "mean": statistics.fmean(rounds),
+            "save_p50": statistics.median(writes), "per_s": saves / elapsed}
+
+
+def show(name: str, saves: int, r: dict[str, float]) -> None:
+    print(f"{name:<11} {saves} saves: p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  "
+          f"mean {r['mean']:.2f} ms  {r['per_s']:.0f} saves/s  "
+          f"(record_section alone p50 {r['save_p50']:.2f} ms)")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--saves", type=int, default=1000)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    print("each round = read the PEP + record_section (validate, CAS update, audit, commit)")
+    if args.only in (None, "sqlite"):
+        async with sqlite_database() as url:
+            show("SQLite", args.saves, await run(url, args.saves))
+    if args.only in (None, "postgresql"):
+        server = os.environ.get("PEP_TEST_POSTGRES_URL") or POSTGRES_DEFAULT
+        try:
+            database = postgres_database(server)
+            url = await database.__aenter__()
+        except Exception as error:
+            shown = make_url(server).render_as_string(hide_password=True)
+            print(f"PostgreSQL  skipped: not reachable at {shown} ({type(error).__name__})")
+            return 0
+        try:
+            show("PostgreSQL", args.saves, await run(url, args.saves))
+        finally:
+            await database.__aexit__(None, None, None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,44 @@
+"""The walkthrough message as posted in the meeting chat.
+
+It carries no child data: only the section being discussed. Each person Teams lists in
+refresh.userIds (at most 60) gets the card refreshed into their own view — the PEP
+lead an editable one, the carer and child a read-only one; anyone else who presses
+"Show the PEP" is told it is not for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pep_model.sections import SECTION_KEYS, section_spec
+from pep_model.services import PepView
+
+REFRESH_VERB = "pep.walkthrough.refresh"
+MAX_REFRESH_USERS = 60
+
+
+def walkthrough_shared_card(view: PepView, audience: Sequence[str]) -> dict[str, Any]:
+    pep = view.pep
+    key = pep.current_section
+    position = SECTION_KEYS.index(key) + 1
+    action = {"type": "Action.Execute", "title": "Show the PEP", "verb": REFRESH_VERB,
+              "data": {"pep_id": pep.id, "version": pep.version}}
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "refresh": {"action": {k: v for k, v in action.items() if k != "title"},
+                    "userIds": list(audience)[:MAX_REFRESH_USERS]},
+        "body": [
+            {"type": "TextBlock", "text": "PEP meeting walkthrough", "weight": "Bolder",
+             "size": "Medium", "wrap": True},
+            {"type": "TextBlock", "wrap": True, "isSubtle": True,
+             "text": f"Now discussing section {position} of {len(SECTION_KEYS)}: "
+                     f"{section_spec(key).title}"},
+            {"type": "TextBlock", "wrap": True, "size": "Small",
+             "text": "The PEP is shown only to the people working with the child. "
+                     "Select 'Show the PEP' to see it."},
+        ],
+        "actions": [action],
+    }

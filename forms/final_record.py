@@ -1,0 +1,113 @@
+"""The PEP after the meeting as a readable Word document (no boxes to fill)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forms import layout, wordml
+from forms.form_data import FormData
+from forms.layout import LABEL_WIDTH
+from forms.new_term import child_table_xml
+from forms.package import build_docx, core_xml, custom_xml, identity_properties
+from forms.wordml import TEXT_WIDTH, cell, label_cell, row, runs, table_start, text_para
+from pep_model.rules import attendance_percentage
+from pep_model.sections import FieldSpec, SectionSpec, display_value
+
+FORM_KIND = "final_record"
+RECORD_TITLE = "Personal Education Plan: record"
+PART_TITLES = ("The plan", "The meeting record")
+_EMPTY = "Not recorded"
+_GREY = '<w:rPr><w:i/><w:color w:val="808080"/></w:rPr>'
+_VALUE_WIDTH = TEXT_WIDTH - LABEL_WIDTH
+
+
+def _shown(spec: FieldSpec, value: Any) -> str:
+    try:
+        return display_value(spec, value)
+    except (ValueError, TypeError):
+        return str(value)  # stored as it came; never dropped
+
+
+def _value_para(text: str) -> str:
+    if not text:
+        return wordml.para(runs(_EMPTY, _GREY), "CellText")
+    return wordml.para(runs(text), "CellText")
+
+
+def _day(value: Any) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def _summary_rows(data: FormData) -> list[tuple[str, str]]:
+    pep = data.pep
+    pct = attendance_percentage(pep.section("attendance"))
+    attendance = ""
+    if pct is not None:
+        below = pct < data.attendance_threshold
+        attendance = f"{pct}%" + (f" (below the {data.attendance_threshold}% threshold)"
+                                  if below else "")
+    return [("PEP status", pep.status.label),
+            ("Meeting held on", _day(pep.meeting_held_on)),
+            ("Return due", _day(pep.return_due)),
+            ("Attendance this year", attendance)]
+
+
+def _two_column(rows: list[tuple[str, str]]) -> str:
+    out = [table_start([LABEL_WIDTH, _VALUE_WIDTH])]
+    out.extend(row(label_cell(LABEL_WIDTH, label) + cell(_VALUE_WIDTH, _value_para(value)))
+               for label, value in rows)
+    out.append(wordml.TABLE_END)
+    return "".join(out)
+
+
+def _section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str:
+    out = [text_para(layout.section_heading(number, spec), "Heading2"),
+           text_para(spec.guidance, "Guidance")]
+    if spec.fields:
+        out.append(_two_column([(f.label, _shown(f, content.get(f.name)))
+                                for f in spec.fields]))
+    if spec.is_table:
+        rows = [r for r in content.get("rows") or [] if isinstance(r, dict)]
+        if not rows:
+            out.append(wordml.para(runs(f"No {spec.row_noun}s recorded.", _GREY), "Note"))
+        else:
+            widths = wordml.column_widths([layout.column_weight(f) for f in spec.row_fields])
+            out.append(table_start(widths))
+            out.append(wordml.header_row(widths, [f.label for f in spec.row_fields]))
+            for values in rows:
+                out.append(row("".join(
+                    cell(w, text_para(_shown(f, values.get(f.name)), "CellText"))
+                    for w, f in zip(widths, spec.row_fields, strict=True))))
+            out.append(wordml.TABLE_END)
+    return "".join(out)
+
+
+def document_xml(data: FormData) -> str:
+    pep = data.pep
+    out = [wordml.DOCUMENT_START,
+           text_para(layout.FORM_TITLE, "Title"),
+           text_para(f"Record of the PEP · {layout.subtitle(data)}", "Subtitle"),
+           _two_column(_summary_rows(data)),
+           text_para(layout.CHILD_DETAILS, "Heading1"),
+           child_table_xml(data, runs(pep.id))]
+    for (_, numbered), title in zip(layout.stages(), PART_TITLES, strict=True):
+        if numbered:
+            out.append(text_para(title, "Heading1"))
+            out.extend(_section_xml(n, spec, layout.section_content(data, spec))
+                       for n, spec in numbered)
+    out.append(text_para(f"Produced by PEP Companion for {data.authority_name}.", "Guidance"))
+    out.append(wordml.DOCUMENT_END)
+    return "".join(out)
+
+
+def render_final_record(data: FormData) -> bytes:
+    """The PEP as it stands (after the meeting) as a .docx a person reads and files."""
+    pep = data.pep
+    return build_docx(
+        document_xml(data),
+        wordml.header_xml(layout.SENSITIVITY),
+        wordml.footer_xml(f"{RECORD_TITLE} · LCS id {data.child.lcs_id} · {data.term.label}"),
+        core_xml(RECORD_TITLE, f"{data.term.label} · PEP {pep.id}", data.authority_name,
+                 pep.id),
+        custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)),
+    )

@@ -1,0 +1,104 @@
+"""A local Bot Connector: records what the bot posts, answers like the real service
+(ids for new activities, members, meeting participants, conversation creation), and
+takes file uploads for the file-consent flow."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Posted:
+    method: str
+    conversation_id: str
+    activity_id: str
+    body: dict[str, Any]
+
+
+@dataclass
+class StubConnector:
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> member
+    participants: dict[str, dict[str, Any]] = field(default_factory=dict)  # aad id -> info
+    posted: list[Posted] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    base_url: str = ""
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> StubConnector:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        r = app.router
+        r.add_post("/v3/conversations/{conv}/activities", self._post)
+        r.add_post("/v3/conversations/{conv}/activities/{aid}", self._post)
+        r.add_put("/v3/conversations/{conv}/activities/{aid}", self._put)
+        r.add_post("/v3/conversations", self._create)
+        r.add_get("/v3/conversations/{conv}/members/{uid}", self._member)
+        r.add_get("/v1/meetings/{mid}/participants/{pid}", self._participant)
+        r.add_put("/upload/{name}", self._upload)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _post(self, request: web.Request) -> web.Response:
+        new_id = f"msg-{next(self._ids)}"
+        self.posted.append(Posted("POST", request.match_info["conv"], new_id,
+                                  await request.json()))
+        return web.json_response({"id": new_id}, status=201)
+
+    async def _put(self, request: web.Request) -> web.Response:
+        aid = request.match_info["aid"]
+        self.posted.append(Posted("PUT", request.match_info["conv"], aid,
+                                  await request.json()))
+        return web.json_response({"id": aid})
+
+    async def _create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.created.append(body)
+        return web.json_response({"id": f"a:personal-{body['members'][0]['id']}"}, status=201)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        member = self.members.get(request.match_info["uid"])
+        if member is None:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        return web.json_response(member)
+
+    async def _participant(self, request: web.Request) -> web.Response:
+        info = self.participants.get(request.match_info["pid"])
+        if info is None or "tenantId" not in request.query:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        return web.json_response(info)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["name"]] = await request.read()
+        return web.json_response({"id": "uploaded"}, status=201)
+
+    # --- what tests read ---
+    def cards(self, conversation_id: str | None = None,
+              method: str | None = None) -> list[dict[str, Any]]:
+        found = []
+        for p in self.posted:
+            if conversation_id and p.conversation_id != conversation_id:
+                continue
+            if method and p.method != method:
+                continue
+            for a in p.body.get("attachments") or []:
+                if a.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                    found.append(a["content"])
+        return found
+
+    def attachments(self, content_type: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(p.conversation_id, a) for p in self.posted
+                for a in p.body.get("attachments") or [] if a.get("contentType") == content_type]
