@@ -148,7 +148,12 @@ class MeetingRoutes:
         return Reply(invoke_card=self.card_for(view, actor))
 
     async def save_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        pep_id, key = data_str(data, "pep_id"), data_section(data)
+        return (await self._record(turn, actor, data, data_section(data)))[1]
+
+    async def _record(self, turn: Turn, actor: Actor, data: Mapping[str, Any],
+                      key: str) -> tuple[bool, Reply]:
+        """Save one section from card data: (saved, the reply showing the outcome)."""
+        pep_id = data_str(data, "pep_id")
         version = data_version(data)
         raw = cards.raw_from_card_data(key, data)
         try:
@@ -159,17 +164,17 @@ class MeetingRoutes:
             notice = ("Someone else changed this section while you were typing. "
                       "Their version is saved; your typing is kept in the boxes — "
                       "press Save to replace theirs.")
-            return Reply(invoke_card=self._edit_card(turn, view, actor, key, typed=data,
-                                                     notice=notice))
+            return False, Reply(invoke_card=self._edit_card(turn, view, actor, key,
+                                                            typed=data, notice=notice))
         view = self.service.view(outcome.pep, outcome.child)
         if not outcome.saved:
-            return Reply(invoke_card=self._edit_card(turn, view, actor, key,
-                                                     errors=outcome.errors, typed=data))
+            return False, Reply(invoke_card=self._edit_card(
+                turn, view, actor, key, errors=outcome.errors, typed=data))
         notice = "Saved." if outcome.changed else "No changes to save."
         reply = Reply(invoke_card=self._edit_card(turn, view, actor, key, notice=notice))
         if not turn.personal:
             reply.updates = self._update_shared(view)
-        return reply
+        return True, reply
 
     def _edit_card(self, turn: Turn, view: PepView, actor: Actor, key: str,
                    **extra: Any) -> dict[str, Any]:
@@ -177,9 +182,22 @@ class MeetingRoutes:
             return cards.section_edit_card(view, key, **extra)
         return self.card_for(view, actor, **extra)
 
+    async def _save_typed(self, turn: Turn, actor: Actor,
+                          data: Mapping[str, Any]) -> Reply | None:
+        """Moving on (Previous, Next, Go, Finish) saves what was typed in the section on
+        screen first; if it cannot be saved the card stays, errors shown, typing kept."""
+        if not data.get("current") or not any(
+                str(k).startswith(("f.", "r.")) for k in data):
+            return None
+        saved, reply = await self._record(turn, actor, data, data_section(data, "current"))
+        return None if saved else reply
+
     async def navigate(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
-        key = data_section(data, "nav.section" if data.get("nav.section") else "section")
+        key = data_section(data, "section" if data.get("section") else "nav.section")
+        refused = await self._save_typed(turn, actor, data)
+        if refused is not None:
+            return refused
         pep = await self.service.navigate(pep_id, key, actor)
         view = self.service.view(pep, (await self.service.get(pep_id, actor)).child)
         return Reply(invoke_card=self.card_for(view, actor), updates=self._update_shared(view))
@@ -197,6 +215,9 @@ class MeetingRoutes:
 
     async def finish(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
+        refused = await self._save_typed(turn, actor, data)
+        if refused is not None:
+            return refused
         pep, problems = await self.service.finish_meeting(pep_id, actor)
         view = await self.service.get(pep_id, actor)
         if problems:

@@ -60,7 +60,12 @@ def check_startup(settings: Settings) -> None:
 
 
 def token_source(settings: Settings) -> TokenSource:
-    if settings.auth_disabled or not settings.app_id:
+    """The bot's own token for calls to the Bot Connector: from its client secret or
+    managed identity. Without either (the Playground, test stand-ins) calls carry none."""
+    if settings.auth_disabled or not settings.app_id or (
+            not settings.app_password and settings.app_type != "UserAssignedMSI"):
+        if not settings.auth_disabled:
+            log.warning("PEP_APP_PASSWORD is not set: outbound calls carry no token")
         return NoToken()
     from azure.identity.aio import ClientSecretCredential, ManagedIdentityCredential
 

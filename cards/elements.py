@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as act
@@ -20,7 +21,7 @@ from pep_model.pep import Pep
 from pep_model.sections import SECTIONS, section_spec
 from pep_model.terms import Term, parse_term_id
 
-CARD_VERSION = "1.5"
+CARD_VERSION: ac.CardVersion = "1.5"
 MAX_CARD_BYTES = 80 * 1024
 CARD_BUDGET = MAX_CARD_BYTES - 1024  # room for the activity around the card
 DISPLAY_LIMITS = (None, 1000, 300, 100)  # read-only long text, shortened until it fits
@@ -29,21 +30,31 @@ SECTION_COUNT = len(SECTIONS)
 Element = Any  # an adaptive-cards-py element model
 Action = Any   # an adaptive-cards-py action model
 
+E = TypeVar("E", bound=Enum)
+COMPACT = act.ChoiceInputStyle.COMPACT
+
 Style = str  # "default" | "attention" | "good" | "warning" | "accent" | "emphasis"
 
 
 # ---- text ------------------------------------------------------------------------
 
+def as_enum(kind: type[E], value: str | None) -> E | None:
+    """The library's enum member for a schema word ("bolder", "attention", ...)."""
+    return None if value is None else kind(value)
+
+
 def text(value: str, *, weight: str | None = None, size: str | None = None,
          color: str | None = None, subtle: bool | None = None,
          spacing: str | None = None, separator: bool | None = None) -> Element:
-    return ac.TextBlock(text=value, wrap=True, weight=weight, size=size, color=color,
-                        is_subtle=subtle, spacing=spacing, separator=separator)
+    return ac.TextBlock(text=value, wrap=True, weight=as_enum(act.FontWeight, weight),
+                        size=as_enum(act.FontSize, size), color=as_enum(act.Colors, color),
+                        is_subtle=subtle, spacing=as_enum(act.Spacing, spacing),
+                        separator=separator)
 
 
 def heading(value: str, *, size: str = "medium") -> Element:
-    return ac.TextBlock(text=value, wrap=True, weight="bolder", size=size,
-                        style=act.TextBlockStyle.HEADING)
+    return ac.TextBlock(text=value, wrap=True, weight=act.FontWeight.BOLDER,
+                        size=as_enum(act.FontSize, size), style=act.TextBlockStyle.HEADING)
 
 
 def bullets(lines: Iterable[str], *, color: str | None = None) -> list[Element]:
@@ -52,8 +63,8 @@ def bullets(lines: Iterable[str], *, color: str | None = None) -> list[Element]:
 
 def container(items: Sequence[Element], *, style: Style | None = None,
               separator: bool | None = None, spacing: str | None = None) -> Element:
-    return ac.Container(items=list(items), style=style, separator=separator,
-                        spacing=spacing)
+    return ac.Container(items=list(items), style=as_enum(act.ContainerStyle, style),
+                        separator=separator, spacing=as_enum(act.Spacing, spacing))
 
 
 def facts(pairs: Iterable[tuple[str, str]]) -> Element:
@@ -80,12 +91,12 @@ def problems_block(title: str, errors: Sequence[FieldError], *,
 
 def execute(title: str, verb: str, data: Mapping[str, Any], *,
             style: str | None = None, tooltip: str | None = None) -> Action:
-    return ac.ActionExecute(title=title, verb=verb, data=dict(data), style=style,
-                            tooltip=tooltip)
+    return ac.ActionExecute(title=title, verb=verb, data=dict(data),
+                            style=as_enum(act.ActionStyle, style), tooltip=tooltip)
 
 
 def action_set(actions: Sequence[Action], *, spacing: str | None = None) -> Element:
-    return ac.ActionSet(actions=list(actions), spacing=spacing)
+    return ac.ActionSet(actions=list(actions), spacing=as_enum(act.Spacing, spacing))
 
 
 def pep_data(pep: Pep, **extra: Any) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adaptive_cards import card as ac
+from adaptive_cards import types as act
 
-from cards.elements import Element, container, error_line, facts, shortened, text
+from cards.elements import COMPACT, Element, container, error_line, facts, shortened, text
 from cards.inputs import CARRIED_ROW_FIELDS, field_id, row_id
 from pep_model.errors import FieldError
 from pep_model.rules import attendance_percentage
@@ -80,7 +81,7 @@ def _input(spec: FieldSpec, input_id: str, value: str) -> Element:
                             placeholder=placeholder)
     if kind is FieldKind.CHOICE:
         return ac.InputChoiceSet(
-            id=input_id, label=label, style="compact", value=parsed or None,
+            id=input_id, label=label, style=COMPACT, value=parsed or None,
             placeholder=placeholder or "Choose…",
             choices=[ac.InputChoice(title=t, value=v) for v, t in spec.choices])
     if kind is FieldKind.FLAG:
@@ -248,7 +249,7 @@ def table_display(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], *,
     if len(columns) > TABLE_MAX_COLUMNS:
         return [_row_block(spec, i, row, limit) for i, row in enumerate(rows)]
     header = ac.TableRow(style="accent", cells=[
-        ac.TableCell(items=[ac.TextBlock(text=f.label, wrap=True, weight="bolder")])
+        ac.TableCell(items=[ac.TextBlock(text=f.label, wrap=True, weight=act.FontWeight.BOLDER)])
         for f in columns])
     lines = [ac.TableRow(cells=[
         ac.TableCell(items=[ac.TextBlock(

@@ -16,7 +16,7 @@ FIELD_PREFIX = "f."
 ROW_PREFIX = "r."
 
 # Keys the card itself puts in an action's data; never section fields.
-HIDDEN_KEYS = frozenset({"verb", "pep_id", "version", "section", "action"})
+HIDDEN_KEYS = frozenset({"verb", "pep_id", "version", "section", "action", "current"})
 
 # Row fields the card carries in the action's data (Adaptive Cards 1.5 has no hidden
 # input) instead of showing them as inputs: a target's ref is given by the model.

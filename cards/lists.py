@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from adaptive_cards import card as ac
+from adaptive_cards import types as act
 
 from cards.elements import (
+    COMPACT,
     Action,
     Element,
     action_set,
@@ -65,9 +67,9 @@ def _pep_entry(view: PepView) -> Element:
     buttons: list[Action] = [execute("Open", OPEN, pep_data(pep))]
     if view.problems:
         buttons.append(execute("What's missing", READINESS, pep_data(pep)))
-    return ac.ColumnSet(separator=True, spacing="medium", columns=[
+    return ac.ColumnSet(separator=True, spacing=act.Spacing.MEDIUM, columns=[
         ac.Column(width="stretch", items=items),
-        ac.Column(width="auto", vertical_content_alignment="center",
+        ac.Column(width="auto", vertical_content_alignment=act.VerticalAlignment.CENTER,
                   items=[action_set(buttons)]),
     ])
 
@@ -108,7 +110,7 @@ def child_chooser_card(children: Sequence[Child], *, full_names: bool = False) -
         return f"{name} ({c.lcs_id}), {c.year_group.label}"
 
     body.append(ac.InputChoiceSet(
-        id=CHILD_INPUT, label="Whose PEP is this meeting for?", style="compact",
+        id=CHILD_INPUT, label="Whose PEP is this meeting for?", style=COMPACT,
         is_required=True, error_message="Choose a child", placeholder="Choose a child…",
         value=children[0].lcs_id if len(children) == 1 else None,
         choices=[ac.InputChoice(title=title(c), value=c.lcs_id) for c in children]))

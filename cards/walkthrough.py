@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adaptive_cards import card as ac
+from adaptive_cards import types as act
 
 from cards.elements import (
     CARD_BUDGET,
+    COMPACT,
     DISPLAY_LIMITS,
     SECTION_COUNT,
     Action,
@@ -93,16 +95,16 @@ def error_summary(errors: Sequence[FieldError]) -> list[Element]:
 
 def _section_choices(current: str) -> Element:
     return ac.InputChoiceSet(
-        id=NAV_INPUT, label="Jump to section", style="compact", value=current,
+        id=NAV_INPUT, label="Jump to section", style=COMPACT, value=current,
         choices=[ac.InputChoice(title=f"{i}. {s.title}", value=s.key)
                  for i, s in enumerate(SECTIONS, start=1)])
 
 
 def _jump(view: PepView, current: str, carried: Mapping[str, Any]) -> Element:
     go = execute("Go", NAV, pep_data(view.pep, **carried))
-    return ac.ColumnSet(separator=True, spacing="medium", columns=[
+    return ac.ColumnSet(separator=True, spacing=act.Spacing.MEDIUM, columns=[
         ac.Column(width="stretch", items=[_section_choices(current)]),
-        ac.Column(width="auto", vertical_content_alignment="bottom",
+        ac.Column(width="auto", vertical_content_alignment=act.VerticalAlignment.BOTTOM,
                   items=[action_set([go])]),
     ])
 
@@ -114,11 +116,11 @@ def _add_attendee(view: PepView) -> Action:
         ac.InputText(id=ATTENDEE_NAME, label=spec.field("name").label, is_required=True,
                      error_message="Enter the attendee's name",
                      max_length=spec.field("name").max_length),
-        ac.InputChoiceSet(id=ATTENDEE_ROLE, label=role.label, style="compact",
+        ac.InputChoiceSet(id=ATTENDEE_ROLE, label=role.label, style=COMPACT,
                           is_required=True, error_message="Choose the attendee's role",
                           placeholder="Choose…",
                           choices=[ac.InputChoice(title=t, value=v) for v, t in role.choices]),
-        ac.InputChoiceSet(id=ATTENDEE_ATTENDED, label=attended.label, style="compact",
+        ac.InputChoiceSet(id=ATTENDEE_ATTENDED, label=attended.label, style=COMPACT,
                           is_required=True, value=attended.choices[0][0],
                           error_message="Choose how they attended",
                           choices=[ac.InputChoice(title=t, value=v)
@@ -200,7 +202,8 @@ def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
     body.extend(error_summary(errors))
     inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
-    data = pep_data(view.pep, **(carried or {}))
+    # "current": the section these inputs belong to, so moving on saves what was typed
+    data = pep_data(view.pep, current=spec.key, **(carried or {}))
     buttons = []
     if carried is not None:
         buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))
@@ -212,7 +215,7 @@ def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
         buttons.append(execute("Next ▶", NAV, {**data, "section": after},
                                tooltip=f"Go to {section_spec(after).title}"))
     body.append(action_set(buttons, spacing="medium"))
-    body.append(_jump(view, spec.key, carried or {}))
+    body.append(_jump(view, spec.key, {"current": spec.key, **(carried or {})}))
     actions: list[Action] = []
     if spec.key == "attendees":
         actions.append(_add_attendee(view))

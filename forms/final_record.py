@@ -72,6 +72,8 @@ def _section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str
             out.append(wordml.para(runs(f"No {spec.row_noun}s recorded.", _GREY), "Note"))
         else:
             widths = wordml.column_widths([layout.column_weight(f) for f in spec.row_fields])
+            if spec.fields:
+                out.append(wordml.SPACER)  # keeps Word from merging the tables
             out.append(table_start(widths))
             out.append(wordml.header_row(widths, [f.label for f in spec.row_fields]))
             for values in rows:

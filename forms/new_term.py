@@ -122,15 +122,18 @@ def _section_head(number: int, spec: SectionSpec) -> str:
     out = [text_para(layout.section_heading(number, spec), "Heading2"),
            text_para(spec.guidance, "Guidance")]
     out.extend(text_para(h, "Guidance") for h in layout.hint_lines(spec))
-    if spec.is_table:
-        widths = _widths(spec)
-        out.append(table_start(widths))
-        out.append(wordml.header_row(widths, [f.label for f in spec.row_fields]))
-    elif spec.fields:
-        out.append(table_start([LABEL_WIDTH, _VALUE_WIDTH]))
     return "".join(out)
 
 
+@functools.cache
+def _rows_table_start(spec: SectionSpec) -> str:
+    widths = _widths(spec)
+    spacer = wordml.SPACER if spec.fields else ""  # keeps Word from merging the tables
+    return (spacer + table_start(widths)
+            + wordml.header_row(widths, [f.label for f in spec.row_fields]))
+
+
+_FIELDS_TABLE_START = table_start([LABEL_WIDTH, _VALUE_WIDTH])
 _MEETING_PPR = "<w:pageBreakBefore/>"
 
 
@@ -141,25 +144,33 @@ def _part_heading(title: str, first: bool) -> str:
 
 # ---- the form --------------------------------------------------------------------------
 
+def section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str:
+    """One section: heading, guidance, its fields' table and/or its rows' table."""
+    out = [_section_head(number, spec)]
+    if spec.fields:
+        out.append(_FIELDS_TABLE_START)
+        for f in spec.fields:
+            value = content.get(f.name)
+            out.append(_empty_field_row(spec, f.name) if value in (None, "")
+                       else _field_row(spec, f, value))
+        out.append(wordml.TABLE_END)
+    if spec.is_table:
+        out.append(_rows_table_start(spec))
+        rows = [r for r in content.get("rows") or [] if isinstance(r, dict)]
+        for n in range(1, layout.table_row_count(spec, len(rows)) + 1):
+            out.append(_table_row(spec, n, rows[n - 1]) if n <= len(rows)
+                       else _empty_table_row(spec, n))
+        out.append(wordml.TABLE_END)
+    return "".join(out)
+
+
 def _sections_xml(data: FormData, out: list[str]) -> None:
     for index, (part, numbered) in enumerate(layout.stages()):
         if not numbered:
             continue
         out.append(_part_heading(part, index == 0))
-        for number, spec in numbered:
-            content = layout.section_content(data, spec)
-            out.append(_section_head(number, spec))
-            for f in spec.fields:
-                value = content.get(f.name)
-                out.append(_empty_field_row(spec, f.name) if value in (None, "")
-                           else _field_row(spec, f, value))
-            if spec.is_table:
-                rows = [r for r in content.get("rows") or [] if isinstance(r, dict)]
-                for n in range(1, layout.table_row_count(spec, len(rows)) + 1):
-                    out.append(_table_row(spec, n, rows[n - 1]) if n <= len(rows)
-                               else _empty_table_row(spec, n))
-            if spec.is_table or spec.fields:
-                out.append(wordml.TABLE_END)
+        out.extend(section_xml(number, spec, layout.section_content(data, spec))
+                   for number, spec in numbered)
 
 
 def _note_xml(data: FormData) -> str:

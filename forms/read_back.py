@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from forms.package import PROPERTY_PREFIX
 from forms.tags import IDENTITY_TAG, Tag, options, parse_tag
@@ -29,7 +29,7 @@ _W14 = f"{{{W14_NS}}}"
 _SDT, _SDT_PR, _SDT_CONTENT = _W + "sdt", _W + "sdtPr", _W + "sdtContent"
 _TAG, _VAL, _TR, _P, _R = _W + "tag", _W + "val", _W + "tr", _W + "p", _W + "r"
 _T, _TAB, _BR, _CR = _W + "t", _W + "tab", _W + "br", _W + "cr"
-_NB_HYPHEN, _SHOWING = _W + "noBreakHyphen", _W + "showingPlcHdr"
+_NB_HYPHEN = _W + "noBreakHyphen"
 _TBL, _TR_PR, _TBL_HEADER = _W + "tbl", _W + "trPr", _W + "tblHeader"
 _CHECKBOX, _CHECKED, _W14_VAL = _W14 + "checkbox", _W14 + "checked", _W14 + "val"
 _PLACEHOLDERS = {TEXT_PLACEHOLDER, DATE_PLACEHOLDER, "Click here to enter text.",
@@ -101,10 +101,11 @@ def _split_pep_id(pep_id: str) -> tuple[str, str]:
 # ---- what a box holds ------------------------------------------------------------
 
 def _box_text(sdt: Any) -> str:
-    """The text a person sees in a box; empty while the placeholder shows."""
-    props = sdt.find(_SDT_PR)
-    if props is not None and props.find(_SHOWING) is not None:
-        return ""
+    """The text a person sees in a box; empty while it shows only the placeholder.
+
+    Judged by the text, not by w:showingPlcHdr alone: an editor that keeps the flag
+    after someone typed must not make their words disappear.
+    """
     content = sdt.find(_SDT_CONTENT)
     if content is None:
         return ""
@@ -341,6 +342,10 @@ def read_form(docx: bytes) -> FormReading:
     child_id, term_id = props.get("ChildId") or "", props.get("TermId") or ""
     if not (child_id and term_id):
         child_id, term_id = _split_pep_id(pep_id)
+    if not found:
+        raise NotAPepForm("This PEP form's boxes were lost when it was saved, so nothing in "
+                          "it can be read. Some programs other than Microsoft Word remove "
+                          "them; please complete the form you were sent in Word.")
     problems: list[FieldError] = []
     sections = {spec.key: _read_section(spec, found.get(spec.key), problems)
                 for spec in SECTIONS}

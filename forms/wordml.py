@@ -73,7 +73,7 @@ def text_para(text: str, style: str = "", rpr: str = "") -> str:
     return para(runs(text, rpr) if text else "", style)
 
 
-PAGE_BREAK = '<w:p><w:r><w:br w:type="page"/></w:r></w:p>'
+SPACER = '<w:p><w:pPr><w:spacing w:after="0"/></w:pPr></w:p>'
 BOLD = "<w:rPr><w:b/></w:rPr>"
 
 

@@ -693,6 +693,26 @@ class Playground:
                     self._changed.notify_all()
         return answer
 
+    async def submit_action(
+        self,
+        reply_to_id: str,
+        data: Mapping[str, Any],
+        *,
+        conversation_id: str | None = None,
+        from_id: str | None = None,
+    ) -> None:
+        """Action.Submit on the card message ``reply_to_id`` (POST /_conversation/v1/submit): the
+        bot gets a message activity whose ``value`` is ``data`` (inputs merged in by the caller)."""
+        known = self._stream.by_id.get(str(reply_to_id))
+        conv = conversation_id or (known or {}).get("conversationId") or self.conversation_id
+        body = {
+            "conversation": {"id": conv},
+            "from": {"id": from_id or self.cfg.current_user.id},
+            "replyToId": str(reply_to_id),
+            "value": dict(data),
+        }
+        await self._request("POST", "/_conversation/v1/submit", json=body)
+
     async def activity_template(
         self, conversation_id: str | None = None, template: str | None = None
     ) -> dict[str, Any]:

@@ -321,3 +321,11 @@ async def test_meeting_start_event_reaches_bot(demo_bot: DemoBot) -> None:
             u.aad_object_id for u in OTHER_USERS[:2]
         ]
         assert members[0]["meeting"] == {"inMeeting": True, "role": "Attendee"}
+
+        # another participant speaks (the messages API would re-label them as the current user)
+        carer = OTHER_USERS[1]
+        said = await pg.send_text_as(carer, "I am the carer")
+        heard = await demo_bot.wait_for(lambda a: a.get("id") == said["id"])
+        assert heard["from"] == carer.account()
+        assert heard["text"] == f"<at>{pg.cfg.bot_name}</at> I am the carer"
+        await pg.wait_for_message(is_demo_card("Hello from the demo bot"))

@@ -58,16 +58,23 @@ def inputs(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(card: dict[str, Any], verb: str, typed: dict[str, Any] | None = None,
-           *, keep_inputs: bool = True) -> dict[str, Any]:
-    """The invoke value Teams sends when the person presses the action `verb`."""
-    found = actions(card, verb)
-    assert found, f"no action {verb!r} on the card"
+           *, keep_inputs: bool = True, title: str | None = None) -> dict[str, Any]:
+    """The invoke value Teams sends when the person presses the action `verb` (the one
+    titled `title`, if given): the action's data merged with every input's value."""
+    found = [a for a in actions(card, verb) if title is None or a.get("title") == title]
+    assert found, f"no action {verb!r} {title or ''} on the card"
     data = dict(found[0].get("data") or {})
     if keep_inputs:
         data.update(inputs(card))
     data.update(typed or {})
     return {"action": {"type": "Action.Execute", "verb": verb, "data": data},
             "trigger": "manual"}
+
+
+def go_to(card: dict[str, Any], section: str,
+          typed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Choose a section in the jump-to list and press Go."""
+    return submit(card, "pep.nav", {**(typed or {}), "nav.section": section}, title="Go")
 
 
 def card_text(card: dict[str, Any]) -> str:

@@ -12,7 +12,14 @@ from forms.final_record import render_final_record
 from pep_model.rules import attendance_percentage
 from pep_model.sections import SECTIONS, display_value
 from pep_model.workflow import PepStatus
-from tests.unit.forms_fixtures import W, after_meeting, all_text, document, every_field_content, part
+from tests.unit.forms_fixtures import (
+    W,
+    after_meeting,
+    all_text,
+    document,
+    every_field_content,
+    part,
+)
 
 
 def test_every_section_and_value_is_shown_readably() -> None:

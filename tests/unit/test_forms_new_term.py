@@ -217,3 +217,23 @@ def test_forms_vary_by_child_and_stay_small() -> None:
     b = render_new_term_form(make_data(child=make_child("LCS2", first_name="Sam")))
     assert a != b and "LCS2" in all_text(b) and "LCS2" not in all_text(a)
     assert len(a) < 60_000
+
+
+def test_a_section_with_both_fields_and_rows_gets_two_separate_tables() -> None:
+    from forms.new_term import section_xml
+    from forms.wordml import DOCUMENT_END, DOCUMENT_START
+    from pep_model.sections import FieldSpec, SectionSpec
+
+    spec = SectionSpec("mixed", "Mixed", "Both kinds.",
+                       fields=(FieldSpec("note", "Note", FieldKind.TEXT),),
+                       row_fields=(FieldSpec("what", "What", FieldKind.TEXT),
+                                   FieldSpec("done", "Done", FieldKind.FLAG)))
+    xml = section_xml(3, spec, {"note": "n & <m>", "rows": [{"what": "x", "done": True}]})
+    root = etree.fromstring((DOCUMENT_START + xml + DOCUMENT_END).encode())
+    body = root.find(f"{W}body")
+    kinds = [child.tag.rsplit("}", 1)[1] for child in body]
+    assert kinds.count("tbl") == 2
+    first, second = (i for i, k in enumerate(kinds) if k == "tbl")
+    assert second - first == 2 and kinds[first + 1] == "p"
+    tags_found = {t.get(f"{W}val") for t in root.iter(f"{W}tag")}
+    assert {"f:mixed.note", "r:mixed.1.what", "c:mixed.1.done=yes"} <= tags_found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import zipfile
 
 import docx
@@ -141,6 +142,14 @@ def test_placeholder_text_counts_as_empty_even_without_the_flag(blank: bytes) ->
     assert errors == [] and content["voice"]["views"] is None
 
 
+def test_typed_text_counts_even_if_the_placeholder_flag_was_left(blank: bytes) -> None:
+    editor = FormEditor(blank)
+    sdt = editor.control("f:voice.views")
+    next(sdt.iter(w("t"))).text = "Typed by someone"
+    content, errors = _read(editor.save())
+    assert errors == [] and content["voice"]["views"] == "Typed by someone"
+
+
 def test_ticking_then_unticking_leaves_no_answer(blank: bytes) -> None:
     form = untick(tick(blank, "c:send.status=ehcp"), "c:send.status=ehcp")
     content, errors = _read(form)
@@ -257,7 +266,7 @@ def test_a_deleted_box_is_an_error(blank: bytes) -> None:
     form = FormEditor(blank).delete_control("f:voice.views").delete_control(
         "c:send.status=ehcp").fill_text("r:targets.1.description", "Read").delete_control(
         "r:targets.1.owner").save()
-    content, errors = _read(form)
+    _, errors = _read(form)
     assert _errors(errors) == {("voice", "views", None), ("send", "status", None),
                                ("targets", "owner", 0)}
     assert all("missing" in e.message for e in errors)
@@ -274,7 +283,7 @@ def test_a_deleted_empty_row_loses_nothing(blank: bytes) -> None:
     editor = FormEditor(blank)
     tr = next(editor.control("r:actions.3.action").iterancestors(w("tr")))
     tr.getparent().remove(tr)
-    content, errors = _read(editor.save())
+    _, errors = _read(editor.save())
     assert errors == []
 
 
@@ -328,6 +337,12 @@ def test_damaged_xml_is_refused(blank: bytes) -> None:
 def test_the_final_record_is_not_a_form_to_read() -> None:
     with pytest.raises(NotAPepForm, match="record"):
         read_form(render_final_record(make_data()))
+
+
+def test_a_form_whose_boxes_lost_their_tags_is_refused_clearly(blank: bytes) -> None:
+    body = re.sub(rb'<w:tag w:val="[^"]*"/>', b"", part(blank, "word/document.xml"))
+    with pytest.raises(NotAPepForm, match="boxes were lost"):
+        read_form(with_part(blank, "word/document.xml", body))
 
 
 def test_two_different_references_are_refused(blank: bytes) -> None:

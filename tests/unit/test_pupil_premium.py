@@ -11,8 +11,8 @@ import pytest
 from pep_model.access import Actor
 from pep_model.child import School
 from pep_model.errors import NotAllowed, ValidationFailed
-from pep_model.pep import Pep
 from pep_model.people import Assignment, Person, Role
+from pep_model.pep import Pep
 from pep_model.pupil_premium import (
     SCHEDULE_COLUMNS,
     ApprovalRecord,
@@ -38,6 +38,7 @@ LEAD = "h.pemberton@northvale.sch.example"
 ADVISOR = "e.advisor@council.example"
 DECIDED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 FROZEN = datetime(2026, 12, 18, 17, 0, tzinfo=UTC)
+DEFAULT_POLICY = PupilPremiumPolicy()
 
 
 def request(amount: int = 30_000, index: int = 0, child: str = "LCS100001",
@@ -47,7 +48,7 @@ def request(amount: int = 30_000, index: int = 0, child: str = "LCS100001",
 
 
 def decided(req: PupilPremiumRequest, decision: Decision | None = None,
-            policy: PupilPremiumPolicy = PupilPremiumPolicy(),
+            policy: PupilPremiumPolicy = DEFAULT_POLICY,
             others: list[ApprovalRecord] | None = None) -> ApprovalRecord:
     return decide(req, decision or Decision.approve(), decided_by=ADVISOR, decided_at=DECIDED,
                   pays_in_term_id=req.term_id, policy=policy, others=others or [])
@@ -93,7 +94,7 @@ def test_an_advisor_may_approve_less_with_a_reason_never_more() -> None:
     with pytest.raises(ValidationFailed) as no_reason:
         decided(request(30_000), Decision.approve_amount(20_000, " "))
     assert fields(no_reason) == ["reason"]
-    with pytest.raises(ValidationFailed, match="more than the £300.00 requested"):
+    with pytest.raises(ValidationFailed, match=r"more than the £300\.00 requested"):
         decided(request(30_000), Decision.approve_amount(30_001, "Costs rose"))
     with pytest.raises(ValidationFailed, match="more than £0"):
         decided(request(30_000), Decision.approve_amount(0, "Nothing"))
@@ -116,15 +117,14 @@ def test_nobody_decides_their_own_request() -> None:
 
 def test_approvals_for_a_child_in_a_term_stay_within_the_cap() -> None:
     first = decided(request(40_000, index=0))
-    with pytest.raises(ValidationFailed, match="£400.00 is already approved.*£550.00 cap"):
+    with pytest.raises(ValidationFailed, match=r"£400\.00 is already approved.*£550\.00 cap"):
         decided(request(20_000, index=1), others=[first])
     assert decided(request(15_000, index=1), others=[first]).approved_pence == 15_000
     # other children, other terms, declines and this request's own earlier decision: not counted
     unrelated = [decided(request(50_000, child="LCS100002")),
                  decided(request(50_000, term="2026-summer")),
                  decided(request(50_000, index=2), Decision.decline("No"))]
-    assert decided(request(20_000, index=1), others=[*unrelated, first]).approved_pence == \
-        20_000 or True
+    assert decided(request(55_000, index=1), others=unrelated).approved_pence == 55_000
     redo = decided(request(55_000, index=0), others=[first])
     assert redo.approved_pence == 55_000
 
@@ -138,7 +138,7 @@ def test_over_the_cap_in_one_request_is_refused() -> None:
 def test_bands_when_configured() -> None:
     bands = PupilPremiumPolicy(per_term_cap_pence=150_000,
                                bands_pence=(40_000, 80_000, 150_000))
-    with pytest.raises(ValidationFailed, match="£400.00, £800.00, £1,500.00"):
+    with pytest.raises(ValidationFailed, match=r"£400\.00, £800\.00, £1,500\.00"):
         decided(request(50_000), policy=bands)
     record = decided(request(50_000), Decision.approve_amount(40_000, "Band A"), policy=bands)
     assert record.approved_pence == 40_000
@@ -172,7 +172,7 @@ def random_approvals(seed: int, count: int = 1_000) -> list[ApprovalRecord]:
 
 def test_schedule_totals_reconcile_to_the_penny() -> None:
     approvals = random_approvals(seed=20261116)
-    finalised = {a.pep_id for a in approvals if hash(a.pep_id) % 3}  # some held
+    finalised = {a.pep_id for a in approvals if int(a.child_id[3:]) % 3}  # some held
     schedule = build_schedule("2026-autumn", approvals, finalised, None)
     assert schedule.reconciles()
     paid = sum(a.approved_pence for a in approvals if a.pep_id in finalised)
