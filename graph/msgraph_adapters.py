@@ -66,6 +66,8 @@ T = TypeVar("T")
 
 IDEMPOTENCY_HEADER = "x-pep-idempotency-key"
 MAX_INLINE_ATTACHMENT_BYTES = 3 * 1024 * 1024  # sendMail's inline limit per attachment
+MAX_REQUEST_BYTES = 4 * 1024 * 1024  # Graph's limit on one request, base64 included
+_REQUEST_OVERHEAD = 4096  # JSON around the message: recipients, headers, names
 # The resource-specific permissions in appPackage/manifest.template.json: an app that
 # declares RSC must be installed with consent to them (consentedPermissionSet).
 MEETING_RSC_PERMISSIONS: tuple[str, ...] = (
@@ -244,6 +246,15 @@ class GraphMailbox:
                     f"sendMail takes inline attachments up to "
                     f"{self._max_attachment_bytes / 1048576:.0f} MB each — send a link "
                     f"instead", status=413, retryable=False, code="AttachmentTooLarge")
+        encoded = (_REQUEST_OVERHEAD + len(message.subject.encode()) * 2
+                   + len(message.body_text.encode()) * 2
+                   + sum(4 * -(-len(a.content) // 3) for a in message.attachments))
+        if encoded > MAX_REQUEST_BYTES:
+            raise DeliveryError(
+                f"the message is {encoded / 1048576:.1f} MB once encoded; Graph sendMail "
+                f"takes requests up to {MAX_REQUEST_BYTES / 1048576:.0f} MB — send fewer or "
+                f"smaller attachments, or a link", status=413, retryable=False,
+                code="MessageTooLarge")
         body = SendMailPostRequestBody(
             message=Message(
                 subject=message.subject,
@@ -251,10 +262,10 @@ class GraphMailbox:
                 to_recipients=[Recipient(email_address=EmailAddress(address=a))
                                for a in message.to],
                 cc_recipients=[Recipient(email_address=EmailAddress(address=a))
-                               for a in message.cc],
+                               for a in message.cc] or None,
                 attachments=[FileAttachment(name=a.name, content_type=a.media_type,
                                             content_bytes=a.content)
-                             for a in message.attachments],
+                             for a in message.attachments] or None,
                 internet_message_headers=[InternetMessageHeader(
                     name=IDEMPOTENCY_HEADER, value=message.idempotency_key)],
             ),

@@ -60,6 +60,7 @@ WINDOWS_ZONES = {"UTC": "UTC", "GMT Standard Time": "Europe/London",
                  "Pacific Standard Time": "America/Los_Angeles"}
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 Json = dict[str, Any]
+JSON_BODY = web.RequestKey("json_body", dict)
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ class FakeGraph:
             return self._error(400, "BadRequest", "Unable to read JSON request payload. "
                                "Please ensure Content-Type header is set and payload is of "
                                "valid JSON format.")
-        request["json"] = body if isinstance(body, dict) else {}
+        request[JSON_BODY] = body if isinstance(body, dict) else {}
         try:
             response: web.StreamResponse = await handler(request)
         except GraphFailure as failure:
@@ -432,7 +433,7 @@ class FakeGraph:
 
     async def _create_event(self, request: web.Request) -> web.Response:
         owner = self._user(request.match_info["user"])
-        body: Json = request["json"]
+        body: Json = request[JSON_BODY]
         transaction = body.get("transactionId")
         if transaction:
             existing = self._transactions.get((owner.id, transaction))
@@ -478,7 +479,7 @@ class FakeGraph:
 
     async def _patch_event(self, request: web.Request) -> web.Response:
         stored = self._owned_event(request)
-        body: Json = request["json"]
+        body: Json = request[JSON_BODY]
         if "transactionId" in body and body["transactionId"] != stored.data["transactionId"]:
             raise GraphFailure(400, "ErrorInvalidRequest",
                                "The transactionId of an event cannot be changed.")
@@ -491,7 +492,7 @@ class FakeGraph:
 
     async def _cancel_event(self, request: web.Request) -> web.Response:
         stored = self._owned_event(request)
-        comment = _action_parameters(request["json"]).get("comment")
+        comment = _action_parameters(request[JSON_BODY]).get("comment")
         stored.data["isCancelled"] = True
         del self.events[stored.data["id"]]
         self.cancelled.append({"event": stored.data, "comment": comment})
@@ -520,7 +521,7 @@ class FakeGraph:
 
     async def _send_mail(self, request: web.Request) -> web.Response:
         sender = self._user(request.match_info["user"])
-        body = _action_parameters(request["json"])  # Graph reads them case-insensitively
+        body = _action_parameters(request[JSON_BODY])  # Graph reads them case-insensitively
         message = body.get("message")
         if not isinstance(message, dict):
             raise GraphFailure(400, "ErrorInvalidParameter",
@@ -602,7 +603,7 @@ class FakeGraph:
         chat = request.match_info["chat"]
         if chat not in self.chats:
             raise GraphFailure(404, "NotFound", f"Chat '{chat}' not found.")
-        body: Json = request["json"]
+        body: Json = request[JSON_BODY]
         bind = str(body.get("teamsApp@odata.bind") or "")
         match = re.fullmatch(r"https?://[^/]+/v1\.0/appCatalogs/teamsApps/([^/]+)", bind)
         if not match:
