@@ -182,7 +182,7 @@ class MeetingRoutes:
             return cards.section_edit_card(view, key, **extra)
         return self.card_for(view, actor, **extra)
 
-    async def _save_typed(self, turn: Turn, actor: Actor,
+    async def save_typed(self, turn: Turn, actor: Actor,
                           data: Mapping[str, Any]) -> Reply | None:
         """Moving on (Previous, Next, Go, Finish) saves what was typed in the section on
         screen first; if it cannot be saved the card stays, errors shown, typing kept."""
@@ -195,7 +195,7 @@ class MeetingRoutes:
     async def navigate(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         key = data_section(data, "section" if data.get("section") else "nav.section")
-        refused = await self._save_typed(turn, actor, data)
+        refused = await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
         pep = await self.service.navigate(pep_id, key, actor)
@@ -215,7 +215,7 @@ class MeetingRoutes:
 
     async def finish(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
-        refused = await self._save_typed(turn, actor, data)
+        refused = await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
         pep, problems = await self.service.finish_meeting(pep_id, actor)

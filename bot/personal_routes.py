@@ -21,15 +21,17 @@ log = logging.getLogger(__name__)
 FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
 FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 
+SaveTyped = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply | None]]
 Download = Callable[[str], Awaitable[bytes]]
 Upload = Callable[[str, bytes], Awaitable[None]]
 RecordFile = Callable[[str], Awaitable[tuple[str, bytes]]]  # pep id -> (name, bytes)
 
 
 class PersonalRoutes:
-    def __init__(self, service: PepService, download: Download, upload: Upload,
-                 record_file: RecordFile) -> None:
+    def __init__(self, service: PepService, save_typed: SaveTyped, download: Download,
+                 upload: Upload, record_file: RecordFile) -> None:
         self.service = service
+        self.save_typed = save_typed
         self.download = download
         self.upload_file = upload
         self.record_file = record_file
@@ -65,6 +67,9 @@ class PersonalRoutes:
         return Reply(invoke_card=cards.section_edit_card(view, _first_gap(view)))
 
     async def open_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        refused = await self.save_typed(turn, actor, data)  # "Next section" saves first
+        if refused is not None:
+            return refused
         view = await self.service.get(data_str(data, "pep_id"), actor)
         return Reply(invoke_card=cards.section_edit_card(view, data_section(data)))
 

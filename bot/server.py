@@ -169,7 +169,8 @@ def build_router(c: Container, connector: Connector) -> Router:
     identity = IdentityResolver(c.uow, member_email)
     meeting = MeetingRoutes(c.service, identity, participant, deliver_record,
                             ask_for_next_date)
-    personal = PersonalRoutes(c.service, download, connector.upload, record_file)
+    personal = PersonalRoutes(c.service, meeting.save_typed, download, connector.upload,
+                              record_file)
     return Router(c.service, identity, meeting, personal)
 
 

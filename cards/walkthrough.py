@@ -255,7 +255,7 @@ def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
                               style="warning"))
     inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
-    data = pep_data(view.pep, **(carried or {}))
+    data = pep_data(view.pep, current=spec.key, **(carried or {}))
     buttons = []
     if carried is not None:
         buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))

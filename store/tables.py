@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -156,5 +157,76 @@ documents = Table(
     PrimaryKeyConstraint("child_id", "term_id", "kind"),
 )
 
-__all__ = ["assignments", "audit_log", "children", "documents", "metadata",
-           "people", "peps", "schools"]
+# ---- Microsoft 365: the transactional outbox, meetings, jobs, conversations ----------
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String, nullable=False, unique=True),   # the idempotency key
+    Column("kind", String, nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("pep_id", String, index=True),
+    Column("sequence", String, index=True),  # delivered in id order within a sequence
+    Column("requested_by", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("available_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String),
+    Column("lease_until", UtcDateTime),
+    Column("last_status", Integer),
+    Column("last_error", String),
+    Column("result", Json),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Index("ix_outbox_status_available_at", "status", "available_at"),
+)
+
+outbox_attachments = Table(
+    "outbox_attachments", metadata,
+    Column("message_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String, nullable=False),
+    Column("media_type", String, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("message_id", "position"),
+)
+
+meetings = Table(
+    "meetings", metadata,
+    Column("pep_id", String, ForeignKey("peps.id"), primary_key=True),
+    Column("child_id", String, nullable=False),
+    Column("term_id", String, nullable=False, index=True),
+    Column("status", String, nullable=False),
+    Column("organiser_id", String, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("attendees", Json, nullable=False),
+    Column("virtual_school_attending", Json, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("name", String, primary_key=True),
+    Column("next_run_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String),
+    Column("lease_until", UtcDateTime),
+    Column("runs", Integer, nullable=False),
+    Column("last_started_at", UtcDateTime),
+    Column("last_finished_at", UtcDateTime),
+    Column("last_outcome", String),
+)
+
+conversation_refs = Table(
+    "conversation_refs", metadata,
+    Column("id", String, primary_key=True),
+    Column("reference", Json, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+__all__ = ["assignments", "audit_log", "children", "conversation_refs", "documents",
+           "jobs", "meetings", "metadata", "outbox", "outbox_attachments", "people",
+           "peps", "schools"]

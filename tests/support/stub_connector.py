@@ -26,6 +26,7 @@ class StubConnector:
     posted: list[Posted] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # shared with the bot by users
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -40,6 +41,7 @@ class StubConnector:
         r.add_get("/v3/conversations/{conv}/members/{uid}", self._member)
         r.add_get("/v1/meetings/{mid}/participants/{pid}", self._participant)
         r.add_put("/upload/{name}", self._upload)
+        r.add_get("/files/{name}", self._file)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -84,6 +86,20 @@ class StubConnector:
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["name"]] = await request.read()
         return web.json_response({"id": "uploaded"}, status=201)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["name"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content)
+
+    def file_attachment(self, name: str, content: bytes) -> dict[str, Any]:
+        """What Teams attaches when a user sends the bot a file in personal chat."""
+        self.files[name] = content
+        return {"contentType": "application/vnd.microsoft.teams.file.download.info",
+                "name": name, "contentUrl": f"https://contoso.invalid/{name}",
+                "content": {"downloadUrl": f"{self.base_url}/files/{name}",
+                            "uniqueId": name, "fileType": name.rsplit(".", 1)[-1]}}
 
     # --- what tests read ---
     def cards(self, conversation_id: str | None = None,

@@ -267,7 +267,9 @@ async def test_send_writes_an_eml_with_attachments(tmp_path: Path, clock: Clock)
     assert re.fullmatch(r"<[0-9a-f]{32}@pep-companion\.invalid>", email["Message-ID"])
     assert email["X-PEP-Idempotency-Key"] == "pep-1:pack"
     body = email.get_body(preferencelist=("plain",))
-    assert body is not None and body.get_content() == "Dear colleague,\nthe pack is attached.\n"
+    assert body is not None  # the file has CRLF line ends, as RFC 5322 asks
+    assert body.get_content().replace("\r\n", "\n") == "Dear colleague,\nthe pack is attached.\n"
+    assert b"\r\n" in path.read_bytes() and b"\n\n" not in path.read_bytes()
     attachments = [(part.get_filename(), part.get_content_type(), part.get_content())
                    for part in email.iter_attachments()]
     assert attachments == [
