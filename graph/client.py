@@ -15,12 +15,14 @@ from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
+from kiota_abstractions.request_option import RequestOption
 from kiota_http.kiota_client_factory import KiotaClientFactory
 from kiota_http.middleware import RetryHandler
 from kiota_http.middleware.middleware import BaseMiddleware
 from kiota_http.middleware.options import UrlReplaceHandlerOption
-from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph._version import VERSION as MSGRAPH_VERSION
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import APIVersion, GraphClientFactory
 from msgraph_core.authentication import AzureIdentityAuthenticationProvider
 from msgraph_core.middleware import GraphTelemetryHandler
@@ -36,7 +38,7 @@ def graph_middleware() -> list[BaseMiddleware]:
     client) minus the RetryHandler: redirect, parameter-name decoding, URL replace
     (/users/me-token-to-replace → /me), user agent, header and body inspection, then
     Graph telemetry (SdkVersion and client-request-id headers)."""
-    options = {
+    options: dict[str, RequestOption] = {
         UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
             enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"}),
     }

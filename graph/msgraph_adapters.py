@@ -14,7 +14,6 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph import GraphServiceClient
 from msgraph.generated.models.attendee import Attendee
 from msgraph.generated.models.attendee_type import AttendeeType
 from msgraph.generated.models.body_type import BodyType
@@ -49,6 +48,7 @@ from msgraph.generated.users.item.send_mail.send_mail_post_request_body import (
 )
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+from msgraph.graph_service_client import GraphServiceClient
 
 from graph.errors import GRAPH_FAILURES, to_delivery_error
 from graph.meeting_chat import odata_string, thread_id_from_join_url

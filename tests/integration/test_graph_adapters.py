@@ -30,7 +30,7 @@ from pep_model.m365 import (
     MailMessage,
     MeetingInvite,
 )
-from tests.support.fake_graph import Fault, FakeGraph, FixedTokenCredential
+from tests.support.fake_graph import FakeGraph, Fault, FixedTokenCredential
 
 LONDON = ZoneInfo("Europe/London")
 SOCIAL_WORKER = "sam.worker@northvale.gov.uk"

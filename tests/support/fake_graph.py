@@ -204,9 +204,7 @@ class FakeGraph:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
@@ -366,7 +364,8 @@ class FakeGraph:
             content = (body["body"] or {}).get("content") or ""
             kind = str((body["body"] or {}).get("contentType") or "text").lower()
             if kind == "html":
-                content = f"<html>\r\n<head>\r\n</head>\r\n<body>\r\n{content}\r\n</body>\r\n</html>\r\n"
+                content = ("<html>\r\n<head>\r\n</head>\r\n<body>\r\n"
+                           f"{content}\r\n</body>\r\n</html>\r\n")
             data["body"] = {"contentType": kind, "content": content}
             data["bodyPreview"] = re.sub(r"<[^>]+>", "", content).strip()[:255]
         for name in ("start", "end"):
@@ -562,7 +561,7 @@ class FakeGraph:
 
     @staticmethod
     def _user_json(user: FakeUser, select: str | None) -> Json:
-        full = {"id": user.id, "displayName": user.display_name, "mail": user.mail,
+        full: Json = {"id": user.id, "displayName": user.display_name, "mail": user.mail,
                 "userPrincipalName": user.upn, "businessPhones": [], "givenName": None,
                 "surname": None, "jobTitle": None, "mobilePhone": None,
                 "officeLocation": None, "preferredLanguage": None}
