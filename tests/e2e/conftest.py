@@ -3,7 +3,9 @@ authority, a local Bot Connector, SQLite with the fictional sample authority."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -78,8 +80,32 @@ class BotEnv:
         return body
 
 
+def _settings(database: Path, authority_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{database}",
+        app_id=APP_ID, openid_metadata_url=authority_url, token_issuer=ISSUER,
+        allowed_tenants=[TENANT], forms_dir=tmp_path / "forms")
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample authority loaded once; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("demo-db")
+    database = folder / "template.sqlite3"
+
+    async def build() -> None:
+        settings = _settings(database, "http://127.0.0.1:9/unused", folder)
+        await upgrade(settings.database_url)
+        container = build_container(settings, clock=FixedClock(today=TODAY))
+        await load_demo_data(container, EXAMPLES)
+        await container.close()
+
+    asyncio.run(build())
+    return database
+
+
 @pytest.fixture
-async def bot_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def bot_env(tmp_path: Path, demo_database: Path) -> AsyncIterator[BotEnv]:
     async with TokenAuthority() as authority, StubConnector() as connector:
         connector.members.update({
             MARCUS[0]: {"id": MARCUS[0], "email": "m.oyelaran@brackenfield.sch.example"},
@@ -87,13 +113,10 @@ async def bot_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
             MAUREEN[0]: {"id": MAUREEN[0], "email": "maureen.ashdown@carers.example"},
             STRANGER[0]: {"id": STRANGER[0], "email": "someone@elsewhere.example"},
         })
-        settings = Settings(
-            _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/pep.sqlite3",
-            app_id=APP_ID, openid_metadata_url=authority.metadata_url, token_issuer=ISSUER,
-            allowed_tenants=[TENANT], forms_dir=tmp_path / "forms")
-        await upgrade(settings.database_url)
+        database = tmp_path / "pep.sqlite3"
+        shutil.copyfile(demo_database, database)
+        settings = _settings(database, authority.metadata_url, tmp_path)
         container = build_container(settings, clock=FixedClock(today=TODAY))
-        await load_demo_data(container, EXAMPLES)
         server = TestServer(create_app(settings, container), host="127.0.0.1")
         await server.start_server()
         async with aiohttp.ClientSession() as http:
