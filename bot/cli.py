@@ -62,36 +62,32 @@ def _read_text(path: Path) -> str:
     return path.read_bytes().decode("utf-8-sig")
 
 
-async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int:
-    from pep_model.imports import import_roster
-    from pep_model.roster import parse_roster
+async def _import_csv(settings: Settings, path: Path, kind: str) -> int:
+    from pep_model.imports import import_roster, import_staff
+    from pep_model.roster import parse_roster, parse_staff
 
     c = await _prepared(settings)
     try:
-        report = await import_roster(c.uow, parse_roster(_read_text(args.file)))
+        text = _read_text(path)
+        if kind == "roster":
+            report = await import_roster(c.uow, parse_roster(text))
+        else:
+            report = await import_staff(c.uow, parse_staff(text))
     finally:
         await c.close()
-    print(f"imported: {report.created} new, {report.updated} updated, "
+    print(f"{kind}: {report.created} new, {report.updated} updated, "
           f"{report.rejected} rows rejected")
     for problem in report.problems:
         print(f"  {problem}", file=sys.stderr)
     return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
+async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int:
+    return await _import_csv(settings, args.file, "roster")
 
 
 async def cmd_import_staff(settings: Settings, args: argparse.Namespace) -> int:
-    from pep_model.imports import import_staff
-    from pep_model.roster import parse_staff
-
-    c = await _prepared(settings)
-    try:
-        report = await import_staff(c.uow, parse_staff(_read_text(args.file)))
-    finally:
-        await c.close()
-    print(f"staff: {report.created} new, {report.updated} updated, "
-          f"{report.rejected} rows rejected")
-    for problem in report.problems:
-        print(f"  {problem}", file=sys.stderr)
-    return EXIT_PROBLEMS if report.problems else EXIT_OK
+    return await _import_csv(settings, args.file, "staff")
 
 
 async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> int:
