@@ -291,8 +291,14 @@ class BrowserScriptError(AssertionError):
     """A browser script step failed; ``results`` holds the per-step JSON results."""
 
     def __init__(self, message: str, results: list[dict[str, Any]], stderr: str) -> None:
+        failed = [
+            {k: v for k, v in r.items() if k not in ("body", "sent", "messages")}
+            for r in results
+            if not r.get("ok")
+        ]
         super().__init__(
-            f"{message}\nresults: {json.dumps(results, indent=1)[:4000]}\n"
+            f"{message}\nfailed: {json.dumps(failed)[:2000]}\n"
+            f"results: {json.dumps(results, indent=1)[:4000]}\n"
             f"stderr (tail): {stderr[-2000:]}"
         )
         self.results = results

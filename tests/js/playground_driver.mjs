@@ -14,11 +14,18 @@
 //   {action:"select_chat", name:"PEP meeting chat"}
 //   {action:"send", text:"hello", mention?:"<bot name>"}            compose box + Send button
 //   {action:"wait_for_text", text:"...", inCard?:false, timeout?:ms} text in the conversation pane
-//   {action:"fill", label|id|placeholder:"...", value:"...", card?:"text in the card"}
+//   {action:"fill", label|id|placeholder:"...", value:"...", card?:"text in the card", nth?:0}
 //        text, multi-line, number and date inputs; toggles take true/false;
-//        choice sets take the choice title (compact: combobox, expanded: radio buttons)
-//   {action:"click", title:"Save", card?:"text in the card"}        a card action button; for
-//        Action.Execute / Action.Submit it waits for the invoke/submit answer and reports it
+//        choice sets take the choice title (compact: combobox, expanded: radio buttons);
+//        nth picks one of several inputs sharing a label (document order; -1 = the last)
+//   {action:"click", title:"Save", card?:"text in the card", optional?:false}   a card action
+//        button; for Action.Execute / Action.Submit it waits for the invoke/submit answer and
+//        reports it. optional: when the card has no such button, skip it ({"skipped": true})
+//   {action:"settle", quietMs?:300, timeout?:ms}   wait until the conversation has been quiet
+//        (no websocket message frame, no invoke/submit answer) for quietMs: a bot's in-place
+//        update that races an invoke answer has then landed
+//   {action:"press", key:"Escape"}    a key on whatever has the focus (e.g. Escape closes the date
+//        picker's calendar, which a date fill can leave open over the card's buttons)
 //   {action:"read_messages"}          innerText of every message in the open conversation
 //   {action:"screenshot", path:"/abs/file.png", fullPage?:false}
 //   {action:"dump_html", path:"/abs/file.html"}
@@ -45,12 +52,20 @@ function emit(obj) {
 }
 
 // ---- card JSON bookkeeping (the DOM carries no card input ids, the JSON does) -------------------
-const cards = new Map(); // messageId -> {card, seq}
+// Every version of every card seen, oldest first: {messageId, card, seq}. All versions are kept,
+// not only the newest per message: a message's card is replaced both by invoke answers and by
+// the bot's updates (PUT, on the websocket), and the two can be seen here in either order.
+const cards = [];
 let seq = 0;
+let lastActivity = Date.now(); // last conversation frame or invoke/submit answer seen (settle)
+
+function rememberCard(messageId, card) {
+  cards.push({ messageId: String(messageId), card, seq: ++seq });
+}
 
 function rememberMessage(message) {
   const att = (message.attachments || []).find((a) => a.contentType === ADAPTIVE);
-  if (att && att.content) cards.set(String(message.messageId), { card: att.content, seq: ++seq });
+  if (att && att.content) rememberCard(message.messageId, att.content);
 }
 
 function walk(node, visit) {
@@ -72,7 +87,7 @@ function textOf(card) {
 
 // Newest card JSON with an element matching `pred`, optionally containing `within` text.
 function findInCards(pred, within) {
-  const ordered = [...cards.values()].sort((a, b) => b.seq - a.seq);
+  const ordered = [...cards].sort((a, b) => b.seq - a.seq);
   for (const { card } of ordered) {
     if (within && !textOf(card).includes(within)) continue;
     let hit = null;
@@ -89,24 +104,31 @@ function cardLocator(page, step) {
   return loc.last();
 }
 
-async function byLabel(card, label) {
+async function byLabel(card, label, nth) {
   for (const exact of [true, false]) {
     const loc = card.getByLabel(label, { exact }).and(card.locator(CONTROL));
     const n = await loc.count();
-    if (n === 1) return loc;
-    if (n > 1) throw new Error(`label "${label}" matches ${n} inputs in the card`);
+    if (n === 1 && (nth === undefined || nth === null)) return loc;
+    if (n >= 1 && nth !== undefined && nth !== null) {
+      // several inputs share the label (table rows, a show-card form): pick one by position,
+      // in document order; negative counts from the end (-1: the last, e.g. a show-card's)
+      const index = nth < 0 ? n + nth : nth;
+      if (index < 0 || index >= n) throw new Error(`label "${label}" matches ${n} inputs; no input number ${nth}`);
+      return loc.nth(index);
+    }
+    if (n > 1) throw new Error(`label "${label}" matches ${n} inputs in the card (pass nth)`);
   }
   throw new Error(`no input labelled "${label}" in the card`);
 }
 
 async function resolveInput(page, card, step) {
-  if (step.label) return { loc: await byLabel(card, step.label), spec: null };
+  if (step.label) return { loc: await byLabel(card, step.label, step.nth), spec: null };
   if (step.placeholder) return { loc: card.getByPlaceholder(step.placeholder).and(card.locator(CONTROL)), spec: null };
   if (step.id) {
     const spec = findInCards((n) => typeof n.type === 'string' && n.type.startsWith('Input.') && n.id === step.id, step.card);
     if (!spec) throw new Error(`no card input with id "${step.id}" seen on this page`);
     if (spec.type === 'Input.ChoiceSet' && spec.style === 'expanded') return { loc: null, spec };
-    if (spec.label) return { loc: await byLabel(card, spec.label), spec };
+    if (spec.label) return { loc: await byLabel(card, spec.label, step.nth), spec };
     if (spec.placeholder) return { loc: card.getByPlaceholder(spec.placeholder).and(card.locator(CONTROL)), spec };
     if (spec.type === 'Input.Toggle' && spec.title) return { loc: card.getByRole('checkbox', { name: spec.title }), spec };
     throw new Error(`card input "${step.id}" has neither label nor placeholder; give it a label`);
@@ -150,6 +172,7 @@ async function click(page, step) {
   const card = cardLocator(page, step);
   await card.waitFor();
   const button = card.getByRole('button', { name: step.title, exact: true });
+  if (step.optional && await button.count() === 0) return { skipped: true };
   const action = findInCards((n) => typeof n.type === 'string' && n.type.startsWith('Action.') && n.title === step.title, step.card);
   const kind = action ? action.type : null;
   const expectsAnswer = kind === 'Action.Execute' || kind === 'Action.Submit';
@@ -177,6 +200,18 @@ async function waitForText(page, step) {
   }, { text: step.text, inCard: !!step.inCard, headerSel: MESSAGE_HEADER, cardSel: TOP_CARD },
   { timeout: step.timeout || 15000, polling: 100 });
   return {};
+}
+
+async function settle(page, step) {
+  const quiet = step.quietMs || 300;
+  const deadline = Date.now() + (step.timeout || 15000);
+  const started = Date.now();
+  for (;;) {
+    const idle = Date.now() - lastActivity;
+    if (idle >= quiet) return { waited: Date.now() - started };
+    if (Date.now() > deadline) throw new Error(`conversation not quiet for ${quiet} ms`);
+    await page.waitForTimeout(Math.min(quiet - idle, 100));
+  }
 }
 
 async function readMessages(page) {
@@ -249,6 +284,7 @@ async function main() {
     page.on('websocket', (ws) => {
       if (!ws.url().includes('/_ws_conversation/')) return;
       ws.on('framereceived', (f) => {
+        lastActivity = Date.now();
         try {
           const data = JSON.parse(String(f.payload));
           if (data && data.message) rememberMessage(data.message);
@@ -256,11 +292,12 @@ async function main() {
       });
     });
     page.on('response', async (r) => {
+      if (/\/_conversation\/v1\/(invoke|submit)$/.test(new URL(r.url()).pathname)) lastActivity = Date.now();
       if (!/\/_conversation\/v1\/invoke$/.test(new URL(r.url()).pathname)) return;
       try {
         const req = JSON.parse(r.request().postData() || '{}');
         const body = await r.json();
-        if (body && body.type === ADAPTIVE && body.value) cards.set(String(req.replyToId), { card: body.value, seq: ++seq });
+        if (body && body.type === ADAPTIVE && body.value) rememberCard(req.replyToId, body.value);
       } catch { /* not JSON */ }
     });
     const steps = input.steps || [];
@@ -289,6 +326,8 @@ async function main() {
             extra = { path: step.path };
             break;
           case 'wait': await page.waitForTimeout(step.ms || 0); extra = {}; break;
+          case 'settle': extra = await settle(page, step); break;
+          case 'press': await page.keyboard.press(step.key); extra = {}; break;
           default: throw new Error(`unknown action ${JSON.stringify(step.action)}`);
         }
         emit({ ...base, ok: true, ms: Date.now() - started, ...extra });
