@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import csv
 import io
@@ -120,8 +121,79 @@ async def serve_stub(members: dict[str, dict[str, Any]]) -> None:
         await runner.cleanup()
 
 
-async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path) -> None:
+def patch_sqlite_writer_lock() -> None:
+    """EXPERIMENT, off unless --experiment write-lock: what the proposed fix to
+    store/connection.py would do. Writers in this process queue on one asyncio.Lock
+    before BEGIN IMMEDIATE (released at commit/rollback) instead of meeting SQLite's
+    busy handler, which sleeps 1, 2, 5, 10 ... 100 ms between retries in the driver's
+    thread while the event loop has long since released the lock."""
+    import store.connection as sc
+
+    lock = asyncio.Lock()
+
+    async def write(self: Any, statement: Any, params: Any = None) -> Any:
+        if self.sqlite and not self._writing:
+            await lock.acquire()
+            try:
+                await self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                lock.release()
+                raise
+            self._writing = True
+        return await self.conn.execute(statement, params)
+
+    def finishing(name: str) -> Any:
+        async def finish(self: Any) -> None:
+            try:
+                await getattr(self.conn, name)()
+            finally:
+                if self._writing:
+                    self._writing = False
+                    lock.release()
+        return finish
+
+    sc.StoreConnection.write = write  # type: ignore[method-assign]
+    sc.StoreConnection.commit = finishing("commit")  # type: ignore[method-assign]
+    sc.StoreConnection.rollback = finishing("rollback")  # type: ignore[method-assign]
+
+
+BEGIN_WAITS: list[float] = []
+
+
+def time_begin_immediate() -> None:
+    """DIAGNOSTIC, off unless --experiment begin-timing: how long each BEGIN IMMEDIATE
+    (taking SQLite's writer lock) takes; printed when the server stops."""
+    import store.connection as sc
+
+    async def write(self: Any, statement: Any, params: Any = None) -> Any:
+        if self.sqlite and not self._writing:
+            t0 = time.perf_counter()
+            await self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+            BEGIN_WAITS.append((time.perf_counter() - t0) * 1000)
+            self._writing = True
+        return await self.conn.execute(statement, params)
+
+    sc.StoreConnection.write = write  # type: ignore[method-assign]
+
+
+def begin_summary() -> dict[str, Any]:
+    w = sorted(BEGIN_WAITS)
+    if not w:
+        return {}
+    pick = lambda q: round(w[max(0, math.ceil(q * len(w)) - 1)], 2)  # noqa: E731
+    return {"begin_immediate_ms": {"n": len(w), "p50": pick(.5), "p90": pick(.9),
+                                   "p99": pick(.99), "max": round(w[-1], 1),
+                                   "over_10ms": sum(x > 10 for x in w),
+                                   "total_s": round(sum(w) / 1000, 2)}}
+
+
+async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path,
+                    experiment: str = "") -> None:
     """The real app, set up as tests/e2e/conftest.py does, served like `serve`."""
+    if experiment == "write-lock":
+        patch_sqlite_writer_lock()
+    if experiment == "begin-timing":
+        time_begin_immediate()
     from bot.demo import load_demo_data
     from bot.server import create_app
     from bot.settings import Settings
@@ -162,6 +234,12 @@ async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path) -> No
     loop.add_signal_handler(signal.SIGUSR1, start_profile)
     loop.add_signal_handler(signal.SIGUSR2, stop_profile)
     print(json.dumps({"url": f"http://127.0.0.1:{port}/api/messages"}), flush=True)
+
+    def begin_report() -> None:
+        print(json.dumps(begin_summary()), flush=True)
+        BEGIN_WAITS.clear()
+
+    loop.add_signal_handler(signal.SIGHUP, begin_report)
     await _until_signalled()
     await runner.cleanup()
     await container.close()
@@ -196,7 +274,7 @@ class Proc:
             raise RuntimeError(f"{self.name} exited; see {self.log_path}:\n"
                                f"{self.log_path.read_text()[-3000:]}")
         try:
-            return json.loads(raw)
+            return dict(json.loads(raw))
         except ValueError:
             return {"text": raw.decode().strip()}
 
@@ -249,6 +327,16 @@ def cpu_seconds(pid: int) -> float:
         return _ticks(f.read())[1] / CLK_TCK
 
 
+HELPER_PIDS: list[int] = []  # our other processes (the stub connector)
+
+
+def host_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all CPUs, /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLK_TCK
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds per thread (by tid:name)."""
     out = {}
@@ -278,12 +366,17 @@ class LevelResult:
     peak_rss_mb: float = 0.0
     hwm_mb: float = 0.0
     cpu_percent: float = 0.0
+    loadgen_cpu_percent: float = 0.0
+    others_cpu_percent: float = 0.0  # processes on the host that are not this benchmark's
     first_error: str = ""
-    note: str = ""
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_percent * 10 / self.rps if self.rps else float("nan")
 
     def pct(self, q: float) -> float:
         if not self.latencies_ms:
@@ -388,13 +481,17 @@ async def run_level(http: aiohttp.ClientSession, url: str, headers: dict[str, st
             now = loop.time()
             if now >= measure_from and "cpu0" not in cpu_at:
                 cpu_at["cpu0"], cpu_at["t0"] = cpu_seconds(server.pid), time.monotonic()
+                cpu_at["me0"] = cpu_seconds(os.getpid())
+                cpu_at["host0"] = host_busy_seconds()
+                cpu_at["help0"] = sum(cpu_seconds(p) for p in HELPER_PIDS)
             status = proc_status(server.pid)
             result.peak_rss_mb = max(result.peak_rss_mb, status["VmRSS"] / 1024)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 0.1)
-            except TimeoutError:
-                pass
         cpu_at["cpu1"], cpu_at["t1"] = cpu_seconds(server.pid), time.monotonic()
+        cpu_at["me1"] = cpu_seconds(os.getpid())
+        cpu_at["host1"] = host_busy_seconds()
+        cpu_at["help1"] = sum(cpu_seconds(p) for p in HELPER_PIDS)
 
     async def worker(w: int) -> None:
         while True:
@@ -426,8 +523,12 @@ async def run_level(http: aiohttp.ClientSession, url: str, headers: dict[str, st
     result.seconds = end - measure_from
     result.hwm_mb = proc_status(server.pid)["VmHWM"] / 1024
     if "cpu0" in cpu_at:
-        result.cpu_percent = 100 * (cpu_at["cpu1"] - cpu_at["cpu0"]) / \
-            max(1e-9, cpu_at["t1"] - cpu_at["t0"])
+        wall = max(1e-9, cpu_at["t1"] - cpu_at["t0"])
+        result.cpu_percent = 100 * (cpu_at["cpu1"] - cpu_at["cpu0"]) / wall
+        result.loadgen_cpu_percent = 100 * (cpu_at["me1"] - cpu_at["me0"]) / wall
+        ours = sum(cpu_at[k + "1"] - cpu_at[k + "0"] for k in ("cpu", "me", "help"))
+        result.others_cpu_percent = max(0.0, 100 * (cpu_at["host1"] - cpu_at["host0"] - ours)
+                                        / wall)
     return result
 
 
@@ -455,7 +556,7 @@ def designated_teachers() -> list[tuple[str, str, str, str, str]]:
 async def start_walkthroughs(http: aiohttp.ClientSession, url: str, control: str,
                              service_url: str, header: dict[str, str],
                              count: int) -> list[dict[str, Any]]:
-    from tests.support.teams import activity, actions, card_text, go_to, submit
+    from tests.support.teams import actions, activity, card_text, submit
 
     async def send(who: tuple[str, str, str], chat: str, **kw: Any) -> Any:
         a = activity(service_url, chat, who[0], who[1], conversation_type="groupChat",
@@ -475,7 +576,7 @@ async def start_walkthroughs(http: aiohttp.ClientSession, url: str, control: str
         async with http.get(f"{control}/bench/cards", params=params) as r:
             return list(await r.json())
 
-    peps = []
+    peps: list[dict[str, Any]] = []
     for lcs, user, aad, name, _ in designated_teachers():
         if len(peps) >= count:
             break
@@ -492,7 +593,10 @@ async def start_walkthroughs(http: aiohttp.ClientSession, url: str, control: str
             continue
         shared = (await cards(chat, "POST"))[-1]
         lead = await invoke(who, chat, submit(shared, "pep.walkthrough.refresh"))
-        voice = await invoke(who, chat, go_to(lead, "voice"))
+        # Go (without re-sending the first section's inputs: some children's first
+        # section cannot be saved empty, and moving on saves what was typed)
+        voice = await invoke(who, chat, submit(lead, "pep.nav", {"nav.section": "voice"},
+                                               title="Go", keep_inputs=False))
         assert actions(voice, SAVE), f"{lcs}: no save action on the voice card"
         value = submit(voice, SAVE, {"f.views": "First words", "f.how_gathered": "Talk"})
         saved = await invoke(who, chat, value)
@@ -520,24 +624,28 @@ def machine() -> str:
         for line in f:
             if line.startswith("MemTotal:"):
                 mem_kb = int(line.split()[1])
-    import botbuilder.core
+    from importlib.metadata import version
+
     import sqlalchemy
 
     return (f"{os.cpu_count()} CPUs (nproc), \"{model}\", {mem_kb / 1024 / 1024:.1f} GiB RAM, "
             f"Linux {platform.release()}; Python {platform.python_version()}, aiohttp "
-            f"{aiohttp.__version__}, botbuilder-core {botbuilder.core.__version__}, "
+            f"{aiohttp.__version__}, botbuilder-core {version('botbuilder-core')}, "
             f"SQLAlchemy {sqlalchemy.__version__}")
 
 
 def table(results: list[LevelResult]) -> str:
     lines = ["| server | concurrency | requests | req/s | p50 ms | p99 ms | errors "
-             "| peak RSS MB (VmHWM) | server CPU % |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| peak RSS MB (VmHWM) | server CPU % | server CPU ms/req | load generator CPU % "
+             "| other processes on the host, CPU % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         errors = str(r.errors) + (f" ({r.conflicts} conflicts)" if r.conflicts else "")
         lines.append(f"| {r.server} | {r.concurrency} | {r.requests} | {r.rps:.1f} "
                      f"| {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {errors} "
-                     f"| {r.peak_rss_mb:.0f} ({r.hwm_mb:.0f}) | {r.cpu_percent:.0f} |")
+                     f"| {r.peak_rss_mb:.0f} ({r.hwm_mb:.0f}) | {r.cpu_percent:.0f} "
+                     f"| {r.cpu_ms_per_request:.2f} "
+                     f"| {r.loadgen_cpu_percent:.0f} | {r.others_cpu_percent:.0f} |")
     return "\n".join(lines)
 
 
@@ -554,7 +662,9 @@ def targets(card: list[LevelResult], echo: list[LevelResult]) -> tuple[bool, lis
         ok &= met
         lines.append(f"throughput at {r.concurrency}: card {r.rps:.0f} req/s = {ratio:.2f}x "
                      f"echo {e.rps:.0f} req/s (target >= {TARGET_RATIO:.0f}x): "
-                     f"{'met' if met else 'MISSED'}")
+                     f"{'met' if met else 'MISSED'}; server CPU per request "
+                     f"{r.cpu_ms_per_request:.2f} vs {e.cpu_ms_per_request:.2f} ms = "
+                     f"{e.cpu_ms_per_request / r.cpu_ms_per_request:.2f}x")
     at8 = [r for r in card if r.concurrency == 8]
     if at8:
         met = at8[0].pct(0.99) <= TARGET_P99_MS_AT_8
@@ -575,14 +685,40 @@ def targets(card: list[LevelResult], echo: list[LevelResult]) -> tuple[bool, lis
     return ok, lines
 
 
-def profile_report(path: Path, top: int) -> str:
+def _group(filename: str, func: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/")[1].split("/")[0]
+    if str(ROOT) + "/" in filename:
+        return "app: " + filename.split(str(ROOT) + "/")[1].split("/")[0] + "/"
+    if "/lib/python3" in filename:
+        return "stdlib: " + filename.split("/lib/python3")[1].split("/")[1].split(".")[0]
+    if "epoll" in func or "select" in func:
+        return "idle: waiting in epoll"
+    return "builtin: " + func.split(" of ")[-1].strip("'<>")[:48]
+
+
+def profile_report(path: Path, requests: int, top: int) -> str:
+    """Own time (tottime) per package, per save, with each package's top functions;
+    then the plain tottime list."""
+    stats = pstats.Stats(str(path))
+    groups: dict[str, float] = {}
+    funcs: dict[str, list[tuple[float, str]]] = {}
+    for (filename, line, func), (_, _, tt, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        g = _group(filename, func)
+        groups[g] = groups.get(g, 0.0) + tt
+        funcs.setdefault(g, []).append((tt, f"{Path(filename).name}:{line}({func})"))
+    busy = sum(t for g, t in groups.items() if not g.startswith("idle")) or 1e-9
+    n = max(1, requests)
     out = io.StringIO()
-    stats = pstats.Stats(str(path), stream=out)
-    stats.strip_dirs()
-    out.write("--- by own time (tottime) ---\n")
-    stats.sort_stats("tottime").print_stats(top)
-    out.write("--- by cumulative time ---\n")
-    stats.sort_stats("cumulative").print_stats(top + 15)
+    out.write("--- own time per package, ms per save (share of busy time; profiler on) ---\n")
+    for g, t in sorted(groups.items(), key=lambda kv: -kv[1])[:22]:
+        share = "" if g.startswith("idle") else f"{100 * t / busy:4.1f}%"
+        best = ", ".join(f"{name} {tt / n * 1000:.2f}" for tt, name in
+                         sorted(funcs[g], reverse=True)[:3])
+        out.write(f"{t / n * 1000:6.3f} ms {share:>6} {g:40.40s} {best[:170]}\n")
+    out.write("--- top functions by own time (tottime) ---\n")
+    stats.stream = out  # type: ignore[attr-defined]
+    stats.strip_dirs().sort_stats("tottime").print_stats(top)
     return out.getvalue()
 
 
@@ -590,93 +726,138 @@ def profile_report(path: Path, top: int) -> str:
 # the run
 # ---------------------------------------------------------------------------
 
+@dataclass
+class Harness:
+    args: argparse.Namespace
+    http: aiohttp.ClientSession
+    work: Path
+    service_url: str
+    control: str
+    metadata_url: str
+    header: dict[str, str]
+    procs: list[Proc]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": "application/json", **self.header}
+
+    async def connector_stats(self, clear: bool = False) -> dict[str, int]:
+        if clear:
+            async with self.http.post(f"{self.control}/bench/clear") as r:
+                return dict(await r.json())
+        async with self.http.get(f"{self.control}/bench/stats") as r:
+            return dict(await r.json())
+
+
+def _line(r: LevelResult) -> str:
+    return (f"  c={r.concurrency:>2}: {r.requests} req, {r.rps:.1f} req/s, p50 {r.pct(.5):.1f}"
+            f" ms, p99 {r.pct(.99):.1f} ms, errors {r.errors}, RSS {r.peak_rss_mb:.0f} MB, "
+            f"CPU {r.cpu_percent:.0f}% (other processes on the host: "
+            f"{r.others_cpu_percent:.0f}% of one CPU)")
+
+
+async def run_echo(h: Harness, levels: list[int]) -> list[LevelResult]:
+    port = free_port()
+    echo = await spawn("echo-bot", [str(ROOT / "bench" / "echo_bot.py"), "--port", str(port),
+                                    "--metadata-url", h.metadata_url], h.work)
+    h.procs.append(echo)
+    await echo.line(60)
+    url = f"http://127.0.0.1:{port}/api/messages"
+    scenario = Echo(h.service_url)
+    before = (await h.connector_stats())["echo"]
+    results = []
+    print("B: botbuilder 4.17.1 echo bot")
+    for c in levels:
+        r = await run_level(h.http, url, h.headers, scenario, echo, c, h.args.warmup,
+                            h.args.seconds, "B: botbuilder echo")
+        results.append(r)
+        await h.connector_stats(clear=True)
+        print(_line(r))
+    replies = (await h.connector_stats())["echo"] - before
+    print(f"  {scenario.n} echo turns sent (incl. warm-up), {replies} replies reached the "
+          f"stub connector")
+    if replies != scenario.n:
+        results[-1].errors += abs(scenario.n - replies)
+        results[-1].first_error = f"replies {replies} != turns {scenario.n}"
+    await echo.stop()
+    return results
+
+
+async def run_card(h: Harness, levels: list[int],
+                   echo: list[LevelResult]) -> tuple[list[LevelResult], str]:
+    args = h.args
+    me = str(Path(__file__).resolve())
+    pep = await spawn("pep-companion", [me, "serve-pep", "--metadata-url", h.metadata_url,
+                                        "--dir", str(h.work), "--experiment", args.experiment],
+                      h.work)
+    h.procs.append(pep)
+    url = (await pep.line(120))["url"]
+    t = time.monotonic()
+    peps = await start_walkthroughs(h.http, url, h.control, h.service_url, h.header,
+                                    max(levels))
+    print(f"A: PEP Companion{' [experiment ' + args.experiment + ']' if args.experiment else ''}"
+          f": {len(peps)} walkthroughs started through the real flow in "
+          f"{time.monotonic() - t:.1f}s; answer card ~{peps[0]['card_bytes']} bytes of JSON; "
+          f"server RSS after setup {proc_status(pep.pid)['VmRSS'] / 1024:.0f} MB")
+    if len(peps) < max(levels):
+        raise SystemExit(f"only {len(peps)} walkthroughs for {max(levels)} workers")
+    scenario = CardSaves(h.service_url, peps)
+    name = "A: PEP card action" + (f" [{args.experiment}]" if args.experiment else "")
+    results = []
+    for c in levels:
+        r = await run_level(h.http, url, h.headers, scenario, pep, c, args.warmup,
+                            args.seconds, name)
+        results.append(r)
+        stats = await h.connector_stats(clear=True)
+        print(_line(r) + f"  (stub connector so far: {stats['POST']} POST, {stats['PUT']} "
+              f"PUT card updates)")
+        if args.experiment == "begin-timing":
+            pep.process.send_signal(signal.SIGHUP)
+            print(f"      warm-up + window: {await pep.line()}")
+    profile_text = ""
+    ok, _ = targets(results, echo)
+    if args.profile == "yes" or (args.profile == "auto" and not ok):
+        profile_text = await profile_card(h.http, url, h.headers, scenario, pep, args)
+    await pep.stop()
+    return results, profile_text
+
+
 async def bench(args: argparse.Namespace) -> int:
     from tests.support.bot_auth import TokenAuthority
 
     levels = [int(x) for x in args.levels.split(",")]
     work = Path(tempfile.mkdtemp(prefix="pep-bench-"))
-    me = str(Path(__file__).resolve())
     members = {user: {"id": user, "email": email, "name": name}
                for _, user, _, name, email in designated_teachers()}
     print(f"machine: {machine()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; work dir {work}")
-    print(f"levels {levels}, warm-up {args.warmup}s + {args.seconds}s each\n")
+    print(f"levels {levels}, warm-up {args.warmup:g}s + {args.seconds:g}s each\n")
     card_results: list[LevelResult] = []
     echo_results: list[LevelResult] = []
     procs: list[Proc] = []
     profile_text = ""
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
     try:
-        async with TokenAuthority() as authority, \
-                aiohttp.ClientSession(connector=connector) as http:
-            stub = await spawn("stub-connector", [me, "serve-stub", "--members",
-                                                  json.dumps(members)], work)
+        async with TokenAuthority() as authority, aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)) as http:
+            stub = await spawn("stub-connector", [str(Path(__file__).resolve()), "serve-stub",
+                                                  "--members", json.dumps(members)], work)
             procs.append(stub)
+            HELPER_PIDS.append(stub.pid)
             where = await stub.line()
-            service_url, control = where["service_url"], where["control"]
-            header = authority.header(service_url)  # pre-signed, reused (valid 1 h)
-            headers = {"Content-Type": "application/json", **header}
-
-            # ---- B: the echo bot (first, so the targets are known before profiling A)
-            port = free_port()
-            echo = await spawn("echo-bot", [str(ROOT / "bench" / "echo_bot.py"), "--port",
-                                            str(port), "--metadata-url",
-                                            authority.metadata_url], work)
-            procs.append(echo)
-            await echo.line(60)
-            echo_url = f"http://127.0.0.1:{port}/api/messages"
-            escenario = Echo(service_url)
-            before = (await (await http.get(f"{control}/bench/stats")).json())["echo"]
-            sent = 0
-            for c in levels:
-                r = await run_level(http, echo_url, headers, escenario, echo, c,
-                                    args.warmup, args.seconds, "B: botbuilder echo")
-                echo_results.append(r)
-                await http.post(f"{control}/bench/clear")
-                print(f"  c={c:>2}: {r.requests} req, {r.rps:.1f} req/s, p50 {r.pct(.5):.1f} "
-                      f"ms, p99 {r.pct(.99):.1f} ms, errors {r.errors}, RSS {r.peak_rss_mb:.0f}"
-                      f" MB, CPU {r.cpu_percent:.0f}%")
-            sent = escenario.n
-            replies = (await (await http.get(f"{control}/bench/stats")).json())["echo"] - before
-            print(f"B: {sent} echo turns sent (incl. warm-up), {replies} replies reached the "
-                  f"stub connector")
-            if replies != sent:
-                echo_results[-1].note = f"replies {replies} != turns {sent}"
-            await echo.stop()
-            # ---- A: the real app ------------------------------------------------
-            pep = await spawn("pep-companion", [me, "serve-pep", "--metadata-url",
-                                                authority.metadata_url, "--dir", str(work)],
-                              work)
-            procs.append(pep)
-            url = (await pep.line(120))["url"]
-            t = time.monotonic()
-            peps = await start_walkthroughs(http, url, control, service_url, header,
-                                            max(levels))
-            print(f"A: {len(peps)} walkthroughs started through the real flow in "
-                  f"{time.monotonic() - t:.1f}s; answer card ~{peps[0]['card_bytes']} bytes; "
-                  f"server RSS after setup {proc_status(pep.pid)['VmRSS'] / 1024:.0f} MB")
-            if len(peps) < max(levels):
-                raise SystemExit(f"only {len(peps)} walkthroughs for {max(levels)} workers")
-            scenario = CardSaves(service_url, peps)
-            for c in levels:
-                r = await run_level(http, url, headers, scenario, pep, c, args.warmup,
-                                    args.seconds, "A: PEP card action")
-                card_results.append(r)
-                stats = await (await http.post(f"{control}/bench/clear")).json()
-                print(f"  c={c:>2}: {r.requests} req, {r.rps:.1f} req/s, p50 {r.pct(.5):.1f} "
-                      f"ms, p99 {r.pct(.99):.1f} ms, errors {r.errors}, RSS {r.peak_rss_mb:.0f}"
-                      f" MB, CPU {r.cpu_percent:.0f}%  (connector so far: {stats})")
-            ok, _ = targets(card_results, echo_results)
-            if args.profile == "yes" or (args.profile == "auto" and not ok):
-                profile_text = await profile_card(http, url, headers, scenario, pep, args)
-            await pep.stop()
-
+            h = Harness(args, http, work, where["service_url"], where["control"],
+                        authority.metadata_url,
+                        # pre-signed once and reused (valid for an hour)
+                        authority.header(where["service_url"]), procs)
+            # the echo bot first, so the targets are known before A is (maybe) profiled
+            if args.only in ("both", "echo"):
+                echo_results = await run_echo(h, levels)
+            if args.only in ("both", "card"):
+                card_results, profile_text = await run_card(h, levels, echo_results)
     finally:
         for p in reversed(procs):
             await p.stop()
 
-    results = card_results + echo_results
-    print("\n" + table(results) + "\n")
+    print("\n" + table(card_results + echo_results) + "\n")
     ok, lines = targets(card_results, echo_results)
     for line in lines:
         print(line)
@@ -693,11 +874,11 @@ async def profile_card(http: aiohttp.ClientSession, url: str, headers: dict[str,
                        scenario: CardSaves, pep: Proc, args: argparse.Namespace) -> str:
     """cProfile in the server's event-loop thread while 8 workers save sections; plus the
     CPU split between the server's threads (the loop vs aiosqlite's worker threads)."""
-    c = min(8, len(scenario.peps))
+    c = min(args.profile_concurrency, len(scenario.peps))
     before = thread_cpu(pep.pid)
     pep.process.send_signal(signal.SIGUSR1)
     await pep.line()
-    r = await run_level(http, url, headers, scenario, pep, c, 0.5, args.profile_seconds,
+    r = await run_level(http, url, headers, scenario, pep, c, 0.0, args.profile_seconds,
                         "A (profiled)")
     pep.process.send_signal(signal.SIGUSR2)
     where = (await pep.line())["profile"]
@@ -710,7 +891,8 @@ async def profile_card(http: aiohttp.ClientSession, url: str, headers: dict[str,
              ", ".join(f"{k} {d:.2f}s ({100 * d / total:.0f}%)" for d, k in split[:5] if d)]
     per = total / max(1, r.requests) * 1000
     lines.append(f"server CPU per save (all threads, profiler on): {per:.2f} ms")
-    return "\n".join(lines) + "\n" + profile_report(Path(where), args.profile_top)
+    return "\n".join(lines) + "\n" + profile_report(Path(where), r.requests,
+                                                         args.profile_top)
 
 
 def main() -> int:
@@ -721,6 +903,7 @@ def main() -> int:
     s = sub.add_parser("serve-pep")
     s.add_argument("--metadata-url", required=True)
     s.add_argument("--dir", type=Path, required=True)
+    s.add_argument("--experiment", default="")
     p.add_argument("--levels", default="1,8,32")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--warmup", type=float, default=3.0)
@@ -728,13 +911,20 @@ def main() -> int:
                    help="profile the card action (auto: only when a target is missed)")
     p.add_argument("--profile-seconds", type=float, default=6.0)
     p.add_argument("--profile-top", type=int, default=25)
+    p.add_argument("--profile-concurrency", type=int, default=1)
+    p.add_argument("--only", choices=("both", "card", "echo"), default="both")
+    p.add_argument("--experiment", choices=("", "write-lock", "begin-timing"), default="",
+                   help="write-lock: run A with an SQLite writer queue patched in; "
+                        "begin-timing: report how long BEGIN IMMEDIATE waits (bench-only "
+                        "monkeypatches, see patch_sqlite_writer_lock / time_begin_immediate)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (db, logs)")
     args = p.parse_args()
     if args.mode == "serve-stub":
         asyncio.run(serve_stub(json.loads(args.members)))
         return 0
     if args.mode == "serve-pep":
-        asyncio.run(serve_pep(args.metadata_url, args.dir, args.dir / "card_action.prof"))
+        asyncio.run(serve_pep(args.metadata_url, args.dir, args.dir / "card_action.prof",
+                              args.experiment))
         return 0
     return asyncio.run(bench(args))
 

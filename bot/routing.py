@@ -17,6 +17,8 @@ from bot.card_data import BadRequest, parse_action
 from bot.identity import IdentityResolver
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes
+from bot.qa_routes import COMMANDS as QA_COMMANDS
+from bot.qa_routes import QaRoutes
 from bot.turn import Outgoing, Reply, Turn
 from pep_model.access import Actor
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound
@@ -31,6 +33,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("open LCS-ID", "Open a child's PEP to complete it section by section"),
     ("start pep", "In the meeting chat: begin the walkthrough of the child's PEP"),
     ("Word form", "Send me a completed PEP Word form as a file and I'll read it in"),
+    *QA_COMMANDS,
 )
 
 Handler = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply]]
@@ -42,11 +45,13 @@ def refusal(text: str) -> Reply:
 
 class Router:
     def __init__(self, service: PepService, identity: IdentityResolver,
-                 meeting: MeetingRoutes, personal: PersonalRoutes) -> None:
+                 meeting: MeetingRoutes, personal: PersonalRoutes,
+                 qa: QaRoutes | None = None) -> None:
         self.service = service
         self.identity = identity
         self.meeting = meeting
         self.personal = personal
+        self.qa = qa
         self._seen_invokes: OrderedDict[str, Reply] = OrderedDict()
         self.verbs: dict[str, Handler] = {
             "pep.section.save": meeting.save_section,
@@ -60,6 +65,8 @@ class Router:
             "pep.readiness": personal.readiness,
             "pep.list": personal.list_peps,
         }
+        if qa is not None:
+            self.verbs.update(qa.verbs())
 
     async def handle(self, turn: Turn) -> Reply:
         try:
@@ -68,7 +75,10 @@ class Router:
             if turn.type == "invoke" and turn.name == "adaptiveCard/action":
                 return await self.on_card_action(turn)
             if turn.type == "invoke" and turn.name == "fileConsent/invoke":
-                return await self.personal.file_consent(turn, await self.identity.resolve(turn))
+                actor = await self.identity.resolve(turn)
+                if self.qa and (reply := await self.qa.file_consent(turn, actor)):
+                    return reply
+                return await self.personal.file_consent(turn, actor)
             if turn.type == "event":
                 return await self.meeting.on_event(turn)
             if turn.type == "conversationUpdate":
@@ -112,6 +122,8 @@ class Router:
         match = re.fullmatch(r"open\s+(\S+)", command)
         if match:
             return await self.personal.open_child(turn, actor, match.group(1).upper())
+        if self.qa and (reply := await self.qa.command(turn, actor, turn.text)):
+            return reply
         return Reply(messages=[Outgoing(card=cards.message_card(
             "Sorry, I didn't understand", "Type 'help' to see what I can do."))])
 

@@ -19,6 +19,7 @@ from bot.identity import IdentityResolver
 from bot.meeting_routes import MeetingRoutes
 from bot.paperwork import form_data
 from bot.personal_routes import PersonalRoutes, file_consent_attachment
+from bot.qa_routes import build_qa_routes
 from bot.routing import Router
 from bot.settings import Settings
 from bot.teams_bot import PepTeamsBot
@@ -171,7 +172,8 @@ def build_router(c: Container, connector: Connector) -> Router:
                             ask_for_next_date)
     personal = PersonalRoutes(c.service, meeting.save_typed, download, connector.upload,
                               record_file)
-    return Router(c.service, identity, meeting, personal)
+    qa = build_qa_routes(c, upload=connector.upload)
+    return Router(c.service, identity, meeting, personal, qa)
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -54,6 +54,41 @@ class Settings(BaseSettings):
     return_in_working_days: bool = False
     transition_window_days: int = 56
 
+    # after the meeting: QA and PP+ (docs/qa-and-pp-workflow.md)
+    qa_grades: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["gold", "green", "amber", "red"])
+    qa_amber_blocks_approval: bool = False
+    qa_voice_min_words: int = 3
+    pupil_premium_needs_finalised_pep: bool = True
+    reports_dir: Path = Path("out/reports")
+
+    # Microsoft 365 (docs/m365.md): Graph when a tenant is set, else the outbox folder
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: str = Field(default="", repr=False)
+    graph_certificate_path: str = ""
+    graph_managed_identity: bool = False
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    teams_app_id: str = ""              # the app's Teams catalog id, for meeting chats
+    outbox_dir: Path = Path("outbox")   # the offline outbox folder (.ics, .eml)
+    mail_sender: str = ""               # the Business Support shared mailbox mail is sent from
+    business_support_email: str = ""    # where returned PEPs go (default: mail_sender)
+    failure_report_email: str = ""      # told when a message is refused (default: BS)
+    virtual_school_channel_id: str = ""  # the Teams channel (19:…@thread.tacv2) for alerts
+    meeting_subject: str = "{initials} PEP"
+    meeting_agenda: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "|"-separated
+    meeting_day_start_hour: int = 8
+    meeting_day_end_hour: int = 18
+    transition_alert_school_days: int = 10
+    term_pack_school_days: int = 10
+    return_reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 5])
+    schedule_wait_seconds: float = 3.0  # the scheduling card waits this long for Graph
+    jobs_enabled: bool = True           # `serve` runs the job runner and the dispatcher
+    outbox_batch_size: int = 20
+    outbox_concurrency: int = 4
+    outbox_max_attempts: int = 10
+    outbox_lease_seconds: float = 120.0  # a crashed sender's messages wait this long
+
     # files
     forms_dir: Path = Path("out/forms")
     max_upload_bytes: int = 10 * 1024 * 1024
@@ -69,6 +104,23 @@ class Settings(BaseSettings):
     @field_validator("allowed_tenants", "pupil_premium_bands", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("qa_grades", mode="before")
+    @classmethod
+    def _split_grades(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("meeting_agenda", mode="before")
+    @classmethod
+    def _split_agenda(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split("|") if v.strip()]
+        return value
+
+    @field_validator("return_reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
         return _csv(value)
 
     @property

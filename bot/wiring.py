@@ -36,6 +36,11 @@ def rules_from(settings: Settings) -> PepRules:
         return_days=settings.return_days,
         return_in_working_days=settings.return_in_working_days,
         transition_window_days=settings.transition_window_days,
+        transition_alert_school_days=settings.transition_alert_school_days,
+        meeting_day_start_hour=settings.meeting_day_start_hour,
+        meeting_day_end_hour=settings.meeting_day_end_hour,
+        term_pack_school_days=settings.term_pack_school_days,
+        return_reminder_days=tuple(settings.return_reminder_days),
     )
 
 

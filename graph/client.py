@@ -80,11 +80,21 @@ def make_graph_client(credential: AsyncTokenCredential, base_url: str = GRAPH_BA
 
 
 async def close_graph_client(client: GraphServiceClient) -> None:
-    """Close the HTTP connections of a client from make_graph_client. (kiota's
-    HttpxRequestAdapter keeps its httpx client in a private attribute and has no close.)"""
+    """Close the HTTP connections of a client from make_graph_client.
+
+    Two SDK gaps: kiota's HttpxRequestAdapter keeps its httpx client in a private
+    attribute and has no close; and msgraph_core's AsyncGraphTransport (which wraps
+    httpx's transport) has no aclose, so AsyncClient.aclose() leaves the connection pool
+    open. Close the wrapped transport ourselves."""
     http_client = getattr(client.request_adapter, "_http_client", None)
-    if isinstance(http_client, httpx.AsyncClient):
-        await http_client.aclose()
+    if not isinstance(http_client, httpx.AsyncClient):
+        return
+    transports = [http_client._transport, *(t for t in http_client._mounts.values() if t)]
+    await http_client.aclose()
+    for transport in transports:
+        inner = getattr(transport, "transport", None)
+        if isinstance(inner, httpx.AsyncBaseTransport):
+            await inner.aclose()
 
 
 def make_credential(tenant_id: str, client_id: str, *, client_secret: str | None = None,

@@ -215,6 +215,9 @@ class FileMailbox:
         await self._folder.run(lambda: self._send(message))
 
     def _send(self, message: MailMessage) -> None:
+        if not any(message.to) and not any(message.cc):
+            raise DeliveryError("the message has no recipients", status=400,
+                                retryable=False, code="ErrorInvalidRecipients")
         key = _digest(message.idempotency_key)[:32]
         if self._dir.is_dir() and any(self._dir.glob(f"*-{key}.eml")):
             log.info("outbox mail already written: key=%s", message.idempotency_key)

@@ -86,8 +86,6 @@ class MailMessage:
             value = getattr(self, name)
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
-        if not self.to:
-            raise ValueError("a mail message needs at least one recipient")
 
 
 class DeliveryError(Exception):

@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from pep_model.child import Child, School
+from pep_model.meetings import MeetingRepository
+from pep_model.outbox import OutboxRepository
 from pep_model.people import Assignment, Person, Role
 from pep_model.pep import Pep
+
+if TYPE_CHECKING:  # these modules use the ports at run time; the protocols are theirs
+    from pep_model.overview_service import OverviewRepository
+    from pep_model.pupil_premium_service import PupilPremiumRepository
+    from pep_model.qa_service import QaRepository, StaffDirectory
 
 
 class Clock(Protocol):
@@ -110,6 +117,12 @@ class UnitOfWork(Protocol):
     peps: PepRepository
     audit: AuditLog
     documents: DocumentStore
+    outbox: OutboxRepository      # pep_model/outbox.py: mail and calendar, sent after commit
+    meetings: MeetingRepository   # pep_model/meetings.py: scheduled PEP meetings
+    qa: QaRepository              # pep_model/qa_service.py: QA rounds
+    staff: StaffDirectory         # pep_model/qa_service.py: authority-wide staff by role
+    pupil_premium: PupilPremiumRepository  # pep_model/pupil_premium_service.py
+    overview: OverviewRepository  # pep_model/overview_service.py: lean rows per child
 
     async def __aenter__(self) -> Self: ...
 

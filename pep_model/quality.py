@@ -21,6 +21,7 @@ from pep_model.child import Child
 from pep_model.errors import FieldError, NotAllowed, PepError
 from pep_model.rules import (
     PepContext,
+    PepRules,
     attendance_needs_explanation,
     attendance_percentage,
     check_section,
@@ -118,6 +119,14 @@ class QaPolicy:
     amber_limit: int = 2                    # this many amber sections: amber overall
     amber_blocks_approval: bool = False     # red always blocks; amber only if set
     voice_min_words: int = 3                # a shorter child's voice is not substantial
+
+    @classmethod
+    def from_rules(cls, rules: PepRules) -> QaPolicy:
+        """The authority's configured scale and settings; the 7/8 share and the amber
+        limit stay the St Helens rule."""
+        return cls(scale=GradeScale(tuple(rules.qa_grades)),
+                   amber_blocks_approval=rules.qa_amber_blocks_approval,
+                   voice_min_words=rules.qa_voice_min_words)
 
 
 # ---- the overall grade ------------------------------------------------------------

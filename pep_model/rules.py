@@ -28,6 +28,17 @@ class PepRules:
     phase_start_years: tuple[int, ...] = (0, 7, 12)
     transition_alert_school_days: int = 10
     payment_needs_finalised_pep: bool = True
+    # Microsoft 365 (docs/m365.md): meetings, term-start packs, the return
+    meeting_day_start_hour: int = 8    # earlier starts ask "are you sure?"
+    meeting_day_end_hour: int = 18     # later ends ask "are you sure?"
+    meeting_minutes: tuple[int, ...] = (30, 45, 60, 90, 120)
+    default_meeting_minutes: int = 60
+    term_pack_school_days: int = 10    # term-start packs go in the first N school days
+    return_reminder_days: tuple[int, ...] = (3, 5)  # days after the meeting
+    # quality assurance (quality.QaPolicy.from_rules): the grade scale, best first
+    qa_grades: tuple[str, ...] = ("gold", "green", "amber", "red")
+    qa_amber_blocks_approval: bool = False  # red always blocks approval; amber if set
+    qa_voice_min_words: int = 3             # a shorter child's voice is not substantial
 
 
 @dataclass(frozen=True)

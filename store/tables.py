@@ -227,6 +227,68 @@ conversation_refs = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# ---- after the meeting: QA rounds, PP+ requests and decisions, payment schedules ------
+
+qa_rounds = Table(
+    "qa_rounds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pep_id", String, ForeignKey("peps.id"), nullable=False),
+    Column("term_id", String, nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("coordinator_id", String, nullable=False),
+    Column("grades", Json, nullable=False),
+    Column("overall", String, nullable=False),
+    Column("computed", String, nullable=False),
+    Column("override_reason", String, nullable=False),
+    Column("feedback", String, nullable=False),
+    Column("decision", String, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("pep_id", "number"),
+)
+
+pp_requests = Table(
+    "pp_requests", metadata,
+    Column("id", String, primary_key=True),  # "<pep id>-pp<row>"
+    Column("pep_id", String, ForeignKey("peps.id"), nullable=False, index=True),
+    Column("child_id", String, nullable=False, index=True),
+    Column("term_id", String, nullable=False, index=True),
+    Column("school_urn", String, nullable=False),
+    Column("school_name", String, nullable=False),
+    Column("row_index", Integer, nullable=False),
+    Column("amount_pence", Integer, nullable=False),
+    Column("purpose", String, nullable=False),
+    Column("target_ref", String, nullable=False),
+    Column("impact", String, nullable=False),
+    Column("requested_by", String, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Column("decision", String),              # pupil_premium.DecisionKind; NULL: open
+    Column("approved_pence", Integer),
+    Column("reason", String),
+    Column("decided_by", String),
+    Column("decided_at", UtcDateTime),
+    Column("pays_in_term_id", String, index=True),
+    Column("held_in_term_ids", String, nullable=False),  # ",2026-autumn," or ""
+)
+
+# The overview reads a term's PEPs through this index alone: never the row, whose
+# sections JSON SQLite would otherwise step over for every child.
+Index("ix_peps_overview", peps.c.term_id, peps.c.child_id, peps.c.id, peps.c.status,
+      peps.c.meeting_held_on, peps.c.return_due)
+
+pp_schedules = Table(
+    "pp_schedules", metadata,
+    Column("term_id", String, primary_key=True),
+    Column("frozen_at", UtcDateTime),        # NULL: not exported yet
+    Column("frozen_by", String),
+    Column("csv", String),
+    Column("document", LargeBinary),
+    Column("document_name", String),
+    Column("total_pence", Integer),
+    Column("held_pence", Integer),
+)
+
 __all__ = ["assignments", "audit_log", "children", "conversation_refs", "documents",
            "jobs", "meetings", "metadata", "outbox", "outbox_attachments", "people",
            "peps", "schools"]
+__all__ += ["pp_requests", "pp_schedules", "qa_rounds"]

@@ -7,6 +7,9 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pep_model.meetings import MeetingRepository
+from pep_model.outbox import OutboxRepository
+from pep_model.overview_service import OverviewRepository
 from pep_model.ports import (
     AuditLog,
     ChildRepository,
@@ -14,8 +17,16 @@ from pep_model.ports import (
     PeopleRepository,
     PepRepository,
 )
+from pep_model.pupil_premium_service import PupilPremiumRepository
+from pep_model.qa_service import QaRepository, StaffDirectory
 from store.connection import StoreConnection
 from store.database import LAZY_BEGIN
+from store.jobs import SqlJobRepository
+from store.meetings import SqlConversationRefs, SqlMeetingRepository
+from store.outbox import SqlOutboxRepository
+from store.overview import SqlOverviewRepository
+from store.pupil_premium import SqlPupilPremiumRepository
+from store.qa import SqlQaRepository, SqlStaffDirectory
 from store.repositories import (
     SqlAuditLog,
     SqlChildRepository,
@@ -34,6 +45,14 @@ class SqlUnitOfWork:
     peps: PepRepository
     audit: AuditLog
     documents: DocumentStore
+    qa: QaRepository
+    staff: StaffDirectory
+    pupil_premium: PupilPremiumRepository
+    overview: OverviewRepository
+    outbox: OutboxRepository
+    meetings: MeetingRepository
+    jobs: SqlJobRepository
+    conversations: SqlConversationRefs
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -51,6 +70,14 @@ class SqlUnitOfWork:
         self.peps = SqlPepRepository(db)
         self.audit = SqlAuditLog(db)
         self.documents = SqlDocumentStore(db)
+        self.qa = SqlQaRepository(db)
+        self.staff = SqlStaffDirectory(db)
+        self.pupil_premium = SqlPupilPremiumRepository(db)
+        self.overview = SqlOverviewRepository(db)
+        self.outbox = SqlOutboxRepository(db)
+        self.meetings = SqlMeetingRepository(db)
+        self.jobs = SqlJobRepository(db)
+        self.conversations = SqlConversationRefs(db)
         return self
 
     async def commit(self) -> None:

@@ -28,7 +28,7 @@ from graph.client import (
 )
 from graph.errors import from_status, retry_after_seconds
 from graph.meeting_chat import odata_string, thread_id_from_join_url
-from graph.msgraph_adapters import GraphCalendar
+from graph.msgraph_adapters import GraphCalendar, GraphDirectory
 from graph.outbox_files import FileCalendar, FileDirectory
 from graph.wiring import M365Settings, open_m365
 from pep_model.m365 import DeliveryError
@@ -94,6 +94,20 @@ async def test_the_token_goes_only_to_the_base_urls_host() -> None:
             assert "Authorization" not in fake.requests[-1].headers
         finally:
             await close_graph_client(client)
+
+
+async def test_closing_the_client_closes_its_connection_pool() -> None:
+    # msgraph_core's AsyncGraphTransport has no aclose: AsyncClient.aclose alone would
+    # leave the pooled connections open.
+    async with FakeGraph() as fake:
+        fake.add_user("sam@northvale.gov.uk", "Sam")
+        client = make_graph_client(FixedTokenCredential(fake.token), fake.base_url)
+        http_client = client.request_adapter._http_client  # type: ignore[attr-defined]
+        inner = http_client._transport.transport
+        await GraphDirectory(client).object_id_for("sam@northvale.gov.uk")
+        assert len(inner._pool.connections) == 1
+        await close_graph_client(client)
+        assert inner._pool.connections == []
 
 
 def _certificate(tmp_path: Path) -> Path:

@@ -28,9 +28,21 @@ from typing import Any, Self
 from pep_model import ports
 from pep_model.child import Child, School
 from pep_model.errors import NotFound, StaleVersion
+from pep_model.meetings import MeetingRepository
+from pep_model.outbox import OutboxRepository
+from pep_model.overview_service import OverviewRepository
 from pep_model.people import Assignment, Person, Role, person_id_for
 from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, StoredDocument
+from pep_model.pupil_premium_service import PupilPremiumRepository
+from pep_model.qa_service import QaRepository, StaffDirectory
+from tests.unit.fakes_after_meeting import (
+    InMemoryOverviewRepository,
+    InMemoryPupilPremiumRepository,
+    InMemoryQaRepository,
+    InMemoryStaffDirectory,
+)
+from tests.unit.fakes_m365 import InMemoryMeetingRepository, InMemoryOutboxRepository
 
 _MISSING: Any = object()
 _PERSONAL_ROLES = (Role.CARER, Role.CHILD)
@@ -66,6 +78,14 @@ class InMemoryState:
     peps: dict[str, Pep] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     documents: dict[tuple[str, str, str], StoredDocument] = field(default_factory=dict)
+    # after the meeting (tests/unit/fakes_after_meeting.py)
+    qa_rounds: dict[tuple[str, int], Any] = field(default_factory=dict)  # (pep id, n)
+    pp_requests: dict[str, Any] = field(default_factory=dict)  # request id -> StoredRequest
+    pp_schedules: dict[str, Any] = field(default_factory=dict)  # term -> FrozenSchedule|None
+    # Microsoft 365 (tests/unit/fakes_m365.py)
+    outbox: dict[str, Any] = field(default_factory=dict)         # key -> OutboxEntry
+    outbox_leases: dict[str, Any] = field(default_factory=dict)  # key -> (owner, until)
+    meetings: dict[str, Any] = field(default_factory=dict)       # pep id -> PepMeeting
 
 
 class _Journal:
@@ -289,6 +309,13 @@ class InMemoryUnitOfWork:
         self.peps: ports.PepRepository = InMemoryPepRepository(state, self._journal)
         self.audit: ports.AuditLog = InMemoryAuditLog(state, self._journal)
         self.documents: ports.DocumentStore = InMemoryDocumentStore(state, self._journal)
+        self.qa: QaRepository = InMemoryQaRepository(state, self._journal)
+        self.staff: StaffDirectory = InMemoryStaffDirectory(state)
+        self.pupil_premium: PupilPremiumRepository = InMemoryPupilPremiumRepository(
+            state, self._journal)
+        self.overview: OverviewRepository = InMemoryOverviewRepository(state)
+        self.outbox: OutboxRepository = InMemoryOutboxRepository(state, self._journal)
+        self.meetings: MeetingRepository = InMemoryMeetingRepository(state, self._journal)
 
     async def __aenter__(self) -> Self:
         return self
@@ -320,6 +347,10 @@ class InMemoryUnitOfWorkFactory:
         self.peps = InMemoryPepRepository(self.state)
         self.audit = InMemoryAuditLog(self.state)
         self.documents = InMemoryDocumentStore(self.state)
+        self.qa = InMemoryQaRepository(self.state, _Direct())
+        self.pupil_premium = InMemoryPupilPremiumRepository(self.state, _Direct())
+        self.outbox = InMemoryOutboxRepository(self.state, _Direct())
+        self.meetings = InMemoryMeetingRepository(self.state, _Direct())
 
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -358,3 +389,7 @@ def _conforms_to_the_ports(factory: InMemoryUnitOfWorkFactory) -> None:
     _peps: ports.PepRepository = factory.peps
     _audit: ports.AuditLog = factory.audit
     _documents: ports.DocumentStore = factory.documents
+    _qa: QaRepository = factory.qa
+    _staff: StaffDirectory = InMemoryStaffDirectory(factory.state)
+    _pp: PupilPremiumRepository = factory.pupil_premium
+    _overview: OverviewRepository = InMemoryOverviewRepository(factory.state)

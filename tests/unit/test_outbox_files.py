@@ -286,6 +286,13 @@ async def test_the_same_key_writes_one_eml(tmp_path: Path) -> None:
     assert len(mail_files(tmp_path)) == 2
 
 
+async def test_a_message_without_recipients_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DeliveryError) as caught:
+        await FileMailbox(tmp_path).send(message(to=(), cc=()))
+    assert caught.value.status == 400 and not caught.value.retryable
+    assert mail_files(tmp_path) == []
+
+
 async def test_message_ids_come_from_the_key(tmp_path: Path) -> None:
     await FileMailbox(tmp_path / "a").send(message())
     await FileMailbox(tmp_path / "b").send(message())

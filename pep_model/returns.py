@@ -1,0 +1,252 @@
+"""Seed step 5: the school returns the updated PEP to Business Support within 5 days of
+the meeting. The lead presses "Send to Business Support": the final PEP goes by mail and
+the PEP moves to returned, in one commit. Reminders go to the lead on day 3 and day 5;
+overdue returns are listed for the Virtual School."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pep_model.access import Actor, Capability
+from pep_model.child import Child
+from pep_model.errors import ConflictError, NotAllowed, NotFound, StaleVersion
+from pep_model.m365 import MailAttachment
+from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, mail, notice, person_target
+from pep_model.overview import OverdueReturn
+from pep_model.people import Person, Role
+from pep_model.pep import Pep
+from pep_model.ports import AuditEntry, StoredDocument, UnitOfWork
+from pep_model.services import PepService
+from pep_model.terms import Term
+from pep_model.workflow import PepStatus, check_move
+
+FINAL_RECORD = "final_record_docx"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class ReturnOutcome:
+    pep: Pep
+    child: Child
+    sent: bool            # False: it had been returned already, nothing sent again
+    key: str = ""         # the outbox message carrying it
+
+
+class ReturnService:
+    def __init__(self, service: PepService, *, sender: str, business_support: str = "",
+                 authority_name: str = "") -> None:
+        self.service = service
+        self.uow = service.uow
+        self.calendar = service.calendar
+        self.rules = service.rules
+        self.clock = service.clock
+        self.sender = sender
+        self.business_support = business_support or sender
+        self.authority_name = authority_name
+
+    # ---- the lead returns the PEP ---------------------------------------------------
+
+    async def send_to_business_support(self, pep_id: str, actor: Actor,
+                                       filename: str, content: bytes) -> ReturnOutcome:
+        """Mail the final PEP (.docx) to Business Support and move the PEP to returned.
+        Pressing twice sends once."""
+        if not self.business_support:
+            raise NotFound("No Business Support mailbox is configured (PEP_MAIL_SENDER).")
+        now = self.clock.now()
+        async with self.uow() as uow:
+            pep, child = await _load(uow, pep_id)
+            if not actor.can(Capability.LEAD_MEETING, child):
+                raise NotAllowed("Only the PEP lead can return this PEP.")
+            if pep.status is PepStatus.RETURNED or pep.status is PepStatus.IN_QA or \
+                    pep.status is PepStatus.FINALISED:
+                return ReturnOutcome(pep, child, sent=False)
+            check_move(pep.status, PepStatus.RETURNED, actor.capabilities(child))
+            read_version = pep.version
+            amended = pep.status is PepStatus.AMENDMENTS_REQUESTED
+            before = pep.status.value
+            pep.status = PepStatus.RETURNED
+            try:
+                await uow.peps.save(pep, read_version)
+            except StaleVersion:
+                raise ConflictError(await uow.peps.get(pep_id)) from None
+            await uow.documents.put(StoredDocument(child.lcs_id, pep.term_id, FINAL_RECORD,
+                                                   filename, DOCX, content))
+            key = f"return:{pep.id}:v{pep.version}"
+            term = self.calendar.get(pep.term_id)
+            what = "amended PEP" if amended else "PEP"
+            held = pep.meeting_held_on.strftime("%d/%m/%Y") if pep.meeting_held_on else "-"
+            await uow.outbox.add(mail(
+                key, sender=self.sender, to=[self.business_support],
+                subject=f"Returned {what}: {child.lcs_id} ({child.initials}), {term.label}",
+                body=(f"The {what} for the child with LCS id {child.lcs_id} "
+                      f"({child.initials}), {term.label}, is attached.\n\n"
+                      f"Meeting held: {held}\nReturned by: {actor.id}\n"
+                      "For quality assurance by the PEP Coordinator; Pupil Premium Plus "
+                      "requests go to the link Education Advisor.\n\n— PEP Companion"),
+                attachments=[MailAttachment(filename, DOCX, content)],
+                requested_by=actor.id, pep_id=pep.id), now)
+            await uow.audit.append(AuditEntry(now, actor.id, pep.id, "pep.return", None,
+                                              before, PepStatus.RETURNED.value))
+            await uow.commit()
+        return ReturnOutcome(pep, child, sent=True, key=key)
+
+    # ---- the deadline ---------------------------------------------------------------
+
+    def reminder_day(self, held_on: date, n: int) -> date:
+        if self.rules.return_in_working_days:
+            return self.calendar.add_working_days(held_on, n)
+        return held_on + timedelta(days=n)
+
+    def _recent_terms(self, today: date) -> list[Term]:
+        """The term we are in (or about to be) and the one before: a meeting on the
+        last day of term is returned in the holiday."""
+        current = self.calendar.current_or_next(today)
+        previous = self.calendar.previous(current)
+        return [current] + ([previous] if previous is not None else [])
+
+    async def awaiting(self, today: date) -> list[tuple[Pep, Child]]:
+        found = []
+        async with self.uow() as uow:
+            children = {c.lcs_id: c for c in await uow.children.list_all()}
+            for term in self._recent_terms(today):
+                for pep in await uow.peps.find(term_id=term.id):
+                    if pep.status is PepStatus.AWAITING_RETURN and \
+                            pep.meeting_held_on is not None and pep.child_id in children:
+                        found.append((pep, children[pep.child_id]))
+        return found
+
+    async def queue_reminders(self, today: date | None = None) -> int:
+        """Day 3 and day 5 after the meeting (PepRules.return_reminder_days): a mail and
+        a Teams notice to the lead, once each; after a gap only the latest is sent."""
+        today = today or self.clock.today()
+        now = self.clock.now()
+        added = 0
+        for pep, child in await self.awaiting(today):
+            assert pep.meeting_held_on is not None
+            passed = [n for n in self.rules.return_reminder_days
+                      if self.reminder_day(pep.meeting_held_on, n) <= today]
+            if not passed:
+                continue
+            day = max(passed)
+            async with self.uow() as uow:
+                leads = await self.leads(uow, pep, child)
+                due = pep.return_due.strftime("%d/%m/%Y") if pep.return_due else "-"
+                for lead in leads:
+                    key = f"return-reminder:{pep.id}:d{day}:{lead.id}"
+                    if await uow.outbox.add(mail(
+                            key + ":mail", sender=self.sender, to=[lead.email],
+                            subject=f"PEP return due {due}: {child.lcs_id} ({child.initials})",
+                            body=(f"The PEP meeting for {child.lcs_id} ({child.initials}) was "
+                                  f"held {day} days ago. Please send the updated PEP to "
+                                  f"Business Support by {due}: in Teams, open it with "
+                                  f"'return pep {child.lcs_id}' and press 'Send to "
+                                  "Business Support'.\n\n— PEP Companion"),
+                            pep_id=pep.id), now):
+                        added += 1
+                    await uow.outbox.add(notice(
+                        key + ":teams", person_target(lead.id), "return_reminder",
+                        {"pep_id": pep.id, "day": day}, pep_id=pep.id), now)
+                await uow.commit()
+        return added
+
+    async def leads(self, uow: UnitOfWork, pep: Pep, child: Child) -> list[Person]:
+        """Who led the meeting (they finished it); else the child's PEP lead or the
+        school's designated teacher."""
+        for entry in reversed(await uow.audit.for_pep(pep.id)):
+            if entry.action in ("meeting.finish", "meeting.start") and \
+                    "@" in entry.actor_id:
+                person = await uow.people.get(entry.actor_id)
+                if person is not None:
+                    return [person]
+        people = uow.people
+        for found in (await people.people_for_child(child.lcs_id, Role.PEP_LEAD),
+                      await people.people_for_school(child.school_urn, Role.PEP_LEAD),
+                      await people.people_for_school(child.school_urn,
+                                                     Role.DESIGNATED_TEACHER)):
+            if found:
+                return found
+        return []
+
+    async def overdue(self, today: date | None = None) -> list[OverdueReturn]:
+        today = today or self.clock.today()
+        late = [OverdueReturn(child.lcs_id, child.school_urn, pep.return_due,
+                              (today - pep.return_due).days)
+                for pep, child in await self.awaiting(today)
+                if pep.return_due is not None and pep.return_due < today]
+        return sorted(late, key=lambda o: (o.return_due, o.child_id))
+
+    async def queue_overdue_list(self, today: date | None = None) -> int:
+        """Today's overdue returns to the Virtual School's channel (nothing when none)."""
+        today = today or self.clock.today()
+        late = await self.overdue(today)
+        if not late:
+            return 0
+        async with self.uow() as uow:
+            await uow.outbox.add(notice(
+                f"overdue-returns:{today.isoformat()}", VIRTUAL_SCHOOL_CHANNEL,
+                "overdue_returns",
+                {"as_of": today.isoformat(),
+                 "rows": [{"child_id": o.child_id, "school_urn": o.school_urn,
+                           "return_due": o.return_due.isoformat(),
+                           "days_overdue": o.days_overdue} for o in late]}),
+                self.clock.now())
+            await uow.commit()
+        return len(late)
+
+
+async def _load(uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
+    pep = await uow.peps.get(pep_id)
+    if pep is None:
+        raise NotFound(f"There is no PEP {pep_id}.")
+    child = await uow.children.get(pep.child_id)
+    if child is None:  # pragma: no cover - the store keeps them together
+        raise NotFound(f"There is no child {pep.child_id}.")
+    return pep, child
+
+
+# ---- the meeting ended without next term's date (issue 2's rule, nagged daily) -------
+
+async def queue_next_date_nags(service: PepService, today: date | None = None) -> int:
+    """PEPs still in their meeting a day after it began have no next PEP date (the
+    meeting cannot finish without one): ask the social worker and the lead, daily."""
+    today = today or service.clock.today()
+    now = service.clock.now()
+    added = 0
+    current = service.calendar.current_or_next(today)
+    terms = [current] + [t for t in [service.calendar.previous(current)] if t is not None]
+    async with service.uow() as uow:
+        for term in terms:
+            for pep in await uow.peps.find(term_id=term.id):
+                if pep.status is not PepStatus.IN_MEETING:
+                    continue
+                began = await _meeting_began(uow, pep)
+                if began is None or began >= today:
+                    continue
+                child = await uow.children.get(pep.child_id)
+                if child is None:
+                    continue
+                people = [*await uow.people.people_for_child(child.lcs_id, Role.SOCIAL_WORKER),
+                          *await uow.people.people_for_school(child.school_urn,
+                                                              Role.DESIGNATED_TEACHER)]
+                for person in {p.id: p for p in people}.values():
+                    if await uow.outbox.add(notice(
+                            f"next-date:{pep.id}:{today.isoformat()}:{person.id}",
+                            person_target(person.id), "next_date_request",
+                            {"pep_id": pep.id}, pep_id=pep.id), now):
+                        added += 1
+        await uow.commit()
+    return added
+
+
+async def _meeting_began(uow: UnitOfWork, pep: Pep) -> date | None:
+    from datetime import datetime
+
+    from pep_model.meetings import TZ
+
+    if pep.meeting is not None and pep.meeting.starts_at:
+        return datetime.fromisoformat(pep.meeting.starts_at).astimezone(TZ).date()
+    for entry in reversed(await uow.audit.for_pep(pep.id)):
+        if entry.action == "meeting.start":
+            return entry.at.astimezone(TZ).date()
+    return None

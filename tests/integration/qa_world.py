@@ -1,0 +1,98 @@
+"""The after-the-meeting authority of tests/unit/qa_fixtures.py, on a real database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from forms.payment_schedule import render_payment_schedule
+from pep_model.access import Actor
+from pep_model.overview_service import OverviewService
+from pep_model.pupil_premium_service import PupilPremiumService
+from pep_model.qa_service import QaService
+from pep_model.rules import PepRules
+from pep_model.services import PepService
+from pep_model.terms import TermCalendar, default_calendar
+from pep_model.workflow import PepStatus
+from store.unit_of_work import SqlUnitOfWorkFactory
+from tests.unit.builders import complete_raw, meeting_raw
+from tests.unit.fakes import FixedClock
+from tests.unit.qa_fixtures import (
+    ASSIGNMENTS,
+    OTHER_SCHOOL,
+    SCHOOL,
+    TERM,
+    TODAY,
+    children,
+    lead_for,
+)
+
+
+@dataclass
+class SqlWorld:
+    uow: SqlUnitOfWorkFactory
+    calendar: TermCalendar
+    rules: PepRules
+    clock: FixedClock
+    peps: PepService
+    qa: QaService
+    pp: PupilPremiumService
+    overview: OverviewService
+
+
+async def sql_world(engine: AsyncEngine, rules: PepRules | None = None) -> SqlWorld:
+    uow = SqlUnitOfWorkFactory(engine)
+    async with uow() as u:
+        for school in (SCHOOL, OTHER_SCHOOL):
+            await u.children.upsert_school(school)
+        for child in children():
+            await u.children.upsert(child)
+        for person, held in ASSIGNMENTS.items():
+            await u.people.upsert(person)
+            for assignment in held:
+                await u.people.assign(assignment)
+        await u.commit()
+    rules = rules or PepRules()
+    calendar = default_calendar()
+    clock = FixedClock(today=TODAY)
+    return SqlWorld(uow, calendar, rules, clock, PepService(uow, calendar, rules, clock),
+                    QaService(uow, calendar, rules, clock),
+                    PupilPremiumService(uow, calendar, rules, clock,
+                                        document=render_payment_schedule,
+                                        authority_name="Northvale County Council"),
+                    OverviewService(uow, calendar, rules, clock))
+
+
+async def fill(world: SqlWorld, pep_id: str, who: Actor,
+               raw: dict[str, dict[str, Any]]) -> None:
+    for key, values in raw.items():
+        view = await world.peps.get(pep_id, who)
+        outcome = await world.peps.record_section(pep_id, key, values, who, view.pep.version)
+        assert outcome.saved, outcome.errors
+
+
+async def set_status(world: SqlWorld, pep_id: str, status: PepStatus) -> None:
+    async with world.uow() as u:
+        pep = await u.peps.get(pep_id)
+        assert pep is not None
+        version = pep.version
+        pep.status = status
+        await u.peps.save(pep, version)
+        await u.commit()
+
+
+async def returned_pep(world: SqlWorld, child_id: str = "LCS100001",
+                       changes: dict[str, dict[str, Any]] | None = None) -> str:
+    who = lead_for(child_id)
+    pep = await world.peps.open_pep(child_id, TERM)
+    raw = complete_raw()
+    raw.update(changes or {})
+    await fill(world, pep.id, who, raw)
+    await world.peps.start_meeting(pep.id, who)
+    await fill(world, pep.id, who, meeting_raw())
+    _, problems = await world.peps.finish_meeting(pep.id, who)
+    assert not problems
+    await set_status(world, pep.id, PepStatus.RETURNED)
+    return pep.id
