@@ -232,7 +232,7 @@ class MeetingRoutes:
         updates = []
         if view.pep.meeting and view.pep.meeting.card_message_id:
             updates = [CardUpdate(view.pep.meeting.chat_id, view.pep.meeting.card_message_id,
-                                  card)]
+                                  cards.finished_shared_card())]
         return Reply(invoke_card=card, updates=updates, messages=record)
 
     # ---- meeting events ---------------------------------------------------------

@@ -42,3 +42,19 @@ def walkthrough_shared_card(view: PepView, audience: Sequence[str]) -> dict[str,
         ],
         "actions": [action],
     }
+
+
+def finished_shared_card() -> dict[str, Any]:
+    """What the meeting chat keeps once the meeting is finished: no child data."""
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "body": [
+            {"type": "TextBlock", "text": "PEP meeting finished", "weight": "Bolder",
+             "size": "Medium", "wrap": True},
+            {"type": "TextBlock", "wrap": True,
+             "text": "Next term's PEP date is set and the record has gone to the PEP lead "
+                     "in their chat with PEP Companion."},
+        ],
+    }

@@ -16,6 +16,7 @@ import pytest
 from cards import (
     child_chooser_card,
     finished_card,
+    finished_shared_card,
     help_card,
     message_card,
     my_peps_card,
@@ -99,6 +100,7 @@ def all_variants() -> list[tuple[str, dict[str, Any]]]:
         ("upload", upload_result_card("AO", "LCS100001", ["send", "voice"], upload_errors)),
         ("upload nothing", upload_result_card("AO", "LCS100001", [], [])),
         ("shared walkthrough", walkthrough_shared_card(targets, LEADS)),
+        ("shared finished", finished_shared_card()),
     ]
     return out
 
