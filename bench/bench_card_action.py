@@ -32,6 +32,11 @@ Per level: warm-up, then a fixed window; requests, req/s, p50/p99 (ms), errors, 
 server's peak RSS (VmRSS sampled every 100 ms from /proc, and VmHWM) and CPU use.
 With --profile auto the card action is profiled (cProfile in the server's event-loop
 thread, started/stopped by SIGUSR1/SIGUSR2) when a target is missed.
+
+--experiment NAME[,NAME] runs A with bench-only monkeypatches of proposed product changes
+(write-lock, lean-turn) or a diagnostic (begin-timing); never on by default. Results and
+the reading are in docs/benchmarks.md ("In-meeting card action vs botbuilder echo bot").
+Exit status 0 when every target is met, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ TARGET_RATIO = 5.0
 TARGET_P99_MS_AT_8 = 50.0
 TARGET_RSS_MB = 250.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+EXPERIMENTS = {"write-lock", "begin-timing", "lean-turn"}
 
 
 # ---------------------------------------------------------------------------
@@ -157,6 +163,81 @@ def patch_sqlite_writer_lock() -> None:
     sc.StoreConnection.rollback = finishing("rollback")  # type: ignore[method-assign]
 
 
+def patch_lean_turn() -> None:
+    """EXPERIMENT, off unless --experiment lean-turn: three small changes to bot/ that
+    remove per-turn work botbuilder or the server repeat (see docs/benchmarks.md):
+
+    1. bot/teams_bot.py on_invoke_activity: put the InvokeResponse into turn_state
+       itself, so ActivityHandler.on_turn does not send it through
+       TurnContext.send_activities, which deep-copies the whole card;
+    2. bot/server.py messages + teams_bot._route: build the Turn from the JSON body
+       already parsed, instead of Activity.serialize() of the msrest object;
+    3. bot/auth.py TokenValidator.validate: remember the claims of a token already
+       verified (until it expires), instead of parsing + RSA-verifying it again."""
+    from botbuilder.core import InvokeResponse, TurnContext
+    from botbuilder.schema import Activity, ActivityTypes
+
+    import bot.server as server
+    import bot.teams_bot as tb
+    from bot.auth import TokenValidator
+    from bot.turn import Turn
+
+    async def on_invoke_activity(self: Any, turn_context: Any) -> Any:
+        reply = await self._route(turn_context)
+        response = InvokeResponse(status=200, body=reply.invoke_body())
+        turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
+            type=ActivityTypes.invoke_response, value=response)
+        return response
+
+    class KeepsBody:
+        """Stands for botbuilder.schema.Activity in bot/server.py: deserialises as
+        before and keeps the parsed body on the object."""
+
+        def deserialize(self, body: dict[str, Any]) -> Any:
+            activity = Activity().deserialize(body)
+            activity.pep_body = body
+            return activity
+
+    original_route = tb.PepTeamsBot._route
+
+    async def _route(self: Any, context: Any) -> Any:
+        body = getattr(context.activity, "pep_body", None)
+        if body is None:
+            return await original_route(self, context)
+        turn = Turn.from_activity_dict(body)
+        reply = await self.router.handle(turn)
+        for message in reply.messages:
+            try:
+                await self.delivery.send(turn, message)
+            except tb.ConnectorError as exc:
+                tb.log.warning("could not post a message in %s: %s", turn.conversation_id,
+                               exc)
+        for update in reply.updates:
+            self.delivery.schedule_update(turn.service_url, update)
+        return reply
+
+    original_validate = TokenValidator.validate
+    verified: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+
+    async def validate(self: Any, authorization: str | None, *, service_url: str,
+                       channel_id: str) -> dict[str, Any]:
+        key = (authorization or "", service_url, channel_id)
+        hit = verified.get(key)
+        if hit is not None and time.time() < hit[0]:
+            return hit[1]
+        claims: dict[str, Any] = await original_validate(
+            self, authorization, service_url=service_url, channel_id=channel_id)
+        if len(verified) > 10_000:
+            verified.clear()
+        verified[key] = (float(claims.get("exp", 0)), claims)
+        return claims
+
+    tb.PepTeamsBot.on_invoke_activity = on_invoke_activity  # type: ignore[method-assign]
+    tb.PepTeamsBot._route = _route  # type: ignore[method-assign]
+    server.Activity = KeepsBody  # type: ignore[misc,assignment]
+    TokenValidator.validate = validate  # type: ignore[method-assign]
+
+
 BEGIN_WAITS: list[float] = []
 
 
@@ -190,10 +271,15 @@ def begin_summary() -> dict[str, Any]:
 async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path,
                     experiment: str = "") -> None:
     """The real app, set up as tests/e2e/conftest.py does, served like `serve`."""
-    if experiment == "write-lock":
+    chosen = set(filter(None, experiment.split(",")))
+    if chosen - EXPERIMENTS:
+        raise SystemExit(f"unknown experiment(s): {sorted(chosen - EXPERIMENTS)}")
+    if "write-lock" in chosen:
         patch_sqlite_writer_lock()
-    if experiment == "begin-timing":
+    if "begin-timing" in chosen:
         time_begin_immediate()
+    if "lean-turn" in chosen:
+        patch_lean_turn()
     from bot.demo import load_demo_data
     from bot.server import create_app
     from bot.settings import Settings
@@ -811,7 +897,7 @@ async def run_card(h: Harness, levels: list[int],
         stats = await h.connector_stats(clear=True)
         print(_line(r) + f"  (stub connector so far: {stats['POST']} POST, {stats['PUT']} "
               f"PUT card updates)")
-        if args.experiment == "begin-timing":
+        if "begin-timing" in args.experiment.split(","):
             pep.process.send_signal(signal.SIGHUP)
             print(f"      warm-up + window: {await pep.line()}")
     profile_text = ""
@@ -913,10 +999,11 @@ def main() -> int:
     p.add_argument("--profile-top", type=int, default=25)
     p.add_argument("--profile-concurrency", type=int, default=1)
     p.add_argument("--only", choices=("both", "card", "echo"), default="both")
-    p.add_argument("--experiment", choices=("", "write-lock", "begin-timing"), default="",
-                   help="write-lock: run A with an SQLite writer queue patched in; "
-                        "begin-timing: report how long BEGIN IMMEDIATE waits (bench-only "
-                        "monkeypatches, see patch_sqlite_writer_lock / time_begin_immediate)")
+    p.add_argument("--experiment", default="",
+                   help="comma-separated, bench-only monkeypatches of A (never the default):"
+                        " write-lock (an asyncio writer queue before BEGIN IMMEDIATE), "
+                        "lean-turn (no invoke-response deepcopy, no Activity.serialize, "
+                        "verified-token cache), begin-timing (report BEGIN IMMEDIATE waits)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (db, logs)")
     args = p.parse_args()
     if args.mode == "serve-stub":

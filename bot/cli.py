@@ -235,8 +235,10 @@ def parser() -> argparse.ArgumentParser:
     sp = add("demo-data", cmd_demo_data,
              "Load the fictional sample authority (roster, staff, last term's PDFs).")
     sp.add_argument("--examples", type=Path, default=Path("examples"))
+    from bot.cli_m365 import add_commands as add_m365_commands
     from bot.cli_reports import add_commands as add_report_commands
 
+    add_m365_commands(sub)
     add_report_commands(sub)
     return p
 

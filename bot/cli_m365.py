@@ -37,7 +37,9 @@ async def _runtime(settings: Settings) -> AsyncIterator[Any]:
     container = build_container(settings)
     try:
         async with aiohttp.ClientSession() as session:
-            connector = Connector(session, token_source(settings))
+            # Teams notices need the bot's identity (or the local Playground without one)
+            connector = Connector(session, token_source(settings)) \
+                if settings.app_id or settings.auth_disabled else None
             async with open_runtime(container, connector) as runtime:
                 yield runtime
     finally:

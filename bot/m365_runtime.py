@@ -22,6 +22,7 @@ from forms.final_record import render_final_record
 from forms.new_term import render_new_term_form
 from graph.dispatch import Backoff, Dispatcher
 from graph.wiring import M365, M365Settings, open_m365
+from pep_model.errors import NotFound
 from pep_model.meetings import DEFAULT_AGENDA, MeetingWording
 from pep_model.pep import Pep
 from pep_model.ports import StoredDocument, UnitOfWork
@@ -69,8 +70,6 @@ class M365Runtime:
         async with c.uow() as uow:
             pep = await uow.peps.get(pep_id)
             if pep is None:
-                from pep_model.errors import NotFound
-
                 raise NotFound(f"There is no PEP {pep_id}.")
             data = await form_data(uow, c.service, pep, c.settings.authority_name)
             content = render_final_record(data)

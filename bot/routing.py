@@ -19,6 +19,8 @@ from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes
 from bot.qa_routes import COMMANDS as QA_COMMANDS
 from bot.qa_routes import QaRoutes
+from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
+from bot.schedule_routes import ScheduleRoutes
 from bot.turn import Outgoing, Reply, Turn
 from pep_model.access import Actor
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound
@@ -33,6 +35,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("open LCS-ID", "Open a child's PEP to complete it section by section"),
     ("start pep", "In the meeting chat: begin the walkthrough of the child's PEP"),
     ("Word form", "Send me a completed PEP Word form as a file and I'll read it in"),
+    *SCHEDULE_COMMANDS,
     *QA_COMMANDS,
 )
 
@@ -46,12 +49,14 @@ def refusal(text: str) -> Reply:
 class Router:
     def __init__(self, service: PepService, identity: IdentityResolver,
                  meeting: MeetingRoutes, personal: PersonalRoutes,
-                 qa: QaRoutes | None = None) -> None:
+                 qa: QaRoutes | None = None,
+                 schedule: ScheduleRoutes | None = None) -> None:
         self.service = service
         self.identity = identity
         self.meeting = meeting
         self.personal = personal
         self.qa = qa
+        self.schedule = schedule
         self._seen_invokes: OrderedDict[str, Reply] = OrderedDict()
         self.verbs: dict[str, Handler] = {
             "pep.section.save": meeting.save_section,
@@ -65,8 +70,9 @@ class Router:
             "pep.readiness": personal.readiness,
             "pep.list": personal.list_peps,
         }
-        if qa is not None:
-            self.verbs.update(qa.verbs())
+        for extra in (qa, schedule):
+            if extra is not None:
+                self.verbs.update(extra.verbs())
 
     async def handle(self, turn: Turn) -> Reply:
         try:
@@ -82,6 +88,8 @@ class Router:
             if turn.type == "event":
                 return await self.meeting.on_event(turn)
             if turn.type == "conversationUpdate":
+                if self.schedule and (reply := await self.schedule.on_installed(turn)):
+                    return reply
                 return self.on_installed(turn)
             if turn.type == "invoke":
                 return Reply(invoke_status=400, invoke_message=f"Unknown invoke {turn.name!r}.")
@@ -115,6 +123,8 @@ class Router:
                 "Not available",
                 "I can't find you in this authority's PEP records, so I can't show you "
                 "any PEPs. Please ask the Virtual School to add you.", style="attention"))])
+        if self.schedule and (reply := await self.schedule.command(turn, actor, turn.text)):
+            return reply
         if command == "start pep":
             return await self.meeting.start_command(turn, actor)
         if command in ("my peps", "peps", "list"):

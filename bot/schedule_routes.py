@@ -32,6 +32,8 @@ from store.unit_of_work import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
+OnReturned = Callable[[str, str], Awaitable[list[Outgoing]]]  # (pep id, actor id)
+
 Handler = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply]]
 FinalRecord = Callable[[str], Awaitable[tuple[str, bytes]]]
 
@@ -74,7 +76,9 @@ class ScheduleRoutes:
                  scheduling: SchedulingService, returns: ReturnService,
                  dispatcher: Dispatcher | None, notices: TeamsNotices,
                  final_record: FinalRecord, *, wait_seconds: float = 3.0,
-                 virtual_school_channel_id: str = "") -> None:
+                 virtual_school_channel_id: str = "",
+                 on_returned: OnReturned | None = None) -> None:
+        self.on_returned = on_returned  # e.g. quality assurance picks the PEP up
         self.service = service
         self.store = store
         self.scheduling = scheduling
@@ -251,10 +255,14 @@ class ScheduleRoutes:
         sent = await self._deliver(outcome.key)
         notice = ("Sent to Business Support." if sent else
                   "Returned: the email to Business Support is on its way.")
-        return Reply(invoke_card=await self.notices.return_card(pep_id, notice=notice))
+        reply = Reply(invoke_card=await self.notices.return_card(pep_id, notice=notice))
+        if self.on_returned is not None:
+            reply.messages.extend(await self.on_returned(pep_id, actor.id))
+        return reply
 
 
-def build_schedule_routes(runtime: Any) -> ScheduleRoutes:
+def build_schedule_routes(runtime: Any, on_returned: OnReturned | None = None
+                          ) -> ScheduleRoutes:
     """The routes on an open bot.m365_runtime.M365Runtime (whose notices need the Bot
     Connector: open it with a connector)."""
     if runtime.notices is None:
@@ -265,5 +273,6 @@ def build_schedule_routes(runtime: Any) -> ScheduleRoutes:
                           runtime.scheduling, runtime.returns,
                           runtime.dispatcher, runtime.notices, runtime.final_record,
                           wait_seconds=settings.schedule_wait_seconds,
-                          virtual_school_channel_id=settings.virtual_school_channel_id)
+                          virtual_school_channel_id=settings.virtual_school_channel_id,
+                          on_returned=on_returned)
 

@@ -16,11 +16,13 @@ from bot.connector import AzureIdentityToken, Connector, ConnectorError, NoToken
 from bot.delivery import Delivery
 from bot.host import PepAdapter
 from bot.identity import IdentityResolver
+from bot.m365_runtime import M365Runtime, open_runtime
 from bot.meeting_routes import MeetingRoutes
 from bot.paperwork import form_data
 from bot.personal_routes import PersonalRoutes, file_consent_attachment
 from bot.qa_routes import build_qa_routes
 from bot.routing import Router
+from bot.schedule_routes import build_schedule_routes
 from bot.settings import Settings
 from bot.teams_bot import PepTeamsBot
 from bot.turn import Outgoing, Turn
@@ -44,6 +46,7 @@ ADAPTER = web.AppKey("adapter", PepAdapter)
 VALIDATOR = web.AppKey("validator", TokenValidator)
 DELIVERY = web.AppKey("delivery", Delivery)
 ROUTER = web.AppKey("router", Router)
+RUNTIME = web.AppKey("m365_runtime", M365Runtime)
 
 
 def check_startup(settings: Settings) -> None:
@@ -90,15 +93,19 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         session = aiohttp.ClientSession()
         connector = Connector(session, token_source(settings))
         delivery = Delivery(connector)
+        m365 = open_runtime(c, connector, background=settings.jobs_enabled)
+        runtime = await m365.__aenter__()
         app[CONTAINER] = c
         app[DELIVERY] = delivery
-        app[ROUTER] = build_router(c, connector)
+        app[RUNTIME] = runtime
+        app[ROUTER] = build_router(c, connector, runtime)
         app[ADAPTER] = PepAdapter(connector)
         app[BOT] = PepTeamsBot(app[ROUTER], delivery)
         app[VALIDATOR] = TokenValidator(metadata_url=settings.openid_metadata_url,
                                         issuer=settings.token_issuer, app_id=settings.app_id,
                                         session=session)
         yield
+        await m365.__aexit__(None, None, None)
         await delivery.idle()
         await session.close()
         if own:
@@ -111,7 +118,7 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     return app
 
 
-def build_router(c: Container, connector: Connector) -> Router:
+def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Router:
     settings = c.settings
 
     async def member_email(turn: Turn) -> str | None:
@@ -173,7 +180,9 @@ def build_router(c: Container, connector: Connector) -> Router:
     personal = PersonalRoutes(c.service, meeting.save_typed, download, connector.upload,
                               record_file)
     qa = build_qa_routes(c, upload=connector.upload)
-    return Router(c.service, identity, meeting, personal, qa)
+    schedule = build_schedule_routes(
+        runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id))
+    return Router(c.service, identity, meeting, personal, qa, schedule)
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -17,6 +17,7 @@ from cards.elements import (
 )
 from cards.fields import NOT_TYPED, field_block
 from cards.inputs import field_id
+from cards.scheduling import RETURN_OPEN
 from cards.walkthrough import FINISH, SAVE, meeting_title
 from pep_model.sections import section_spec
 from pep_model.services import PepView
@@ -56,7 +57,8 @@ def finished_card(view: PepView, record_filename: str) -> dict[str, Any]:
     if pep.return_due:
         body.append(text(f"The school returns the completed PEP to Business Support by "
                          f"{british(pep.return_due)}.", weight="bolder"))
-    return card(body)
+    return card(body, [execute("Send to Business Support", RETURN_OPEN, {"pep_id": pep.id},
+                               style="positive")])
 
 
 def next_date_request_card(view: PepView) -> dict[str, Any]:

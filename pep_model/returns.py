@@ -6,12 +6,13 @@ overdue returns are listed for the Virtual School."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from pep_model.access import Actor, Capability
 from pep_model.child import Child
 from pep_model.errors import ConflictError, NotAllowed, NotFound, StaleVersion
 from pep_model.m365 import MailAttachment
+from pep_model.meetings import TZ
 from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, mail, notice, person_target
 from pep_model.overview import OverdueReturn
 from pep_model.people import Person, Role
@@ -240,10 +241,6 @@ async def queue_next_date_nags(service: PepService, today: date | None = None) -
 
 
 async def _meeting_began(uow: UnitOfWork, pep: Pep) -> date | None:
-    from datetime import datetime
-
-    from pep_model.meetings import TZ
-
     if pep.meeting is not None and pep.meeting.starts_at:
         return datetime.fromisoformat(pep.meeting.starts_at).astimezone(TZ).date()
     for entry in reversed(await uow.audit.for_pep(pep.id)):

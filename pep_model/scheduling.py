@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pep_model.access import Actor, Capability
@@ -21,6 +21,7 @@ from pep_model.errors import FieldError, NotAllowed, NotFound, StaleVersion
 from pep_model.m365 import MeetingInvite
 from pep_model.meetings import (
     FORM,
+    TZ,
     MeetingAttendee,
     MeetingStatus,
     MeetingWording,
@@ -218,7 +219,8 @@ class SchedulingService:
         raise StaleVersion(f"PEP {plan.pep.id} kept changing while scheduling")
 
     async def _write(self, actor: Actor, plan: SchedulePlan, outcome: ScheduleOutcome,
-                     starts: Any, ends: Any, attendees: tuple[MeetingAttendee, ...],
+                     starts: datetime, ends: datetime,
+                     attendees: tuple[MeetingAttendee, ...],
                      reschedule_version: int | None) -> ScheduleOutcome:
         now = self.clock.now()
         pep_id = plan.pep.id
@@ -458,8 +460,6 @@ class SchedulingService:
 
 
 def _when(meeting: PepMeeting) -> str:
-    from pep_model.meetings import TZ
-
     return meeting.starts_at.astimezone(TZ).strftime("%d/%m/%Y at %H:%M")
 
 

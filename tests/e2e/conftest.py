@@ -84,7 +84,8 @@ def _settings(database: Path, authority_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None, database_url=f"sqlite+aiosqlite:///{database}",
         app_id=APP_ID, openid_metadata_url=authority_url, token_issuer=ISSUER,
-        allowed_tenants=[TENANT], forms_dir=tmp_path / "forms")
+        allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
+        outbox_dir=tmp_path / "outbox", jobs_enabled=False)
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.qa_routes import QaRoutes, build_qa_routes
+from bot.qa_routes import QaRoutes
 from bot.server import DELIVERY, ROUTER
-from bot.turn import Reply, Turn
+from bot.turn import Turn
 from cards.pupil_premium import PP_APPROVE_AMOUNT, PP_EXPORT
 from cards.quality import FEEDBACK, QA_APPROVE, QA_OPEN, QA_RESUBMIT, QA_RETURN
 from pep_model.access import SYSTEM, Actor
@@ -48,26 +48,8 @@ def personal(who: tuple[str, str]) -> str:
 
 @pytest.fixture
 async def wired(bot_env: BotEnv) -> QaRoutes:
-    app = bot_env.server.app
-    router = app[ROUTER]
-    routes = build_qa_routes(bot_env.container, upload=app[DELIVERY].connector.upload)
-    router.verbs.update(routes.verbs())
-    on_message = router.on_message
-    file_consent = router.personal.file_consent
-
-    async def with_commands(turn: Turn) -> Reply:
-        actor = await router.identity.resolve(turn)
-        if actor.person is not None:
-            reply = await routes.command(turn, actor, turn.text)
-            if reply is not None:
-                return reply
-        return await on_message(turn)
-
-    async def with_files(turn: Turn, actor: Any) -> Reply:
-        return await routes.file_consent(turn, actor) or await file_consent(turn, actor)
-
-    router.on_message = with_commands  # type: ignore[method-assign]
-    router.personal.file_consent = with_files  # type: ignore[method-assign]
+    routes = bot_env.server.app[ROUTER].qa  # wired by bot.server.build_router
+    assert routes is not None
     async with bot_env.container.uow() as uow:  # staff known to Teams (as after sign-in)
         for (_, aad), email in STAFF.items():
             found = await uow.people.get(email)

@@ -4,6 +4,7 @@ the icalendar package, .eml files with the standard library's email parser."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from pep_model.pep import pep_id_for
 from pep_model.workflow import PepStatus
 from store.migrate import upgrade
 from tests.e2e.conftest import EXAMPLES, HARRIET, TODAY, BotEnv
-from tests.e2e.m365_app import runtime_of, with_m365
+from tests.e2e.m365_app import runtime_of
 from tests.support.bot_auth import APP_ID, ISSUER, TokenAuthority
 from tests.support.stub_connector import StubConnector
 from tests.support.teams import TENANT, actions, card_text, inputs, submit
@@ -42,7 +43,7 @@ PEP_28 = pep_id_for("LCS100028", "2026-autumn")
 
 @pytest.fixture
 async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[BotEnv]:
-    wait = getattr(request, "param", 3.0)
+    wait, background = getattr(request, "param", (3.0, False))
     async with TokenAuthority() as authority, StubConnector() as connector:
         connector.members.update({
             RACHEL[0]: {"id": RACHEL[0], "email": "rachel.donnelly@northvale.example"},
@@ -54,11 +55,13 @@ async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[B
             app_id=APP_ID, openid_metadata_url=authority.metadata_url, token_issuer=ISSUER,
             allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
             outbox_dir=tmp_path / "outbox", mail_sender=SENDER,
-            virtual_school_channel_id=CHANNEL, schedule_wait_seconds=wait)
+            virtual_school_channel_id=CHANNEL, schedule_wait_seconds=wait,
+            jobs_enabled=background)
         await upgrade(settings.database_url)
         container = build_container(settings, clock=FixedClock(today=TODAY))
         await load_demo_data(container, EXAMPLES)
-        server = TestServer(with_m365(create_app(settings, container)), host="127.0.0.1")
+        app = create_app(settings, container)
+        server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         async with aiohttp.ClientSession() as http:
             yield BotEnv(str(server.make_url("/api/messages")), authority, connector,
@@ -159,7 +162,7 @@ async def test_social_worker_schedules_and_gets_the_join_link(env: BotEnv) -> No
         assert (await uow.peps.get(PEP_1)).meeting is None  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("env", [0.0], indirect=True)
+@pytest.mark.parametrize("env", [(0.0, False)], indirect=True)
 async def test_confirmation_follows_when_microsoft_365_is_slow(env: BotEnv) -> None:
     form = await schedule_form(env, RACHEL, "LCS100001")
     done = await press(env, RACHEL, form, "pep.schedule.submit",
@@ -241,10 +244,30 @@ async def test_lead_returns_the_pep_and_reminders_run(env: BotEnv) -> None:
     [attachment] = list(returned[0].iter_attachments())
     assert attachment.get_filename() == "PEP-LCS100001-2026-autumn.docx"
     async with env.container.uow() as uow:
-        assert (await uow.peps.get(PEP_1)).status is PepStatus.RETURNED  # type: ignore[union-attr]
+        # returned, and at once picked up by quality assurance
+        assert (await uow.peps.get(PEP_1)).status is PepStatus.IN_QA  # type: ignore[union-attr]
     twice = await press(env, HARRIET, reminder, "pep.return.send")
     assert "Already returned" in card_text(twice)
     assert len([m for m in mails(env) if m["To"] == SENDER]) == 1
     # nothing is overdue now; reminders stop once returned
     assert await runtime.returns.queue_reminders(TODAY + timedelta(days=2)) == 0
     assert await runtime.returns.overdue(date(2026, 12, 1)) == []
+
+
+@pytest.mark.parametrize("env", [(0.0, True)], indirect=True)
+async def test_serve_delivers_in_the_background(env: BotEnv) -> None:
+    """As in `serve`: the dispatcher and the job runner run as tasks of the app."""
+    runtime = runtime_of(env.server.app)
+    assert [t.get_name() for t in runtime._tasks] == ["outbox", "jobs"]
+    form = await schedule_form(env, RACHEL, "LCS100001")
+    done = await press(env, RACHEL, form, "pep.schedule.submit",
+                       {"s.date": "2026-11-24", "s.time": "11:00"})
+    assert "on their way" in card_text(done)
+    for _ in range(100):
+        if calendar_files(env):
+            break
+        await asyncio.sleep(0.05)
+    assert len(calendar_files(env)) == 1
+    async with env.container.uow() as uow:
+        jobs = {row["name"] for row in await uow.jobs.all()}
+    assert "term_start" in jobs and "outbox_sweep" in jobs

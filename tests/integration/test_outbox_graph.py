@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,8 +41,7 @@ SENDER = "business.support@northvale.example"
 SW = Person("rachel.donnelly@northvale.example", "Rachel Donnelly")
 DT = Person("h.pemberton@fernhollow.sch.example", "Harriet Pemberton")
 VSO = Person("bethan.carrow@northvale.example", "Bethan Carrow")
-CHILD = Child("LCS100001", "Ada", "Fenwick", __import__("datetime").date(2015, 5, 1),
-              YearGroup(7), "900001")
+CHILD = Child("LCS100001", "Ada", "Fenwick", date(2015, 5, 1), YearGroup(7), "900001")
 PEP_ID = "LCS100001-2026-autumn"
 
 

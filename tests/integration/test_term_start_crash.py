@@ -11,10 +11,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from email import policy
 from pathlib import Path
-
-import pytest
 
 from pep_model.outbox import mail
 from store.database import make_engine
@@ -50,8 +49,8 @@ def _mails(tmp_path: Path) -> list[Path]:
     return sorted(folder.glob("*.eml")) if folder.is_dir() else []
 
 
-def _run_until(tmp_path: Path, args: list[str], ready: callable, timeout: float = 60  # type: ignore[valid-type]
-               ) -> bool:
+def _run_until(tmp_path: Path, args: list[str], ready: Callable[[], bool],
+               timeout: float = 60) -> bool:
     """Start the command; SIGKILL it as soon as ready() holds. True if it was killed
     mid-run (False: it finished first)."""
     process = subprocess.Popen([sys.executable, "-m", "bot.cli_m365", *args], cwd=tmp_path,
@@ -146,7 +145,3 @@ async def test_outbox_dispatch_killed_midway_delivers_each_message_once(
     assert sorted(keys) == sorted(f"m:{n}" for n in range(300))
     assert set(keys.values()) == {1}
 
-
-@pytest.fixture(autouse=True)
-def _quiet_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PEP_DATABASE_URL", raising=False)

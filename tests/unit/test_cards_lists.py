@@ -138,7 +138,8 @@ def test_finished_card() -> None:
     body = texts(card)
     assert "06/10/2026" in body and "03/02/2027" in body
     assert "PEP LCS100001 Autumn 2026.docx" in body
-    assert not actions(card)
+    assert [a["verb"] for a in actions(card)] == ["pep.return.open"]
+    assert find_action(card, "pep.return.open")["data"] == {"pep_id": view.pep.id}
 
 
 def test_finished_card_without_a_date() -> None:
