@@ -33,8 +33,9 @@ server's peak RSS (VmRSS sampled every 100 ms from /proc, and VmHWM) and CPU use
 With --profile auto the card action is profiled (cProfile in the server's event-loop
 thread, started/stopped by SIGUSR1/SIGUSR2) when a target is missed.
 
---experiment NAME[,NAME] runs A with bench-only monkeypatches of proposed product changes
-(write-lock, lean-turn) or a diagnostic (begin-timing); never on by default. Results and
+--experiment begin-timing reports how long each BEGIN IMMEDIATE waited (a diagnostic,
+never on by default). PEP_BENCH_DATABASE_URL runs A on another database (an empty
+PostgreSQL database, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/pep_bench). Results and
 the reading are in docs/benchmarks.md ("In-meeting card action vs botbuilder echo bot").
 Exit status 0 when every target is met, 1 otherwise.
 """
@@ -78,7 +79,7 @@ TARGET_RATIO = 5.0
 TARGET_P99_MS_AT_8 = 50.0
 TARGET_RSS_MB = 250.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-EXPERIMENTS = {"write-lock", "begin-timing", "lean-turn"}
+EXPERIMENTS = {"begin-timing"}
 
 
 # ---------------------------------------------------------------------------
@@ -127,117 +128,6 @@ async def serve_stub(members: dict[str, dict[str, Any]]) -> None:
         await runner.cleanup()
 
 
-def patch_sqlite_writer_lock() -> None:
-    """EXPERIMENT, off unless --experiment write-lock: what the proposed fix to
-    store/connection.py would do. Writers in this process queue on one asyncio.Lock
-    before BEGIN IMMEDIATE (released at commit/rollback) instead of meeting SQLite's
-    busy handler, which sleeps 1, 2, 5, 10 ... 100 ms between retries in the driver's
-    thread while the event loop has long since released the lock."""
-    import store.connection as sc
-
-    lock = asyncio.Lock()
-
-    async def write(self: Any, statement: Any, params: Any = None) -> Any:
-        if self.sqlite and not self._writing:
-            await lock.acquire()
-            try:
-                await self.conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                lock.release()
-                raise
-            self._writing = True
-        return await self.conn.execute(statement, params)
-
-    def finishing(name: str) -> Any:
-        async def finish(self: Any) -> None:
-            try:
-                await getattr(self.conn, name)()
-            finally:
-                if self._writing:
-                    self._writing = False
-                    lock.release()
-        return finish
-
-    sc.StoreConnection.write = write  # type: ignore[method-assign]
-    sc.StoreConnection.commit = finishing("commit")  # type: ignore[method-assign]
-    sc.StoreConnection.rollback = finishing("rollback")  # type: ignore[method-assign]
-
-
-def patch_lean_turn() -> None:
-    """EXPERIMENT, off unless --experiment lean-turn: three small changes to bot/ that
-    remove per-turn work botbuilder or the server repeat (see docs/benchmarks.md):
-
-    1. bot/teams_bot.py on_invoke_activity: put the InvokeResponse into turn_state
-       itself, so ActivityHandler.on_turn does not send it through
-       TurnContext.send_activities, which deep-copies the whole card;
-    2. bot/server.py messages + teams_bot._route: build the Turn from the JSON body
-       already parsed, instead of Activity.serialize() of the msrest object;
-    3. bot/auth.py TokenValidator.validate: remember the claims of a token already
-       verified (until it expires), instead of parsing + RSA-verifying it again."""
-    from botbuilder.core import InvokeResponse, TurnContext
-    from botbuilder.schema import Activity, ActivityTypes
-
-    import bot.server as server
-    import bot.teams_bot as tb
-    from bot.auth import TokenValidator
-    from bot.turn import Turn
-
-    async def on_invoke_activity(self: Any, turn_context: Any) -> Any:
-        reply = await self._route(turn_context)
-        response = InvokeResponse(status=200, body=reply.invoke_body())
-        turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
-            type=ActivityTypes.invoke_response, value=response)
-        return response
-
-    class KeepsBody:
-        """Stands for botbuilder.schema.Activity in bot/server.py: deserialises as
-        before and keeps the parsed body on the object."""
-
-        def deserialize(self, body: dict[str, Any]) -> Any:
-            activity = Activity().deserialize(body)
-            activity.pep_body = body
-            return activity
-
-    original_route = tb.PepTeamsBot._route
-
-    async def _route(self: Any, context: Any) -> Any:
-        body = getattr(context.activity, "pep_body", None)
-        if body is None:
-            return await original_route(self, context)
-        turn = Turn.from_activity_dict(body)
-        reply = await self.router.handle(turn)
-        for message in reply.messages:
-            try:
-                await self.delivery.send(turn, message)
-            except tb.ConnectorError as exc:
-                tb.log.warning("could not post a message in %s: %s", turn.conversation_id,
-                               exc)
-        for update in reply.updates:
-            self.delivery.schedule_update(turn.service_url, update)
-        return reply
-
-    original_validate = TokenValidator.validate
-    verified: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
-
-    async def validate(self: Any, authorization: str | None, *, service_url: str,
-                       channel_id: str) -> dict[str, Any]:
-        key = (authorization or "", service_url, channel_id)
-        hit = verified.get(key)
-        if hit is not None and time.time() < hit[0]:
-            return hit[1]
-        claims: dict[str, Any] = await original_validate(
-            self, authorization, service_url=service_url, channel_id=channel_id)
-        if len(verified) > 10_000:
-            verified.clear()
-        verified[key] = (float(claims.get("exp", 0)), claims)
-        return claims
-
-    tb.PepTeamsBot.on_invoke_activity = on_invoke_activity  # type: ignore[method-assign]
-    tb.PepTeamsBot._route = _route  # type: ignore[method-assign]
-    server.Activity = KeepsBody  # type: ignore[misc,assignment]
-    TokenValidator.validate = validate  # type: ignore[method-assign]
-
-
 BEGIN_WAITS: list[float] = []
 
 
@@ -274,12 +164,8 @@ async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path,
     chosen = set(filter(None, experiment.split(",")))
     if chosen - EXPERIMENTS:
         raise SystemExit(f"unknown experiment(s): {sorted(chosen - EXPERIMENTS)}")
-    if "write-lock" in chosen:
-        patch_sqlite_writer_lock()
     if "begin-timing" in chosen:
         time_begin_immediate()
-    if "lean-turn" in chosen:
-        patch_lean_turn()
     from bot.demo import load_demo_data
     from bot.server import create_app
     from bot.settings import Settings
@@ -293,7 +179,8 @@ async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings(
-        _env_file=None, database_url=f"sqlite+aiosqlite:///{data_dir}/pep.sqlite3",
+        _env_file=None, database_url=os.environ.get(
+            "PEP_BENCH_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/pep.sqlite3"),
         app_id=APP_ID, openid_metadata_url=metadata_url, token_issuer=ISSUER,
         allowed_tenants=[TENANT], forms_dir=data_dir / "forms")
     await upgrade(settings.database_url)
@@ -1000,10 +887,7 @@ def main() -> int:
     p.add_argument("--profile-concurrency", type=int, default=1)
     p.add_argument("--only", choices=("both", "card", "echo"), default="both")
     p.add_argument("--experiment", default="",
-                   help="comma-separated, bench-only monkeypatches of A (never the default):"
-                        " write-lock (an asyncio writer queue before BEGIN IMMEDIATE), "
-                        "lean-turn (no invoke-response deepcopy, no Activity.serialize, "
-                        "verified-token cache), begin-timing (report BEGIN IMMEDIATE waits)")
+                   help="begin-timing: report BEGIN IMMEDIATE waits (diagnostic)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (db, logs)")
     args = p.parse_args()
     if args.mode == "serve-stub":

@@ -22,6 +22,7 @@ from jwt.algorithms import RSAAlgorithm
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW_SECONDS = 300
+VERIFIED_CACHE_SIZE = 10_000
 KEYS_REFRESH_SECONDS = 24 * 3600
 UNKNOWN_KID_REFRESH_SECONDS = 300
 
@@ -46,10 +47,26 @@ class TokenValidator:
         self._keys: _Keys | None = None
         self._lock = asyncio.Lock()
         self._last_forced = 0.0
+        # Teams reuses a token for up to an hour: a token already verified for this
+        # service URL and channel is not parsed and RSA-verified again until it expires
+        self._verified: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
 
     async def validate(self, authorization: str | None, *, service_url: str,
                        channel_id: str) -> dict[str, Any]:
         """Return the token's claims, or raise AuthError saying why."""
+        key = (authorization or "", service_url, channel_id)
+        hit = self._verified.get(key)
+        if hit is not None and time.time() < hit[0]:
+            return hit[1]
+        claims = await self._validate(authorization, service_url=service_url,
+                                      channel_id=channel_id)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[key] = (float(claims["exp"]), claims)
+        return claims
+
+    async def _validate(self, authorization: str | None, *, service_url: str,
+                        channel_id: str) -> dict[str, Any]:
         if not authorization:
             raise AuthError("no Authorization header")
         scheme, _, token = authorization.partition(" ")

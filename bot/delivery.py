@@ -27,8 +27,11 @@ def outgoing_activity(message: Outgoing) -> dict[str, Any]:
 
 
 class Delivery:
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, coalesce_seconds: float = 0.0) -> None:
         self.connector = connector
+        # an update waits this long for newer ones, so a burst of saves on one PEP
+        # sends one card to Teams, not one per save
+        self.coalesce_seconds = coalesce_seconds
         self._pending: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._personal_chats: dict[str, str] = {}
@@ -63,6 +66,8 @@ class Delivery:
             self._workers[key] = asyncio.create_task(self._drain(key))
 
     async def _drain(self, key: tuple[str, str]) -> None:
+        if self.coalesce_seconds:
+            await asyncio.sleep(self.coalesce_seconds)
         while key in self._pending:
             service_url, card = self._pending.pop(key)
             try:

@@ -9,12 +9,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from botbuilder.schema import Activity
 
 from bot.auth import AuthError, TokenValidator
 from bot.connector import AzureIdentityToken, Connector, ConnectorError, NoToken, TokenSource
 from bot.delivery import Delivery
-from bot.host import PepAdapter
+from bot.host import PepAdapter, activity_from
 from bot.identity import IdentityResolver
 from bot.m365_runtime import M365Runtime, open_runtime
 from bot.meeting_routes import MeetingRoutes
@@ -25,7 +24,7 @@ from bot.routing import Router
 from bot.schedule_routes import build_schedule_routes
 from bot.settings import Settings
 from bot.teams_bot import PepTeamsBot
-from bot.turn import Outgoing, Turn
+from bot.turn import ACTIVITY_BODY, Outgoing, Turn
 from bot.wiring import Container, build_container
 from forms.final_record import render_final_record
 from pep_model.people import Role
@@ -92,7 +91,7 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         c = container or build_container(settings)
         session = aiohttp.ClientSession()
         connector = Connector(session, token_source(settings))
-        delivery = Delivery(connector)
+        delivery = Delivery(connector, settings.card_update_coalesce_seconds)
         m365 = open_runtime(c, connector, background=settings.jobs_enabled)
         runtime = await m365.__aenter__()
         app[CONTAINER] = c
@@ -224,16 +223,19 @@ async def messages(request: web.Request) -> web.StreamResponse:
             log.warning("refused an activity from tenant %s (not allowed)", tenant)
             return _error(403, "this tenant is not allowed")
     try:
-        activity = Activity().deserialize(body)
-    except Exception:  # msrest raises several kinds for malformed activities
+        activity = activity_from(body)
+    except (ValueError, TypeError):
         return _error(400, "the activity could not be read")
     adapter = app[ADAPTER]
+    token = ACTIVITY_BODY.set(body)
     try:
         response = await adapter.process_activity(adapter.auth.result_for(claims), activity,
                                                   app[BOT].on_turn)
     except Exception:
         log.exception("turn failed for activity %s", body.get("id"))
         return _error(500, "the bot could not process this activity")
+    finally:
+        ACTIVITY_BODY.reset(token)
     if response is not None:
         return web.json_response(response.body, status=int(response.status))
     return web.Response(status=201)

@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 120.0  # a crashed sender's messages wait this long
 
     # files
+    card_update_coalesce_seconds: float = 0.25  # burst of saves -> one card update
     forms_dir: Path = Path("out/forms")
     max_upload_bytes: int = 10 * 1024 * 1024
 

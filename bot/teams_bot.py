@@ -7,11 +7,12 @@ import logging
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ActivityTypes
 
 from bot.connector import ConnectorError
 from bot.delivery import Delivery
 from bot.routing import Router
-from bot.turn import Reply, Turn
+from bot.turn import ACTIVITY_BODY, Reply, Turn
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,11 @@ class PepTeamsBot(TeamsActivityHandler):
         self.delivery = delivery
 
     async def _route(self, context: TurnContext) -> Reply:
-        turn = Turn.from_activity_dict(context.activity.serialize())
+        # the JSON the server already parsed; serialising the msrest object again
+        # would cost more than the rest of the turn
+        body = ACTIVITY_BODY.get(None)
+        turn = Turn.from_activity_dict(body if body is not None
+                                       else context.activity.serialize())
         reply = await self.router.handle(turn)
         for message in reply.messages:
             try:
@@ -49,4 +54,9 @@ class PepTeamsBot(TeamsActivityHandler):
         # adaptiveCard/action is answered here: botbuilder's own path serialises the
         # body twice under CloudAdapter and answers 500
         reply = await self._route(turn_context)
-        return InvokeResponse(status=200, body=reply.invoke_body())
+        response = InvokeResponse(status=200, body=reply.invoke_body())
+        # handed to the adapter directly: ActivityHandler would otherwise send it
+        # through TurnContext.send_activities, which deep-copies the whole card
+        turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
+            type=ActivityTypes.invoke_response, value=response)
+        return response

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_TEXT = 2000
+
+# the activity's JSON as received, for the turn being processed (set by bot/server.py)
+ACTIVITY_BODY: ContextVar[dict[str, Any] | None] = ContextVar("activity_body", default=None)
 
 
 @dataclass(frozen=True)

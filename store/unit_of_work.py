@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -54,8 +55,9 @@ class SqlUnitOfWork:
     jobs: SqlJobRepository
     conversations: SqlConversationRefs
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        self._write_lock = write_lock
         self._db: StoreConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -64,7 +66,7 @@ class SqlUnitOfWork:
         conn = await self._engine.connect()
         if conn.dialect.name == "sqlite":
             conn = await conn.execution_options(**{LAZY_BEGIN: True})
-        db = self._db = StoreConnection(conn)
+        db = self._db = StoreConnection(conn, self._write_lock)
         self.children = SqlChildRepository(db)
         self.people = SqlPeopleRepository(db)
         self.peps = SqlPepRepository(db)
@@ -100,6 +102,7 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.write_lock = asyncio.Lock()  # used on SQLite only
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.write_lock)

@@ -85,7 +85,8 @@ def _settings(database: Path, authority_url: str, tmp_path: Path) -> Settings:
         _env_file=None, database_url=f"sqlite+aiosqlite:///{database}",
         app_id=APP_ID, openid_metadata_url=authority_url, token_issuer=ISSUER,
         allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
-        outbox_dir=tmp_path / "outbox", jobs_enabled=False)
+        outbox_dir=tmp_path / "outbox", jobs_enabled=False,
+        card_update_coalesce_seconds=0)
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,7 @@ async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[B
             allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
             outbox_dir=tmp_path / "outbox", mail_sender=SENDER,
             virtual_school_channel_id=CHANNEL, schedule_wait_seconds=wait,
+            card_update_coalesce_seconds=0,
             jobs_enabled=background)
         await upgrade(settings.database_url)
         container = build_container(settings, clock=FixedClock(today=TODAY))
