@@ -13,6 +13,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.support.loopback import serve
+
 ISSUER = "https://api.botframework.com"
 APP_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -48,12 +50,7 @@ class TokenAuthority:
 
         app.router.add_get("/v1/.well-known/openidconfiguration", metadata)
         app.router.add_get("/v1/keys", keys)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -55,6 +55,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from tests.support.loopback import serve
+
 GRAPH = "https://graph.microsoft.com/v1.0"
 WINDOWS_ZONES = {"UTC": "UTC", "GMT Standard Time": "Europe/London",
                  "Pacific Standard Time": "America/Los_Angeles"}
@@ -200,11 +202,8 @@ class FakeGraph:
         r.add_get("/v1.0/users/{user}", self._get_user)
         r.add_get("/v1.0/users", self._list_users)
         r.add_post("/v1.0/chats/{chat}/installedApps", self._install_app)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        self._runner, base_url = await serve(app)
+        self.port = int(base_url.rsplit(":", 1)[1])
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

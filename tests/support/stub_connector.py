@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.loopback import serve
+
 
 @dataclass
 class Posted:
@@ -42,12 +44,7 @@ class StubConnector:
         r.add_get("/v1/meetings/{mid}/participants/{pid}", self._participant)
         r.add_put("/upload/{name}", self._upload)
         r.add_get("/files/{name}", self._file)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
