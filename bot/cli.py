@@ -90,6 +90,24 @@ async def cmd_import_staff(settings: Settings, args: argparse.Namespace) -> int:
     return await _import_csv(settings, args.file, "staff")
 
 
+async def cmd_import_attendance(settings: Settings, args: argparse.Namespace) -> int:
+    from pep_model.imports import import_attendance
+    from pep_model.roster import parse_attendance
+
+    c = await _prepared(settings)
+    try:
+        term_id = c.calendar.get(args.term).id if args.term else c.service.current_term_id()
+        report = await import_attendance(c.service, term_id,
+                                         parse_attendance(_read_text(args.file)))
+    finally:
+        await c.close()
+    print(f"attendance for {term_id}: {report.updated} PEPs updated, "
+          f"{report.rejected} rows rejected")
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
 async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> int:
     from pep_model.imports import import_previous_peps
 
@@ -214,6 +232,11 @@ def parser() -> argparse.ArgumentParser:
     sp = add("import-staff", cmd_import_staff,
              "Import Virtual School, coordinator, advisor and Business Support staff.")
     sp.add_argument("file", type=Path)
+    sp = add("import-attendance", cmd_import_attendance,
+             "Import attendance (sessions possible, attended, unauthorised, explanation) "
+             "into each child's PEP; rows breaking the attendance rule are reported.")
+    sp.add_argument("file", type=Path)
+    sp.add_argument("--term", help="term id (default: the current term)")
     sp = add("import-previous-peps", cmd_import_previous,
              "Store last term's finalised PDFs, matched to children by the LCS id in the "
              "file name.")

@@ -6,9 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.wiring import Container
-from pep_model.imports import import_previous_peps, import_roster, import_staff
+from pep_model.imports import (
+    import_attendance,
+    import_previous_peps,
+    import_roster,
+    import_staff,
+)
 from pep_model.people import Role
-from pep_model.roster import parse_roster, parse_staff
+from pep_model.roster import parse_attendance, parse_roster, parse_staff
 
 # The Agents Playground's user (see playground/.m365agentsplayground.yml) is, in the
 # demo, the designated teacher of the sample roster's first school.
@@ -27,6 +32,8 @@ async def load_demo_data(c: Container, examples: Path) -> str:
         folder = examples / "previous-peps"
         files = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.pdf"))]
         pdfs = (await import_previous_peps(c.uow, previous.id, files)).stored
+    attendance = await import_attendance(c.service, c.service.current_term_id(), parse_attendance(
+        (examples / "attendance.csv").read_bytes().decode("utf-8-sig")))
     async with c.uow() as uow:
         child = await uow.children.get(DEMO_CHILD)
         teachers = await uow.people.people_for_school(child.school_urn,
@@ -37,4 +44,5 @@ async def load_demo_data(c: Container, examples: Path) -> str:
     who = teachers[0].name if teachers else "nobody"
     return (f"roster: {roster.created} new, {roster.updated} updated; staff: "
             f"{staff.created + staff.updated}; last term's PDFs: {len(pdfs)}; "
+            f"attendance: {attendance.updated} PEPs ({attendance.rejected} rows to check); "
             f"the Playground user acts as {who}, designated teacher")

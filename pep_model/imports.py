@@ -6,9 +6,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pep_model.access import SYSTEM
+from pep_model.errors import NotAllowed
 from pep_model.people import Assignment, Role
 from pep_model.ports import StoredDocument, UnitOfWorkFactory
-from pep_model.roster import Parsed, RosterRow, RowProblem, StaffRow
+from pep_model.roster import AttendanceRow, Parsed, RosterRow, RowProblem, StaffRow
+from pep_model.services import PepService
 
 PREVIOUS_PEP_PDF = "previous_pep_pdf"
 
@@ -102,4 +105,33 @@ async def import_previous_peps(uow_factory: UnitOfWorkFactory, term_id: str,
                                                    name, "application/pdf", content))
             report.stored.append(child.lcs_id)
         await uow.commit()
+    return report
+
+
+async def import_attendance(service: PepService, term_id: str,
+                            parsed: Parsed[AttendanceRow]) -> ImportReport:
+    """Attendance figures into each child's PEP for the term, through the same rule
+    every save obeys: below the threshold, or with unauthorised absence, a row needs an
+    explanation, else it is reported (with the rule's own words) and nothing is saved
+    for that child. Re-importing the same figures changes nothing."""
+    report = ImportReport(problems=list(parsed.problems))
+    for row in parsed.rows:
+        async with service.uow() as uow:
+            known = await uow.children.get(row.lcs_id) is not None
+        if not known:
+            report.problems.append(RowProblem(row.row, "lcs_id", "no child with this LCS id",
+                                              row.lcs_id))
+            continue
+        pep = await service.open_pep(row.lcs_id, term_id)
+        try:
+            outcome = await service.record_section(pep.id, "attendance", row.values, SYSTEM,
+                                                   pep.version)
+        except NotAllowed as exc:  # the PEP is past the point where it can change
+            report.problems.append(RowProblem(row.row, "lcs_id", str(exc), row.lcs_id))
+            continue
+        for error in outcome.errors:
+            report.problems.append(RowProblem(row.row, error.field, error.message,
+                                              row.lcs_id))
+        if outcome.changed:
+            report.updated += 1
     return report

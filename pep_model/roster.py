@@ -219,3 +219,36 @@ def parse_staff(text: str) -> Parsed[StaffRow]:
         result.rows.append(StaffRow(number, Person(email, name),
                                     Assignment(person_id_for(email), role, school_urn=school)))
     return result
+
+
+ATTENDANCE_COLUMNS = ("lcs_id", "possible_sessions", "attended_sessions",
+                      "unauthorised_sessions", "explanation")
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One child's attendance from a school's or the Virtual School's export, as typed:
+    the attendance section's own rules judge it when it is recorded."""
+
+    row: int
+    lcs_id: str
+    values: dict[str, str]
+
+
+def parse_attendance(text: str) -> Parsed[AttendanceRow]:
+    result: Parsed[AttendanceRow] = Parsed()
+    rows, header_problems = _read_csv(text, ATTENDANCE_COLUMNS, ATTENDANCE_COLUMNS[:4])
+    result.problems.extend(header_problems)
+    seen: dict[str, int] = {}
+    for number, cells in rows:
+        r = _RowReader(number, cells)
+        lcs_id = r.required("lcs_id")
+        if lcs_id in seen:
+            r.problem("lcs_id", f"duplicate of row {seen[lcs_id]}")
+        if r.problems:
+            result.problems.extend(r.problems)
+            continue
+        seen[lcs_id] = number
+        result.rows.append(AttendanceRow(number, lcs_id, {
+            c: r.text(c) for c in ATTENDANCE_COLUMNS[1:]}))
+    return result

@@ -77,3 +77,18 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exit_info.value.code == 0
     assert "usage: pep-companion" in capsys.readouterr().out
+
+
+def test_attendance_import_applies_the_attendance_rule(
+        database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["import-roster", str(EXAMPLES / "roster.csv")])
+    capsys.readouterr()
+    attendance = str(EXAMPLES / "attendance.csv")
+    assert main(["import-attendance", attendance, "--term", "2026-autumn"]) == 1
+    out = capsys.readouterr()
+    assert "38 PEPs updated, 2 rows rejected" in out.out
+    assert "row 40 (LCS100030): explanation: explain this: attendance is 89.3%, below 95%" \
+        in out.err
+    assert "row 41 (LCS999999): lcs_id: no child with this LCS id" in out.err
+    assert main(["import-attendance", attendance, "--term", "2026-autumn"]) == 1
+    assert "0 PEPs updated" in capsys.readouterr().out  # nothing changes twice

@@ -186,3 +186,17 @@ def test_a_staff_row_with_an_unknown_role_names_the_roles_allowed() -> None:
     assert where(parsed.problems) == [(2, "role"), (3, "scope")]
     assert "'head_teacher' is not one of virtual_school_head" in parsed.problems[0].message
     assert parsed.rows == []
+
+
+def test_attendance_rows_are_read_as_typed_and_duplicates_reported() -> None:
+    from pep_model.roster import parse_attendance
+
+    text = ("lcs_id,possible_sessions,attended_sessions,unauthorised_sessions,explanation\r\n"
+            "LCS1,100,90,2,Illness\r\n"
+            ",100,100,0,\r\n"
+            "LCS1,100,100,0,\r\n")
+    parsed = parse_attendance("\ufeff" + text)
+    assert [(r.row, r.lcs_id, r.values["attended_sessions"]) for r in parsed.rows] == [
+        (2, "LCS1", "90")]
+    assert [(p.row, p.column) for p in parsed.problems] == [(3, "lcs_id"), (4, "lcs_id")]
+    assert "duplicate of row 2" in str(parsed.problems[1])
