@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ActivityTypes
@@ -33,7 +34,7 @@ class PepTeamsBot(TeamsActivityHandler):
         for message in reply.messages:
             try:
                 await self.delivery.send(turn, message)
-            except ConnectorError as exc:
+            except (ConnectorError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("could not post a message in %s: %s", turn.conversation_id, exc)
         for update in reply.updates:
             self.delivery.schedule_update(turn.service_url, update)

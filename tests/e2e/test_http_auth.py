@@ -71,3 +71,10 @@ async def test_health_and_readiness(bot_env: BotEnv) -> None:
     async with bot_env.http.get(str(bot_env.server.make_url("/readyz"))) as r:
         assert r.status == 200
         assert (await r.json())["status"] == "ready"
+
+
+async def test_unreachable_connector_does_not_fail_the_request(bot_env: BotEnv) -> None:
+    down = "http://127.0.0.1:9/"  # nothing listens there
+    body = activity(down, "a:personal-harriet", *HARRIET, text="my peps")
+    response = await bot_env.post(body, headers=bot_env.authority.header(down), sign=False)
+    assert response.status == 201
