@@ -7,6 +7,8 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
+
 from bot.connector import Connector, ConnectorError
 from bot.turn import CardUpdate, Outgoing, Turn
 
@@ -72,7 +74,7 @@ class Delivery:
             service_url, card = self._pending.pop(key)
             try:
                 await self.connector.update(service_url, key[0], key[1], card_activity(card))
-            except (TimeoutError, ConnectorError, OSError) as exc:
+            except (ConnectorError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("could not update card %s: %s", key[1], exc)
         self._workers.pop(key, None)
 
