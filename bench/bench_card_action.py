@@ -33,8 +33,9 @@ server's peak RSS (VmRSS sampled every 100 ms from /proc, and VmHWM) and CPU use
 With --profile auto the card action is profiled (cProfile in the server's event-loop
 thread, started/stopped by SIGUSR1/SIGUSR2) when a target is missed.
 
---experiment begin-timing reports how long each BEGIN IMMEDIATE waited (a diagnostic,
-never on by default). PEP_BENCH_DATABASE_URL runs A on another database (an empty
+--experiment begin-timing reports how long each unit of work's first write (writer-lock
+queue + BEGIN IMMEDIATE + the statement) took on SQLite (a diagnostic, never on by
+default). PEP_BENCH_DATABASE_URL runs A on another database (an empty
 PostgreSQL database, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/pep_bench). Results and
 the reading are in docs/benchmarks.md ("In-meeting card action vs botbuilder echo bot").
 Exit status 0 when every target is met, 1 otherwise.
@@ -132,17 +133,22 @@ BEGIN_WAITS: list[float] = []
 
 
 def time_begin_immediate() -> None:
-    """DIAGNOSTIC, off unless --experiment begin-timing: how long each BEGIN IMMEDIATE
-    (taking SQLite's writer lock) takes; printed when the server stops."""
+    """DIAGNOSTIC, off unless --experiment begin-timing: how long the first write of each
+    unit of work takes on SQLite — queueing for the writer lock, BEGIN IMMEDIATE and the
+    statement, which travel together (store/connection.py); printed when the server
+    stops."""
     import store.connection as sc
+
+    original = sc.StoreConnection.write
 
     async def write(self: Any, statement: Any, params: Any = None) -> Any:
         if self.sqlite and not self._writing:
             t0 = time.perf_counter()
-            await self.conn.exec_driver_sql("BEGIN IMMEDIATE")
-            BEGIN_WAITS.append((time.perf_counter() - t0) * 1000)
-            self._writing = True
-        return await self.conn.execute(statement, params)
+            try:
+                return await original(self, statement, params)
+            finally:
+                BEGIN_WAITS.append((time.perf_counter() - t0) * 1000)
+        return await original(self, statement, params)
 
     sc.StoreConnection.write = write  # type: ignore[method-assign]
 

@@ -111,7 +111,10 @@ def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
     built = ac.AdaptiveCard.new().version(CARD_VERSION).add_items(list(body))
     if actions:
         built = built.add_actions(list(actions))
-    result: dict[str, Any] = json.loads(built.create().to_json())
+    # the dict json.loads(AdaptiveCard.to_json()) would give (same serialiser, same key
+    # order), without writing the JSON text and parsing it back
+    result: dict[str, Any] = built.create().model_dump(mode="json", exclude_none=True,
+                                                       by_alias=True, warnings=False)
     if refresh is not None:
         result["refresh"] = dict(refresh)
     return result

@@ -10,6 +10,9 @@ from sqlalchemy import CursorResult, Executable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pep_model.child import Child
+from store.sqlite_driver import LeanConnection
+
 log = logging.getLogger(__name__)
 
 WRITE_QUEUE_SECONDS = 10.0
@@ -34,15 +37,36 @@ class StoreConnection:
         # handler (which made p99 latency under load hundreds of milliseconds).
         self._write_lock = write_lock if self.sqlite else None
         self._holding = False
+        # (lcs_id, Child) read by the PEP repository together with the PEP, for the
+        # child lookup that follows it; any other statement on this connection drops it
+        self.joined_child: tuple[str, Child] | None = None
 
     async def read(self, statement: Executable,
                    params: dict[str, Any] | None = None) -> CursorResult[Any]:
+        self.joined_child = None
         return await self.conn.execute(statement, params)
 
     async def write(self, statement: Executable,
                     params: dict[str, Any] | None = None) -> CursorResult[Any]:
+        self.joined_child = None
         if self.sqlite and not self._writing:
             await self._queue_for_writing()
+            driver = (await self.conn.get_raw_connection()).driver_connection
+            if isinstance(driver, LeanConnection):
+                # BEGIN IMMEDIATE goes to SQLite in the same driver-thread trip as this
+                # first write, just before it
+                driver.begin_first = "BEGIN IMMEDIATE"
+                try:
+                    return await self.conn.execute(statement, params)
+                finally:
+                    driver.begin_first = None  # never left for a later statement
+                    # a failed write may have begun: then rollback() releases the lock
+                    try:
+                        self._writing = driver.in_transaction
+                    except ValueError:  # the connection is gone
+                        self._writing = False
+                    if not self._writing:
+                        self._release()
             try:
                 await self.conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:

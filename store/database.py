@@ -18,6 +18,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from store import sqlite_driver
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./pep-companion.sqlite3"
 
 # Execution option a unit of work sets on its connection: do not BEGIN at the
@@ -56,6 +58,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        # aiosqlite with one driver-thread trip per statement (store/sqlite_driver.py)
+        return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=sqlite_driver.connect,
+                                            **cparams)
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

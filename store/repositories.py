@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from pep_model.child import Child, School, SenStatus, YearGroup
 from pep_model.errors import StaleVersion
@@ -23,6 +23,24 @@ IN_CHUNK = 900
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# The statements of the in-meeting save (read the PEP and its child, the version-checked
+# UPDATE, the audit row), built once with bind parameters instead of on every call:
+# building a Core statement (argument coercion, then its cache key) cost more CPU than
+# executing it. The compiled form is still taken from the engine's compiled cache.
+_CHILD_COLUMNS = [c for c in children.c if c.name != "updated_at"]
+_CHILD_BY_ID = select(*_CHILD_COLUMNS).where(children.c.lcs_id == bindparam("lcs_id"))
+# A PEP is nearly always read to be shown or changed together with its child, so the
+# child's row comes with it (one statement, one consistent snapshot, instead of two
+# statements). The outer join keeps a PEP whose child row is missing readable as before.
+_PEP_BY_ID = (select(peps, *_CHILD_COLUMNS)
+              .join_from(peps, children, children.c.lcs_id == peps.c.child_id, isouter=True)
+              .where(peps.c.id == bindparam("pep_id")))
+# executed with the new column values as parameters, which become the SET clause
+_PEP_CAS = update(peps).where(peps.c.id == bindparam("cas_id"),
+                              peps.c.version == bindparam("cas_expected"))
+_AUDIT_INSERT = audit_log.insert()
 
 
 # ---- children and schools ------------------------------------------------------------
@@ -57,7 +75,15 @@ class SqlChildRepository:
         self.db = db
 
     async def get(self, lcs_id: str) -> Child | None:
-        row = (await self.db.read(select(children).where(children.c.lcs_id == lcs_id))).first()
+        joined = self.db.joined_child
+        if joined is not None and joined[0] == lcs_id:
+            # read with the PEP by the statement just before this call on the same
+            # connection (StoreConnection drops it when any other statement runs), so
+            # this is what a SELECT here would return, minus the round trip; nothing is
+            # kept beyond that one statement of this unit of work
+            self.db.joined_child = None
+            return joined[1]
+        row = (await self.db.read(_CHILD_BY_ID, {"lcs_id": lcs_id})).first()
         return _child_from(row) if row else None
 
     async def list_all(self, school_urn: str | None = None) -> list[Child]:
@@ -202,8 +228,12 @@ class SqlPepRepository:
         self.db = db
 
     async def get(self, pep_id: str) -> Pep | None:
-        row = (await self.db.read(select(peps).where(peps.c.id == pep_id))).first()
-        return _pep_from(row) if row else None
+        row = (await self.db.read(_PEP_BY_ID, {"pep_id": pep_id})).first()
+        if row is None:
+            return None
+        if row.lcs_id is not None:
+            self.db.joined_child = (row.lcs_id, _child_from(row))
+        return _pep_from(row)
 
     async def add(self, pep: Pep) -> bool:
         result = await self.db.write(
@@ -213,10 +243,9 @@ class SqlPepRepository:
         return result.rowcount == 1
 
     async def save(self, pep: Pep, expected_version: int) -> None:
-        result = await self.db.write(
-            update(peps)
-            .where(peps.c.id == pep.id, peps.c.version == expected_version)
-            .values(version=expected_version + 1, **_pep_values(pep)))
+        result = await self.db.write(_PEP_CAS, {
+            "cas_id": pep.id, "cas_expected": expected_version,
+            "version": expected_version + 1, **_pep_values(pep)})
         if result.rowcount != 1:
             raise StaleVersion(f"PEP {pep.id} is no longer at version {expected_version}")
         pep.version = expected_version + 1
@@ -254,9 +283,10 @@ class SqlAuditLog:
         self.db = db
 
     async def append(self, entry: AuditEntry) -> None:
-        await self.db.write(audit_log.insert().values(
-            at=entry.at, actor_id=entry.actor_id, pep_id=entry.pep_id, action=entry.action,
-            section=entry.section, before=entry.before, after=entry.after))
+        await self.db.write(_AUDIT_INSERT, {
+            "at": entry.at, "actor_id": entry.actor_id, "pep_id": entry.pep_id,
+            "action": entry.action, "section": entry.section, "before": entry.before,
+            "after": entry.after})
 
     async def for_pep(self, pep_id: str) -> list[AuditEntry]:
         rows = await self.db.read(

@@ -64,7 +64,8 @@ class SqlUnitOfWork:
         if self._db is not None:
             raise RuntimeError("a unit of work is entered once; ask the factory for another")
         conn = await self._engine.connect()
-        if conn.dialect.name == "sqlite":
+        if conn.dialect.name == "sqlite" and \
+                not conn.sync_connection.get_execution_options().get(LAZY_BEGIN):
             conn = await conn.execution_options(**{LAZY_BEGIN: True})
         db = self._db = StoreConnection(conn, self._write_lock)
         self.children = SqlChildRepository(db)
@@ -103,6 +104,10 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.write_lock = asyncio.Lock()  # used on SQLite only
+        # the same pool; on SQLite its connections come with LAZY_BEGIN already set,
+        # instead of copying the connection with the option in every unit of work
+        self._uow_engine = engine.execution_options(**{LAZY_BEGIN: True}) \
+            if engine.dialect.name == "sqlite" else engine
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.write_lock)
+        return SqlUnitOfWork(self._uow_engine, self.write_lock)
