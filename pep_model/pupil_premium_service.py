@@ -34,8 +34,9 @@ from pep_model.pupil_premium import (
     schedule_csv,
     schedule_term_for,
 )
-from pep_model.qa_service import load_pep, responsible_staff, school_leads, school_of
+from pep_model.qa_service import responsible_staff, school_leads, school_of
 from pep_model.rules import PepRules
+from pep_model.services import load_pep
 from pep_model.terms import Term, TermCalendar
 from pep_model.workflow import PepStatus
 

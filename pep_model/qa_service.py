@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child, School
-from pep_model.errors import NotAllowed, NotFound, StaleVersion
+from pep_model.errors import NotAllowed, StaleVersion
 from pep_model.people import Person, Role
 from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
@@ -37,6 +37,7 @@ from pep_model.quality import (
     suggested_grades,
 )
 from pep_model.rules import PepContext, PepRules
+from pep_model.services import load_pep
 from pep_model.terms import Term, TermCalendar
 from pep_model.workflow import PepStatus, check_move, is_before_meeting
 
@@ -91,16 +92,6 @@ async def school_leads(uow: UnitOfWork, child: Child) -> list[Person]:
         people += await uow.people.people_for_child(child.lcs_id, role)
         people += await uow.people.people_for_school(child.school_urn, role)
     return _unique(people)
-
-
-async def load_pep(uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
-    pep = await uow.peps.get(pep_id)
-    if pep is None:
-        raise NotFound(f"There is no PEP {pep_id}.")
-    child = await uow.children.get(pep.child_id)
-    if child is None:  # pragma: no cover - the store keeps them together
-        raise NotFound(f"There is no child {pep.child_id}.")
-    return pep, child
 
 
 async def school_of(uow: UnitOfWork, child: Child) -> School:

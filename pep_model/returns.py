@@ -18,7 +18,7 @@ from pep_model.overview import OverdueReturn
 from pep_model.people import Person, Role
 from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, StoredDocument, UnitOfWork
-from pep_model.services import PepService
+from pep_model.services import PepService, load_pep
 from pep_model.terms import Term
 from pep_model.workflow import PepStatus, check_move
 
@@ -56,7 +56,7 @@ class ReturnService:
             raise NotFound("No Business Support mailbox is configured (PEP_MAIL_SENDER).")
         now = self.clock.now()
         async with self.uow() as uow:
-            pep, child = await _load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
             if not actor.can(Capability.LEAD_MEETING, child):
                 raise NotAllowed("Only the PEP lead can return this PEP.")
             if pep.status is PepStatus.RETURNED or pep.status is PepStatus.IN_QA or \
@@ -196,14 +196,6 @@ class ReturnService:
         return len(late)
 
 
-async def _load(uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
-    pep = await uow.peps.get(pep_id)
-    if pep is None:
-        raise NotFound(f"There is no PEP {pep_id}.")
-    child = await uow.children.get(pep.child_id)
-    if child is None:  # pragma: no cover - the store keeps them together
-        raise NotFound(f"There is no child {pep.child_id}.")
-    return pep, child
 
 
 # ---- the meeting ended without next term's date (issue 2's rule, nagged daily) -------

@@ -89,19 +89,10 @@ class PepService:
         return PepView(pep, child, tuple(readiness_problems(ctx)),
                        tuple(transition_reasons(child, ctx.term, self.rules, ctx.today)))
 
-    async def _load(self, uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
-        pep = await uow.peps.get(pep_id)
-        if pep is None:
-            raise NotFound(f"There is no PEP {pep_id}.")
-        child = await uow.children.get(pep.child_id)
-        if child is None:  # pragma: no cover - the store keeps them together
-            raise NotFound(f"There is no child {pep.child_id}.")
-        return pep, child
-
     async def get(self, pep_id: str, actor: Actor,
                   capability: Capability = Capability.VIEW) -> PepView:
         async with self.uow() as uow:
-            pep, child = await self._load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
         _require(actor, capability, child)
         return self.view(pep, child)
 
@@ -158,7 +149,7 @@ class PepService:
                              actor: Actor, expected_version: int) -> SaveOutcome:
         spec = section_spec(key)
         async with self.uow() as uow:
-            pep, child = await self._load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
             _require(actor, Capability.EDIT, child)
             editable = EDITABLE_MEETING if spec.stage is Stage.MEETING else EDITABLE_BEFORE
             if pep.status not in editable:
@@ -211,7 +202,7 @@ class PepService:
     async def _move(self, pep_id: str, actor: Actor, target: PepStatus,
                     action: str, **changes: Any) -> Pep:
         async with self.uow() as uow:
-            pep, child = await self._load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
             check_move(pep.status, target, actor.capabilities(child))
             before = pep.status.value
             read_version = pep.version
@@ -228,7 +219,7 @@ class PepService:
                             chat_id: str | None = None) -> Pep:
         """Idempotent: a PEP already in its meeting is returned as it is."""
         async with self.uow() as uow:
-            pep, child = await self._load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
             _require(actor, Capability.LEAD_MEETING, child)
             if pep.status is PepStatus.IN_MEETING:
                 return pep
@@ -241,7 +232,7 @@ class PepService:
         """Move everyone's walkthrough to another section (the lead drives)."""
         section_spec(key)
         async with self.uow() as uow:
-            pep, child = await self._load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
             _require(actor, Capability.LEAD_MEETING, child)
             if pep.current_section == key:
                 return pep
@@ -257,7 +248,7 @@ class PepService:
         link is bookkeeping that no person edits."""
         for _ in range(5):
             async with self.uow() as uow:
-                pep, _ = await self._load(uow, pep_id)
+                pep, _ = await load_pep(uow, pep_id)
                 read_version = pep.version
                 meeting = copy.copy(pep.meeting) or MeetingLink()
                 if not change(meeting):
@@ -306,7 +297,7 @@ class PepService:
         """Add one attendee unless someone of that name is already recorded."""
         for _ in range(3):  # a join event may race a hand edit: re-read and retry
             async with self.uow() as uow:
-                pep, child = await self._load(uow, pep_id)
+                pep, child = await load_pep(uow, pep_id)
             rows = list(pep.section("attendees").get("rows") or [])
             if any(_same_name(str(r.get("name") or ""), name) for r in rows):
                 return SaveOutcome(pep, child)
@@ -325,7 +316,7 @@ class PepService:
     async def finish_meeting(self, pep_id: str, actor: Actor) -> tuple[Pep, list[FieldError]]:
         """Refused (problems returned, nothing changed) until the meeting rule is met."""
         async with self.uow() as uow:
-            pep, child = await self._load(uow, pep_id)
+            pep, child = await load_pep(uow, pep_id)
             _require(actor, Capability.LEAD_MEETING, child)
         problems = self.finish_problems(pep, child)
         if problems:
@@ -356,6 +347,17 @@ def carry_forward_targets(previous: Pep) -> Content:
 def _same_name(a: str, b: str) -> bool:
     """Names as stored: spaces collapsed (as normalise_section does), any case."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+async def load_pep(uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
+    """A PEP and its child, or NotFound."""
+    pep = await uow.peps.get(pep_id)
+    if pep is None:
+        raise NotFound(f"There is no PEP {pep_id}.")
+    child = await uow.children.get(pep.child_id)
+    if child is None:  # pragma: no cover - the store keeps them together
+        raise NotFound(f"There is no child {pep.child_id}.")
+    return pep, child
 
 
 def _require(actor: Actor, capability: Capability, child: Child) -> None:
