@@ -75,8 +75,12 @@ async def _import_csv(settings: Settings, path: Path, kind: str) -> int:
             report = await import_staff(c.uow, parse_staff(text))
     finally:
         await c.close()
-    print(f"{kind}: {report.created} new, {report.updated} updated, "
-          f"{report.rejected} rows rejected")
+    return _reported(f"{kind}: {report.created} new, {report.updated} updated", report)
+
+
+def _reported(summary: str, report: Any) -> int:
+    """Print an import's summary and every rejected row; exit status 1 if any."""
+    print(f"{summary}, {report.rejected} rows rejected")
     for problem in report.problems:
         print(f"  {problem}", file=sys.stderr)
     return EXIT_PROBLEMS if report.problems else EXIT_OK
@@ -101,11 +105,7 @@ async def cmd_import_attendance(settings: Settings, args: argparse.Namespace) ->
                                          parse_attendance(_read_text(args.file)))
     finally:
         await c.close()
-    print(f"attendance for {term_id}: {report.updated} PEPs updated, "
-          f"{report.rejected} rows rejected")
-    for problem in report.problems:
-        print(f"  {problem}", file=sys.stderr)
-    return EXIT_PROBLEMS if report.problems else EXIT_OK
+    return _reported(f"attendance for {term_id}: {report.updated} PEPs updated", report)
 
 
 async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> int:
