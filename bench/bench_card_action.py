@@ -44,6 +44,7 @@ Exit status 0 when every target is met, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import abc
 import asyncio
 import contextlib
 import cProfile
@@ -364,17 +365,17 @@ class LevelResult:
         return data[max(0, math.ceil(q * len(data)) - 1)]
 
 
-class Scenario:
+class Scenario(abc.ABC):
     """Makes request i for worker w, and judges the answer."""
 
     name = ""
 
-    def body(self, worker: int) -> bytes:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def body(self, worker: int) -> bytes: ...
 
+    @abc.abstractmethod
     def judge(self, worker: int, status: int, text: str) -> str:
         """'' if fine, 'conflict', or an error description."""
-        raise NotImplementedError
 
 
 class CardSaves(Scenario):
