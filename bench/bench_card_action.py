@@ -43,8 +43,8 @@ Exit status 0 when every target is met, 1 otherwise.
 
 from __future__ import annotations
 
-import argparse
 import abc
+import argparse
 import asyncio
 import contextlib
 import cProfile
