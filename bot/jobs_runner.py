@@ -23,8 +23,11 @@ from pep_model.jobs import (
     RETURN_REMINDERS,
     TERM_START,
     TRANSITION_ALERTS,
+    WEEKLY_DIGEST,
     JobSpec,
 )
+from pep_model.outbox import notice, person_target
+from pep_model.people import Role
 from pep_model.ports import Clock
 from pep_model.returns import queue_next_date_nags
 from store.unit_of_work import SqlUnitOfWorkFactory
@@ -153,6 +156,20 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
         runtime.dispatcher.wake()
         return f"{added} nags queued"
 
+    async def weekly_digest() -> str:
+        """A Teams notice per Virtual School Head, through the outbox (one per week)."""
+        now = container.clock.now()
+        year, week, _ = now.isocalendar()
+        async with container.uow() as uow:
+            heads = await uow.staff.authority_wide(Role.VIRTUAL_SCHOOL_HEAD)
+            for head in heads:
+                await uow.outbox.add(notice(f"weekly-digest:{year}-W{week:02d}:{head.id}",
+                                            person_target(head.id), "weekly_digest", {}),
+                                     now)
+            await uow.commit()
+        runtime.dispatcher.wake()
+        return f"digest queued for {len(heads)} Virtual School Head(s)"
+
     async def outbox_sweep() -> str:
         report = await runtime.dispatcher.drain()
         return (f"{report.delivered} delivered, {report.retried} to retry, "
@@ -160,4 +177,5 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
 
     return {TERM_START: term_start, TRANSITION_ALERTS: transition_alerts,
             RETURN_REMINDERS: return_reminders, OVERDUE_RETURNS: overdue_returns,
-            NEXT_DATE_NAGS: next_date_nags, OUTBOX_SWEEP: outbox_sweep}
+            NEXT_DATE_NAGS: next_date_nags, OUTBOX_SWEEP: outbox_sweep,
+            WEEKLY_DIGEST: weekly_digest}

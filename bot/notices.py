@@ -60,6 +60,7 @@ class TeamsNotices:
             "term_pack": self._term_pack,
             "next_date_request": self._next_date,
             "delivery_failed": self._failed,
+            "weekly_digest": self._weekly_digest,
         }
 
     async def post(self, target: str, template: str, data: Mapping[str, Any],
@@ -93,6 +94,12 @@ class TeamsNotices:
         return {"posted": True, "activity_id": activity_id}
 
     # ---- the cards ------------------------------------------------------------------
+
+    async def _weekly_digest(self, data: Mapping[str, Any]) -> Card | None:
+        """The overview as it is when the digest is delivered."""
+        from bot.qa_routes import build_qa_routes  # QA's own room builds the overview
+
+        return await build_qa_routes(self.c).digest_card()
 
     async def _meeting_scheduled(self, data: Mapping[str, Any]) -> Card | None:
         pep_id = str(data["pep_id"])

@@ -216,15 +216,19 @@ class QaRoutes:
                  len(receipt.to_decide), len(receipt.withdrawn))
         return out
 
-    async def weekly_digest(self) -> list[Outgoing]:
-        """This term's overview for each Virtual School Head (schedule it weekly)."""
+    async def digest_card(self) -> dict[str, Any]:
+        """This term's overview, as the weekly digest shows it."""
         overview = await self.overview.overview(SYSTEM)
         term = self.overview.term(overview.term_id)
-        card = overview_card(overview, term.label, self.overview.scale, digest=True)
+        return overview_card(overview, term.label, self.overview.scale, digest=True)
+
+    async def weekly_digest(self) -> list[Outgoing]:
+        """This term's overview for each Virtual School Head, in this turn's chats."""
+        card = await self.digest_card()
         heads = await self.overview.digest_recipients()
         if not heads:
             log.warning("weekly digest: no Virtual School Head on record")
-        return _to(heads, card, "weekly digest", overview.term_id)
+        return _to(heads, card, "weekly digest", "this term")
 
     # ---- personal-chat commands ------------------------------------------------------
 

@@ -25,6 +25,7 @@ class JobSpec:
     every: timedelta | None = None
     weekdays_only: bool = False
     lease: timedelta = timedelta(minutes=30)
+    weekday: int | None = None  # with `at`: only on this day (0 = Monday)
 
     def __post_init__(self) -> None:
         if (self.at is None) == (self.every is None):
@@ -39,7 +40,8 @@ class JobSpec:
         day = local.date()
         for _ in range(8):
             candidate = datetime.combine(day, self.at, tzinfo=TZ)
-            if candidate > local and not (self.weekdays_only and day.weekday() >= 5):
+            if candidate > local and not (self.weekdays_only and day.weekday() >= 5) \
+                    and self.weekday in (None, day.weekday()):
                 return candidate
             day += timedelta(days=1)
         raise AssertionError("unreachable: a weekday comes within 8 days")
@@ -51,6 +53,7 @@ RETURN_REMINDERS = "return_reminders"
 OVERDUE_RETURNS = "overdue_returns"
 NEXT_DATE_NAGS = "next_date_nags"
 OUTBOX_SWEEP = "outbox_sweep"
+WEEKLY_DIGEST = "weekly_digest"
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(TERM_START, "term-start packs to designated teachers, in the first school "
@@ -64,6 +67,8 @@ JOBS: tuple[JobSpec, ...] = (
             weekdays_only=True),
     JobSpec(NEXT_DATE_NAGS, "ask for next term's PEP date where a meeting ended without "
             "it", at=time(16, 0), weekdays_only=True),
+    JobSpec(WEEKLY_DIGEST, "the term's overview to the Virtual School Head, Monday "
+            "mornings", at=time(7, 30), weekday=0),
     JobSpec(OUTBOX_SWEEP, "deliver whatever is due in the outbox (the dispatcher in "
             "`serve` does this continuously; this catches up under cron)",
             every=timedelta(minutes=1), lease=timedelta(minutes=10)),

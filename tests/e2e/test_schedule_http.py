@@ -35,6 +35,7 @@ from tests.unit.fakes import FixedClock
 RACHEL = ("29:rachel", "aad-rachel")        # social worker of LCS100001
 KWABENA = ("29:kwabena", "aad-kwabena")     # social worker of LCS100028 (transition+complex)
 BETHAN = ("29:bethan", "aad-bethan")        # Virtual School officer
+IMOGEN = ("29:imogen", "aad-imogen")        # Virtual School Head
 CHANNEL = "19:vs-alerts@thread.tacv2"
 SENDER = "business.support@northvale.example"
 PEP_1 = pep_id_for("LCS100001", "2026-autumn")
@@ -49,6 +50,7 @@ async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[B
             RACHEL[0]: {"id": RACHEL[0], "email": "rachel.donnelly@northvale.example"},
             KWABENA[0]: {"id": KWABENA[0], "email": "kwabena.ashcroft@northvale.example"},
             BETHAN[0]: {"id": BETHAN[0], "email": "bethan.carrow@northvale.example"},
+            IMOGEN[0]: {"id": IMOGEN[0], "email": "imogen.stallard@northvale.example"},
         })
         settings = Settings(
             _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/pep.sqlite3",
@@ -272,3 +274,18 @@ async def test_serve_delivers_in_the_background(env: BotEnv) -> None:
     async with env.container.uow() as uow:
         jobs = {row["name"] for row in await uow.jobs.all()}
     assert "term_start" in jobs and "outbox_sweep" in jobs
+
+
+async def test_weekly_digest_reaches_the_head_once_a_week(env: BotEnv) -> None:
+    runtime = runtime_of(env.server.app)
+    chat = f"a:personal-{IMOGEN[0]}"
+    await personal(env, IMOGEN, "overview")  # she has talked to the bot: her chat is known
+    before = len(env.connector.cards(chat))
+    for _ in range(2):  # run twice in the same week: one digest
+        [(name, outcome)] = await runtime.jobs.run_due(only=["weekly_digest"], force=True)
+        assert name == "weekly_digest" and "1 Virtual School Head" in outcome
+        await runtime.dispatcher.drain()
+    digests = [c for c in env.connector.cards(chat)[before:]
+               if "Weekly digest" in card_text(c)]
+    assert len(digests) == 1
+    assert "Autumn term 2026" in card_text(digests[0])

@@ -31,3 +31,15 @@ def test_every_and_the_list() -> None:
         JobSpec("bad", "both", at=time(1), every=timedelta(minutes=1))
     with pytest.raises(KeyError):
         job("nope")
+
+
+def test_weekly_on_a_given_day() -> None:
+    from datetime import UTC, datetime
+
+    from pep_model.jobs import WEEKLY_DIGEST, job
+
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    due = job(WEEKLY_DIGEST).next_run(wednesday)
+    assert (due.weekday(), due.hour, due.minute) == (0, 7, 30)
+    assert due.date().isoformat() == "2026-11-30"
+    assert job(WEEKLY_DIGEST).next_run(due).date().isoformat() == "2026-12-07"
