@@ -58,6 +58,10 @@ def check_startup(settings: Settings) -> None:
     elif not settings.app_id:
         raise SystemExit("PEP_APP_ID is not set: set the bot's app id, or PEP_AUTH_DISABLED="
                          "true for a local demo on loopback.")
+    if settings.app_type == "SingleTenant" and settings.app_password and \
+            not settings.app_tenant_id:
+        raise SystemExit("PEP_APP_TENANT_ID is not set: a single-tenant bot gets its token "
+                         "from its own tenant.")
     if not settings.tenants:
         log.warning("PEP_ALLOWED_TENANTS is empty: activities from any tenant are accepted")
 

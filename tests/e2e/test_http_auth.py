@@ -78,3 +78,15 @@ async def test_unreachable_connector_does_not_fail_the_request(bot_env: BotEnv) 
     body = activity(down, "a:personal-harriet", *HARRIET, text="my peps")
     response = await bot_env.post(body, headers=bot_env.authority.header(down), sign=False)
     assert response.status == 201
+
+
+def test_settings_that_cannot_work_stop_the_start() -> None:
+    from bot.server import check_startup
+    from bot.settings import Settings
+
+    with pytest.raises(SystemExit, match="loopback"):
+        check_startup(Settings(_env_file=None, auth_disabled=True, host="0.0.0.0"))
+    with pytest.raises(SystemExit, match="PEP_APP_ID"):
+        check_startup(Settings(_env_file=None))
+    with pytest.raises(SystemExit, match="PEP_APP_TENANT_ID"):
+        check_startup(Settings(_env_file=None, app_id="x", app_password="secret"))
