@@ -24,20 +24,16 @@ import argparse
 import asyncio
 import os
 import random
-import secrets
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.databases import postgres_database, sqlite_database
 from forms.payment_schedule import render_payment_schedule
 from pep_model.access import SYSTEM
 from pep_model.overview_service import OverviewService
@@ -182,33 +178,7 @@ async def load(engine: AsyncEngine, data: dict[str, list[dict[str, Any]]]) -> No
         for name, table in tables:
             for chunk in _chunks(data[name]):
                 await conn.execute(table.insert(), chunk)
-        if conn.dialect.name == "postgresql":
-            await conn.exec_driver_sql("ANALYZE")
-        else:
-            await conn.exec_driver_sql("ANALYZE")
-
-
-@asynccontextmanager
-async def sqlite_database() -> AsyncIterator[str]:
-    with tempfile.TemporaryDirectory(prefix="pep-bench-") as folder:
-        yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-
-
-@asynccontextmanager
-async def postgres_database(server: str) -> AsyncIterator[str]:
-    name = f"pep_bench_{secrets.token_hex(6)}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT",
-                                connect_args={"timeout": 5})
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
+        await conn.exec_driver_sql("ANALYZE")
 
 
 def _ms(values: list[float]) -> dict[str, float]:

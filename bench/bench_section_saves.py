@@ -16,19 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.databases import postgres_database, sqlite_database
 from pep_model.access import Actor
 from pep_model.child import Child, School, YearGroup
 from pep_model.people import Assignment, Person, Role
@@ -55,29 +50,6 @@ class FixedClock:
 
     def today(self) -> date:
         return date(2026, 11, 16)
-
-
-@asynccontextmanager
-async def sqlite_database() -> AsyncIterator[str]:
-    with tempfile.TemporaryDirectory(prefix="pep-bench-") as folder:
-        yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-
-
-@asynccontextmanager
-async def postgres_database(server: str) -> AsyncIterator[str]:
-    name = f"pep_bench_{secrets.token_hex(6)}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT",
-                                connect_args={"timeout": 5})
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
 
 
 async def run(url: str, saves: int) -> dict[str, float]:
