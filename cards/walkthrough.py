@@ -192,6 +192,18 @@ def _viewer(view: PepView, spec: SectionSpec, refresh: Mapping[str, Any],
     return card(body, refresh=refresh)
 
 
+def _save_button(view: PepView, spec: SectionSpec, carried: Mapping[str, Any] | None
+                 ) -> tuple[dict[str, Any], list[Action]]:
+    """The data every action of an edit card carries, and its Save button (none when the
+    card is read-only). "current": the section these inputs belong to, so moving on
+    saves what was typed."""
+    data = pep_data(view.pep, current=spec.key, **(carried or {}))
+    buttons: list[Action] = []
+    if carried is not None:
+        buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))
+    return data, buttons
+
+
 def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
           typed: Mapping[str, Any] | None, notice: str,
           finish_problems: Sequence[FieldError], mode: str) -> dict[str, Any]:
@@ -202,11 +214,7 @@ def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
     body.extend(error_summary(errors))
     inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
-    # "current": the section these inputs belong to, so moving on saves what was typed
-    data = pep_data(view.pep, current=spec.key, **(carried or {}))
-    buttons = []
-    if carried is not None:
-        buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))
+    data, buttons = _save_button(view, spec, carried)
     before, after = neighbours(spec.key)
     if before:
         buttons.append(execute("◀ Previous", NAV, {**data, "section": before},
@@ -255,10 +263,7 @@ def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
                               style="warning"))
     inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
-    data = pep_data(view.pep, current=spec.key, **(carried or {}))
-    buttons = []
-    if carried is not None:
-        buttons.append(execute("Save", SAVE, {**data, "section": spec.key}, style="positive"))
+    data, buttons = _save_button(view, spec, carried)
     _, after = neighbours(spec.key)
     if after:
         buttons.append(execute("Next section", SECTION_OPEN, {**data, "section": after},
