@@ -133,6 +133,7 @@ async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> i
 async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> int:
     from bot.paperwork import form_data
     from forms.new_term import render_new_term_form
+    from pep_model.pep import document_name
 
     c = await _prepared(settings)
     try:
@@ -146,7 +147,7 @@ async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> in
             pep = await c.service.open_pep(child.lcs_id, term.id)
             async with c.uow() as uow:
                 data = await form_data(uow, c.service, pep, settings.authority_name)
-            (out / f"PEP-{child.lcs_id}-{term.id}.docx").write_bytes(
+            (out / document_name(child.lcs_id, term.id)).write_bytes(
                 render_new_term_form(data))
             progress.step()
     finally:

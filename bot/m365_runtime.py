@@ -24,7 +24,7 @@ from graph.dispatch import Backoff, Dispatcher
 from graph.wiring import M365, M365Settings, open_m365
 from pep_model.errors import NotFound
 from pep_model.meetings import DEFAULT_AGENDA, MeetingWording
-from pep_model.pep import Pep
+from pep_model.pep import Pep, document_name
 from pep_model.ports import StoredDocument, UnitOfWork
 from pep_model.returns import DOCX, FINAL_RECORD, ReturnService
 from pep_model.scheduling import SchedulingService
@@ -73,7 +73,7 @@ class M365Runtime:
                 raise NotFound(f"There is no PEP {pep_id}.")
             data = await form_data(uow, c.service, pep, c.settings.authority_name)
             content = render_final_record(data)
-            name = f"PEP-{pep.child_id}-{pep.term_id}.docx"
+            name = document_name(pep.child_id, pep.term_id)
             await uow.documents.put(StoredDocument(pep.child_id, pep.term_id, FINAL_RECORD,
                                                    name, DOCX, content))
             await uow.commit()
@@ -136,6 +136,6 @@ def form_renderer(container: Container) -> FormRenderer:
 
     async def render(uow: UnitOfWork, pep: Pep) -> tuple[str, bytes]:
         data = await form_data(uow, container.service, pep, authority)
-        return f"PEP-{pep.child_id}-{pep.term_id}.docx", render_new_term_form(data)
+        return document_name(pep.child_id, pep.term_id), render_new_term_form(data)
 
     return render

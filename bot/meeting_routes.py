@@ -14,6 +14,7 @@ from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child
 from pep_model.errors import ConflictError, NotAllowed
 from pep_model.people import Role
+from pep_model.pep import document_name
 from pep_model.services import PepService, PepView
 from pep_model.workflow import PepStatus
 
@@ -228,7 +229,8 @@ class MeetingRoutes:
             return Reply(invoke_card=self.card_for(view, actor, finish_problems=problems),
                          updates=self._update_shared(view))
         record = await self.deliver_record(view, turn)
-        card = cards.finished_card(view, record_filename=_record_name(view))
+        card = cards.finished_card(
+            view, record_filename=document_name(view.child.lcs_id, view.pep.term_id))
         updates = []
         if view.pep.meeting and view.pep.meeting.card_message_id:
             updates = [CardUpdate(view.pep.meeting.chat_id, view.pep.meeting.card_message_id,
@@ -287,6 +289,4 @@ class MeetingRoutes:
                                                    "teams", SYSTEM)
 
 
-def _record_name(view: PepView) -> str:
-    return f"PEP-{view.child.lcs_id}-{view.pep.term_id}.docx"
 

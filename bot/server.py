@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+import cards
 from bot.auth import AuthError, TokenValidator
 from bot.connector import AzureIdentityToken, Connector, ConnectorError, NoToken, TokenSource
 from bot.delivery import Delivery
@@ -17,7 +18,6 @@ from bot.host import PepAdapter, activity_from
 from bot.identity import IdentityResolver
 from bot.m365_runtime import M365Runtime, open_runtime
 from bot.meeting_routes import MeetingRoutes
-from bot.paperwork import form_data
 from bot.personal_routes import PersonalRoutes, file_consent_attachment
 from bot.qa_routes import build_qa_routes
 from bot.routing import Router
@@ -26,9 +26,7 @@ from bot.settings import Settings
 from bot.teams_bot import PepTeamsBot
 from bot.turn import ACTIVITY_BODY, Outgoing, Turn
 from bot.wiring import Container, build_container
-from forms.final_record import render_final_record
 from pep_model.people import Role
-from pep_model.ports import StoredDocument
 from pep_model.services import PepView
 from store.database import ping
 from store.migrate import upgrade
@@ -37,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-FINAL_RECORD = "final_record_docx"
 
 CONTAINER = web.AppKey("container", Container)
 BOT = web.AppKey("bot", PepTeamsBot)
@@ -142,29 +139,12 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
             log.info("meeting participant lookup failed: %s", exc)
             return None
 
-    async def record_file(pep_id: str) -> tuple[str, bytes]:
-        async with c.uow() as uow:
-            pep = await uow.peps.get(pep_id)
-            if pep is None:
-                raise ConnectorError(404, "no such PEP")
-            data = await form_data(uow, c.service, pep, settings.authority_name)
-            content = render_final_record(data)
-            name = f"PEP-{pep.child_id}-{pep.term_id}.docx"
-            await uow.documents.put(StoredDocument(
-                pep.child_id, pep.term_id, FINAL_RECORD, name,
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                content))
-            await uow.commit()
-        return name, content
-
     async def deliver_record(view: PepView, turn: Turn) -> list[Outgoing]:
-        name, content = await record_file(view.pep.id)
+        name, content = await runtime.final_record(view.pep.id)
         return [Outgoing(attachment=file_consent_attachment(name, len(content), view.pep.id),
                          to_user_id=turn.user_id)]
 
     async def ask_for_next_date(view: PepView) -> list[Outgoing]:
-        import cards
-
         async with c.uow() as uow:
             people = [*await uow.people.people_for_child(view.child.lcs_id,
                                                          Role.SOCIAL_WORKER),
@@ -181,7 +161,7 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
     meeting = MeetingRoutes(c.service, identity, participant, deliver_record,
                             ask_for_next_date)
     personal = PersonalRoutes(c.service, meeting.save_typed, download, connector.upload,
-                              record_file)
+                              runtime.final_record)
     qa = build_qa_routes(c, upload=connector.upload)
     schedule = build_schedule_routes(
         runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id))

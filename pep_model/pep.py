@@ -14,6 +14,11 @@ def pep_id_for(child_id: str, term_id: str) -> str:
     return f"{child_id}-{term_id}"
 
 
+def document_name(child_id: str, term_id: str, extension: str = "docx") -> str:
+    """The file name of a child's PEP document for a term (form, record, PDF)."""
+    return f"PEP-{child_id}-{term_id}.{extension}"
+
+
 @dataclass
 class MeetingLink:
     """The Teams meeting a PEP is discussed in, once scheduled or started."""

@@ -19,7 +19,7 @@ from pep_model.imports import PREVIOUS_PEP_PDF
 from pep_model.m365 import MailAttachment
 from pep_model.outbox import OutboxStatus, mail, notice, person_target
 from pep_model.people import Person, Role
-from pep_model.pep import Pep, pep_id_for
+from pep_model.pep import Pep, document_name, pep_id_for
 from pep_model.ports import AuditEntry, UnitOfWork
 from pep_model.services import PepService
 from pep_model.terms import Term
@@ -165,7 +165,7 @@ class TermStart:
         name, form = await self.render_form(uow, pep)
         attachments = [MailAttachment(name, DOCX, form)]
         if pdf is not None and previous is not None:
-            attachments.append(MailAttachment(f"PEP-{child.lcs_id}-{previous.id}.pdf",
+            attachments.append(MailAttachment(document_name(child.lcs_id, previous.id, "pdf"),
                                               pdf.media_type, pdf.content))
         await uow.outbox.add(mail(
             key, sender=self.sender, to=[t.email for t in teachers],
