@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.card_data import BadRequest, data_str
-from bot.turn import Outgoing, Reply, Turn
+from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards.messages import message_card
 from cards.overview import OVERVIEW, OVERVIEW_EXPORT, overview_card
 from cards.pupil_premium import (
@@ -80,7 +80,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply]]
 Upload = Callable[[str, bytes], Awaitable[None]]
 
 FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
@@ -180,7 +179,7 @@ class QaRoutes:
         self.overview = services.overview
         self.upload = upload
 
-    def verbs(self) -> dict[str, Handler]:
+    def verbs(self) -> dict[str, CardHandler]:
         return {
             QA_OPEN: self.qa_open, QA_CALCULATE: self.qa_calculate,
             QA_APPROVE: self.qa_approve, QA_RETURN: self.qa_return,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import cards
@@ -21,8 +20,7 @@ from bot.qa_routes import COMMANDS as QA_COMMANDS
 from bot.qa_routes import QaRoutes
 from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
 from bot.schedule_routes import ScheduleRoutes
-from bot.turn import Outgoing, Reply, Turn
-from pep_model.access import Actor
+from bot.turn import CardHandler, Outgoing, Reply, Turn
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound
 from pep_model.services import PepService
 
@@ -39,7 +37,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     *QA_COMMANDS,
 )
 
-Handler = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply]]
 
 
 def refusal(text: str) -> Reply:
@@ -58,7 +55,7 @@ class Router:
         self.qa = qa
         self.schedule = schedule
         self._seen_invokes: OrderedDict[str, Reply] = OrderedDict()
-        self.verbs: dict[str, Handler] = {
+        self.verbs: dict[str, CardHandler] = {
             "pep.section.save": meeting.save_section,
             "pep.nav": meeting.navigate,
             "pep.finish": meeting.finish,

@@ -17,7 +17,7 @@ from typing import Any
 import cards
 from bot.card_data import BadRequest, data_str
 from bot.notices import TeamsNotices, base_conversation, reference_of
-from bot.turn import Outgoing, Reply, Turn
+from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards import scheduling as sc
 from graph.dispatch import Dispatcher
 from pep_model.access import Actor, Capability
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 OnReturned = Callable[[str, str], Awaitable[list[Outgoing]]]  # (pep id, actor id)
 
-Handler = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply]]
 FinalRecord = Callable[[str], Awaitable[tuple[str, bytes]]]
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -89,7 +88,7 @@ class ScheduleRoutes:
         self.wait_seconds = wait_seconds
         self.channel_id = virtual_school_channel_id
 
-    def verbs(self) -> dict[str, Handler]:
+    def verbs(self) -> dict[str, CardHandler]:
         return {sc.SCHEDULE_FORM: self.form, sc.SCHEDULE_SUBMIT: self.submit,
                 sc.SCHEDULE_CANCEL: self.cancel, sc.VS_ATTEND: self.attend,
                 sc.RETURN_OPEN: self.open_return, sc.RETURN_SEND: self.send_return}

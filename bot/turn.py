@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,3 +98,7 @@ class Reply:
                     "value": {"code": "BadRequest", "message": self.invoke_message}}
         return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
                 "value": self.invoke_message or "Done."}
+
+
+# What handles one card verb: the turn, who is acting, the action's data.
+CardHandler = Callable[[Turn, Any, Mapping[str, Any]], Awaitable[Reply]]
