@@ -19,7 +19,7 @@ from adaptive_cards import types as act
 from pep_model.errors import FieldError
 from pep_model.pep import Pep
 from pep_model.sections import SECTIONS, section_spec
-from pep_model.terms import Term, parse_term_id
+from pep_model.terms import Term, british_date, parse_term_id
 
 CARD_VERSION: ac.CardVersion = "1.5"
 MAX_CARD_BYTES = 80 * 1024
@@ -157,8 +157,7 @@ def term_label(term_id: str) -> str:
 def british(day: date | str | None) -> str:
     if day is None or day == "":
         return ""
-    value = day if isinstance(day, date) else date.fromisoformat(str(day))
-    return value.strftime("%d/%m/%Y")
+    return british_date(day if isinstance(day, date) else date.fromisoformat(str(day)))
 
 
 def section_position(key: str) -> int:

@@ -12,6 +12,7 @@ from forms.package import build_docx, core_xml, custom_xml, identity_properties
 from forms.wordml import TEXT_WIDTH, cell, label_cell, row, runs, table_start, text_para
 from pep_model.rules import attendance_percentage
 from pep_model.sections import FieldSpec, SectionSpec, display_value
+from pep_model.terms import british_date
 
 FORM_KIND = "final_record"
 RECORD_TITLE = "Personal Education Plan: record"
@@ -35,7 +36,7 @@ def _value_para(text: str) -> str:
 
 
 def _day(value: Any) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
+    return british_date(value) if value else ""
 
 
 def _summary_rows(data: FormData) -> list[tuple[str, str]]:

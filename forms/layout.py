@@ -13,6 +13,7 @@ from forms.form_data import FormData
 from forms.tags import options
 from pep_model.child import SEN_LABELS
 from pep_model.sections import SECTIONS, FieldKind, FieldSpec, SectionSpec, Stage
+from pep_model.terms import british_date
 
 FORM_TITLE = "Personal Education Plan"
 MEETING_HEADING = "To complete in the meeting"
@@ -86,7 +87,7 @@ def child_details(data: FormData) -> list[tuple[str, str]]:
     return [
         ("LCS id", child.lcs_id),
         ("Name", child.full_name),
-        ("Date of birth", child.date_of_birth.strftime("%d/%m/%Y")),
+        ("Date of birth", british_date(child.date_of_birth)),
         ("Year group", child.year_group.label),
         ("School", f"{data.school.name} (URN {data.school.urn})" if data.school.urn
          else data.school.name),
@@ -102,7 +103,7 @@ def child_details(data: FormData) -> list[tuple[str, str]]:
 
 def how_to_complete(data: FormData) -> list[str]:
     due = data.pep.return_due
-    when = f" (by {due.strftime('%d/%m/%Y')})" if due else ""
+    when = f" (by {british_date(due)})" if due else ""
     return [
         "Complete every section in full before the PEP meeting, except the meeting "
         "summary and actions. Type in the boxes and tick one box for each choice; "

@@ -11,6 +11,7 @@ from datetime import date
 from xml.sax.saxutils import escape
 
 from forms.tags import sdt_id
+from pep_model.terms import british_date
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -167,7 +168,7 @@ def date_control(tag: str, alias: str, value: date | None = None) -> str:
              '<w:storeMappedDataAs w:val="dateTime"/><w:calendar w:val="gregorian"/></w:date>')
     if value is not None:
         return (f'{_sdt_head(tag, alias)}<w:date w:fullDate="{value.isoformat()}T00:00:00Z">'
-                f"{props}</w:sdtPr><w:sdtContent>{runs(value.strftime('%d/%m/%Y'))}"
+                f"{props}</w:sdtPr><w:sdtContent>{runs(british_date(value))}"
                 f"</w:sdtContent></w:sdt>")
     return (f"{_sdt_head(tag, alias)}<w:showingPlcHdr/><w:date>{props}</w:sdtPr>"
             f"<w:sdtContent>{_DATE_PLACEHOLDER_RUN}</w:sdtContent></w:sdt>")

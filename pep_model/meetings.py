@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from pep_model.errors import FieldError
 from pep_model.m365 import LONDON, Invitee
 from pep_model.rules import PepRules
-from pep_model.terms import Term, TermCalendar
+from pep_model.sections import parse_date
+from pep_model.terms import Term, TermCalendar, british_date
 
 TZ = ZoneInfo(LONDON)
 FORM = "schedule"  # FieldError.section for the scheduling card's fields
@@ -172,13 +173,11 @@ class CheckedTime:
 
 
 def parse_day(text: str) -> date | None:
-    text = text.strip()
-    for parse in (date.fromisoformat, lambda t: datetime.strptime(t, "%d/%m/%Y").date()):
-        try:
-            return parse(text)
-        except ValueError:
-            continue
-    return None
+    """ISO or dd/mm/yyyy, as a PEP field reads it; None when it is not a date."""
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
 
 
 def parse_time(text: str) -> time | None:
@@ -207,7 +206,7 @@ def check_time(request: ScheduleRequest, term: Term, calendar: TermCalendar,
     elif not term.contains(day):
         errors.append(FieldError(
             FORM, "date", f"choose a date in the {term.label} "
-            f"({term.start.strftime('%d/%m/%Y')} to {term.end.strftime('%d/%m/%Y')})"))
+            f"({british_date(term.start)} to {british_date(term.end)})"))
     if not request.at:
         errors.append(FieldError(FORM, "time", "choose the start time"))
     elif at is None:
@@ -225,7 +224,7 @@ def check_time(request: ScheduleRequest, term: Term, calendar: TermCalendar,
         return CheckedTime(None, None, errors, warnings)
     if not calendar.is_working_day(day):
         what = day.strftime("%A") if day.weekday() >= 5 else "a bank holiday"
-        warnings.append(f"{day.strftime('%d/%m/%Y')} is {what}, not a school day.")
+        warnings.append(f"{british_date(day)} is {what}, not a school day.")
     end_local = ends.astimezone(TZ)
     late = end_local.date() > day or end_local.time() > time(rules.meeting_day_end_hour)
     if at < time(rules.meeting_day_start_hour) or late:

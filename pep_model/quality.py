@@ -32,6 +32,7 @@ from pep_model.rules import (
     transition_reasons,
 )
 from pep_model.sections import SECTION_KEYS, section_spec
+from pep_model.terms import british_date
 from pep_model.workflow import PepStatus
 
 Grade = str  # a grade's name on the authority's scale, lower case ("gold")
@@ -309,7 +310,7 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = QaPolicy(), *,
         add("next_pep_recorded", "next_pep", False, False,
             "Next term's PEP date is not recorded (or not in next term), and no reason given.")
     elif nxt.get("date"):
-        when = date.fromisoformat(nxt["date"]).strftime("%d/%m/%Y")
+        when = british_date(date.fromisoformat(nxt["date"]))
         add("next_pep_recorded", "next_pep", True, False, f"Next PEP on {when}.")
     else:
         add("next_pep_recorded", "next_pep", True, False,

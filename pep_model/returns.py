@@ -19,7 +19,7 @@ from pep_model.people import Person, Role
 from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, StoredDocument, UnitOfWork
 from pep_model.services import PepService, load_pep
-from pep_model.terms import Term
+from pep_model.terms import Term, british_date
 from pep_model.workflow import PepStatus, check_move
 
 FINAL_RECORD = "final_record_docx"
@@ -76,7 +76,7 @@ class ReturnService:
             key = f"return:{pep.id}:v{pep.version}"
             term = self.calendar.get(pep.term_id)
             what = "amended PEP" if amended else "PEP"
-            held = pep.meeting_held_on.strftime("%d/%m/%Y") if pep.meeting_held_on else "-"
+            held = british_date(pep.meeting_held_on) if pep.meeting_held_on else "-"
             await uow.outbox.add(mail(
                 key, sender=self.sender, to=[self.business_support],
                 subject=f"Returned {what}: {child.lcs_id} ({child.initials}), {term.label}",
@@ -132,7 +132,7 @@ class ReturnService:
             day = max(passed)
             async with self.uow() as uow:
                 leads = await self.leads(uow, pep, child)
-                due = pep.return_due.strftime("%d/%m/%Y") if pep.return_due else "-"
+                due = british_date(pep.return_due) if pep.return_due else "-"
                 for lead in leads:
                     key = f"return-reminder:{pep.id}:d{day}:{lead.id}"
                     if await uow.outbox.add(mail(

@@ -12,7 +12,7 @@ from pep_model.child import Child
 from pep_model.errors import FieldError
 from pep_model.money import format_pence
 from pep_model.sections import SECTIONS, Content, Stage, section_spec
-from pep_model.terms import Term, TermCalendar
+from pep_model.terms import Term, TermCalendar, british_date
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def transition_reasons(child: Child, term: Term, rules: PepRules, today: date) -
     if start is not None and -rules.transition_window_days <= (start - today).days <= \
             rules.transition_window_days:
         when = "starts" if start > today else "started"
-        reasons.append(f"{when} at a new school or setting on {start.strftime('%d/%m/%Y')}")
+        reasons.append(f"{when} at a new school or setting on {british_date(start)}")
     if term.season.value == "autumn" and child.year_group.number in rules.phase_start_years:
         reasons.append(f"starting {child.year_group.label}, a new phase")
     return reasons
@@ -272,7 +272,7 @@ def _check_next_pep(ctx: PepContext, c: Content) -> list[FieldError]:
         return [FieldError(
             "next_pep", "date",
             f"next term's PEP must be in the {following.label} "
-            f"({following.start.strftime('%d/%m/%Y')} to {following.end.strftime('%d/%m/%Y')})")]
+            f"({british_date(following.start)} to {british_date(following.end)})")]
     return []
 
 

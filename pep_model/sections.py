@@ -16,6 +16,7 @@ from typing import Any
 
 from pep_model.errors import FieldError
 from pep_model.money import format_pence, parse_pounds
+from pep_model.terms import british_date
 
 Content = dict[str, Any]
 
@@ -340,7 +341,7 @@ def display_value(spec: FieldSpec, value: Any) -> str:
         return format_pence(int(value))
     if spec.kind is FieldKind.DATE:
         d = date.fromisoformat(str(value))
-        return d.strftime("%d/%m/%Y")
+        return british_date(d)
     if spec.kind is FieldKind.FLAG:
         return "Yes" if value else "No"
     if spec.kind is FieldKind.CHOICE:

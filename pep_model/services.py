@@ -30,7 +30,7 @@ from pep_model.sections import (
     normalise_section,
     section_spec,
 )
-from pep_model.terms import TermCalendar
+from pep_model.terms import TermCalendar, british_date
 from pep_model.workflow import (
     EDITABLE_BEFORE,
     EDITABLE_MEETING,
@@ -336,7 +336,7 @@ def carry_forward_targets(previous: Pep) -> Content:
     rows = []
     for row in previous.section("targets").get("rows") or []:
         owner = f" (owner: {row['owner']})" if row.get("owner") else ""
-        due = f" by {date.fromisoformat(row['due']).strftime('%d/%m/%Y')}" \
+        due = f" by {british_date(date.fromisoformat(row['due']))}" \
             if row.get("due") else ""
         rows.append({"target": f"{row.get('ref', '')}: {row.get('description', '')}"
                      f"{owner}{due}".strip(": "),

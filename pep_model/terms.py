@@ -159,3 +159,8 @@ def build_calendar(rows: Iterable[tuple[str, str, str]],
 
 def default_calendar() -> TermCalendar:
     return build_calendar(DEFAULT_TERMS)
+
+
+def british_date(day: date) -> str:
+    """A date as people in English schools write it: 28/11/2026."""
+    return day.strftime("%d/%m/%Y")
