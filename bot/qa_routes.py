@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.card_data import BadRequest, data_str
-from bot.turn import CardHandler, Outgoing, Reply, Turn
+from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
 from cards.messages import message_card
 from cards.overview import OVERVIEW, OVERVIEW_EXPORT, overview_card
 from cards.pupil_premium import (
@@ -138,12 +138,6 @@ def build_qa_routes(c: Container, upload: Upload | None = None) -> QaRoutes:
     return QaRoutes(after_meeting_services(c), upload)
 
 
-def _command_text(text: str) -> str:
-    text = re.sub(r"<at>.*?</at>", " ", text or "")
-    text = re.sub(r"<[^>]+>", " ", text)
-    return " ".join(text.lower().split())
-
-
 def _to(people: list[Person] | tuple[Person, ...], card: dict[str, Any],
         what: str, pep_id: str) -> list[Outgoing]:
     out = [Outgoing(card=card, to_user_id=p.entra_object_id) for p in people
@@ -233,7 +227,7 @@ class QaRoutes:
 
     async def command(self, turn: Turn, actor: Actor, text: str) -> Reply | None:
         """The commands this part answers; None for any other text."""
-        command = _command_text(text)
+        command = command_text(text)
         check = _CHECK.fullmatch(command)
         schedule = _SCHEDULE.fullmatch(command)
         overview = _OVERVIEW.fullmatch(command)

@@ -20,7 +20,7 @@ from bot.qa_routes import COMMANDS as QA_COMMANDS
 from bot.qa_routes import QaRoutes
 from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
 from bot.schedule_routes import ScheduleRoutes
-from bot.turn import CardHandler, Outgoing, Reply, Turn
+from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound
 from pep_model.services import PepService
 
@@ -112,7 +112,7 @@ class Router:
         actor = await self.identity.resolve(turn)
         if turn.personal and _file_attachments(turn):
             return await self.personal.upload(turn, actor)
-        command = _command_text(turn.text)
+        command = command_text(turn.text)
         if command in ("", "help", "hi", "hello"):
             return Reply(messages=[Outgoing(card=cards.help_card(COMMANDS))])
         if actor.person is None:
@@ -154,12 +154,6 @@ class Router:
             while len(self._seen_invokes) > 2000:
                 self._seen_invokes.popitem(last=False)
         return reply
-
-
-def _command_text(text: str) -> str:
-    text = re.sub(r"<at>.*?</at>", " ", text or "")
-    text = re.sub(r"<[^>]+>", " ", text)
-    return " ".join(text.lower().split())
 
 
 def _file_attachments(turn: Turn) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 import cards
 from bot.card_data import BadRequest, data_str
 from bot.notices import TeamsNotices, base_conversation, reference_of
-from bot.turn import CardHandler, Outgoing, Reply, Turn
+from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
 from cards import scheduling as sc
 from graph.dispatch import Dispatcher
 from pep_model.access import Actor, Capability
@@ -42,12 +42,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("overdue returns", "Virtual School: PEPs not returned within the deadline"),
 )
 VIRTUAL_SCHOOL = frozenset({Role.VIRTUAL_SCHOOL_OFFICER, Role.VIRTUAL_SCHOOL_HEAD})
-
-
-def command_text(text: str) -> str:
-    text = re.sub(r"<at>.*?</at>", " ", text or "")
-    text = re.sub(r"<[^>]+>", " ", text)
-    return " ".join(text.lower().split())
 
 
 def request_from(data: Mapping[str, Any]) -> ScheduleRequest:

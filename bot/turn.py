@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -102,3 +103,10 @@ class Reply:
 
 # What handles one card verb: the turn, who is acting, the action's data.
 CardHandler = Callable[[Turn, Any, Mapping[str, Any]], Awaitable[Reply]]
+
+
+def command_text(text: str) -> str:
+    """What a person typed, without the @mention and markup, lower-cased and single-spaced."""
+    text = re.sub(r"<at>.*?</at>", " ", text or "")
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(text.lower().split())
