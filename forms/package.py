@@ -187,8 +187,11 @@ def static_entries() -> tuple[ZipEntry, ...]:
 
 # ---- document properties -----------------------------------------------------------
 
-def core_xml(title: str, subject: str, creator: str, identifier: str) -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def core_xml(title: str, subject: str, creator: str, identifier: str,
+             when: datetime | None = None) -> str:
+    """Word's core properties; `when` (default now) is the created/modified time, fixed
+    by callers whose document must be the same bytes every time."""
+    now = (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'

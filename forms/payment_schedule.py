@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from forms import wordml
 from forms.layout import SENSITIVITY
-from forms.package import build_docx, custom_xml
-from forms.wordml import BOLD, cell, esc, row, runs, table_start, text_para
+from forms.package import build_docx, core_xml, custom_xml
+from forms.wordml import BOLD, cell, row, runs, table_start, text_para
 from pep_model.money import format_pence
 from pep_model.pupil_premium import PaymentSchedule, ScheduleLine
 from pep_model.terms import Term
@@ -22,21 +22,6 @@ FORM_KIND = "pp_schedule"
 _UNFROZEN = datetime(2000, 1, 1, tzinfo=UTC)
 _WIDTHS = wordml.column_widths([2.2, 4.2, 1.2, 1.8])
 _SUMMARY_WIDTHS = wordml.column_widths([3.0, 5.0])
-
-
-def _core(title: str, subject: str, creator: str, identifier: str, when: datetime) -> str:
-    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-        'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:dcterms="http://purl.org/dc/terms/" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{esc(title)}</dc:title><dc:subject>{esc(subject)}</dc:subject>"
-        f"<dc:creator>{esc(creator)}</dc:creator><dc:identifier>{esc(identifier)}"
-        f'</dc:identifier><dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
-        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
-        "</cp:coreProperties>")
 
 
 def _cells(values: tuple[str, ...], bold: bool = False, fill: str = "") -> str:
@@ -117,7 +102,7 @@ def render_payment_schedule(schedule: PaymentSchedule, term: Term,
         document_xml(schedule, term, authority_name),
         wordml.header_xml(SENSITIVITY),
         wordml.footer_xml(f"{TITLE} · {term.label}"),
-        _core(TITLE, term.label, authority_name, f"pp-schedule-{term.id}", when),
+        core_xml(TITLE, term.label, authority_name, f"pp-schedule-{term.id}", when),
         custom_xml({"Form": FORM_KIND, "TermId": term.id}),
     )
 
