@@ -199,8 +199,8 @@ class MeetingRoutes:
         refused = await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
-        pep = await self.service.navigate(pep_id, key, actor)
-        view = self.service.view(pep, (await self.service.get(pep_id, actor)).child)
+        await self.service.navigate(pep_id, key, actor)
+        view = await self.service.get(pep_id, actor)  # the PEP as everyone now sees it
         return Reply(invoke_card=self.card_for(view, actor), updates=self._update_shared(view))
 
     async def add_attendee(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
