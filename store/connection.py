@@ -40,21 +40,40 @@ class StoreConnection:
         # (lcs_id, Child) read by the PEP repository together with the PEP, for the
         # child lookup that follows it; any other statement on this connection drops it
         self.joined_child: tuple[str, Child] | None = None
+        self._lean: LeanConnection | None = None
 
-    async def read(self, statement: Executable,
-                   params: dict[str, Any] | None = None) -> CursorResult[Any]:
+    async def _lean_driver(self) -> LeanConnection | None:
+        """The SQLite driver connection of this unit of work (None on PostgreSQL)."""
+        if self._lean is None and self.sqlite:
+            driver = (await self.conn.get_raw_connection()).driver_connection
+            if isinstance(driver, LeanConnection):
+                self._lean = driver
+        return self._lean
+
+    async def read(self, statement: Executable, params: dict[str, Any] | None = None,
+                   *, point: bool = False) -> CursorResult[Any]:
+        """point: at most a few rows found by key, so on SQLite it runs without a trip
+        to the driver thread (store/sqlite_driver.py); other reads keep the event loop
+        free while SQLite scans."""
         self.joined_child = None
-        return await self.conn.execute(statement, params)
+        driver = await self._lean_driver() if point else None
+        if driver is None:
+            return await self.conn.execute(statement, params)
+        driver.inline_next = True
+        try:
+            return await self.conn.execute(statement, params)
+        finally:
+            driver.inline_next = False  # never left for a later statement
 
     async def write(self, statement: Executable,
                     params: dict[str, Any] | None = None) -> CursorResult[Any]:
         self.joined_child = None
         if self.sqlite and not self._writing:
             await self._queue_for_writing()
-            driver = (await self.conn.get_raw_connection()).driver_connection
-            if isinstance(driver, LeanConnection):
-                # BEGIN IMMEDIATE goes to SQLite in the same driver-thread trip as this
-                # first write, just before it
+            driver = await self._lean_driver()
+            if driver is not None:
+                # BEGIN IMMEDIATE goes to SQLite together with this first write, just
+                # before it
                 driver.begin_first = "BEGIN IMMEDIATE"
                 try:
                     return await self.conn.execute(statement, params)

@@ -26,8 +26,6 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./pep-companion.sqlite3"
 # first statement; the unit of work emits BEGIN IMMEDIATE before its first write.
 LAZY_BEGIN = "pep_lazy_begin"
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
-
 
 def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     if isinstance(engine_or_url, str):
@@ -61,7 +59,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        # aiosqlite with one driver-thread trip per statement (store/sqlite_driver.py)
+        # aiosqlite with at most one driver-thread trip per statement (sqlite_driver.py)
         return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=sqlite_driver.connect,
                                             **cparams)
 
@@ -72,7 +70,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 

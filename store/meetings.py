@@ -44,7 +44,8 @@ class SqlMeetingRepository:
         self.db = db
 
     async def get(self, pep_id: str) -> PepMeeting | None:
-        row = (await self.db.read(select(meetings).where(meetings.c.pep_id == pep_id))).first()
+        row = (await self.db.read(select(meetings).where(meetings.c.pep_id == pep_id),
+                                  point=True)).first()
         return _meeting(row) if row else None
 
     async def add(self, meeting: PepMeeting) -> bool:
@@ -94,7 +95,8 @@ class SqlConversationRefs:
 
     async def get(self, ref_id: str) -> dict[str, str] | None:
         row = (await self.db.read(select(conversation_refs.c.reference)
-                                  .where(conversation_refs.c.id == ref_id))).first()
+                                  .where(conversation_refs.c.id == ref_id),
+                                  point=True)).first()
         return dict(row.reference) if row else None
 
     async def any(self) -> dict[str, str] | None:

@@ -63,7 +63,8 @@ class SqlOutboxRepository:
         return True
 
     async def get(self, key: str) -> OutboxEntry | None:
-        row = (await self.db.read(select(outbox).where(outbox.c.key == key))).first()
+        row = (await self.db.read(select(outbox).where(outbox.c.key == key),
+                                  point=True)).first()
         return _entry(row) if row else None
 
     async def existing(self, keys: Sequence[str]) -> set[str]:

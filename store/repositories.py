@@ -83,7 +83,7 @@ class SqlChildRepository:
             # kept beyond that one statement of this unit of work
             self.db.joined_child = None
             return joined[1]
-        row = (await self.db.read(_CHILD_BY_ID, {"lcs_id": lcs_id})).first()
+        row = (await self.db.read(_CHILD_BY_ID, {"lcs_id": lcs_id}, point=True)).first()
         return _child_from(row) if row else None
 
     async def list_all(self, school_urn: str | None = None) -> list[Child]:
@@ -105,7 +105,8 @@ class SqlChildRepository:
         return False
 
     async def get_school(self, urn: str) -> School | None:
-        row = (await self.db.read(select(schools).where(schools.c.urn == urn))).first()
+        row = (await self.db.read(select(schools).where(schools.c.urn == urn),
+                                  point=True)).first()
         return School(row.urn, row.name) if row else None
 
     async def upsert_school(self, school: School) -> None:
@@ -135,14 +136,15 @@ class SqlPeopleRepository:
 
     async def get(self, person_id: str) -> Person | None:
         row = (await self.db.read(
-            select(people).where(people.c.id == person_id_for(person_id)))).first()
+            select(people).where(people.c.id == person_id_for(person_id)), point=True)).first()
         return _person_from(row) if row else None
 
     async def find(self, *, entra_object_id: str | None = None,
                    email: str | None = None) -> Person | None:
         if entra_object_id:
             row = (await self.db.read(
-                select(people).where(people.c.entra_object_id == entra_object_id))).first()
+                select(people).where(people.c.entra_object_id == entra_object_id),
+                point=True)).first()
             if row:
                 return _person_from(row)
         if email:
@@ -163,7 +165,7 @@ class SqlPeopleRepository:
     async def assignments(self, person_id: str) -> list[Assignment]:
         rows = await self.db.read(
             select(assignments).where(assignments.c.person_id == person_id_for(person_id))
-            .order_by(assignments.c.id))
+            .order_by(assignments.c.id), point=True)
         return [_assignment_from(row) for row in rows]
 
     async def assign(self, assignment: Assignment) -> None:
@@ -228,7 +230,7 @@ class SqlPepRepository:
         self.db = db
 
     async def get(self, pep_id: str) -> Pep | None:
-        row = (await self.db.read(_PEP_BY_ID, {"pep_id": pep_id})).first()
+        row = (await self.db.read(_PEP_BY_ID, {"pep_id": pep_id}, point=True)).first()
         if row is None:
             return None
         if row.lcs_id is not None:
@@ -270,7 +272,7 @@ class SqlPepRepository:
     async def by_chat(self, chat_id: str) -> Pep | None:
         row = (await self.db.read(
             select(peps).where(peps.c.chat_id == chat_id)
-            .order_by(peps.c.updated_at.desc(), peps.c.id).limit(1))).first()
+            .order_by(peps.c.updated_at.desc(), peps.c.id).limit(1), point=True)).first()
         return _pep_from(row) if row else None
 
 
