@@ -93,11 +93,14 @@ def error_summary(errors: Sequence[FieldError]) -> list[Element]:
                       style="attention")]
 
 
+# the same for every card: built once (models are only read when a card is serialised)
+_SECTION_CHOICES = tuple(ac.InputChoice(title=f"{i}. {s.title}", value=s.key)
+                         for i, s in enumerate(SECTIONS, start=1))
+
+
 def _section_choices(current: str) -> Element:
-    return ac.InputChoiceSet(
-        id=NAV_INPUT, label="Jump to section", style=COMPACT, value=current,
-        choices=[ac.InputChoice(title=f"{i}. {s.title}", value=s.key)
-                 for i, s in enumerate(SECTIONS, start=1)])
+    return ac.InputChoiceSet(id=NAV_INPUT, label="Jump to section", style=COMPACT,
+                             value=current, choices=list(_SECTION_CHOICES))
 
 
 def _jump(view: PepView, current: str, carried: Mapping[str, Any]) -> Element:

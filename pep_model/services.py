@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from pep_model.access import Actor, Capability
@@ -21,6 +22,7 @@ from pep_model.rules import (
     number_targets,
     readiness_problems,
     return_deadline,
+    transition_reasons,
 )
 from pep_model.sections import (
     SECTION_KEYS,
@@ -56,12 +58,23 @@ class SaveOutcome:
 
 @dataclass(frozen=True)
 class PepView:
-    """A PEP with its child and the rules' verdicts, for cards and lists."""
+    """A PEP with its child and the rules' verdicts, for cards and lists. The verdicts
+    are worked out when first asked for (most cards shown in the meeting never need
+    them), from the PEP as it stands then: a view is made to be shown at once."""
 
     pep: Pep
     child: Child
-    problems: tuple[FieldError, ...]
-    transition_reasons: tuple[str, ...]
+    context: PepContext = field(repr=False, compare=False)
+
+    @cached_property
+    def problems(self) -> tuple[FieldError, ...]:
+        """What the readiness rule still asks for before the meeting."""
+        return tuple(readiness_problems(self.context))
+
+    @cached_property
+    def transition_reasons(self) -> tuple[str, ...]:
+        ctx = self.context
+        return tuple(transition_reasons(self.child, ctx.term, ctx.rules, ctx.today))
 
 
 class PepService:
@@ -83,11 +96,7 @@ class PepService:
         return self.calendar.current_or_next(self.clock.today()).id
 
     def view(self, pep: Pep, child: Child) -> PepView:
-        from pep_model.rules import transition_reasons
-
-        ctx = self.context(pep, child)
-        return PepView(pep, child, tuple(readiness_problems(ctx)),
-                       tuple(transition_reasons(child, ctx.term, self.rules, ctx.today)))
+        return PepView(pep, child, self.context(pep, child))
 
     async def get(self, pep_id: str, actor: Actor,
                   capability: Capability = Capability.VIEW) -> PepView:

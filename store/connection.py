@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pep_model.child import Child
+from store.prepared import Prepared
 from store.sqlite_driver import LeanConnection
 
 log = logging.getLogger(__name__)
 
 WRITE_QUEUE_SECONDS = 10.0
+
+T = TypeVar("T")
 
 
 class StoreConnection:
@@ -67,32 +74,69 @@ class StoreConnection:
 
     async def write(self, statement: Executable,
                     params: dict[str, Any] | None = None) -> CursorResult[Any]:
+        return await self._write(lambda: self.conn.execute(statement, params))
+
+    async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
+        """A point read of a prepared statement (store/prepared.py): its rows. On
+        SQLite it goes to the driver directly, in this thread."""
         self.joined_child = None
-        if self.sqlite and not self._writing:
-            await self._queue_for_writing()
-            driver = await self._lean_driver()
-            if driver is not None:
-                # BEGIN IMMEDIATE goes to SQLite together with this first write, just
-                # before it
-                driver.begin_first = "BEGIN IMMEDIATE"
-                try:
-                    return await self.conn.execute(statement, params)
-                finally:
-                    driver.begin_first = None  # never left for a later statement
-                    # a failed write may have begun: then rollback() releases the lock
-                    try:
-                        self._writing = driver.in_transaction
-                    except ValueError:  # the connection is gone
-                        self._writing = False
-                    if not self._writing:
-                        self._release()
+        driver = await self._lean_driver()
+        if driver is None:
+            return list(await self.conn.execute(prepared.statement, params))
+        compiled = prepared.compiled(self.conn.dialect, params)
+        with self._as_sqlalchemy_errors(compiled.sql):
+            _, rows = await driver.run(compiled.sql, compiled.parameters(params))
+        return compiled.rows(rows)
+
+    async def change(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        """A write of a prepared statement: how many rows it changed."""
+        driver = await self._lean_driver()
+        if driver is None:
+            return (await self.write(prepared.statement, params)).rowcount
+        compiled = prepared.compiled(self.conn.dialect, params)
+        values = compiled.parameters(params)
+        with self._as_sqlalchemy_errors(compiled.sql):
+            cursor, _ = await self._write(lambda: driver.run(compiled.sql, values))
+        return cursor.rowcount
+
+    @contextlib.contextmanager
+    def _as_sqlalchemy_errors(self, sql: str) -> Iterator[None]:
+        """The driver's errors as SQLAlchemy raises them for any other statement
+        (sqlalchemy.exc.OperationalError, IntegrityError, ...), values never shown."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(sql, None, error, sqlite3.Error, hide_parameters=True,
+                                      dialect=self.conn.dialect) from error
+
+    async def _write(self, run: Callable[[], Awaitable[T]]) -> T:
+        """run() the write, on SQLite first taking the writer lock: this process's
+        queue, then BEGIN IMMEDIATE sent together with the first write."""
+        self.joined_child = None
+        if not self.sqlite or self._writing:
+            return await run()
+        await self._queue_for_writing()
+        driver = await self._lean_driver()
+        if driver is None:
             try:
                 await self.conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
                 self._release()
                 raise
             self._writing = True
-        return await self.conn.execute(statement, params)
+            return await run()
+        driver.begin_first = "BEGIN IMMEDIATE"
+        try:
+            return await run()
+        finally:
+            driver.begin_first = None  # never left for a later statement
+            # a failed write may have begun: then rollback() releases the lock
+            try:
+                self._writing = driver.in_transaction
+            except ValueError:  # the connection is gone
+                self._writing = False
+            if not self._writing:
+                self._release()
 
     async def _queue_for_writing(self) -> None:
         lock = self._write_lock
@@ -111,9 +155,14 @@ class StoreConnection:
             self._holding = False
             self._write_lock.release()
 
+    # Statements run on the driver directly (fetch, change) are not seen by
+    # SQLAlchemy's transaction bookkeeping, so the driver is told too; its commit and
+    # rollback do nothing when nothing is open.
     async def commit(self) -> None:
         try:
             await self.conn.commit()
+            if self._lean is not None:
+                await self._lean.commit()
         finally:
             if self._writing:
                 self._writing = False
@@ -122,6 +171,8 @@ class StoreConnection:
     async def rollback(self) -> None:
         try:
             await self.conn.rollback()
+            if self._lean is not None:
+                await self._lean.rollback()
         finally:
             if self._writing:
                 self._writing = False

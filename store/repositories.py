@@ -15,6 +15,7 @@ from pep_model.pep import MeetingLink, Pep
 from pep_model.ports import AuditEntry, StoredDocument
 from pep_model.workflow import PepStatus
 from store.connection import StoreConnection
+from store.prepared import Prepared
 from store.tables import assignments, audit_log, children, documents, people, peps, schools
 
 # Ids per IN (...) list: far below SQLite's 32766 and asyncpg's 32767 bind limits.
@@ -26,21 +27,23 @@ def _now() -> datetime:
 
 
 # The statements of the in-meeting save (read the PEP and its child, the version-checked
-# UPDATE, the audit row), built once with bind parameters instead of on every call:
-# building a Core statement (argument coercion, then its cache key) cost more CPU than
-# executing it. The compiled form is still taken from the engine's compiled cache.
+# UPDATE, the audit row), built once with bind parameters and compiled once per dialect
+# (store/prepared.py) instead of on every call: building a Core statement cost more CPU
+# than executing it, and SQLAlchemy's execution of it as much again.
 _CHILD_COLUMNS = [c for c in children.c if c.name != "updated_at"]
-_CHILD_BY_ID = select(*_CHILD_COLUMNS).where(children.c.lcs_id == bindparam("lcs_id"))
+_CHILD_BY_ID = Prepared(select(*_CHILD_COLUMNS)
+                        .where(children.c.lcs_id == bindparam("lcs_id")))
 # A PEP is nearly always read to be shown or changed together with its child, so the
 # child's row comes with it (one statement, one consistent snapshot, instead of two
 # statements). The outer join keeps a PEP whose child row is missing readable as before.
-_PEP_BY_ID = (select(peps, *_CHILD_COLUMNS)
-              .join_from(peps, children, children.c.lcs_id == peps.c.child_id, isouter=True)
-              .where(peps.c.id == bindparam("pep_id")))
+_PEP_BY_ID = Prepared(
+    select(peps, *_CHILD_COLUMNS)
+    .join_from(peps, children, children.c.lcs_id == peps.c.child_id, isouter=True)
+    .where(peps.c.id == bindparam("pep_id")))
 # executed with the new column values as parameters, which become the SET clause
-_PEP_CAS = update(peps).where(peps.c.id == bindparam("cas_id"),
-                              peps.c.version == bindparam("cas_expected"))
-_AUDIT_INSERT = audit_log.insert()
+_PEP_CAS = Prepared(update(peps).where(peps.c.id == bindparam("cas_id"),
+                                       peps.c.version == bindparam("cas_expected")))
+_AUDIT_INSERT = Prepared(audit_log.insert())
 
 
 # ---- children and schools ------------------------------------------------------------
@@ -83,8 +86,8 @@ class SqlChildRepository:
             # kept beyond that one statement of this unit of work
             self.db.joined_child = None
             return joined[1]
-        row = (await self.db.read(_CHILD_BY_ID, {"lcs_id": lcs_id}, point=True)).first()
-        return _child_from(row) if row else None
+        rows = await self.db.fetch(_CHILD_BY_ID, {"lcs_id": lcs_id})
+        return _child_from(rows[0]) if rows else None
 
     async def list_all(self, school_urn: str | None = None) -> list[Child]:
         query = select(children).order_by(children.c.lcs_id)
@@ -230,9 +233,10 @@ class SqlPepRepository:
         self.db = db
 
     async def get(self, pep_id: str) -> Pep | None:
-        row = (await self.db.read(_PEP_BY_ID, {"pep_id": pep_id}, point=True)).first()
-        if row is None:
+        rows = await self.db.fetch(_PEP_BY_ID, {"pep_id": pep_id})
+        if not rows:
             return None
+        row = rows[0]
         if row.lcs_id is not None:
             self.db.joined_child = (row.lcs_id, _child_from(row))
         return _pep_from(row)
@@ -245,10 +249,10 @@ class SqlPepRepository:
         return result.rowcount == 1
 
     async def save(self, pep: Pep, expected_version: int) -> None:
-        result = await self.db.write(_PEP_CAS, {
+        changed = await self.db.change(_PEP_CAS, {
             "cas_id": pep.id, "cas_expected": expected_version,
             "version": expected_version + 1, **_pep_values(pep)})
-        if result.rowcount != 1:
+        if changed != 1:
             raise StaleVersion(f"PEP {pep.id} is no longer at version {expected_version}")
         pep.version = expected_version + 1
 
@@ -285,7 +289,7 @@ class SqlAuditLog:
         self.db = db
 
     async def append(self, entry: AuditEntry) -> None:
-        await self.db.write(_AUDIT_INSERT, {
+        await self.db.change(_AUDIT_INSERT, {
             "at": entry.at, "actor_id": entry.actor_id, "pep_id": entry.pep_id,
             "action": entry.action, "section": entry.section, "before": entry.before,
             "after": entry.after})

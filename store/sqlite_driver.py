@@ -98,17 +98,14 @@ class LeanCursor(aiosqlite.Cursor):
 
     async def _run(self, sql: str, parameters: Any, many: bool) -> LeanCursor:
         conn = self._conn
-        begin, conn.begin_first = conn.begin_first, None
         inline, conn.inline_next = conn.inline_next, False
-        db = conn._conn
-        if inline or begin or db.in_transaction:
-            async def attempt() -> tuple[sqlite3.Cursor, list[Any]]:
-                return _run(db, begin, sql, parameters, many)
+        if inline or conn.begin_first or conn._conn.in_transaction:
+            self._done, self._rows = await conn.run(sql, parameters, many)
         else:
-            async def attempt() -> tuple[sqlite3.Cursor, list[Any]]:
+            async def trip() -> tuple[sqlite3.Cursor, list[Any]]:
                 return await conn._execute(  # type: ignore[no-untyped-call,no-any-return]
-                    _run, db, None, sql, parameters, many)
-        self._done, self._rows = await _until_not_busy(attempt, conn.busy_timeout_s)
+                    _run, conn._conn, None, sql, parameters, many)
+            self._done, self._rows = await _until_not_busy(trip, conn.busy_timeout_s)
         self._next = 0
         return self
 
@@ -176,6 +173,7 @@ class LeanConnection(aiosqlite.Connection):
     begin_first: str | None = None
     # Set by store/connection.py just before a point read: run it in this thread.
     inline_next = False
+    # (store/connection.py also calls run() directly, for its prepared statements)
     # How long a statement refused with SQLITE_BUSY is retried: sqlite3's `timeout`.
     busy_timeout_s = DEFAULT_BUSY_TIMEOUT_S
 
@@ -183,6 +181,17 @@ class LeanConnection(aiosqlite.Connection):
     # is never used by this thread and the driver thread at once. commit() and
     # rollback() do nothing when no transaction is open (sqlite3_get_autocommit), so the
     # pool's rollback after a unit of work that committed costs nothing.
+    async def run(self, sql: str, parameters: Any,
+                  many: bool = False) -> tuple[sqlite3.Cursor, list[Any]]:
+        """One statement in this thread, with `begin_first` before it when set: the
+        finished sqlite3 cursor (rowcount, lastrowid) and every row."""
+        begin, self.begin_first = self.begin_first, None
+        db = self._conn
+
+        async def attempt() -> tuple[sqlite3.Cursor, list[Any]]:
+            return _run(db, begin, sql, parameters, many)
+        return await _until_not_busy(attempt, self.busy_timeout_s)
+
     async def commit(self) -> None:
         db = self._conn
         if db.in_transaction:
