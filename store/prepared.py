@@ -8,7 +8,7 @@ the order of its parameters, and the bind and result processors of the columns' 
 types (`TypeEngine.dialect_impl(dialect).bind_processor` / `result_processor`, so JSON,
 dates and UTC timestamps convert exactly as through SQLAlchemy). store/connection.py
 runs it on the SQLite driver directly; on PostgreSQL it is executed by SQLAlchemy as
-any statement (`statement`).
+any statement (`statement`), so only SQLite's form is ever compiled here.
 
 The statement is still written once, in Core, next to the others (store/repositories.py).
 """
@@ -50,10 +50,10 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[tuple[int, tuple[str, ...]], Compiled] = {}
+        self._compiled: dict[tuple[type[Dialect], tuple[str, ...]], Compiled] = {}
 
     def compiled(self, dialect: Dialect, params: Mapping[str, Any]) -> Compiled:
-        key = (id(dialect), tuple(params))
+        key = (type(dialect), tuple(params))
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = self._compile(dialect, list(params))

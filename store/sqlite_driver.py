@@ -69,7 +69,11 @@ BUSY_STEPS_S = (0.001, 0.002, 0.005, 0.010, 0.015, 0.020, 0.025, 0.025, 0.025, 0
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
-    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
+    """Refused for a lock another connection holds: worth waiting for. Not
+    SQLITE_BUSY_SNAPSHOT: a transaction that read an older snapshot can never write, so
+    waiting would not help (SQLite's busy handler is not called for it either)."""
+    code = getattr(error, "sqlite_errorcode", 0)
+    return (code & 0xFF) == sqlite3.SQLITE_BUSY and code != sqlite3.SQLITE_BUSY_SNAPSHOT
 
 
 async def _until_not_busy(attempt: Callable[[], Awaitable[T]], timeout_s: float) -> T:
