@@ -177,18 +177,17 @@ class LeanConnection(aiosqlite.Connection):
     begin_first: str | None = None
     # Set by store/connection.py just before a point read: run it in this thread.
     inline_next = False
-    # (store/connection.py also calls run() directly, for its prepared statements)
     # How long a statement refused with SQLITE_BUSY is retried: sqlite3's `timeout`.
     busy_timeout_s = DEFAULT_BUSY_TIMEOUT_S
 
-    # Calls are made one at a time (SQLAlchemy awaits each), so the sqlite3 connection
-    # is never used by this thread and the driver thread at once. commit() and
-    # rollback() do nothing when no transaction is open (sqlite3_get_autocommit), so the
-    # pool's rollback after a unit of work that committed costs nothing.
+    # Calls are made one at a time (SQLAlchemy and store/connection.py await each), so
+    # the sqlite3 connection is never used by this thread and the driver thread at once.
+
     async def run(self, sql: str, parameters: Any,
                   many: bool = False) -> tuple[sqlite3.Cursor, list[Any]]:
         """One statement in this thread, with `begin_first` before it when set: the
-        finished sqlite3 cursor (rowcount, lastrowid) and every row."""
+        finished sqlite3 cursor (rowcount, lastrowid) and every row. Cursors call it,
+        and store/connection.py directly for its prepared statements."""
         begin, self.begin_first = self.begin_first, None
         db = self._conn
 
@@ -196,6 +195,9 @@ class LeanConnection(aiosqlite.Connection):
             return _run(db, begin, sql, parameters, many)
         return await _until_not_busy(attempt, self.busy_timeout_s)
 
+    # commit() and rollback() do nothing when no transaction is open
+    # (sqlite3_get_autocommit), so the pool's rollback after a unit of work that
+    # committed costs nothing.
     async def commit(self) -> None:
         db = self._conn
         if db.in_transaction:
