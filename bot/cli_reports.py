@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.qa_routes import AfterMeeting
+    from bot.after_meeting import AfterMeeting
     from bot.settings import Settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 async def _services(settings: Settings) -> tuple[Any, AfterMeeting]:
-    from bot.qa_routes import after_meeting_services
+    from bot.after_meeting import after_meeting_services
     from bot.wiring import build_container
     from store.migrate import upgrade
 

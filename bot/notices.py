@@ -16,8 +16,10 @@ from typing import Any
 import aiohttp
 
 import cards
+from bot.after_meeting import after_meeting_services
 from bot.connector import Connector, ConnectorError
 from bot.delivery import card_activity
+from bot.overview_routes import OverviewRoutes
 from bot.turn import Turn
 from bot.wiring import Container
 from cards import scheduling as scheduling_cards
@@ -97,9 +99,7 @@ class TeamsNotices:
 
     async def _weekly_digest(self, data: Mapping[str, Any]) -> Card | None:
         """The overview as it is when the digest is delivered."""
-        from bot.qa_routes import build_qa_routes  # QA's own room builds the overview
-
-        return await build_qa_routes(self.c).digest_card()
+        return await OverviewRoutes(after_meeting_services(self.c)).digest_card()
 
     async def _meeting_scheduled(self, data: Mapping[str, Any]) -> Card | None:
         pep_id = str(data["pep_id"])

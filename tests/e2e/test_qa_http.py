@@ -194,7 +194,7 @@ async def test_the_head_sees_the_overview_and_exports_the_schedule(
     held = [(r["lcs_id"], r["amount_gbp"]) for r in rows if r["row_type"] == "held"]
     assert held == [("LCS100001", "300.00")]  # the PEP is not finalised yet
     # the frozen schedule does not change: the export again offers the same bytes
-    frozen = (await wired.pp.export("2026-autumn", SYSTEM)).frozen
+    frozen = (await wired.pupil_premium.pp.export("2026-autumn", SYSTEM)).frozen
     assert frozen.csv.encode() == env.connector.uploads[offer["name"]]
     # someone else accepting the offer gets nothing
     await env.send(GWEN, personal(GWEN), type="invoke", name="fileConsent/invoke",

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.qa_routes import AfterMeeting, QaRoutes
+from bot.after_meeting import AfterMeeting
+from bot.qa_routes import QaRoutes
 from bot.turn import Outgoing, Reply, Turn
 from cards import quality as qc
 from cards.pupil_premium import PP_APPROVE, PP_APPROVE_AMOUNT, PP_DECLINE, PP_EXPORT, PP_OPEN
@@ -190,7 +191,7 @@ async def test_an_advisor_for_another_school_cannot_decide(world: World,
     pep_id = await returned_pep(world, "LCS100002")
     await routes.on_pep_returned(pep_id)
     with pytest.raises(NotAllowed):
-        await routes.pp_approve(turn(ADVISOR), actor(ADVISOR),
+        await routes.pupil_premium.pp_approve(turn(ADVISOR), actor(ADVISOR),
                                 {"request_id": f"{pep_id}-pp1"})
 
 
@@ -287,14 +288,14 @@ async def test_export_offers_the_files_and_accepting_uploads_the_frozen_bytes(
 
 async def test_the_overview_csv_is_offered_to_virtual_school_staff(
         world: World, routes: QaRoutes, uploads: Uploads) -> None:
-    reply = await routes.overview_export(turn(VSO), actor(VSO), {"term_id": TERM})
+    reply = await routes.overviews.overview_export(turn(VSO), actor(VSO), {"term_id": TERM})
     [offer] = [m.attachment for m in reply.messages if m.attachment]
     value = {"action": "accept", "context": offer["content"]["acceptContext"],
              "uploadInfo": {"uploadUrl": "https://upload.example/o"}}
     await routes.file_consent(turn(VSO, value=value), actor(VSO))
     assert uploads.files[-1][1].startswith(b"term_id,item,lcs_id")
     with pytest.raises(NotAllowed):
-        await routes.overview_export(turn(DT), actor(DT), {"term_id": TERM})
+        await routes.overviews.overview_export(turn(DT), actor(DT), {"term_id": TERM})
 
 
 async def test_the_weekly_digest_goes_to_the_head(world: World, routes: QaRoutes) -> None:
@@ -306,7 +307,7 @@ async def test_the_weekly_digest_goes_to_the_head(world: World, routes: QaRoutes
 
 
 def test_settings_reach_the_rules() -> None:
-    from bot.qa_routes import with_qa_settings
+    from bot.after_meeting import with_qa_settings
     from bot.settings import Settings
     from pep_model.rules import PepRules
 

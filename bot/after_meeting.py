@@ -1,0 +1,104 @@
+"""After the meeting: the use-case services behind the QA, PP+ and overview routes, and
+what those routes share — messages to other people, file offers, typed commands
+answered as messages.
+
+bot/qa_routes.py (quality assurance, and the one entry point the bot talks to),
+bot/pupil_premium_routes.py (PP+ decisions, the payment schedule) and
+bot/overview_routes.py (the Virtual School's overview, the weekly digest) build on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from bot.turn import Outgoing, Reply
+from cards.messages import message_card
+from forms.payment_schedule import render_payment_schedule
+from pep_model.overview_service import OverviewService
+from pep_model.people import Person
+from pep_model.pupil_premium_service import PupilPremiumService
+from pep_model.qa_service import QaService
+from pep_model.quality import GradeScale
+from pep_model.rules import PepRules
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.wiring import Container
+
+log = logging.getLogger(__name__)
+
+Upload = Callable[[str, bytes], Awaitable[None]]
+
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+
+
+def with_qa_settings(rules: PepRules, settings: Settings) -> PepRules:
+    """The authority's QA and PP+ settings on top of its PEP rules (checked: a bad grade
+    scale stops the start-up with a message)."""
+    grades = tuple(g.strip().lower() for g in settings.qa_grades)
+    GradeScale(grades)  # raises ValueError naming the problem
+    return replace(rules, qa_grades=grades,
+                   qa_amber_blocks_approval=settings.qa_amber_blocks_approval,
+                   qa_voice_min_words=settings.qa_voice_min_words,
+                   payment_needs_finalised_pep=settings.pupil_premium_needs_finalised_pep)
+
+
+@dataclass(frozen=True)
+class AfterMeeting:
+    """The three use-case services, built once from the container."""
+
+    qa: QaService
+    pupil_premium: PupilPremiumService
+    overview: OverviewService
+
+
+def after_meeting_services(c: Container) -> AfterMeeting:
+    rules = with_qa_settings(c.rules, c.settings)
+    return AfterMeeting(
+        QaService(c.uow, c.calendar, rules, c.clock),
+        PupilPremiumService(c.uow, c.calendar, rules, c.clock,
+                            document=render_payment_schedule,
+                            authority_name=c.settings.authority_name),
+        OverviewService(c.uow, c.calendar, rules, c.clock))
+
+
+def to_people(people: list[Person] | tuple[Person, ...], card: dict[str, Any],
+              what: str, ref: str) -> list[Outgoing]:
+    """The card for each person, in their personal chat (by Entra object id); people
+    Teams does not know yet are left out and counted in the log."""
+    out = [Outgoing(card=card, to_user_id=p.entra_object_id) for p in people
+           if p.entra_object_id]
+    if len(out) < len(people):
+        log.warning("%s for %s: %d of %d recipients have no Teams id", what, ref,
+                    len(people) - len(out), len(people))
+    return out
+
+
+def reachable_names(people: list[Person] | tuple[Person, ...]) -> list[str]:
+    """The names of the people to_people() reaches."""
+    return [p.name for p in people if p.entra_object_id]
+
+
+def file_offer(name: str, size: int, context: dict[str, str], description: str
+               ) -> dict[str, Any]:
+    """A file offered in personal chat; written to the user's OneDrive only on accept."""
+    return {"contentType": FILE_CONSENT, "name": name,
+            "content": {"description": description, "sizeInBytes": size,
+                        "acceptContext": context, "declineContext": context}}
+
+
+def personal_only() -> Reply:
+    return Reply(messages=[Outgoing(card=message_card(
+        "Ask me in a personal chat",
+        "This shows children's details, so I only show it in a one-to-one chat with you."))])
+
+
+def as_message(reply: Reply) -> Reply:
+    """A handler's invoke answer, posted as a message (for a typed command)."""
+    if reply.invoke_card is None:
+        return reply
+    return Reply(messages=[Outgoing(card=reply.invoke_card), *reply.messages])
