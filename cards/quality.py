@@ -33,9 +33,9 @@ from cards.elements import (
 )
 from cards.fields import section_display
 from pep_model.child import Child
+from pep_model.qa_criteria import CriterionResult
 from pep_model.qa_service import PreAssessment, QaReview, QueueItem
 from pep_model.quality import (
-    CriterionResult,
     GradeScale,
     QaAssessment,
     QaDecision,

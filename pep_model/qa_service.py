@@ -21,8 +21,8 @@ from pep_model.errors import NotAllowed, StaleVersion
 from pep_model.people import Person, Role
 from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+from pep_model.qa_criteria import CriterionResult, pre_assess, suggested_grades
 from pep_model.quality import (
-    CriterionResult,
     Grade,
     QaAssessment,
     QaDecision,
@@ -32,9 +32,7 @@ from pep_model.quality import (
     assess,
     can_grade,
     overall_grade,
-    pre_assess,
     record_round,
-    suggested_grades,
 )
 from pep_model.rules import PepContext, PepRules
 from pep_model.services import load_pep

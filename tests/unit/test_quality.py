@@ -12,9 +12,9 @@ from pep_model.access import Actor
 from pep_model.child import Child
 from pep_model.errors import NotAllowed
 from pep_model.people import Assignment, Person, Role
+from pep_model.qa_criteria import CriterionResult, pre_assess, suggested_grades
 from pep_model.quality import (
     RAG_SCALE,
-    CriterionResult,
     GradeScale,
     QaDecision,
     QaInvalid,
@@ -24,9 +24,7 @@ from pep_model.quality import (
     can_grade,
     check_decision,
     overall_grade,
-    pre_assess,
     record_round,
-    suggested_grades,
 )
 from pep_model.rules import PepContext
 from pep_model.sections import Content
