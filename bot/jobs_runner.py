@@ -30,6 +30,7 @@ from pep_model.outbox import notice, person_target
 from pep_model.people import Role
 from pep_model.ports import Clock
 from pep_model.returns import queue_next_date_nags
+from pep_model.virtual_school_cases import alert_unscheduled
 from store.unit_of_work import SqlUnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
                 f"{len(report.not_sent)} not sent")
 
     async def transition_alerts() -> str:
-        added = await runtime.scheduling.alert_unscheduled()
+        added = await alert_unscheduled(runtime.scheduling.service)
         runtime.dispatcher.wake()
         return f"{added} alerts queued"
 

@@ -1,5 +1,5 @@
-"""Scheduling a PEP meeting (the social worker), moving or cancelling it, the Virtual
-School joining it, and alerting the Virtual School about its cases.
+"""Scheduling a PEP meeting (the social worker), moving or cancelling it, and the Virtual
+School joining it (its unscheduled cases: virtual_school_cases.py).
 
 Every change writes the meeting row, the PEP's meeting link and the outbox messages for
 Microsoft 365 in one commit; graph/dispatch.py sends them, then calls after_delivery
@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pep_model.access import Actor, Capability
@@ -44,17 +44,16 @@ from pep_model.outbox import (
     person_target,
 )
 from pep_model.people import Person, Role
-from pep_model.pep import MeetingLink, Pep, pep_id_for
+from pep_model.pep import MeetingLink, Pep
 from pep_model.ports import AuditEntry, UnitOfWork
-from pep_model.rules import transition_reasons
 from pep_model.services import PepService
 from pep_model.terms import Term
+from pep_model.virtual_school_cases import virtual_school_reasons
 from pep_model.workflow import is_before_meeting
 
 T = TypeVar("T")
 ATTEMPTS = 5  # re-reads when a concurrent write moved a version on
 VIRTUAL_SCHOOL_ROLES = frozenset({Role.VIRTUAL_SCHOOL_OFFICER, Role.VIRTUAL_SCHOOL_HEAD})
-COMPLEX_CASE = "a complex case flagged by the Virtual School"
 
 
 @dataclass(frozen=True)
@@ -139,10 +138,8 @@ class SchedulingService:
                             live, tuple(proposals), tuple(reasons), actor.person)
 
     def reasons(self, child: Child, term: Term) -> list[str]:
-        reasons = transition_reasons(child, term, self.rules, self.clock.today())
-        if child.complex_case:
-            reasons.append(COMPLEX_CASE)
-        return reasons
+        """Why the Virtual School is invited (none: not a Virtual School case)."""
+        return virtual_school_reasons(child, term, self.rules, self.clock.today())
 
     async def _proposals(self, uow: UnitOfWork, child: Child, organiser: Person,
                          virtual_school: bool) -> list[Proposal]:
@@ -422,41 +419,6 @@ class SchedulingService:
                            result: dict[str, Any]) -> None:
         if result.get("join_url"):
             await self._link(uow, entry.pep_id or "", lambda link: _created_link(link, result))
-
-    # ---- the Virtual School's cases with no meeting yet -----------------------------
-
-    async def alert_unscheduled(self, today: date | None = None) -> int:
-        """Transition and complex cases with no PEP meeting scheduled N school days into
-        the term: one alert per child per term to the Virtual School's channel."""
-        today = today or self.clock.today()
-        term = self.calendar.term_for(today)
-        if term is None:
-            return 0
-        days = self.calendar.school_days_into(term, today)
-        if days < self.rules.transition_alert_school_days:
-            return 0
-        now = self.clock.now()
-        added = 0
-        async with self.uow() as uow:
-            children = await uow.children.list_all()
-            peps = {p.child_id: p for p in await uow.peps.find(term_id=term.id)}
-            booked = {m.child_id for m in await uow.meetings.find(term.id) if m.live}
-            keys = {c.lcs_id: f"vs-unscheduled:{term.id}:{c.lcs_id}" for c in children}
-            done = await uow.outbox.existing(list(keys.values()))
-            for child in children:
-                pep = peps.get(child.lcs_id)
-                if child.lcs_id in booked or keys[child.lcs_id] in done or (
-                        pep is not None and not is_before_meeting(pep.status)):
-                    continue
-                if not self.reasons(child, term):
-                    continue
-                await uow.outbox.add(notice(
-                    keys[child.lcs_id], VIRTUAL_SCHOOL_CHANNEL, "virtual_school_unscheduled",
-                    {"child_id": child.lcs_id, "term_id": term.id, "school_days": days},
-                    pep_id=pep_id_for(child.lcs_id, term.id)), now)
-                added += 1
-            await uow.commit()
-        return added
 
 
 def _when(meeting: PepMeeting) -> str:

@@ -14,6 +14,7 @@ from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, OutboxKind, OutboxStatus
 from pep_model.pep import pep_id_for
 from pep_model.scheduling import SchedulingService
 from pep_model.services import PepService
+from pep_model.virtual_school_cases import alert_unscheduled
 from tests.unit.conftest import CARER, CHILD_PERSON, DT, SW, VSO
 from tests.unit.fake_m365_ports import (
     RecordingCalendar,
@@ -216,10 +217,10 @@ async def test_unscheduled_transition_cases_are_alerted_once(
         scheduling: SchedulingService, sw: Actor, clock: FixedClock,
         factory: InMemoryUnitOfWorkFactory) -> None:
     clock.set_today(date(2026, 9, 4))  # 3 school days in: too early
-    assert await scheduling.alert_unscheduled() == 0
+    assert await alert_unscheduled(scheduling.service) == 0
     clock.set_today(date(2026, 9, 16))  # 11 school days in
-    assert await scheduling.alert_unscheduled() == 1   # LCS100001 (Year 7) only
-    assert await scheduling.alert_unscheduled() == 0   # once a term
+    assert await alert_unscheduled(scheduling.service) == 1   # LCS100001 (Year 7) only
+    assert await alert_unscheduled(scheduling.service) == 0   # once a term
     keys = [k for k in factory.state.outbox if k.startswith("vs-unscheduled:")]
     assert keys == ["vs-unscheduled:2026-autumn:LCS100001"]
 
@@ -229,7 +230,7 @@ async def test_a_scheduled_case_is_not_alerted(scheduling: SchedulingService, sw
     clock.set_today(date(2026, 9, 16))
     outcome = await scheduling.submit(sw, request(day="2026-09-30"))
     assert outcome.done
-    assert await scheduling.alert_unscheduled() == 0
+    assert await alert_unscheduled(scheduling.service) == 0
 
 
 def test_clock_fixture_is_in_term(clock: FixedClock) -> None:
