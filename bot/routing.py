@@ -21,10 +21,14 @@ from bot.qa_routes import QaRoutes
 from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
 from bot.schedule_routes import ScheduleRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
-from pep_model.errors import IllegalTransition, NotAllowed, NotFound
+from pep_model.errors import IllegalTransition, NotAllowed, NotFound, StoreUnavailable
 from pep_model.services import PepService
 
 log = logging.getLogger(__name__)
+
+BUSY = "PEP Companion could not reach the PEP records just now (they may be busy)."
+BUSY_CARD = BUSY + " What you typed is still on the card: try again in a moment."
+BUSY_MESSAGE = BUSY + " Please try again in a moment."
 
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -96,6 +100,15 @@ class Router:
             return self._answer(turn, "Not available", str(exc))
         except (NotFound, IllegalTransition, BadRequest) as exc:
             return self._answer(turn, "Cannot do that", str(exc))
+        except StoreUnavailable as exc:
+            log.warning("store unavailable for %s %s: %s", turn.type, turn.activity_id,
+                        exc.__cause__ or exc)
+            if turn.type == "invoke":
+                # an error answer: Teams shows it on the card and keeps the card, with
+                # whatever was typed in it, as it is
+                return Reply(invoke_status=503, invoke_message=BUSY_CARD)
+            return Reply(messages=[Outgoing(card=cards.message_card(
+                "Try again in a moment", BUSY_MESSAGE, style="attention"))])
 
     def _answer(self, turn: Turn, title: str, text: str) -> Reply:
         card = cards.message_card(title, text, style="attention")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 MAX_TEXT = 2000
@@ -95,8 +96,9 @@ class Reply:
             return {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",
                     "value": self.invoke_card}
         if self.invoke_status >= 400:
+            code = HTTPStatus(self.invoke_status).phrase.replace(" ", "")  # "BadRequest"
             return {"statusCode": self.invoke_status, "type": "application/vnd.microsoft.error",
-                    "value": {"code": "BadRequest", "message": self.invoke_message}}
+                    "value": {"code": code, "message": self.invoke_message}}
         return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
                 "value": self.invoke_message or "Done."}
 

@@ -65,3 +65,11 @@ class ConflictError(PepError):
 
 class StaleVersion(PepError):
     """Raised by a repository when a compare-and-swap on the version fails."""
+
+
+class StoreUnavailable(PepError):
+    """The PEP records could not be reached or stayed busy (another process held the
+    database's writer lock past the wait, the server is down or dropped the connection):
+    the unit of work did not complete, and trying again later is the answer (a save
+    that did land meanwhile shows up as a conflict, with its values). Raised by the
+    store at the unit of work's edge."""

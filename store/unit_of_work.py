@@ -6,8 +6,10 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pep_model.errors import StoreUnavailable
 from pep_model.meetings import MeetingRepository
 from pep_model.outbox import OutboxRepository
 from pep_model.overview_service import OverviewRepository
@@ -37,6 +39,14 @@ from store.repositories import (
 )
 
 
+def unavailable(error: BaseException) -> bool:
+    """A database that is busy or out of reach, not a fault in what was asked of it:
+    SQLite's "database is locked" after the wait, a refused or dropped connection."""
+    if isinstance(error, DBAPIError):
+        return isinstance(error, OperationalError) or error.connection_invalidated
+    return isinstance(error, (OSError, TimeoutError))
+
+
 class SqlUnitOfWork:
     """`async with` opens a connection; commit() makes the work durable; leaving the
     block rolls back whatever was not committed and returns the connection."""
@@ -63,7 +73,12 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._db is not None:
             raise RuntimeError("a unit of work is entered once; ask the factory for another")
-        conn = await self._engine.connect()
+        try:
+            conn = await self._engine.connect()
+        except Exception as error:
+            if unavailable(error):
+                raise StoreUnavailable("The PEP records cannot be reached.") from error
+            raise
         if conn.dialect.name == "sqlite" and \
                 not conn.sync_connection.get_execution_options().get(LAZY_BEGIN):
             conn = await conn.execution_options(**{LAZY_BEGIN: True})
@@ -96,6 +111,8 @@ class SqlUnitOfWork:
             await self._db.rollback()
         finally:
             await self._db.conn.close()
+        if exc is not None and unavailable(exc):
+            raise StoreUnavailable("The PEP records are busy or cannot be reached.") from exc
 
 
 class SqlUnitOfWorkFactory:

@@ -80,9 +80,14 @@ class BotEnv:
         return body
 
 
+# how long a write waits for another process's SQLite writer lock (5 s in production)
+SQLITE_TIMEOUT_S = 1.0
+
+
 def _settings(database: Path, authority_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None, database_url=f"sqlite+aiosqlite:///{database}",
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{database}?timeout={SQLITE_TIMEOUT_S}",
         app_id=APP_ID, openid_metadata_url=authority_url, token_issuer=ISSUER,
         allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
         outbox_dir=tmp_path / "outbox", jobs_enabled=False,

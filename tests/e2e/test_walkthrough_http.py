@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import sqlite3
 from typing import Any
 
 import docx
+from sqlalchemy.engine import make_url
 
 from pep_model.pep import pep_id_for
 from pep_model.workflow import PepStatus
@@ -191,6 +193,33 @@ async def test_conflict_keeps_typing_and_shows_theirs(bot_env: BotEnv) -> None:
     assert "Someone else changed this section" in card_text(second)
     assert "Second words" in json.dumps(second)
     assert (await stored(env)).sections["voice"]["views"] == "First words"
+
+
+async def test_a_save_while_the_records_are_busy_is_refused_and_kept(
+        bot_env: BotEnv) -> None:
+    """Another process (an import, the cron job runner) holds SQLite's writer lock past
+    the wait: the save is answered with an error Teams shows on the card, which keeps
+    what was typed; nothing changes; the same Save works once the lock is free."""
+    env = bot_env
+    lead = await start_walkthrough(env)
+    lead = card_of(await env.invoke(HARRIET, CHAT, go_to(lead, "voice")))
+    before, count = await stored(env), await audit_count(env)
+    save = submit(lead, "pep.section.save", {"f.views": "Words said while busy"})
+    database = make_url(env.container.settings.database_url).database
+    other = sqlite3.connect(str(database), isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        answer = await env.invoke(HARRIET, CHAT, save)
+    finally:
+        other.rollback()
+        other.close()
+    assert answer["statusCode"] == 503
+    assert answer["type"] == "application/vnd.microsoft.error"
+    assert "try again in a moment" in answer["value"]["message"]
+    assert await stored(env) == before and await audit_count(env) == count
+    again = card_of(await env.invoke(HARRIET, CHAT, save))
+    assert "Saved." in card_text(again)
+    assert (await stored(env)).sections["voice"]["views"] == "Words said while busy"
 
 
 async def test_bad_card_actions_change_nothing(bot_env: BotEnv) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from pep_model.access import Actor
 from pep_model.child import Child, School, YearGroup
+from pep_model.errors import StoreUnavailable
 from pep_model.people import Assignment, Person, Role
 from pep_model.rules import PepRules
 from pep_model.services import PepService
@@ -102,8 +103,10 @@ async def test_a_save_gives_up_after_the_timeout_and_changes_nothing(
     try:
         with writer_lock_held_elsewhere(sqlite_file):
             started = time.monotonic()
-            with pytest.raises(OperationalError, match="database is locked"):
+            with pytest.raises(StoreUnavailable) as refused:
                 await service.record_section(pep_id, "voice", {"views": "lost?"}, ACTOR, 0)
+            assert isinstance(refused.value.__cause__, OperationalError)
+            assert "database is locked" in str(refused.value.__cause__)
             waited = time.monotonic() - started
         assert waited >= 0.3
         async with factory() as uow:
