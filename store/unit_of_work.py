@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from types import TracebackType
 from typing import Self
 
@@ -39,12 +40,23 @@ from store.repositories import (
 )
 
 
-def unavailable(error: BaseException) -> bool:
+def unavailable(error: BaseException, *, connecting: bool = False) -> bool:
     """A database that is busy or out of reach, not a fault in what was asked of it:
-    SQLite's "database is locked" after the wait, a refused or dropped connection."""
+    SQLite's "database is locked" after the wait, a refused or dropped connection. A
+    bare OSError counts only while connecting (asyncpg raises the socket's own error);
+    inside a unit of work it may come from anything else (a file being written)."""
     if isinstance(error, DBAPIError):
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if code is not None:  # SQLite says "operational" of programming faults too
+            return code & 0xFF in _SQLITE_OUT_OF_REACH
         return isinstance(error, OperationalError) or error.connection_invalidated
-    return isinstance(error, (OSError, TimeoutError))
+    return connecting and isinstance(error, (OSError, TimeoutError))
+
+
+# busy or locked past the wait, cannot open the file, I/O error, disk full
+_SQLITE_OUT_OF_REACH = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+                                  sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
+                                  sqlite3.SQLITE_FULL})
 
 
 class SqlUnitOfWork:
@@ -76,7 +88,7 @@ class SqlUnitOfWork:
         try:
             conn = await self._engine.connect()
         except Exception as error:
-            if unavailable(error):
+            if unavailable(error, connecting=True):
                 raise StoreUnavailable("The PEP records cannot be reached.") from error
             raise
         if conn.dialect.name == "sqlite" and \
