@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, Executable
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Select
 
 Processor = Callable[[Any], Any] | None
@@ -48,7 +49,7 @@ class Compiled:
 class Prepared:
     """A Core statement with bind parameters, compiled on first use per dialect."""
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._compiled: dict[tuple[type[Dialect], tuple[str, ...]], Compiled] = {}
 
@@ -60,7 +61,8 @@ class Prepared:
         return found
 
     def _compile(self, dialect: Dialect, names: list[str]) -> Compiled:
-        compiled = self.statement.compile(dialect=dialect, column_keys=names)
+        element = cast(ClauseElement, self.statement)
+        compiled = cast(SQLCompiler, element.compile(dialect=dialect, column_keys=names))
         order = compiled.positiontup or []
         binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect)
                        .bind_processor(dialect)) for name in order)

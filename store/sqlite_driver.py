@@ -202,7 +202,7 @@ class LeanConnection(aiosqlite.Connection):
         db = self._conn
         if db.in_transaction:
             async def attempt() -> None:
-                await self._execute(db.commit)
+                await self._execute(db.commit)  # type: ignore[no-untyped-call]
             await _until_not_busy(attempt, self.busy_timeout_s)
 
     async def rollback(self) -> None:
