@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -30,10 +29,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.databases import postgres_database, sqlite_database
+from bench.databases import backends
 from forms.payment_schedule import render_payment_schedule
 from pep_model.access import SYSTEM
 from pep_model.overview_service import OverviewService
@@ -56,7 +54,6 @@ from store.tables import (
 from store.unit_of_work import SqlUnitOfWorkFactory
 from tests.unit.builders import complete_raw, content_of, meeting_raw
 
-POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TERMS = ("2026-spring", "2026-summer", "2026-autumn")
 CURRENT = "2026-autumn"
 OVERVIEW_DAY = date(2026, 11, 16)
@@ -285,22 +282,8 @@ async def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
-    if args.only in (None, "sqlite"):
-        async with sqlite_database() as url:
-            show("SQLite", await run(url, args.children, args.runs))
-    if args.only in (None, "postgresql"):
-        server = os.environ.get("PEP_TEST_POSTGRES_URL") or POSTGRES_DEFAULT
-        try:
-            database = postgres_database(server)
-            url = await database.__aenter__()
-        except Exception as error:
-            shown = make_url(server).render_as_string(hide_password=True)
-            print(f"PostgreSQL skipped: not reachable at {shown} ({type(error).__name__})")
-            return 0
-        try:
-            show("PostgreSQL", await run(url, args.children, args.runs))
-        finally:
-            await database.__aexit__(None, None, None)
+    async for name, url in backends(args.only):
+        show(name, await run(url, args.children, args.runs))
     return 0
 
 

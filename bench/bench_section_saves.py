@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
 from datetime import UTC, date, datetime
 
-from sqlalchemy.engine import make_url
-
-from bench.databases import postgres_database, sqlite_database
+from bench.databases import backends
 from pep_model.access import Actor
 from pep_model.child import Child, School, YearGroup
 from pep_model.people import Assignment, Person, Role
@@ -34,7 +31,6 @@ from store.database import make_engine
 from store.migrate import upgrade
 from store.unit_of_work import SqlUnitOfWorkFactory
 
-POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 WARM_UP = 20
 TERM = "2026-autumn"
 SCHOOL = School("900001", "Bench School")
@@ -108,22 +104,8 @@ async def main() -> int:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     print("each round = read the PEP + record_section (validate, CAS update, audit, commit)")
-    if args.only in (None, "sqlite"):
-        async with sqlite_database() as url:
-            show("SQLite", args.saves, await run(url, args.saves))
-    if args.only in (None, "postgresql"):
-        server = os.environ.get("PEP_TEST_POSTGRES_URL") or POSTGRES_DEFAULT
-        try:
-            database = postgres_database(server)
-            url = await database.__aenter__()
-        except Exception as error:
-            shown = make_url(server).render_as_string(hide_password=True)
-            print(f"PostgreSQL  skipped: not reachable at {shown} ({type(error).__name__})")
-            return 0
-        try:
-            show("PostgreSQL", args.saves, await run(url, args.saves))
-        finally:
-            await database.__aexit__(None, None, None)
+    async for name, url in backends(args.only):
+        show(name, args.saves, await run(url, args.saves))
     return 0
 
 

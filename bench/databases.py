@@ -3,6 +3,7 @@ created on the given server and dropped afterwards."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 @asynccontextmanager
@@ -34,3 +37,25 @@ async def postgres_database(server: str) -> AsyncIterator[str]:
                 await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.dispose()
+
+
+async def backends(only: str | None) -> AsyncIterator[tuple[str, str]]:
+    """("SQLite", url) then ("PostgreSQL", url), or the one named by `only`; each a
+    throwaway database. PostgreSQL is the server at PEP_TEST_POSTGRES_URL (default
+    POSTGRES_DEFAULT); when it is not reachable that is said and it is left out."""
+    if only in (None, "sqlite"):
+        async with sqlite_database() as url:
+            yield "SQLite", url
+    if only in (None, "postgresql"):
+        server = os.environ.get("PEP_TEST_POSTGRES_URL") or POSTGRES_DEFAULT
+        database = postgres_database(server)
+        try:
+            url = await database.__aenter__()
+        except Exception as error:
+            shown = make_url(server).render_as_string(hide_password=True)
+            print(f"PostgreSQL  skipped: not reachable at {shown} ({type(error).__name__})")
+            return
+        try:
+            yield "PostgreSQL", url
+        finally:
+            await database.__aexit__(None, None, None)
