@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from forms.payment_schedule import render_payment_schedule
-from pep_model.access import Actor
 from pep_model.overview_service import OverviewService
 from pep_model.pupil_premium_service import PupilPremiumService
 from pep_model.qa_service import QaService
@@ -17,16 +16,14 @@ from pep_model.services import PepService
 from pep_model.terms import TermCalendar, default_calendar
 from pep_model.workflow import PepStatus
 from store.unit_of_work import SqlUnitOfWorkFactory
-from tests.unit.builders import complete_raw, meeting_raw
 from tests.unit.fakes import FixedClock
 from tests.unit.qa_fixtures import (
     ASSIGNMENTS,
     OTHER_SCHOOL,
     SCHOOL,
-    TERM,
     TODAY,
     children,
-    lead_for,
+    met_pep,
 )
 
 
@@ -65,14 +62,6 @@ async def sql_world(engine: AsyncEngine, rules: PepRules | None = None) -> SqlWo
                     OverviewService(uow, calendar, rules, clock))
 
 
-async def fill(world: SqlWorld, pep_id: str, who: Actor,
-               raw: dict[str, dict[str, Any]]) -> None:
-    for key, values in raw.items():
-        view = await world.peps.get(pep_id, who)
-        outcome = await world.peps.record_section(pep_id, key, values, who, view.pep.version)
-        assert outcome.saved, outcome.errors
-
-
 async def set_status(world: SqlWorld, pep_id: str, status: PepStatus) -> None:
     async with world.uow() as u:
         pep = await u.peps.get(pep_id)
@@ -85,14 +74,6 @@ async def set_status(world: SqlWorld, pep_id: str, status: PepStatus) -> None:
 
 async def returned_pep(world: SqlWorld, child_id: str = "LCS100001",
                        changes: dict[str, dict[str, Any]] | None = None) -> str:
-    who = lead_for(child_id)
-    pep = await world.peps.open_pep(child_id, TERM)
-    raw = complete_raw()
-    raw.update(changes or {})
-    await fill(world, pep.id, who, raw)
-    await world.peps.start_meeting(pep.id, who)
-    await fill(world, pep.id, who, meeting_raw())
-    _, problems = await world.peps.finish_meeting(pep.id, who)
-    assert not problems
-    await set_status(world, pep.id, PepStatus.RETURNED)
-    return pep.id
+    pep_id = await met_pep(world, child_id, changes)
+    await set_status(world, pep_id, PepStatus.RETURNED)
+    return pep_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from forms.payment_schedule import render_payment_schedule
 from pep_model.access import Actor
@@ -27,7 +27,7 @@ from pep_model.rules import PepRules
 from pep_model.services import PepService
 from pep_model.terms import TermCalendar, default_calendar
 from pep_model.workflow import PepStatus
-from tests.unit.builders import complete_raw, make_child, meeting_raw, record
+from tests.unit.builders import complete_raw, make_child, meeting_raw
 from tests.unit.fakes import FixedClock, InMemoryUnitOfWorkFactory
 
 TERM = "2026-autumn"
@@ -115,14 +115,22 @@ def lead_for(child_id: str) -> Actor:
     return actor(OTHER_DT if child_id == "LCS100002" else DT)
 
 
-async def fill(world: World, pep_id: str, who: Actor,
+class HasPeps(Protocol):
+    """This world, or the same authority on a real database (tests/integration)."""
+
+    peps: PepService
+
+
+async def fill(world: HasPeps, pep_id: str, who: Actor,
                raw: dict[str, dict[str, Any]]) -> None:
+    """Save each section at the PEP's current version, as a fresh card would."""
     for key, values in raw.items():
-        outcome = await record(world.peps, world.factory, pep_id, key, values, who)
+        version = (await world.peps.get(pep_id, who)).pep.version
+        outcome = await world.peps.record_section(pep_id, key, values, who, version)
         assert outcome.saved, outcome.errors
 
 
-async def met_pep(world: World, child_id: str = "LCS100001",
+async def met_pep(world: HasPeps, child_id: str = "LCS100001",
                   changes: dict[str, dict[str, Any]] | None = None) -> str:
     """A complete PEP whose meeting was held today (awaiting return)."""
     who = lead_for(child_id)
