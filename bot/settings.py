@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from store.database import DEFAULT_DATABASE_URL
+
 BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PEP_", env_file=".env", extra="ignore")
 
     # where it runs
-    database_url: str = "sqlite+aiosqlite:///./pep-companion.sqlite3"
+    database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
     port: int = 3978
     log_level: str = "INFO"

@@ -33,12 +33,6 @@ PING_AFTER_IDLE_S = 2.0
 _IDLE_SINCE = "pep_idle_since"
 
 
-def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
-    if isinstance(engine_or_url, str):
-        return make_url(engine_or_url).get_backend_name() == "sqlite"
-    return engine_or_url.dialect.name == "sqlite"
-
-
 def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S,
                 **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite:// or postgresql+asyncpg://).
