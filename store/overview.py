@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, select, type_coerce
 
+from pep_model.meetings import MeetingStatus
 from pep_model.overview_service import OverviewFacts
 from pep_model.workflow import PepStatus
 from store.connection import StoreConnection
 from store.tables import children, meetings, peps, pp_requests, pp_schedules, qa_rounds
 
-_SCHEDULED = "scheduled"
+# the status column's text as PepStatus; no row: no PEP opened for the term
+_STATUSES: dict[str | None, PepStatus | None] = {None: None, **{s.value: s for s in PepStatus}}
 
 
 def _day(value: date | str | None) -> date | None:
@@ -52,7 +54,7 @@ def overview_query(term_id: str) -> Any:
              .where(r.term_id == term_id, r.withdrawn.is_(False))
              .group_by(r.pep_id).subquery("money"))
     c, p, m = children.c, peps.c, meetings.c
-    live = m.status == _SCHEDULED
+    live = m.status == MeetingStatus.SCHEDULED.value
     # the attending list is JSON: '[]' (or null) when nobody from the Virtual School goes
     attending = case((and_(live, cast(m.virtual_school_attending, String)
                            .not_in(("[]", "null"))), 1), else_=0)
@@ -77,15 +79,13 @@ class SqlOverviewRepository:
 
     async def facts(self, term_id: str) -> list[OverviewFacts]:
         rows = await self.db.read(overview_query(term_id))
-        statuses: dict[str | None, PepStatus | None] = {s.value: s for s in PepStatus}
-        statuses[None] = None
         out = []
         for row in rows.all():
             (lcs_id, urn, year, started, flag, complex_case, status, held, due, scheduled,
              attending, overall, requested, approved, paid) = tuple(row)
             out.append(OverviewFacts(
                 lcs_id, urn, year, _day(started), bool(flag), bool(complex_case),
-                statuses[status], scheduled, _day(held),
+                _STATUSES[status], scheduled, _day(held),
                 _day(due), overall, int(requested or 0), int(approved or 0), int(paid or 0),
                 bool(attending)))
         return out

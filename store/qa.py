@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from pep_model.errors import StaleVersion
-from pep_model.people import Person, Role
+from pep_model.people import Assignment, Person, Role
 from pep_model.quality import QaRound
 from pep_model.workflow import PepStatus
 from store.connection import StoreConnection
-from store.tables import assignments, people, peps, qa_rounds
+from store.repositories import people_in_scope
+from store.tables import peps, qa_rounds
 
 
 def _round_from(row: Any) -> QaRound:
@@ -57,9 +58,4 @@ class SqlStaffDirectory:
         self.db = db
 
     async def authority_wide(self, role: Role) -> list[Person]:
-        rows = await self.db.read(
-            select(people).join(assignments, assignments.c.person_id == people.c.id)
-            .where(assignments.c.scope == "authority", assignments.c.role == role.value)
-            .order_by(people.c.id))
-        return [Person(email=row.email, name=row.name, entra_object_id=row.entra_object_id)
-                for row in rows]
+        return await people_in_scope(self.db, Assignment("", role))

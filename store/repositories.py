@@ -189,19 +189,20 @@ class SqlPeopleRepository:
         for person_id in keep:
             await self.assign(Assignment(person_id, role, child_id=child_id))
 
-    async def _people_in_scope(self, scope: str, role: Role) -> list[Person]:
-        rows = await self.db.read(
-            select(people).join(assignments, assignments.c.person_id == people.c.id)
-            .where(assignments.c.scope == scope, assignments.c.role == role.value)
-            .order_by(people.c.id))
-        return [_person_from(row) for row in rows]
-
     async def people_for_child(self, child_id: str, role: Role) -> list[Person]:
-        return await self._people_in_scope(Assignment("", role, child_id=child_id).scope, role)
+        return await people_in_scope(self.db, Assignment("", role, child_id=child_id))
 
     async def people_for_school(self, school_urn: str, role: Role) -> list[Person]:
-        return await self._people_in_scope(Assignment("", role, school_urn=school_urn).scope,
-                                           role)
+        return await people_in_scope(self.db, Assignment("", role, school_urn=school_urn))
+
+
+async def people_in_scope(db: StoreConnection, scope: Assignment) -> list[Person]:
+    """The people holding scope.role in scope.scope (a child, a school, the authority)."""
+    rows = await db.read(
+        select(people).join(assignments, assignments.c.person_id == people.c.id)
+        .where(assignments.c.scope == scope.scope, assignments.c.role == scope.role.value)
+        .order_by(people.c.id))
+    return [_person_from(row) for row in rows]
 
 
 # ---- PEPs --------------------------------------------------------------------------
