@@ -7,9 +7,9 @@ from typing import Any
 from forms import layout, wordml
 from forms.form_data import FormData
 from forms.layout import LABEL_WIDTH
-from forms.new_term import child_table_xml
+from forms.new_term import VALUE_WIDTH, child_table_xml, row_widths, rows_table_start
 from forms.package import build_docx, core_xml, custom_xml, identity_properties
-from forms.wordml import TEXT_WIDTH, cell, label_cell, row, runs, table_start, text_para
+from forms.wordml import cell, label_cell, row, runs, table_start, text_para
 from pep_model.rules import attendance_percentage
 from pep_model.sections import FieldSpec, SectionSpec, display_value
 from pep_model.terms import british_date
@@ -19,7 +19,6 @@ RECORD_TITLE = "Personal Education Plan: record"
 PART_TITLES = ("The plan", "The meeting record")
 _EMPTY = "Not recorded"
 _GREY = '<w:rPr><w:i/><w:color w:val="808080"/></w:rPr>'
-_VALUE_WIDTH = TEXT_WIDTH - LABEL_WIDTH
 
 
 def _shown(spec: FieldSpec, value: Any) -> str:
@@ -54,8 +53,8 @@ def _summary_rows(data: FormData) -> list[tuple[str, str]]:
 
 
 def _two_column(rows: list[tuple[str, str]]) -> str:
-    out = [table_start([LABEL_WIDTH, _VALUE_WIDTH])]
-    out.extend(row(label_cell(LABEL_WIDTH, label) + cell(_VALUE_WIDTH, _value_para(value)))
+    out = [table_start([LABEL_WIDTH, VALUE_WIDTH])]
+    out.extend(row(label_cell(LABEL_WIDTH, label) + cell(VALUE_WIDTH, _value_para(value)))
                for label, value in rows)
     out.append(wordml.TABLE_END)
     return "".join(out)
@@ -72,11 +71,8 @@ def _section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str
         if not rows:
             out.append(wordml.para(runs(f"No {spec.row_noun}s recorded.", _GREY), "Note"))
         else:
-            widths = wordml.column_widths([layout.column_weight(f) for f in spec.row_fields])
-            if spec.fields:
-                out.append(wordml.SPACER)  # keeps Word from merging the tables
-            out.append(table_start(widths))
-            out.append(wordml.header_row(widths, [f.label for f in spec.row_fields]))
+            widths = row_widths(spec)
+            out.append(rows_table_start(spec))
             for values in rows:
                 out.append(row("".join(
                     cell(w, text_para(_shown(f, values.get(f.name)), "CellText"))

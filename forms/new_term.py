@@ -33,7 +33,7 @@ from pep_model.sections import FieldKind, FieldSpec, SectionSpec, display_value
 
 FORM_KIND = "pep_form"
 _NBSP = "\u00a0"
-_VALUE_WIDTH = TEXT_WIDTH - LABEL_WIDTH
+VALUE_WIDTH = TEXT_WIDTH - LABEL_WIDTH
 
 
 # ---- one place to type ---------------------------------------------------------------
@@ -91,12 +91,12 @@ def control_xml(spec: SectionSpec, f: FieldSpec, value: Any, n: int | None = Non
 # ---- fragments built once --------------------------------------------------------------
 
 @functools.cache
-def _widths(spec: SectionSpec) -> list[int]:
+def row_widths(spec: SectionSpec) -> list[int]:
     return wordml.column_widths([layout.column_weight(f) for f in spec.row_fields])
 
 
 def _field_row(spec: SectionSpec, f: FieldSpec, value: Any) -> str:
-    return row(label_cell(LABEL_WIDTH, f.label, f.hint) + cell(_VALUE_WIDTH,
+    return row(label_cell(LABEL_WIDTH, f.label, f.hint) + cell(VALUE_WIDTH,
                control_xml(spec, f, value)), min_height=layout.min_row_height((f,), False))
 
 
@@ -106,7 +106,7 @@ def _empty_field_row(spec: SectionSpec, name: str) -> str:
 
 
 def _table_row(spec: SectionSpec, n: int, values: dict[str, Any]) -> str:
-    widths = _widths(spec)
+    widths = row_widths(spec)
     return row("".join(cell(w, control_xml(spec, f, values.get(f.name), n))
                        for w, f in zip(widths, spec.row_fields, strict=True)),
                min_height=layout.min_row_height(spec.row_fields, True))
@@ -126,14 +126,14 @@ def _section_head(number: int, spec: SectionSpec) -> str:
 
 
 @functools.cache
-def _rows_table_start(spec: SectionSpec) -> str:
-    widths = _widths(spec)
+def rows_table_start(spec: SectionSpec) -> str:
+    widths = row_widths(spec)
     spacer = wordml.SPACER if spec.fields else ""  # keeps Word from merging the tables
     return (spacer + table_start(widths)
             + wordml.header_row(widths, [f.label for f in spec.row_fields]))
 
 
-_FIELDS_TABLE_START = table_start([LABEL_WIDTH, _VALUE_WIDTH])
+_FIELDS_TABLE_START = table_start([LABEL_WIDTH, VALUE_WIDTH])
 _MEETING_PPR = "<w:pageBreakBefore/>"
 
 
@@ -155,7 +155,7 @@ def section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str:
                        else _field_row(spec, f, value))
         out.append(wordml.TABLE_END)
     if spec.is_table:
-        out.append(_rows_table_start(spec))
+        out.append(rows_table_start(spec))
         rows = [r for r in content.get("rows") or [] if isinstance(r, dict)]
         for n in range(1, layout.table_row_count(spec, len(rows)) + 1):
             out.append(_table_row(spec, n, rows[n - 1]) if n <= len(rows)
@@ -182,12 +182,12 @@ def _note_xml(data: FormData) -> str:
 
 def child_table_xml(data: FormData, reference: str) -> str:
     """The child details table; `reference` is the identity box's XML (or plain text)."""
-    out = [table_start([LABEL_WIDTH, _VALUE_WIDTH])]
+    out = [table_start([LABEL_WIDTH, VALUE_WIDTH])]
     for label, value in layout.child_details(data):
         out.append(row(label_cell(LABEL_WIDTH, label)
-                       + cell(_VALUE_WIDTH, text_para(value, "CellText"))))
+                       + cell(VALUE_WIDTH, text_para(value, "CellText"))))
     out.append(row(label_cell(LABEL_WIDTH, "Form reference")
-                   + cell(_VALUE_WIDTH, para(reference, "CellText"))))
+                   + cell(VALUE_WIDTH, para(reference, "CellText"))))
     out.append(wordml.TABLE_END)
     return "".join(out)
 

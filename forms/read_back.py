@@ -15,14 +15,13 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from forms.new_term import FORM_KIND
 from forms.package import PROPERTY_PREFIX
 from forms.tags import IDENTITY_TAG, Tag, options, parse_tag
-from forms.wordml import DATE_PLACEHOLDER, TEXT_PLACEHOLDER, W14_NS, W_NS
+from forms.wordml import CHECKED, DATE_PLACEHOLDER, TEXT_PLACEHOLDER, UNCHECKED, W14_NS, W_NS
 from pep_model.errors import FieldError, PepError
 from pep_model.sections import SECTIONS, Content, FieldSpec, SectionSpec, normalise_section
 from pep_model.terms import parse_term_id
-
-FORM_KIND = "pep_form"
 
 _W = f"{{{W_NS}}}"
 _W14 = f"{{{W14_NS}}}"
@@ -34,7 +33,8 @@ _TBL, _TR_PR, _TBL_HEADER = _W + "tbl", _W + "trPr", _W + "tblHeader"
 _CHECKBOX, _CHECKED, _W14_VAL = _W14 + "checkbox", _W14 + "checked", _W14 + "val"
 _PLACEHOLDERS = {TEXT_PLACEHOLDER, DATE_PLACEHOLDER, "Click here to enter text.",
                  "Click here to enter a date.", "Choose an item."}
-_TICKED_GLYPHS, _EMPTY_GLYPHS = set("☒☑✓✔xX"), {"☐"}
+# what we write, and the other ways a box is seen ticked in Word
+_TICKED_GLYPHS, _EMPTY_GLYPHS = {CHECKED, *"☑✓✔xX"}, {UNCHECKED}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                           remove_comments=True)
 _TERM_AT_END = re.compile(r"-(\d{4}-[a-z]+)$")
