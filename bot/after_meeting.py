@@ -1,6 +1,6 @@
 """After the meeting: the use-case services behind the QA, PP+ and overview routes, and
-what those routes share — messages to other people, file offers, typed commands
-answered as messages.
+what those routes share — messages to other people, typed commands answered as
+messages (file offers: bot/files.py).
 
 bot/qa_routes.py (quality assurance, and the one entry point the bot talks to),
 bot/pupil_premium_routes.py (PP+ decisions, the payment schedule) and
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Upload = Callable[[str, bytes], Awaitable[None]]
-
-FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
-FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 
 
 def with_qa_settings(rules: PepRules, settings: Settings) -> PepRules:
@@ -81,14 +78,6 @@ def to_people(people: list[Person] | tuple[Person, ...], card: dict[str, Any],
 def reachable_names(people: list[Person] | tuple[Person, ...]) -> list[str]:
     """The names of the people to_people() reaches."""
     return [p.name for p in people if p.entra_object_id]
-
-
-def file_offer(name: str, size: int, context: dict[str, str], description: str
-               ) -> dict[str, Any]:
-    """A file offered in personal chat; written to the user's OneDrive only on accept."""
-    return {"contentType": FILE_CONSENT, "name": name,
-            "content": {"description": description, "sizeInBytes": size,
-                        "acceptContext": context, "declineContext": context}}
 
 
 def personal_only() -> Reply:

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.after_meeting import AfterMeeting, file_offer, to_people
+from bot.after_meeting import AfterMeeting, to_people
 from bot.card_data import data_str
+from bot.files import file_offer
 from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards.messages import message_card
 from cards.overview import OVERVIEW, OVERVIEW_EXPORT, overview_card

@@ -8,6 +8,7 @@ from typing import Any
 
 import cards
 from bot.card_data import BadRequest, data_section, data_str
+from bot.files import FILE_DOWNLOAD, file_offer, saved_file_card, upload_address
 from bot.turn import Outgoing, Reply, Turn
 from forms.read_back import NotAPepForm, read_form, to_content
 from pep_model.access import Actor, Capability
@@ -17,9 +18,6 @@ from pep_model.sections import SECTION_KEYS, raw_from_content
 from pep_model.services import PepService, PepView
 
 log = logging.getLogger(__name__)
-
-FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
-FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 
 SaveTyped = Callable[[Turn, Actor, Mapping[str, Any]], Awaitable[Reply | None]]
 Download = Callable[[str], Awaitable[bytes]]
@@ -148,28 +146,15 @@ class PersonalRoutes:
         if value.get("action") != "accept":
             return Reply(messages=[Outgoing(text="All right, I haven't saved the PEP record. "
                                             "Type 'my peps' to find it again.")])
-        info = value.get("uploadInfo") or {}
-        upload_url = info.get("uploadUrl") if isinstance(info, Mapping) else None
-        if not isinstance(upload_url, str):
-            raise BadRequest("Teams did not give an upload address.")
+        upload_url, info = upload_address(value)
         name, content = await self.record_file(pep_id)
         await self.upload_file(upload_url, content)
-        attachment = {"contentType": FILE_INFO, "contentUrl": info.get("contentUrl", ""),
-                      "name": info.get("name") or name,
-                      "content": {"uniqueId": info.get("uniqueId", ""),
-                                  "fileType": info.get("fileType") or "docx"}}
-        return Reply(messages=[Outgoing(attachment=attachment)])
+        return Reply(messages=[Outgoing(attachment=saved_file_card(info, name))])
 
 
-def file_consent_attachment(name: str, size: int, pep_id: str) -> dict[str, Any]:
-    """Offer a file to a user in personal chat; it is written to their OneDrive only
-    when they accept."""
-    return {"contentType": "application/vnd.microsoft.teams.card.file.consent",
-            "name": name,
-            "content": {"description": "The PEP record from the meeting",
-                        "sizeInBytes": size,
-                        "acceptContext": {"pep_id": pep_id},
-                        "declineContext": {"pep_id": pep_id}}}
+def record_offer(name: str, size: int, pep_id: str) -> dict[str, Any]:
+    """The meeting's record offered to the PEP lead in personal chat."""
+    return file_offer(name, size, {"pep_id": pep_id}, "The PEP record from the meeting")
 
 
 def _first_gap(view: PepView) -> str:

@@ -8,8 +8,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.after_meeting import AfterMeeting, file_offer, reachable_names, to_people
+from bot.after_meeting import AfterMeeting, reachable_names, to_people
 from bot.card_data import data_str
+from bot.files import file_offer
 from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards.pupil_premium import (
     PP_APPROVE,

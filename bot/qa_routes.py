@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot import overview_routes, pupil_premium_routes
 from bot.after_meeting import (
-    FILE_INFO,
     AfterMeeting,
     Upload,
     after_meeting_services,
@@ -30,6 +29,7 @@ from bot.after_meeting import (
     to_people,
 )
 from bot.card_data import BadRequest, data_str
+from bot.files import saved_file_card, upload_address
 from bot.overview_routes import OverviewRoutes
 from bot.pupil_premium_routes import PupilPremiumRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
@@ -256,17 +256,12 @@ class QaRoutes:
             raise BadRequest("The file offer did not say which term.")
         if value.get("action") != "accept":
             return Reply(messages=[Outgoing(text="All right, I haven't saved the file.")])
-        info = value.get("uploadInfo") or {}
-        upload_url = info.get("uploadUrl") if isinstance(info, Mapping) else None
-        if not isinstance(upload_url, str) or self.upload is None:
+        upload_url, info = upload_address(value)
+        if self.upload is None:
             raise BadRequest("Teams did not give an upload address.")
         name, content = await part.file(report, term_id, actor)
         await self.upload(upload_url, content)
-        attachment = {"contentType": FILE_INFO, "contentUrl": info.get("contentUrl", ""),
-                      "name": info.get("name") or name,
-                      "content": {"uniqueId": info.get("uniqueId", ""),
-                                  "fileType": info.get("fileType") or name.rsplit(".")[-1]}}
-        return Reply(messages=[Outgoing(attachment=attachment)])
+        return Reply(messages=[Outgoing(attachment=saved_file_card(info, name))])
 
 
 def _int(value: Any) -> int | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import cards
 from bot.card_data import BadRequest, parse_action
+from bot.files import FILE_DOWNLOAD
 from bot.identity import IdentityResolver
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes
@@ -171,5 +172,5 @@ class Router:
 
 def _file_attachments(turn: Turn) -> list[dict[str, Any]]:
     return [a for a in turn.attachments
-            if a.get("contentType") == "application/vnd.microsoft.teams.file.download.info"]
+            if a.get("contentType") == FILE_DOWNLOAD]
 

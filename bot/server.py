@@ -18,7 +18,7 @@ from bot.host import PepAdapter, activity_from
 from bot.identity import IdentityResolver
 from bot.m365_runtime import M365Runtime, open_runtime
 from bot.meeting_routes import MeetingRoutes
-from bot.personal_routes import PersonalRoutes, file_consent_attachment
+from bot.personal_routes import PersonalRoutes, record_offer
 from bot.qa_routes import build_qa_routes
 from bot.routing import Router
 from bot.schedule_routes import build_schedule_routes
@@ -141,7 +141,7 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
 
     async def deliver_record(view: PepView, turn: Turn) -> list[Outgoing]:
         name, content = await runtime.final_record(view.pep.id)
-        return [Outgoing(attachment=file_consent_attachment(name, len(content), view.pep.id),
+        return [Outgoing(attachment=record_offer(name, len(content), view.pep.id),
                          to_user_id=turn.user_id)]
 
     async def ask_for_next_date(view: PepView) -> list[Outgoing]:
