@@ -29,9 +29,6 @@ class IdentityResolver:
         self.size = size
         self._cache: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
 
-    def forget(self) -> None:
-        self._cache.clear()
-
     async def resolve(self, turn: Turn) -> Actor:
         key = turn.aad_object_id or turn.user_id
         cached = self._cache.get(key)

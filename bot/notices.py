@@ -8,6 +8,7 @@ posted (their mail still reaches them)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
@@ -97,9 +98,15 @@ class TeamsNotices:
 
     # ---- the cards ------------------------------------------------------------------
 
+    @functools.cached_property
+    def _overviews(self) -> OverviewRoutes:
+        # built on first use, once: a bad QA grade scale in the settings fails here, as
+        # it does for the routes, not when an unrelated CLI command makes the notices
+        return OverviewRoutes(after_meeting_services(self.c))
+
     async def _weekly_digest(self, data: Mapping[str, Any]) -> Card | None:
         """The overview as it is when the digest is delivered."""
-        return await OverviewRoutes(after_meeting_services(self.c)).digest_card()
+        return await self._overviews.digest_card()
 
     async def _meeting_scheduled(self, data: Mapping[str, Any]) -> Card | None:
         pep_id = str(data["pep_id"])

@@ -1,5 +1,5 @@
 """The Virtual School's overview of a term in Teams (the `overview` command, its CSV
-offered as a file) and the weekly digest for the Virtual School Head."""
+offered as a file) and the card of the weekly digest for the Virtual School Head."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.after_meeting import AfterMeeting, to_people
+from bot.after_meeting import AfterMeeting
 from bot.card_data import data_str
 from bot.files import file_offer
 from bot.turn import CardHandler, Outgoing, Reply, Turn
@@ -63,11 +63,3 @@ class OverviewRoutes:
         overview = await self.overview.overview(SYSTEM)
         term = self.overview.term(overview.term_id)
         return overview_card(overview, term.label, self.overview.scale, digest=True)
-
-    async def weekly_digest(self) -> list[Outgoing]:
-        """This term's overview for each Virtual School Head, in this turn's chats."""
-        card = await self.digest_card()
-        heads = await self.overview.digest_recipients()
-        if not heads:
-            log.warning("weekly digest: no Virtual School Head on record")
-        return to_people(heads, card, "weekly digest", "this term")

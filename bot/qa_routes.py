@@ -4,11 +4,12 @@ rest of the bot talks to for everything after the meeting — Pupil Premium Plus
 (bot/overview_routes.py) included.
 
 Card verbs (`verbs()`), personal-chat commands (`command`), the file offers for the
-exports (`file_consent`), and two entry points for other parts of the bot:
+exports (`file_consent`), and the entry point for other parts of the bot:
 `on_pep_returned(pep_id)` (a PEP was returned: into QA, cards to the coordinator and the
-link advisor) and `weekly_digest()` (the overview for the Virtual School Head). Every
-route returns a Reply; messages to other people are Outgoing(to_user_id=<Entra object
-id>), posted in their personal chat with the bot.
+link advisor). The weekly digest is a job (bot/jobs_runner.py) whose Teams notice is
+rendered on delivery (bot/notices.py). Every route returns a Reply; messages to other
+people are Outgoing(to_user_id=<Entra object id>), posted in their personal chat with the
+bot.
 """
 
 from __future__ import annotations
@@ -125,12 +126,6 @@ class QaRoutes:
                  pep_id, "started" if start.started else "already open",
                  len(receipt.to_decide), len(receipt.withdrawn))
         return out
-
-    async def digest_card(self) -> dict[str, Any]:
-        return await self.overviews.digest_card()
-
-    async def weekly_digest(self) -> list[Outgoing]:
-        return await self.overviews.weekly_digest()
 
     # ---- personal-chat commands ------------------------------------------------------
 

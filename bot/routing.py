@@ -23,7 +23,6 @@ from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
 from bot.schedule_routes import ScheduleRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound, StoreUnavailable
-from pep_model.services import PepService
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +48,10 @@ def refusal(text: str) -> Reply:
 
 
 class Router:
-    def __init__(self, service: PepService, identity: IdentityResolver,
+    def __init__(self, identity: IdentityResolver,
                  meeting: MeetingRoutes, personal: PersonalRoutes,
                  qa: QaRoutes | None = None,
                  schedule: ScheduleRoutes | None = None) -> None:
-        self.service = service
         self.identity = identity
         self.meeting = meeting
         self.personal = personal

@@ -165,7 +165,7 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
     qa = build_qa_routes(c, upload=connector.upload)
     schedule = build_schedule_routes(
         runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id))
-    return Router(c.service, identity, meeting, personal, qa, schedule)
+    return Router(identity, meeting, personal, qa, schedule)
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -298,14 +298,6 @@ async def test_the_overview_csv_is_offered_to_virtual_school_staff(
         await routes.overviews.overview_export(turn(DT), actor(DT), {"term_id": TERM})
 
 
-async def test_the_weekly_digest_goes_to_the_head(world: World, routes: QaRoutes) -> None:
-    await met_pep(world)
-    out = await routes.weekly_digest()
-    assert [m.to_user_id for m in out] == [VSH.entra_object_id]
-    assert out[0].card is not None and schema_errors(out[0].card) == []
-    assert "Weekly digest — Autumn term 2026" in card_text(out[0].card)
-
-
 def test_settings_reach_the_rules() -> None:
     from bot.after_meeting import with_qa_settings
     from bot.settings import Settings
