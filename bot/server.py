@@ -26,7 +26,7 @@ from bot.settings import Settings
 from bot.teams_bot import PepTeamsBot
 from bot.turn import ACTIVITY_BODY, Outgoing, Turn
 from bot.wiring import Container, build_container
-from pep_model.people import Role
+from pep_model.returns import next_date_askers
 from pep_model.services import PepView
 from store.database import ping
 from store.migrate import upgrade
@@ -146,10 +146,7 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
 
     async def ask_for_next_date(view: PepView) -> list[Outgoing]:
         async with c.uow() as uow:
-            people = [*await uow.people.people_for_child(view.child.lcs_id,
-                                                         Role.SOCIAL_WORKER),
-                      *await uow.people.people_for_school(view.child.school_urn,
-                                                          Role.DESIGNATED_TEACHER)]
+            people = await next_date_askers(uow, view.child)
         card = cards.next_date_request_card(view)
         return [Outgoing(card=card, to_user_id=p.entra_object_id)
                 for p in people if p.entra_object_id]

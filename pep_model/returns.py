@@ -219,9 +219,7 @@ async def queue_next_date_nags(service: PepService, today: date | None = None) -
                 child = await uow.children.get(pep.child_id)
                 if child is None:
                     continue
-                people = [*await uow.people.people_for_child(child.lcs_id, Role.SOCIAL_WORKER),
-                          *await uow.people.people_for_school(child.school_urn,
-                                                              Role.DESIGNATED_TEACHER)]
+                people = await next_date_askers(uow, child)
                 for person in {p.id: p for p in people}.values():
                     if await uow.outbox.add(notice(
                             f"next-date:{pep.id}:{today.isoformat()}:{person.id}",
@@ -230,6 +228,13 @@ async def queue_next_date_nags(service: PepService, today: date | None = None) -
                         added += 1
         await uow.commit()
     return added
+
+
+async def next_date_askers(uow: UnitOfWork, child: Child) -> list[Person]:
+    """Who is asked for next term's PEP date: the child's social worker(s) and the
+    school's designated teacher(s)."""
+    return [*await uow.people.people_for_child(child.lcs_id, Role.SOCIAL_WORKER),
+            *await uow.people.people_for_school(child.school_urn, Role.DESIGNATED_TEACHER)]
 
 
 async def _meeting_began(uow: UnitOfWork, pep: Pep) -> date | None:
