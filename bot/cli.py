@@ -131,9 +131,7 @@ async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> i
 
 
 async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.paperwork import form_data
-    from forms.new_term import render_new_term_form
-    from pep_model.pep import document_name
+    from bot.paperwork import form_renderer
 
     c = await _prepared(settings)
     try:
@@ -142,13 +140,13 @@ async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> in
         out.mkdir(parents=True, exist_ok=True)
         async with c.uow() as uow:
             children = await uow.children.list_all()
+        render = form_renderer(c.service, settings.authority_name)
         progress = Progress(len(children), f"forms for {term.id}")
         for child in children:
             pep = await c.service.open_pep(child.lcs_id, term.id)
             async with c.uow() as uow:
-                data = await form_data(uow, c.service, pep, settings.authority_name)
-            (out / document_name(child.lcs_id, term.id)).write_bytes(
-                render_new_term_form(data))
+                name, content = await render(uow, pep)
+            (out / name).write_bytes(content)
             progress.step()
     finally:
         await c.close()

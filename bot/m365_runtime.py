@@ -15,20 +15,19 @@ from typing import Any
 from bot.connector import Connector
 from bot.jobs_runner import JobRunner, job_handlers
 from bot.notices import TeamsNotices
-from bot.paperwork import form_data
+from bot.paperwork import form_data, form_renderer
 from bot.settings import Settings
 from bot.wiring import Container
 from forms.final_record import render_final_record
-from forms.new_term import render_new_term_form
 from graph.dispatch import Backoff, Dispatcher
 from graph.wiring import M365, M365Settings, open_m365
 from pep_model.errors import NotFound
 from pep_model.meetings import DEFAULT_AGENDA, MeetingWording
-from pep_model.pep import Pep, document_name
-from pep_model.ports import StoredDocument, UnitOfWork
+from pep_model.pep import document_name
+from pep_model.ports import StoredDocument
 from pep_model.returns import DOCX, FINAL_RECORD, ReturnService
 from pep_model.scheduling import SchedulingService
-from pep_model.term_start import FormRenderer, TermStart
+from pep_model.term_start import TermStart
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +114,8 @@ async def open_runtime(container: Container, connector: Connector | None = None,
             lease_seconds=settings.outbox_lease_seconds,
             batch_size=settings.outbox_batch_size, concurrency=settings.outbox_concurrency,
             backoff=Backoff(max_attempts=settings.outbox_max_attempts))
-        term_start = TermStart(service, form_renderer(container), sender=sender,
-                               authority_name=settings.authority_name)
+        term_start = TermStart(service, form_renderer(service, settings.authority_name),
+                               sender=sender, authority_name=settings.authority_name)
         runtime = M365Runtime(container, m365, sender, scheduling, returns, term_start,
                               dispatcher, notices, JobRunner(container.uow, container.clock))
         runtime.jobs.handlers = job_handlers(runtime)
@@ -127,15 +126,3 @@ async def open_runtime(container: Container, connector: Connector | None = None,
         finally:
             await runtime.stop_background()
             await dispatcher.idle()
-
-
-
-def form_renderer(container: Container) -> FormRenderer:
-    """The new-term Word form of a PEP, for the term-start packs."""
-    authority = container.settings.authority_name
-
-    async def render(uow: UnitOfWork, pep: Pep) -> tuple[str, bytes]:
-        data = await form_data(uow, container.service, pep, authority)
-        return document_name(pep.child_id, pep.term_id), render_new_term_form(data)
-
-    return render

@@ -1,14 +1,17 @@
-"""Gathers what a Word document about one PEP needs (child, school, people, rules)."""
+"""Gathers what a Word document about one PEP needs (child, school, people, rules), and
+renders the new-term form from it (the CLI's `forms new-term`, the term-start packs)."""
 
 from __future__ import annotations
 
 from forms.form_data import FormData
+from forms.new_term import render_new_term_form
 from pep_model.errors import NotFound
 from pep_model.people import Role
-from pep_model.pep import Pep
+from pep_model.pep import Pep, document_name
 from pep_model.ports import UnitOfWork
 from pep_model.rules import transition_reasons
 from pep_model.services import PepService
+from pep_model.term_start import FormRenderer
 
 
 async def form_data(uow: UnitOfWork, service: PepService, pep: Pep,
@@ -36,3 +39,13 @@ async def form_data(uow: UnitOfWork, service: PepService, pep: Pep,
                                               service.clock.today()),
         attendance_threshold=service.rules.attendance_threshold,
     )
+
+
+def form_renderer(service: PepService, authority_name: str) -> FormRenderer:
+    """The new-term Word form of a PEP: (file name, .docx bytes)."""
+
+    async def render(uow: UnitOfWork, pep: Pep) -> tuple[str, bytes]:
+        data = await form_data(uow, service, pep, authority_name)
+        return document_name(pep.child_id, pep.term_id), render_new_term_form(data)
+
+    return render
