@@ -51,13 +51,12 @@ class PersonalRoutes:
         return Reply(invoke_card=cards.my_peps_card(views, self._term_label(), page=page))
 
     async def open_child(self, turn: Turn, actor: Actor, child_id: str) -> Reply:
-        pep_id = pep_id_for(child_id, self.service.current_term_id())
         async with self.service.uow() as uow:
             child = await uow.children.get(child_id)
         if child is None or not actor.can(Capability.VIEW, child):
             raise NotAllowed(f"You do not have access to a PEP for {child_id}.")
-        await self.service.open_pep(child_id, self.service.current_term_id())
-        view = await self.service.get(pep_id, actor)
+        pep = await self.service.open_pep(child_id, self.service.current_term_id())
+        view = self.service.view(pep, child)
         return Reply(messages=[Outgoing(card=cards.section_edit_card(view, _first_gap(view)))])
 
     async def open_pep(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:

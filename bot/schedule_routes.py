@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import cards
-from bot.card_data import BadRequest, data_str
+from bot.card_data import data_str, data_version
 from bot.notices import TeamsNotices, base_conversation, reference_of
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
 from cards import scheduling as sc
@@ -25,10 +25,10 @@ from pep_model.errors import ConflictError, NotAllowed
 from pep_model.meetings import ScheduleRequest, attendee_key
 from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, OutboxStatus, person_target
 from pep_model.people import Role
+from pep_model.pep import pep_id_for
 from pep_model.returns import ReturnService
 from pep_model.scheduling import ScheduleOutcome, SchedulingService
 from pep_model.services import PepService
-from store.unit_of_work import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,12 @@ def request_from(data: Mapping[str, Any]) -> ScheduleRequest:
 
 
 def _version(data: Mapping[str, Any]) -> int | None:
-    value = data.get("version")
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or not str(value).isdigit():
-        raise BadRequest("The card did not carry the version it was showing.")
-    return int(str(value))
+    """The version a reschedule card showed; None on a first scheduling card."""
+    return None if data.get("version") in (None, "") else data_version(data)
 
 
 class ScheduleRoutes:
-    def __init__(self, service: PepService, store: SqlUnitOfWorkFactory,
+    def __init__(self, service: PepService,
                  scheduling: SchedulingService, returns: ReturnService,
                  dispatcher: Dispatcher | None, notices: TeamsNotices,
                  final_record: FinalRecord, *, wait_seconds: float = 3.0,
@@ -73,7 +69,6 @@ class ScheduleRoutes:
                  on_returned: OnReturned | None = None) -> None:
         self.on_returned = on_returned  # e.g. quality assurance picks the PEP up
         self.service = service
-        self.store = store
         self.scheduling = scheduling
         self.returns = returns
         self.dispatcher = dispatcher
@@ -96,7 +91,7 @@ class ScheduleRoutes:
         await self._store(person_target(actor.person.id), turn)
 
     async def _store(self, ref_id: str, turn: Turn) -> None:
-        async with self.store() as uow:
+        async with self.service.uow() as uow:
             if await uow.conversations.get(ref_id) != reference_of(turn):
                 await uow.conversations.remember(ref_id, reference_of(turn))
                 await uow.commit()
@@ -127,7 +122,7 @@ class ScheduleRoutes:
                 actor, (match.group(1) or "").upper() or None))])
         match = re.fullmatch(r"return(?: pep)? (\S+)", words)
         if match:
-            pep_id = f"{match.group(1).upper()}-{self.service.current_term_id()}"
+            pep_id = pep_id_for(match.group(1).upper(), self.service.current_term_id())
             await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
             return Reply(messages=[Outgoing(card=await self.notices.return_card(pep_id))])
         if words in ("overdue returns", "overdue"):
@@ -262,8 +257,7 @@ def build_schedule_routes(runtime: Any, on_returned: OnReturned | None = None
         raise ValueError("the scheduling routes need Teams notices: open the runtime "
                          "with a connector")
     settings = runtime.container.settings
-    return ScheduleRoutes(runtime.container.service, runtime.container.uow,
-                          runtime.scheduling, runtime.returns,
+    return ScheduleRoutes(runtime.container.service, runtime.scheduling, runtime.returns,
                           runtime.dispatcher, runtime.notices, runtime.final_record,
                           wait_seconds=settings.schedule_wait_seconds,
                           virtual_school_channel_id=settings.virtual_school_channel_id,

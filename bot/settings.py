@@ -104,14 +104,10 @@ class Settings(BaseSettings):
     privacy_url: str = "https://pep-companion.example.org/privacy"
     terms_url: str = "https://pep-companion.example.org/terms"
 
-    @field_validator("allowed_tenants", "pupil_premium_bands", mode="before")
+    @field_validator("allowed_tenants", "pupil_premium_bands", "qa_grades",
+                     "return_reminder_days", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        return _csv(value)
-
-    @field_validator("qa_grades", mode="before")
-    @classmethod
-    def _split_grades(cls, value: object) -> object:
         return _csv(value)
 
     @field_validator("meeting_agenda", mode="before")
@@ -120,11 +116,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split("|") if v.strip()]
         return value
-
-    @field_validator("return_reminder_days", mode="before")
-    @classmethod
-    def _split_days(cls, value: object) -> object:
-        return _csv(value)
 
     @property
     def tenants(self) -> frozenset[str]:
