@@ -22,6 +22,7 @@ from bot.qa_routes import QaRoutes
 from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
 from bot.schedule_routes import ScheduleRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
+from cards import lists, walkthrough
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,16 @@ class Router:
         self.schedule = schedule
         self._seen_invokes: OrderedDict[str, Reply] = OrderedDict()
         self.verbs: dict[str, CardHandler] = {
-            "pep.section.save": meeting.save_section,
-            "pep.nav": meeting.navigate,
-            "pep.finish": meeting.finish,
-            "pep.attendee.add": meeting.add_attendee,
-            "pep.walkthrough.refresh": meeting.refresh,
-            "pep.start": meeting.start_from_chooser,
-            "pep.open": personal.open_pep,
-            "pep.section.open": personal.open_section,
-            "pep.readiness": personal.readiness,
-            "pep.list": personal.list_peps,
+            walkthrough.SAVE: meeting.save_section,
+            walkthrough.NAV: meeting.navigate,
+            walkthrough.FINISH: meeting.finish,
+            walkthrough.ADD_ATTENDEE: meeting.add_attendee,
+            walkthrough.REFRESH: meeting.refresh,
+            lists.START: meeting.start_from_chooser,
+            lists.OPEN: personal.open_pep,
+            lists.SECTION_OPEN: personal.open_section,
+            lists.READINESS: personal.readiness,
+            lists.LIST: personal.list_peps,
         }
         for extra in (qa, schedule):
             if extra is not None:

@@ -18,7 +18,7 @@ from adaptive_cards import types as act
 
 from pep_model.errors import FieldError
 from pep_model.pep import Pep
-from pep_model.sections import SECTIONS, section_spec
+from pep_model.sections import SECTION_KEYS, SECTIONS, section_spec
 from pep_model.terms import Term, british_date, parse_term_id
 
 CARD_VERSION: ac.CardVersion = "1.5"
@@ -162,18 +162,14 @@ def british(day: date | str | None) -> str:
 
 def section_position(key: str) -> int:
     """1-based position of a section in the PEP."""
-    return [s.key for s in SECTIONS].index(section_spec(key).key) + 1
+    return SECTION_KEYS.index(section_spec(key).key) + 1
 
 
 def neighbours(key: str) -> tuple[str | None, str | None]:
-    keys = [s.key for s in SECTIONS]
-    i = keys.index(section_spec(key).key)
-    return (keys[i - 1] if i > 0 else None, keys[i + 1] if i + 1 < len(keys) else None)
+    i = SECTION_KEYS.index(section_spec(key).key)
+    return (SECTION_KEYS[i - 1] if i > 0 else None,
+            SECTION_KEYS[i + 1] if i + 1 < len(SECTION_KEYS) else None)
 
 
 def progress_bar(position: int, total: int = SECTION_COUNT) -> str:
     return "▰" * position + "▱" * (total - position)
-
-
-def capitalised(value: str) -> str:
-    return value[:1].upper() + value[1:]

@@ -11,30 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pep_model.sections import SECTION_KEYS, section_spec
+from cards.elements import SECTION_COUNT, pep_data, refresh_for, section_position
+from cards.walkthrough import REFRESH
+from pep_model.sections import section_spec
 from pep_model.services import PepView
-
-REFRESH_VERB = "pep.walkthrough.refresh"
-MAX_REFRESH_USERS = 60
 
 
 def walkthrough_shared_card(view: PepView, audience: Sequence[str]) -> dict[str, Any]:
     pep = view.pep
     key = pep.current_section
-    position = SECTION_KEYS.index(key) + 1
-    action = {"type": "Action.Execute", "title": "Show the PEP", "verb": REFRESH_VERB,
-              "data": {"pep_id": pep.id, "version": pep.version}}
+    action = {"type": "Action.Execute", "title": "Show the PEP", "verb": REFRESH,
+              "data": pep_data(pep)}
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
-        "refresh": {"action": {k: v for k, v in action.items() if k != "title"},
-                    "userIds": list(audience)[:MAX_REFRESH_USERS]},
+        "refresh": refresh_for(REFRESH, pep_data(pep), audience),
         "body": [
             {"type": "TextBlock", "text": "PEP meeting walkthrough", "weight": "Bolder",
              "size": "Medium", "wrap": True},
             {"type": "TextBlock", "wrap": True, "isSubtle": True,
-             "text": f"Now discussing section {position} of {len(SECTION_KEYS)}: "
+             "text": f"Now discussing section {section_position(key)} of {SECTION_COUNT}: "
                      f"{section_spec(key).title}"},
             {"type": "TextBlock", "wrap": True, "size": "Small",
              "text": "The PEP is shown only to the people working with the child. "

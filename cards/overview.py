@@ -18,14 +18,14 @@ from cards.elements import (
     heading,
     text,
 )
+from cards.pupil_premium import PP_SCHEDULE
 from pep_model.money import format_pence
 from pep_model.overview import Overview
-from pep_model.quality import GradeScale, QaInvalid
+from pep_model.quality import GradeScale
 from pep_model.workflow import STATUS_LABELS, PepStatus
 
 OVERVIEW = "pep.overview"
 OVERVIEW_EXPORT = "pep.overview.export"
-PP_SCHEDULE = "pep.pp.schedule"
 IDS_SHOWN = 20
 
 
@@ -65,7 +65,7 @@ def overview_card(overview: Overview, term_label: str, scale: GradeScale, *,
                ("Approved", format_pence(o.pp_approved_pence)),
                ("Paid (exported schedule)", format_pence(o.pp_paid_pence))]),
         text("QA grades this term", weight="bolder", spacing="medium"),
-        facts([(_grade_label(scale, g), str(n)) for g, n in o.grade_counts.items()]),
+        facts([(scale.display_label(g), str(n)) for g, n in o.grade_counts.items()]),
     ]
     statuses = [(STATUS_LABELS[PepStatus(s)], str(n)) for s, n in o.status_counts.items() if n]
     if statuses:
@@ -85,10 +85,3 @@ def overview_card(overview: Overview, term_label: str, scale: GradeScale, *,
                              execute("PP+ payment schedule", PP_SCHEDULE, data),
                              execute("Refresh", OVERVIEW, data)]
     return card(body, actions)
-
-
-def _grade_label(scale: GradeScale, grade: str) -> str:
-    try:
-        return scale.label(grade)
-    except QaInvalid:  # a grade recorded on an earlier scale
-        return grade.capitalize()

@@ -46,8 +46,6 @@ SECTION = "pupil_premium"
 LIST_SHOWN = 25
 SCHOOLS_SHOWN = 40
 
-_KIND_WORDS = {DecisionKind.APPROVE: "Approved", DecisionKind.APPROVE_AMOUNT: "Approved",
-               DecisionKind.DECLINE: "Declined"}
 
 
 # ---- reading what the card sent ----------------------------------------------------

@@ -32,6 +32,7 @@ from cards.elements import (
     text,
 )
 from cards.fields import section_display
+from cards.lists import SECTION_OPEN
 from pep_model.child import Child
 from pep_model.qa_criteria import CriterionResult
 from pep_model.qa_service import PreAssessment, QaReview, QueueItem
@@ -52,7 +53,6 @@ QA_RETURN = "pep.qa.return"
 QA_RESUBMIT = "pep.qa.resubmit"
 QA_CHECK = "pep.qa.check"
 QA_LIST = "pep.qa.list"
-SECTION_OPEN = "pep.section.open"
 
 GRADE_PREFIX = "g."
 OVERRIDE = "qa.override"
@@ -102,13 +102,6 @@ def grade_color(scale: GradeScale, grade: str) -> str:
     return "good"
 
 
-def _label(scale: GradeScale, grade: str) -> str:
-    try:
-        return scale.label(grade)
-    except QaInvalid:  # a grade off the configured scale (the scale changed since)
-        return grade.capitalize()
-
-
 def _criterion(result: CriterionResult) -> Element:
     if not result.applies:
         mark, color = "–", None
@@ -129,9 +122,9 @@ def _grade_choices(scale: GradeScale, blank: str) -> list[Any]:
 def _round_block(scale: GradeScale, r: QaRound) -> Element:
     outcome = "approved, PEP finalised" if r.decision is QaDecision.APPROVE \
         else "returned for amendment"
-    overall = _label(scale, r.overall)
+    overall = scale.display_label(r.overall)
     if r.overall != r.computed:
-        overall += f" (worked out {_label(scale, r.computed)}; {r.override_reason})"
+        overall += f" (worked out {scale.display_label(r.computed)}; {r.override_reason})"
     items = [text(f"Round {r.number} · {british(r.at.date())} · {outcome}", weight="bolder",
                   size="small"),
              text(f"Overall: {overall}", size="small", spacing="none",
@@ -160,7 +153,7 @@ def _section_block(review: QaReview, spec: SectionSpec, position: int,
     items: list[Element] = [text(f"{position}. {spec.title}", weight="bolder")]
     items += [_criterion(r) for r in results]
     if suggested:
-        items.append(text(f"Suggested from the record: {_label(scale, suggested)}",
+        items.append(text(f"Suggested from the record: {scale.display_label(suggested)}",
                           size="small", subtle=True, spacing="none"))
     elif results:
         items.append(text("Does not apply to this PEP: leave ungraded unless you judge it.",
@@ -176,7 +169,7 @@ def _section_block(review: QaReview, spec: SectionSpec, position: int,
             items.append(error_line(errors[input_id]))
     elif spec.key in (review.history[-1].grades if review.history else {}):
         grade = review.history[-1].grades[spec.key]
-        items.append(text(f"Graded {_label(scale, grade)}", color=grade_color(scale, grade),
+        items.append(text(f"Graded {scale.display_label(grade)}", color=grade_color(scale, grade),
                           size="small"))
     if limit != 0:
         shown = section_display(spec, review.pep.section(spec.key), limit=limit)
@@ -198,7 +191,7 @@ def _overall_block(review: QaReview, typed: Mapping[str, Any] | None,
     items: list[Element] = [text("Overall grade", weight="bolder", size="medium")]
     if assessment is not None:
         items.append(text(f"Worked out from the section grades: "
-                          f"{_label(scale, assessment.computed)}", weight="bolder",
+                          f"{scale.display_label(assessment.computed)}", weight="bolder",
                           color=grade_color(scale, assessment.computed)))
         items.append(text("Any red section gives red; two or more amber give amber; "
                           "otherwise the best grade that 7 in 8 graded sections reach. "
@@ -300,7 +293,7 @@ def error_key(field: str) -> str:
 # ---- after the decision ------------------------------------------------------------------
 
 def _grades_facts(scale: GradeScale, r: QaRound) -> Element:
-    return facts([(section_spec(k).title, _label(scale, g)) for k, g in r.grades.items()])
+    return facts([(section_spec(k).title, scale.display_label(g)) for k, g in r.grades.items()])
 
 
 def qa_decided_card(review: QaReview, r: QaRound, told: Sequence[str]) -> dict[str, Any]:
@@ -312,7 +305,7 @@ def qa_decided_card(review: QaReview, r: QaRound, told: Sequence[str]) -> dict[s
         heading(title),
         text(child_line(review.child, (review.assessment.term.label, f"round {r.number}")),
              subtle=True, spacing="none"),
-        text(f"Overall: {_label(scale, r.overall)}", weight="bolder",
+        text(f"Overall: {scale.display_label(r.overall)}", weight="bolder",
              color=grade_color(scale, r.overall)),
         _grades_facts(scale, r)]
     if r.feedback:
@@ -331,13 +324,13 @@ def amendment_card(review: QaReview, r: QaRound) -> dict[str, Any]:
         heading("PEP returned for amendment"),
         text(child_line(review.child, (review.assessment.term.label,)), subtle=True,
              spacing="none"),
-        text(f"The PEP coordinator graded it {_label(scale, r.overall)} overall "
+        text(f"The PEP coordinator graded it {scale.display_label(r.overall)} overall "
              f"(QA round {r.number}).", color=grade_color(scale, r.overall)),
         text("Feedback", weight="bolder"), text(r.feedback or "(none)")]
     weak = [(k, g) for k, g in r.grades.items() if g in (scale.red, scale.amber)]
     for key, grade in weak:
         body.append(container([
-            text(f"{section_spec(key).title}: {_label(scale, grade)}", weight="bolder",
+            text(f"{section_spec(key).title}: {scale.display_label(grade)}", weight="bolder",
                  color=grade_color(scale, grade)),
             action_set([execute("Open this section", SECTION_OPEN,
                                 {"pep_id": pep.id, "version": pep.version,
@@ -355,7 +348,7 @@ def finalised_card(review: QaReview, r: QaRound) -> dict[str, Any]:
         heading("PEP approved and finalised"),
         text(child_line(review.child, (review.assessment.term.label,)), subtle=True,
              spacing="none"),
-        text(f"Quality assurance grade: {_label(scale, r.overall)}", weight="bolder",
+        text(f"Quality assurance grade: {scale.display_label(r.overall)}", weight="bolder",
              color=grade_color(scale, r.overall))]
     if r.feedback:
         body += [text("Feedback", weight="bolder"), text(r.feedback)]
@@ -375,7 +368,7 @@ def pre_assessment_card(pre: PreAssessment) -> dict[str, Any]:
              size="small", subtle=True)]
     overall = pre.suggested_overall
     if overall is not None:
-        body.append(text(f"As it stands this suggests {_label(scale, overall)} overall.",
+        body.append(text(f"As it stands this suggests {scale.display_label(overall)} overall.",
                          weight="bolder", color=grade_color(scale, overall)))
     if pre.meeting_pending:
         body.append(text("Who attended and next term's PEP date are recorded in the "

@@ -40,6 +40,7 @@ from cards.elements import (
 )
 from cards.fields import section_display, section_inputs
 from cards.inputs import ATTENDEE_ATTENDED, ATTENDEE_NAME, ATTENDEE_ROLE, typed_raw
+from cards.lists import LIST, SECTION_OPEN
 from pep_model.errors import FieldError
 from pep_model.sections import SECTIONS, SectionSpec, section_spec
 from pep_model.services import PepView
@@ -52,8 +53,6 @@ NAV = "pep.nav"
 FINISH = "pep.finish"
 ADD_ATTENDEE = "pep.attendee.add"
 REFRESH = "pep.walkthrough.refresh"
-SECTION_OPEN = "pep.section.open"
-LIST = "pep.list"
 
 
 # ---- parts -----------------------------------------------------------------------

@@ -87,6 +87,14 @@ class GradeScale:
     def label(self, grade: Grade) -> str:
         return self.all_labels[self.rank(grade)]
 
+    def display_label(self, grade: Grade) -> str:
+        """label(), or the name capitalised for a grade off this scale (one recorded
+        before the authority changed its scale)."""
+        try:
+            return self.label(grade)
+        except QaInvalid:
+            return grade.capitalize()
+
     def parse(self, text: str) -> Grade:
         """A grade's name or label, any case."""
         wanted = text.strip().lower()
