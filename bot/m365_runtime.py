@@ -23,9 +23,9 @@ from graph.dispatch import Backoff, Dispatcher
 from graph.wiring import M365, M365Settings, open_m365
 from pep_model.errors import NotFound
 from pep_model.meetings import DEFAULT_AGENDA, MeetingWording
-from pep_model.pep import document_name
+from pep_model.pep import DOCX, document_name
 from pep_model.ports import StoredDocument
-from pep_model.returns import DOCX, FINAL_RECORD, ReturnService
+from pep_model.returns import FINAL_RECORD, ReturnService
 from pep_model.scheduling import SchedulingService
 from pep_model.term_start import TermStart
 

@@ -73,7 +73,7 @@ class PepMeeting:
 
     @property
     def create_key(self) -> str:
-        return f"meeting:{self.pep_id}:g{self.generation}:create"
+        return self.key("create")
 
     def key(self, what: str) -> str:
         return f"meeting:{self.pep_id}:g{self.generation}:{what}"

@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pep_model.m365 import Invitee, MailAttachment, MailMessage, MeetingInvite
+from pep_model.m365 import LONDON, Invitee, MailAttachment, MailMessage, MeetingInvite
 
 if TYPE_CHECKING:
     from pep_model.ports import UnitOfWork
@@ -199,7 +199,7 @@ def invite_from(key: str, data: Mapping[str, Any]) -> MeetingInvite:
         start=datetime.fromisoformat(str(data["start"])),
         end=datetime.fromisoformat(str(data["end"])),
         attendees=tuple(invitee_from(a) for a in data.get("attendees") or []),
-        time_zone=str(data.get("time_zone") or "Europe/London"))
+        time_zone=str(data.get("time_zone") or LONDON))
 
 
 def mail(key: str, *, sender: str, to: Sequence[str], subject: str, body: str,

@@ -14,6 +14,10 @@ def pep_id_for(child_id: str, term_id: str) -> str:
     return f"{child_id}-{term_id}"
 
 
+# the media type of a .docx (forms, records), for mail attachments and stored documents
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
 def document_name(child_id: str, term_id: str, extension: str = "docx") -> str:
     """The file name of a child's PEP document for a term (form, record, PDF)."""
     return f"PEP-{child_id}-{term_id}.{extension}"

@@ -35,7 +35,7 @@ from pep_model.quality import (
     record_round,
 )
 from pep_model.rules import PepContext, PepRules
-from pep_model.services import load_pep
+from pep_model.services import load_pep, require
 from pep_model.terms import Term, TermCalendar
 from pep_model.workflow import PepStatus, check_move, is_before_meeting
 
@@ -313,8 +313,7 @@ class QaService:
         """The QA history as the school sees it (to make the amendments)."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            if not actor.can(Capability.EDIT, child):
-                raise NotAllowed("You do not have access to this child's PEP.")
+            require(actor, Capability.EDIT, child)
             return await self._review(uow, pep, child)
 
     async def resubmit(self, pep_id: str, actor: Actor) -> Pep:
@@ -322,8 +321,7 @@ class QaService:
         sends it into QA again with on_pep_returned."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            if not actor.can(Capability.EDIT, child):
-                raise NotAllowed("You do not have access to this child's PEP.")
+            require(actor, Capability.EDIT, child)
             if pep.status is not PepStatus.AMENDMENTS_REQUESTED:
                 raise NotAllowed(f"This PEP is '{pep.status.label}': only a PEP returned "
                                  "for amendment can be sent back to QA.")
@@ -346,8 +344,7 @@ class QaService:
         recorded."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            if not actor.can(Capability.EDIT, child):
-                raise NotAllowed("You do not have access to this child's PEP.")
+            require(actor, Capability.EDIT, child)
             return self.pre_assessment(pep, child, await school_of(uow, child))
 
 

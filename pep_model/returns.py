@@ -16,14 +16,13 @@ from pep_model.meetings import TZ
 from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, mail, notice, person_target
 from pep_model.overview import OverdueReturn
 from pep_model.people import Person, Role
-from pep_model.pep import Pep
+from pep_model.pep import DOCX, Pep
 from pep_model.ports import AuditEntry, StoredDocument, UnitOfWork
 from pep_model.services import PepService, load_pep
-from pep_model.terms import Term, british_date
+from pep_model.terms import Term, TermCalendar, british_date
 from pep_model.workflow import PepStatus, check_move
 
 FINAL_RECORD = "final_record_docx"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @dataclass(frozen=True)
@@ -99,18 +98,11 @@ class ReturnService:
             return self.calendar.add_working_days(held_on, n)
         return held_on + timedelta(days=n)
 
-    def _recent_terms(self, today: date) -> list[Term]:
-        """The term we are in (or about to be) and the one before: a meeting on the
-        last day of term is returned in the holiday."""
-        current = self.calendar.current_or_next(today)
-        previous = self.calendar.previous(current)
-        return [current] + ([previous] if previous is not None else [])
-
     async def awaiting(self, today: date) -> list[tuple[Pep, Child]]:
         found = []
         async with self.uow() as uow:
             children = {c.lcs_id: c for c in await uow.children.list_all()}
-            for term in self._recent_terms(today):
+            for term in recent_terms(self.calendar, today):
                 for pep in await uow.peps.find(term_id=term.id):
                     if pep.status is PepStatus.AWAITING_RETURN and \
                             pep.meeting_held_on is not None and pep.child_id in children:
@@ -206,10 +198,8 @@ async def queue_next_date_nags(service: PepService, today: date | None = None) -
     today = today or service.clock.today()
     now = service.clock.now()
     added = 0
-    current = service.calendar.current_or_next(today)
-    terms = [current] + [t for t in [service.calendar.previous(current)] if t is not None]
     async with service.uow() as uow:
-        for term in terms:
+        for term in recent_terms(service.calendar, today):
             for pep in await uow.peps.find(term_id=term.id):
                 if pep.status is not PepStatus.IN_MEETING:
                     continue
@@ -228,6 +218,14 @@ async def queue_next_date_nags(service: PepService, today: date | None = None) -
                         added += 1
         await uow.commit()
     return added
+
+
+def recent_terms(calendar: TermCalendar, today: date) -> list[Term]:
+    """The term we are in (or about to be) and the one before: a meeting on the last day
+    of term is returned, or still waits for its next date, in the holiday."""
+    current = calendar.current_or_next(today)
+    previous = calendar.previous(current)
+    return [current] + ([previous] if previous is not None else [])
 
 
 async def next_date_askers(uow: UnitOfWork, child: Child) -> list[Person]:

@@ -46,6 +46,7 @@ from pep_model.outbox import (
 from pep_model.people import Person, Role
 from pep_model.pep import MeetingLink, Pep
 from pep_model.ports import AuditEntry, UnitOfWork
+from pep_model.qa_service import school_of
 from pep_model.services import PepService
 from pep_model.terms import Term
 from pep_model.virtual_school_cases import virtual_school_reasons
@@ -127,14 +128,14 @@ class SchedulingService:
             raise NotAllowed("I can't find you in this authority's PEP records.")
         pep = await self.service.open_pep(child_id, term.id)
         async with self.uow() as uow:
-            school = await uow.children.get_school(child.school_urn)
+            school = await school_of(uow, child)
             meeting = await uow.meetings.get(pep.id)
             reasons = self.reasons(child, term)
             proposals = await self._proposals(uow, child, actor.person, bool(reasons))
         live = meeting if meeting is not None and meeting.live else None
         if live is not None:
             proposals = _as_invited(proposals, live)
-        return SchedulePlan(child, school.name if school else child.school_urn, term, pep,
+        return SchedulePlan(child, school.name, term, pep,
                             live, tuple(proposals), tuple(reasons), actor.person)
 
     def reasons(self, child: Child, term: Term) -> list[str]:
@@ -317,7 +318,7 @@ class SchedulingService:
             pep = await uow.peps.get(pep_id)
             if pep is not None and is_before_meeting(pep.status):
                 await self._link(uow, pep_id, lambda link: None)
-            prefix = f"meeting:{pep_id}:g{meeting.generation}:"
+            prefix = meeting.key("")
             for entry in await uow.outbox.find(status=OutboxStatus.PENDING,
                                                key_prefix=prefix):
                 await uow.outbox.cancel(entry.key, now)

@@ -102,7 +102,7 @@ class PepService:
                   capability: Capability = Capability.VIEW) -> PepView:
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-        _require(actor, capability, child)
+        require(actor, capability, child)
         return self.view(pep, child)
 
     async def my_peps(self, actor: Actor, term_id: str | None = None) -> list[PepView]:
@@ -159,7 +159,7 @@ class PepService:
         spec = section_spec(key)
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            _require(actor, Capability.EDIT, child)
+            require(actor, Capability.EDIT, child)
             editable = EDITABLE_MEETING if spec.stage is Stage.MEETING else EDITABLE_BEFORE
             if pep.status not in editable:
                 raise NotAllowed(f"'{spec.title}' cannot be changed while the PEP is "
@@ -182,18 +182,19 @@ class PepService:
             read_version = pep.version
             pep.sections[key] = content
             pep.section_versions[key] = read_version + 1
-            self._settle_status(pep, child, actor)
+            self._settle_status(pep, child, actor, ctx)
             await self._save(uow, pep, read_version)
             await uow.audit.append(AuditEntry(self.clock.now(), actor.id, pep.id,
                                               "section.save", key, before, content))
             await uow.commit()
             return SaveOutcome(pep, child, changed=True)
 
-    def _settle_status(self, pep: Pep, child: Child, actor: Actor) -> None:
-        """Before the meeting, the status follows the readiness rule."""
+    def _settle_status(self, pep: Pep, child: Child, actor: Actor, ctx: PepContext) -> None:
+        """Before the meeting, the status follows the readiness rule (ctx: the PEP's rule
+        context with the section just saved)."""
         if not is_before_meeting(pep.status):
             return
-        ready = not readiness_problems(self.context(pep, child))
+        ready = not readiness_problems(ctx)
         target = PepStatus.READY_FOR_MEETING if ready else PepStatus.IN_PROGRESS
         if target != pep.status:
             check_move(pep.status, target, actor.capabilities(child))
@@ -229,7 +230,7 @@ class PepService:
         """Idempotent: a PEP already in its meeting is returned as it is."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            _require(actor, Capability.LEAD_MEETING, child)
+            require(actor, Capability.LEAD_MEETING, child)
             if pep.status is PepStatus.IN_MEETING:
                 return pep
         if chat_id:
@@ -242,7 +243,7 @@ class PepService:
         section_spec(key)
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            _require(actor, Capability.LEAD_MEETING, child)
+            require(actor, Capability.LEAD_MEETING, child)
             if pep.current_section == key:
                 return pep
             read_version = pep.version
@@ -326,7 +327,7 @@ class PepService:
         """Refused (problems returned, nothing changed) until the meeting rule is met."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
-            _require(actor, Capability.LEAD_MEETING, child)
+            require(actor, Capability.LEAD_MEETING, child)
         problems = self.finish_problems(pep, child)
         if problems:
             return pep, problems
@@ -369,6 +370,7 @@ async def load_pep(uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
     return pep, child
 
 
-def _require(actor: Actor, capability: Capability, child: Child) -> None:
+def require(actor: Actor, capability: Capability, child: Child) -> None:
+    """The actor holds this capability for the child, or NotAllowed."""
     if not actor.can(capability, child):
         raise NotAllowed("You do not have access to this child's PEP.")

@@ -19,13 +19,12 @@ from pep_model.imports import PREVIOUS_PEP_PDF
 from pep_model.m365 import MailAttachment
 from pep_model.outbox import OutboxStatus, mail, notice, person_target
 from pep_model.people import Person, Role
-from pep_model.pep import Pep, document_name, pep_id_for
+from pep_model.pep import DOCX, Pep, document_name, pep_id_for
 from pep_model.ports import AuditEntry, UnitOfWork
 from pep_model.services import PepService
 from pep_model.terms import Term
 from pep_model.workflow import PepStatus, check_move
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 KEY_PREFIX = "term-pack:"
 
 # (unit of work, the term's PEP) -> (file name, the new-term Word form)
