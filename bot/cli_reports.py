@@ -31,15 +31,10 @@ async def _services(settings: Settings) -> tuple[Any, AfterMeeting]:
     return container, after_meeting_services(container)
 
 
-def _pounds(pence: int) -> str:
-    from pep_model.money import format_pence
-
-    return format_pence(pence)
-
-
 async def cmd_pp_schedule(settings: Settings, args: argparse.Namespace) -> int:
     from pep_model.access import SYSTEM
     from pep_model.errors import NotFound
+    from pep_model.money import format_pence
     from pep_model.pupil_premium_service import ScheduleRefused, schedule_csv_name
 
     container, services = await _services(settings)
@@ -74,9 +69,9 @@ async def cmd_pp_schedule(settings: Settings, args: argparse.Namespace) -> int:
     print(f"PP+ payment schedule {args.term}: {state}")
     print(f"  {len(schedule.schools)} schools, {children} children, "
           f"{sum(s.requests for s in schedule.schools)} requests, "
-          f"total {_pounds(schedule.total_pence)}")
+          f"total {format_pence(schedule.total_pence)}")
     print(f"  held (PEP not finalised): {len(schedule.held)} children, "
-          f"{_pounds(schedule.held_pence)}")
+          f"{format_pence(schedule.held_pence)}")
     if not args.preview:
         print(f"  wrote {csv_path} and {doc_path}")
     return EXIT_OK

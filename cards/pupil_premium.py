@@ -29,7 +29,7 @@ from cards.elements import (
 )
 from cards.quality import child_line
 from pep_model.errors import FieldError, ValidationFailed
-from pep_model.money import format_pence, parse_pounds
+from pep_model.money import format_pence, parse_pounds, pounds
 from pep_model.pupil_premium import ApprovalRecord, Decision, DecisionKind
 from pep_model.pupil_premium_service import PpOutcome, RequestView, ScheduleView
 
@@ -67,11 +67,6 @@ def decision_from_card_data(verb: str, data: Mapping[str, Any], index: int) -> D
     return Decision.approve_amount(amount, reason)
 
 
-def _pounds(pence: int) -> str:
-    whole, rest = divmod(pence, 100)
-    return f"{whole}.{rest:02d}"
-
-
 def decision_words(record: ApprovalRecord) -> str:
     if record.kind is DecisionKind.DECLINE:
         return "Declined"
@@ -107,14 +102,14 @@ def _amount_input(view: RequestView, typed: Mapping[str, Any] | None) -> Element
     if typed and AMOUNT in typed:
         value = str(typed.get(AMOUNT) or "")
     elif view.decision is not None and view.decision.approved_pence:
-        value = _pounds(view.decision.approved_pence)
+        value = pounds(view.decision.approved_pence)
     else:
-        value = _pounds(requested)
+        value = pounds(requested)
     bands = view.policy.bands_pence
-    if bands and value in {_pounds(b) for b in bands}:
+    if bands and value in {pounds(b) for b in bands}:
         return ac.InputChoiceSet(
             id=AMOUNT, label="Amount to approve", style=COMPACT, value=value,
-            choices=[ac.InputChoice(title=format_pence(b), value=_pounds(b)) for b in bands])
+            choices=[ac.InputChoice(title=format_pence(b), value=pounds(b)) for b in bands])
     return ac.InputText(id=AMOUNT, label="Amount to approve (£)", value=value or None,
                         placeholder="In pounds, like 250.00", max_length=12)
 

@@ -20,6 +20,14 @@ def parse_pounds(text: str) -> int:
     return int((amount * 100).to_integral_exact())
 
 
+def pounds(pence: int) -> str:
+    """12345 -> '123.45' (no currency sign, no thousands separator; no floats): for
+    finance's CSV and the value of an amount input."""
+    sign = "-" if pence < 0 else ""
+    whole, rest = divmod(abs(pence), 100)
+    return f"{sign}{whole}.{rest:02d}"
+
+
 def format_pence(pence: int) -> str:
     """125050 -> '£1,250.50'."""
     sign = "-" if pence < 0 else ""

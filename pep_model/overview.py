@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 
-from pep_model.pupil_premium import pounds
+from pep_model.money import pounds
 from pep_model.quality import DEFAULT_SCALE, GradeScale
 from pep_model.terms import Term
 from pep_model.workflow import PepStatus, is_before_meeting

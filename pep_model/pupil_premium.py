@@ -13,7 +13,7 @@ from enum import StrEnum
 from pep_model.access import Actor, Capability
 from pep_model.child import Child, School
 from pep_model.errors import FieldError, NotAllowed, ValidationFailed
-from pep_model.money import format_pence
+from pep_model.money import format_pence, pounds
 from pep_model.pep import Pep
 from pep_model.rules import PepRules
 from pep_model.terms import Term, TermCalendar
@@ -288,13 +288,6 @@ def carry_forward(schedule: PaymentSchedule, next_term_id: str) -> list[Approval
 
 SCHEDULE_COLUMNS = ("term_id", "row_type", "school_urn", "school_name", "lcs_id",
                     "requests", "amount_gbp")
-
-
-def pounds(pence: int) -> str:
-    """12345 -> '123.45' (no currency sign, no thousands separator; no floats)."""
-    sign = "-" if pence < 0 else ""
-    whole, rest = divmod(abs(pence), 100)
-    return f"{sign}{whole}.{rest:02d}"
 
 
 def _cell(text: str) -> str:

@@ -6,7 +6,7 @@ overdue returns are listed for the Virtual School."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pep_model.access import Actor, Capability
 from pep_model.child import Child
@@ -18,6 +18,7 @@ from pep_model.overview import OverdueReturn
 from pep_model.people import Person, Role
 from pep_model.pep import DOCX, Pep
 from pep_model.ports import AuditEntry, StoredDocument, UnitOfWork
+from pep_model.rules import days_after_meeting
 from pep_model.services import PepService, load_pep
 from pep_model.terms import Term, TermCalendar, british_date
 from pep_model.workflow import PepStatus, check_move
@@ -94,9 +95,7 @@ class ReturnService:
     # ---- the deadline ---------------------------------------------------------------
 
     def reminder_day(self, held_on: date, n: int) -> date:
-        if self.rules.return_in_working_days:
-            return self.calendar.add_working_days(held_on, n)
-        return held_on + timedelta(days=n)
+        return days_after_meeting(held_on, n, self.calendar, self.rules)
 
     async def awaiting(self, today: date) -> list[tuple[Pep, Child]]:
         found = []

@@ -340,6 +340,13 @@ def finish_problems(ctx: PepContext) -> list[FieldError]:
 
 
 def return_deadline(meeting_day: date, calendar: TermCalendar, rules: PepRules) -> date:
+    return days_after_meeting(meeting_day, rules.return_days, calendar, rules)
+
+
+def days_after_meeting(meeting_day: date, n: int, calendar: TermCalendar,
+                       rules: PepRules) -> date:
+    """The day n days after the meeting, counted as the return deadline is: working days
+    or calendar days (PepRules.return_in_working_days)."""
     if rules.return_in_working_days:
-        return calendar.add_working_days(meeting_day, rules.return_days)
-    return meeting_day + timedelta(days=rules.return_days)
+        return calendar.add_working_days(meeting_day, n)
+    return meeting_day + timedelta(days=n)

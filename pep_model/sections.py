@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pep_model.errors import FieldError
-from pep_model.money import format_pence, parse_pounds
+from pep_model.money import format_pence, parse_pounds, pounds
 from pep_model.terms import british_date
 
 Content = dict[str, Any]
@@ -354,8 +354,7 @@ def input_value(spec: FieldSpec, value: Any) -> str:
     if value is None:
         return ""
     if spec.kind is FieldKind.MONEY:
-        pounds, pence = divmod(int(value), 100)
-        return f"{pounds}.{pence:02d}"
+        return pounds(int(value))
     if spec.kind is FieldKind.FLAG:
         return "true" if value else "false"
     return str(value)
