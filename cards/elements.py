@@ -76,6 +76,13 @@ def error_line(message: str) -> Element:
     return text(f"⚠ {message}", color="attention", size="small", spacing="none")
 
 
+def notice_block(notice: str) -> list[Element]:
+    """What just happened ("Saved."), highlighted above the card's content; none if empty."""
+    if not notice:
+        return []
+    return [container([text(notice, weight="bolder")], style="accent")]
+
+
 def problem_lines(errors: Sequence[FieldError], limit: int | None = None) -> list[str]:
     shown = list(errors if limit is None else errors[:limit])
     return [f"{e.where()}: {e.message}" for e in shown]

@@ -18,7 +18,7 @@ from cards.elements import (
 from cards.fields import NOT_TYPED, field_block
 from cards.inputs import field_id
 from cards.scheduling import RETURN_OPEN
-from cards.walkthrough import FINISH, SAVE, meeting_title
+from cards.walkthrough import FINISH, SAVE, meeting_header
 from pep_model.sections import section_spec
 from pep_model.services import PepView
 
@@ -48,7 +48,7 @@ def finished_card(view: PepView, record_filename: str) -> dict[str, Any]:
         ("Record", record_filename),
     ]
     body: list[Element] = [
-        container([text(meeting_title(view), weight="bolder")], style="emphasis"),
+        meeting_header(view),
         container([heading("PEP meeting finished"),
                    text("Thank you. The meeting record is saved.", spacing="none")],
                   style="good"),
@@ -66,7 +66,7 @@ def next_date_request_card(view: PepView) -> dict[str, Any]:
     spec = section_spec(NEXT_PEP)
     content = view.pep.section(NEXT_PEP)
     body: list[Element] = [
-        container([text(meeting_title(view), weight="bolder")], style="emphasis"),
+        meeting_header(view),
         heading("When is next term's PEP?"),
         text("The meeting cannot finish until next term's PEP date is set. If no date can "
              "be agreed, say why.", spacing="none"),

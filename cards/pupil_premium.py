@@ -23,6 +23,7 @@ from cards.elements import (
     execute,
     facts,
     heading,
+    notice_block,
     problems_block,
     sub_card,
     text,
@@ -124,8 +125,7 @@ def pp_request_card(view: RequestView, *, errors: Sequence[FieldError] = (),
         text(child_line(view.child, (r.school_name, f"request {r.index + 1} of "
                                                     f"{max(view.requests_in_pep, 1)}")),
              subtle=True, spacing="none")]
-    if notice:
-        body.append(container([text(notice, weight="bolder")], style="accent"))
+    body += notice_block(notice)
     body += _request_facts(view)
     if view.waits_for_finalised_pep:
         body.append(text("Approved PP+ is paid once the PEP is finalised by quality "
@@ -238,8 +238,7 @@ def schedule_card(view: ScheduleView, *, can_export: bool, notice: str = "") -> 
     s = view.schedule
     term_id = view.term.id
     body: list[Element] = [heading(f"PP+ payment schedule — {view.term.label}")]
-    if notice:
-        body.append(container([text(notice, weight="bolder")], style="accent"))
+    body += notice_block(notice)
     if view.frozen is not None:
         body.append(text(f"Exported and frozen on {british(view.frozen.frozen_at.date())} by "
                          f"{view.frozen.frozen_by}. Approvals since then are paid in the "

@@ -27,6 +27,8 @@ from cards.elements import (
     execute,
     facts,
     heading,
+    notice_block,
+    pep_data,
     shortened,
     sub_card,
     text,
@@ -235,8 +237,7 @@ def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
         text(child_line(review.child, (pre.school.name, held)), subtle=True,
              spacing="none"),
     ]
-    if notice:
-        body.append(container([text(notice, weight="bolder")], style="accent"))
+    body += notice_block(notice)
     if limit == 0:
         body.append(text("This PEP is too long to show what the school wrote on this card: "
                          "read it in the PEP record (Word). The checks and grades are all "
@@ -257,7 +258,7 @@ def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
     actions: list[Action] = []
     if review.open:
         body += _overall_block(review, typed, assessment, errors)
-        data = {"pep_id": pep.id, "version": pep.version, "round": review.next_round}
+        data = pep_data(pep, round=review.next_round)
         actions = [execute("Work out overall", QA_CALCULATE, data),
                    execute("Approve and finalise", QA_APPROVE, data, style="positive"),
                    execute("Return for amendment", QA_RETURN, data, style="destructive")]
@@ -333,8 +334,7 @@ def amendment_card(review: QaReview, r: QaRound) -> dict[str, Any]:
             text(f"{section_spec(key).title}: {scale.display_label(grade)}", weight="bolder",
                  color=grade_color(scale, grade)),
             action_set([execute("Open this section", SECTION_OPEN,
-                                {"pep_id": pep.id, "version": pep.version,
-                                 "section": key})])], separator=True))
+                                pep_data(pep, section=key))])], separator=True))
     body.append(text("When the amendments are made, send the PEP back for quality "
                      "assurance.", spacing="medium"))
     return card(body, [execute("Send back for QA", QA_RESUBMIT, {"pep_id": pep.id},
@@ -383,9 +383,7 @@ def pre_assessment_card(pre: PreAssessment) -> dict[str, Any]:
         in_meeting = pre.meeting_pending and spec.stage is Stage.MEETING
         if any(r.applies and not r.met for r in results) and not in_meeting:
             items.append(action_set([execute("Open this section", SECTION_OPEN,
-                                             {"pep_id": pre.pep.id,
-                                              "version": pre.pep.version,
-                                              "section": spec.key})]))
+                                             pep_data(pre.pep, section=spec.key))]))
         body.append(container(items, separator=True))
     return card(body, [execute("Check again", QA_CHECK, {"pep_id": pre.pep.id})])
 

@@ -32,6 +32,7 @@ from pep_model.child import Child
 from pep_model.errors import FieldError
 from pep_model.meetings import TZ, ScheduleRequest
 from pep_model.overview import OverdueReturn
+from pep_model.people import Role
 from pep_model.scheduling import SchedulePlan
 
 SCHEDULE_FORM = "pep.schedule.form"
@@ -44,10 +45,8 @@ RETURN_SEND = "pep.return.send"
 DATE, TIME, DURATION, EXTRA, REASON = "s.date", "s.time", "s.duration", "s.extra", "s.reason"
 INVITE = "s.invite."  # + attendee key
 CHILD = "child_id"
-ROLE_WORDS = {"designated_teacher": "Designated teacher", "pep_lead": "PEP lead",
-              "social_worker": "Social worker", "carer": "Carer",
-              "child": "Child or young person",
-              "virtual_school_officer": "Virtual School officer", "other": "Invited by email"}
+# an attendee's role (Role.value, or "other" for an address typed in) in words
+ROLE_WORDS = {**{r.value: r.label for r in Role}, "other": "Invited by email"}
 
 
 def when(moment: datetime, minutes: int | None = None) -> str:

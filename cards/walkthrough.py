@@ -28,6 +28,7 @@ from cards.elements import (
     execute,
     heading,
     neighbours,
+    notice_block,
     pep_data,
     problem_lines,
     problems_block,
@@ -71,12 +72,6 @@ def section_heading(spec: SectionSpec) -> list[Element]:
         heading(spec.title, size="large"),
         text(spec.guidance, subtle=True, spacing="small"),
     ]
-
-
-def notice_block(notice: str) -> list[Element]:
-    if not notice:
-        return []
-    return [container([text(notice, weight="bolder")], style="accent")]
 
 
 def error_summary(errors: Sequence[FieldError]) -> list[Element]:
@@ -178,13 +173,14 @@ def walkthrough_card(view: PepView, *, lead: bool, lead_user_ids: Sequence[str],
                                       mode))
 
 
-def _header(view: PepView) -> Element:
+def meeting_header(view: PepView) -> Element:
+    """The line every meeting card starts with: whose PEP, which term."""
     return container([text(meeting_title(view), weight="bolder")], style="emphasis")
 
 
 def _viewer(view: PepView, spec: SectionSpec, refresh: Mapping[str, Any],
             limit: int | None) -> dict[str, Any]:
-    body = [_header(view), *section_heading(spec),
+    body = [meeting_header(view), *section_heading(spec),
             *section_display(spec, view.pep.section(spec.key), limit=limit)]
     if limit is not None:
         body.append(text("Long entries are shortened here; the PEP holds them in full.",
@@ -209,7 +205,7 @@ def _save_button(view: PepView, spec: SectionSpec, carried: Mapping[str, Any] | 
 def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
           typed: Mapping[str, Any] | None, notice: str,
           finish_problems: Sequence[FieldError], mode: str) -> dict[str, Any]:
-    body: list[Element] = [_header(view), *notice_block(notice)]
+    body: list[Element] = [meeting_header(view), *notice_block(notice)]
     if finish_problems:
         body.append(problems_block("Cannot finish yet:", finish_problems))
     body.extend(section_heading(spec))
