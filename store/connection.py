@@ -155,24 +155,20 @@ class StoreConnection:
             self._holding = False
             self._write_lock.release()
 
-    # Statements run on the driver directly (fetch, change) are not seen by
-    # SQLAlchemy's transaction bookkeeping, so the driver is told too; its commit and
-    # rollback do nothing when nothing is open.
     async def commit(self) -> None:
-        try:
-            await self.conn.commit()
-            if self._lean is not None:
-                await self._lean.commit()
-        finally:
-            if self._writing:
-                self._writing = False
-                self._release()
+        await self._end(commit=True)
 
     async def rollback(self) -> None:
+        await self._end(commit=False)
+
+    async def _end(self, *, commit: bool) -> None:
+        """Statements run on the driver directly (fetch, change) are not seen by
+        SQLAlchemy's transaction bookkeeping, so the driver is told too (its commit and
+        rollback do nothing when nothing is open); the writer lock is let go."""
         try:
-            await self.conn.rollback()
+            await (self.conn.commit() if commit else self.conn.rollback())
             if self._lean is not None:
-                await self._lean.rollback()
+                await (self._lean.commit() if commit else self._lean.rollback())
         finally:
             if self._writing:
                 self._writing = False

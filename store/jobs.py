@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from store.connection import StoreConnection
+from store.repositories import lease_free
 from store.tables import jobs
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
-    return or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+    return lease_free(jobs.c.lease_until, now)
 
 
 class SqlJobRepository:

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, update
+from sqlalchemy import and_, case, func, literal, select, type_coerce, update
 
 from pep_model.m365 import MailAttachment
 from pep_model.outbox import Json, OutboxEntry, OutboxKind, OutboxStatus, OutgoingMessage
 from store.connection import StoreConnection
-from store.repositories import IN_CHUNK
+from store.repositories import IN_CHUNK, in_chunks, lease_free
 from store.tables import UtcDateTime, outbox, outbox_attachments
 
 PENDING = OutboxStatus.PENDING.value
@@ -37,7 +37,7 @@ def _entry(row: Any, attachments: tuple[MailAttachment, ...] = ()) -> OutboxEntr
 
 
 def _free(now: datetime) -> Any:
-    return or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
+    return lease_free(outbox.c.lease_until, now)
 
 
 class SqlOutboxRepository:
@@ -69,10 +69,8 @@ class SqlOutboxRepository:
 
     async def existing(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        wanted = sorted(set(keys))
-        for start in range(0, len(wanted), IN_CHUNK):
-            rows = await self.db.read(select(outbox.c.key).where(
-                outbox.c.key.in_(wanted[start:start + IN_CHUNK])))
+        for chunk in in_chunks(keys):
+            rows = await self.db.read(select(outbox.c.key).where(outbox.c.key.in_(chunk)))
             found.update(r.key for r in rows)
         return found
 

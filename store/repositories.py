@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 
 from pep_model.child import Child, School, SenStatus, YearGroup
 from pep_model.errors import StaleVersion
@@ -20,6 +20,18 @@ from store.tables import assignments, audit_log, children, documents, people, pe
 
 # Ids per IN (...) list: far below SQLite's 32766 and asyncpg's 32767 bind limits.
 IN_CHUNK = 900
+
+
+def in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """The distinct ids, sorted, IN_CHUNK at a time (one IN (...) list each)."""
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), IN_CHUNK):
+        yield wanted[start:start + IN_CHUNK]
+
+
+def lease_free(lease_until: ColumnElement[datetime], now: datetime) -> ColumnElement[bool]:
+    """A row nobody holds: never leased, or its lease ran out."""
+    return or_(lease_until.is_(None), lease_until < now)
 
 
 def _now() -> datetime:
@@ -264,10 +276,8 @@ class SqlPepRepository:
         if child_ids is None:
             rows = await self.db.read(select(peps).where(*conditions).order_by(*order))
             return [_pep_from(row) for row in rows]
-        ids = sorted(set(child_ids))
         found: list[Pep] = []
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start:start + IN_CHUNK]
+        for chunk in in_chunks(child_ids):
             rows = await self.db.read(
                 select(peps).where(and_(peps.c.child_id.in_(chunk), *conditions))
                 .order_by(*order))
