@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pep_model.m365 import (
@@ -94,6 +94,7 @@ class DispatchReport:
     failed: int = 0
     lost_lease: int = 0   # someone else finished it after our lease ran out
     failures: list[tuple[str, int, str]] = field(default_factory=list)  # key, status, why
+    next_due: datetime | None = None  # drain(): when the next pending message falls due
 
     def add(self, other: DispatchReport) -> None:
         self.delivered += other.delivered
@@ -348,7 +349,7 @@ class Dispatcher:
                     progress(report)
                 continue
             async with self.uow() as uow:
-                next_due = await uow.outbox.next_due()
+                next_due = report.next_due = await uow.outbox.next_due()
                 if keys is not None:
                     entries = [await uow.outbox.get(k) for k in keys]
                     if all(e is None or e.status is not OutboxStatus.PENDING
@@ -393,9 +394,7 @@ class Dispatcher:
         log.info("outbox dispatcher %s started", self.owner)
         while not stop.is_set():
             try:
-                await self.drain()
-                async with self.uow() as uow:
-                    next_due = await uow.outbox.next_due()
+                next_due = (await self.drain()).next_due
             except Exception as error:  # the database went away: try again shortly
                 log.warning("outbox dispatcher pass failed: %s", type(error).__name__)
                 next_due = None

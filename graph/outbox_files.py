@@ -24,6 +24,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -123,14 +124,7 @@ class FileCalendar:
         return sorted(found, key=lambda invitation: invitation.sequence)
 
     def _live(self, event_id: str) -> list[Invitation]:
-        history = self._history(event_id)
-        if not history:
-            raise DeliveryError(f"no meeting {event_id} in the outbox", status=404,
-                                retryable=False, code="ErrorItemNotFound")
-        if history[-1].method == "CANCEL":
-            raise DeliveryError(f"meeting {event_id} was cancelled", status=404,
-                                retryable=False, code="ErrorItemNotFound")
-        return history
+        return _alive(event_id, self._history(event_id))
 
     def _write(self, event_id: str, method: str, uid: str, sequence: int,
                invite: MeetingInvite, join_url: str, comment: str | None = None) -> None:
@@ -174,7 +168,7 @@ class FileCalendar:
         if history and history[-1].method == "CANCEL":
             log.info("outbox event already cancelled: event=%s", event_id)
             return
-        latest = self._live(event_id)[-1]
+        latest = _alive(event_id, history)[-1]
         invite = _with_key(latest.invite, f"{event_id}:cancel")
         self._write(event_id, "CANCEL", latest.uid, latest.sequence + 1, invite,
                     latest.join_url, comment=comment or None)
@@ -191,13 +185,22 @@ class FileCalendar:
                     latest.join_url)
 
 
+def _alive(event_id: str, history: list[Invitation]) -> list[Invitation]:
+    """The event's invitations, oldest first, unless it is unknown or cancelled (404)."""
+    if not history:
+        raise DeliveryError(f"no meeting {event_id} in the outbox", status=404,
+                            retryable=False, code="ErrorItemNotFound")
+    if history[-1].method == "CANCEL":
+        raise DeliveryError(f"meeting {event_id} was cancelled", status=404,
+                            retryable=False, code="ErrorItemNotFound")
+    return history
+
+
 def _with_key(invite: MeetingInvite, key: str,
               attendees: tuple[Invitee, ...] | None = None) -> MeetingInvite:
-    return MeetingInvite(idempotency_key=key, organiser_email=invite.organiser_email,
-                         subject=invite.subject, body_html=invite.body_html,
-                         start=invite.start, end=invite.end,
-                         attendees=invite.attendees if attendees is None else attendees,
-                         time_zone=invite.time_zone)
+    if attendees is None:
+        return replace(invite, idempotency_key=key)
+    return replace(invite, idempotency_key=key, attendees=attendees)
 
 
 def _one_line(text: str) -> str:
