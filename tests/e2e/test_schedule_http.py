@@ -167,12 +167,24 @@ async def test_social_worker_schedules_and_gets_the_join_link(env: BotEnv) -> No
 
 @pytest.mark.parametrize("env", [(0.0, False)], indirect=True)
 async def test_confirmation_follows_when_microsoft_365_is_slow(env: BotEnv) -> None:
+    runtime = runtime_of(env.server.app)
+    # Microsoft 365 answers only once the card has been answered: slower than the wait,
+    # whatever the machine's speed
+    answered = asyncio.Event()
+    calendar = runtime.dispatcher.calendar
+    create_meeting = calendar.create_meeting
+
+    async def slow_create(invite: Any) -> Any:
+        await answered.wait()
+        return await create_meeting(invite)
+
+    calendar.create_meeting = slow_create  # type: ignore[method-assign]
     form = await schedule_form(env, RACHEL, "LCS100001")
     done = await press(env, RACHEL, form, "pep.schedule.submit",
                        {"s.date": "2026-11-24", "s.time": "09:30"})
+    answered.set()
     assert "invitations on their way" in card_text(done)
     assert not [a for a in done.get("actions", []) if a["type"] == "Action.OpenUrl"]
-    runtime = runtime_of(env.server.app)
     await runtime.dispatcher.idle()
     before = len(env.connector.cards(f"a:personal-{RACHEL[0]}"))
     env.container.clock.advance(minutes=1)  # type: ignore[attr-defined]
