@@ -16,24 +16,25 @@ from bot.settings import Settings
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-class Progress:
+class Bar:
     """A progress bar on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, total: int, label: str) -> None:
-        self.total, self.label, self.done = total, label, 0
+    def __init__(self, label: str) -> None:
+        self.label = label
         self.tty = sys.stderr.isatty()
+        self._last = -1
 
-    def step(self) -> None:
-        self.done += 1
+    def __call__(self, done: int, total: int) -> None:
         if self.tty:
             width = 30
-            filled = width * self.done // max(self.total, 1)
+            filled = width * done // max(total, 1)
             sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                             f"{self.done}/{self.total}")
-            if self.done == self.total:
+                             f"{done}/{total}")
+            if done >= total:
                 sys.stderr.write("\n")
-        elif self.done == self.total or self.done % 100 == 0:
-            sys.stderr.write(f"{self.label}: {self.done}/{self.total}\n")
+        elif done >= total or done // 100 != self._last // 100:
+            sys.stderr.write(f"{self.label}: {done}/{total}\n")
+        self._last = done
         sys.stderr.flush()
 
 
@@ -43,7 +44,14 @@ def _container(settings: Settings) -> Any:
     return build_container(settings)
 
 
-async def _prepared(settings: Settings) -> Any:
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+async def prepared_container(settings: Settings) -> Any:
+    """The container on a database migrated to the newest schema."""
     from store.migrate import upgrade
 
     await upgrade(settings.database_url)
@@ -66,7 +74,7 @@ async def _import_csv(settings: Settings, path: Path, kind: str) -> int:
     from pep_model.imports import import_roster, import_staff
     from pep_model.roster import parse_roster, parse_staff
 
-    c = await _prepared(settings)
+    c = await prepared_container(settings)
     try:
         text = _read_text(path)
         if kind == "roster":
@@ -98,7 +106,7 @@ async def cmd_import_attendance(settings: Settings, args: argparse.Namespace) ->
     from pep_model.imports import import_attendance
     from pep_model.roster import parse_attendance
 
-    c = await _prepared(settings)
+    c = await prepared_container(settings)
     try:
         term_id = c.calendar.get(args.term).id if args.term else c.service.current_term_id()
         report = await import_attendance(c.service, term_id,
@@ -111,7 +119,7 @@ async def cmd_import_attendance(settings: Settings, args: argparse.Namespace) ->
 async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> int:
     from pep_model.imports import import_previous_peps
 
-    c = await _prepared(settings)
+    c = await prepared_container(settings)
     try:
         term = c.calendar.get(args.term) if args.term else c.calendar.previous(
             c.calendar.current_or_next(c.clock.today()))
@@ -133,7 +141,7 @@ async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> i
 async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> int:
     from bot.paperwork import form_renderer
 
-    c = await _prepared(settings)
+    c = await prepared_container(settings)
     try:
         term = c.calendar.get(args.term)
         out: Path = args.out or settings.forms_dir / term.id
@@ -141,13 +149,13 @@ async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> in
         async with c.uow() as uow:
             children = await uow.children.list_all()
         render = form_renderer(c.service, settings.authority_name)
-        progress = Progress(len(children), f"forms for {term.id}")
-        for child in children:
+        bar = Bar(f"forms for {term.id}")
+        for done, child in enumerate(children, start=1):
             pep = await c.service.open_pep(child.lcs_id, term.id)
             async with c.uow() as uow:
                 name, content = await render(uow, pep)
             (out / name).write_bytes(content)
-            progress.step()
+            bar(done, len(children))
     finally:
         await c.close()
     print(f"wrote {len(children)} forms to {out}")
@@ -195,7 +203,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import load_demo_data
 
-    c = await _prepared(settings)
+    c = await prepared_container(settings)
     try:
         summary = await load_demo_data(c, args.examples)
     finally:
@@ -268,9 +276,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings)
     result = args.func(settings, args)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)

@@ -17,9 +17,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.cli import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Bar,
+    configure_logging,
+    prepared_container,
+)
 from bot.settings import Settings
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 @asynccontextmanager
@@ -30,11 +36,8 @@ async def _runtime(settings: Settings) -> AsyncIterator[Any]:
     from bot.connector import Connector
     from bot.m365_runtime import open_runtime
     from bot.server import token_source
-    from bot.wiring import build_container
-    from store.migrate import upgrade
 
-    await upgrade(settings.database_url)
-    container = build_container(settings)
+    container = await prepared_container(settings)
     try:
         async with aiohttp.ClientSession() as session:
             # Teams notices need the bot's identity (or the local Playground without one)
@@ -44,28 +47,6 @@ async def _runtime(settings: Settings) -> AsyncIterator[Any]:
                 yield runtime
     finally:
         await container.close()
-
-
-class Bar:
-    """A progress bar on stderr (plain lines when stderr is not a terminal)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self._last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.tty:
-            width = 30
-            filled = width * done // max(total, 1)
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                             f"{done}/{total}")
-            if done >= total:
-                sys.stderr.write("\n")
-        elif done >= total or done // 100 != self._last // 100:
-            sys.stderr.write(f"{self.label}: {done}/{total}\n")
-        self._last = done
-        sys.stderr.flush()
 
 
 async def cmd_term_start(settings: Settings, args: argparse.Namespace) -> int:
@@ -186,15 +167,12 @@ def add_commands(subparsers: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run these commands on their own: python -m bot.cli_m365 term-start --term …"""
     import asyncio
-    import logging
 
     parser = argparse.ArgumentParser(prog="pep-companion")
     add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings)
     return int(asyncio.run(args.func(settings, args)))
 
 

@@ -14,20 +14,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, prepared_container
+
 if TYPE_CHECKING:
     from bot.after_meeting import AfterMeeting
     from bot.settings import Settings
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
 async def _services(settings: Settings) -> tuple[Any, AfterMeeting]:
     from bot.after_meeting import after_meeting_services
-    from bot.wiring import build_container
-    from store.migrate import upgrade
 
-    await upgrade(settings.database_url)
-    container = build_container(settings)
+    container = await prepared_container(settings)
     return container, after_meeting_services(container)
 
 
