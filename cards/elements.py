@@ -8,7 +8,7 @@ docs/cards.md): the card-level `refresh` (the library types `refresh.action` as 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ Element = Any  # an adaptive-cards-py element model
 Action = Any   # an adaptive-cards-py action model
 
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 COMPACT = act.ChoiceInputStyle.COMPACT
 
 Style = str  # "default" | "attention" | "good" | "warning" | "accent" | "emphasis"
@@ -130,6 +131,16 @@ def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
 def card_bytes(result: Mapping[str, Any]) -> int:
     """The card's size as sent: JSON, UTF-8."""
     return len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+
+
+def fitted(build: Callable[[T], dict[str, Any]], tries: Sequence[T],
+           last: T) -> dict[str, Any]:
+    """The first build(t), t in tries, whose JSON fits CARD_BUDGET; else build(last)."""
+    for attempt in tries:
+        result = build(attempt)
+        if card_bytes(result) <= CARD_BUDGET:
+            return result
+    return build(last)
 
 
 def shortened(value: str, limit: int | None) -> str:

@@ -7,25 +7,25 @@ the cards only show them. Children are named by initials and LCS id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adaptive_cards import card as ac
 
 from cards.elements import (
-    CARD_BUDGET,
     COMPACT,
+    DISPLAY_LIMITS,
     Action,
     Element,
     action_set,
     british,
     bullets,
     card,
-    card_bytes,
     container,
     error_line,
     execute,
     facts,
+    fitted,
     heading,
     notice_block,
     pep_data,
@@ -61,7 +61,6 @@ OVERRIDE = "qa.override"
 OVERRIDE_REASON = "qa.override_reason"
 FEEDBACK = "qa.feedback"
 NOT_GRADED = "-"  # the choice for 'not graded' / 'use the worked-out grade'
-CONTENT_LIMITS: tuple[int | None, ...] = (None, 1000, 300, 100)
 FEEDBACK_SHOWN = 600
 QUEUE_SHOWN = 25
 
@@ -266,14 +265,6 @@ def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
     return card(body, actions)
 
 
-def _fitted(build: Callable[[int | None], dict[str, Any]]) -> dict[str, Any]:
-    for limit in CONTENT_LIMITS:
-        result = build(limit)
-        if card_bytes(result) <= CARD_BUDGET:
-            return result
-    return build(0)  # without the school's text: the grades still fit
-
-
 def qa_card(review: QaReview, *, typed: Mapping[str, Any] | None = None,
             assessment: QaAssessment | None = None, errors: Mapping[str, str] | None = None,
             notice: str = "") -> dict[str, Any]:
@@ -281,8 +272,9 @@ def qa_card(review: QaReview, *, typed: Mapping[str, Any] | None = None,
     the overall grade (worked out, or overridden with a reason), feedback, and the
     decision. `typed`: the card data as sent (kept in the inputs); `errors`: input id (or
     "decision") -> message."""
-    return _fitted(lambda limit: _qa_body(review, typed, assessment, errors or {}, notice,
-                                          limit))
+    # last resort: without the school's text (limit 0), the grades still fit
+    return fitted(lambda limit: _qa_body(review, typed, assessment, errors or {}, notice,
+                                         limit), DISPLAY_LIMITS, 0)
 
 
 def error_key(field: str) -> str:

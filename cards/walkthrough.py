@@ -14,7 +14,6 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as act
 
 from cards.elements import (
-    CARD_BUDGET,
     COMPACT,
     DISPLAY_LIMITS,
     SECTION_COUNT,
@@ -23,9 +22,9 @@ from cards.elements import (
     action_set,
     bullets,
     card,
-    card_bytes,
     container,
     execute,
+    fitted,
     heading,
     neighbours,
     notice_block,
@@ -106,10 +105,10 @@ def _jump(view: PepView, current: str, carried: Mapping[str, Any]) -> Element:
     ])
 
 
-def _add_attendee(view: PepView) -> Action:
+def _attendee_form() -> tuple[Element, ...]:
     spec = section_spec("attendees")
     role, attended = spec.field("role"), spec.field("attended")
-    form = [
+    return (
         ac.InputText(id=ATTENDEE_NAME, label=spec.field("name").label, is_required=True,
                      error_message="Enter the attendee's name",
                      max_length=spec.field("name").max_length),
@@ -122,9 +121,16 @@ def _add_attendee(view: PepView) -> Action:
                           error_message="Choose how they attended",
                           choices=[ac.InputChoice(title=t, value=v)
                                    for v, t in attended.choices]),
-    ]
+    )
+
+
+# the same for every card, like the section choices: built once
+_ATTENDEE_FORM = _attendee_form()
+
+
+def _add_attendee(view: PepView) -> Action:
     add = execute("Add", ADD_ATTENDEE, pep_data(view.pep), style="positive")
-    return ac.ActionShowCard(title="Add attendee", card=sub_card(form, [add]))
+    return ac.ActionShowCard(title="Add attendee", card=sub_card(_ATTENDEE_FORM, [add]))
 
 
 # ---- the editable section, fitted to the card size limit -------------------------
@@ -147,11 +153,7 @@ def _edit_area(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
 
 
 def _fitted(build: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    for mode in (FULL, WITHOUT_SAVED):
-        result = build(mode)
-        if card_bytes(result) <= CARD_BUDGET:
-            return result
-    return build(TOO_LONG)
+    return fitted(build, (FULL, WITHOUT_SAVED), TOO_LONG)
 
 
 # ---- the walkthrough -------------------------------------------------------------
@@ -164,11 +166,8 @@ def walkthrough_card(view: PepView, *, lead: bool, lead_user_ids: Sequence[str],
     spec = section_spec(view.pep.current_section)
     if not lead:
         refresh = refresh_for(REFRESH, pep_data(view.pep), lead_user_ids)
-        for limit in DISPLAY_LIMITS:
-            result = _viewer(view, spec, refresh, limit)
-            if card_bytes(result) <= CARD_BUDGET:
-                break
-        return result
+        return fitted(lambda limit: _viewer(view, spec, refresh, limit),
+                      DISPLAY_LIMITS[:-1], DISPLAY_LIMITS[-1])
     return _fitted(lambda mode: _lead(view, spec, errors, typed, notice, finish_problems,
                                       mode))
 
