@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pep_model.access import SYSTEM
-from pep_model.errors import NotAllowed
+from pep_model.errors import NotAllowed, NotFound
 from pep_model.people import Assignment, Role
 from pep_model.ports import StoredDocument, UnitOfWorkFactory
 from pep_model.roster import AttendanceRow, Parsed, RosterRow, RowProblem, StaffRow
@@ -116,13 +116,12 @@ async def import_attendance(service: PepService, term_id: str,
     for that child. Re-importing the same figures changes nothing."""
     report = ImportReport(problems=list(parsed.problems))
     for row in parsed.rows:
-        async with service.uow() as uow:
-            known = await uow.children.get(row.lcs_id) is not None
-        if not known:
+        try:
+            pep = await service.open_pep(row.lcs_id, term_id)
+        except NotFound:
             report.problems.append(RowProblem(row.row, "lcs_id", "no child with this LCS id",
                                               row.lcs_id))
             continue
-        pep = await service.open_pep(row.lcs_id, term_id)
         try:
             outcome = await service.record_section(pep.id, "attendance", row.values, SYSTEM,
                                                    pep.version)

@@ -121,12 +121,7 @@ class TermStart:
         already: list[str] = []
         not_sent: list[tuple[str, str]] = []
         notified: set[str] = set()
-        ids = [c.lcs_id for c in batch]
-        async with self.uow() as uow:
-            opened = {p.child_id for p in await uow.peps.find(term_id=term.id, child_ids=ids)}
-        for child_id in ids:  # before this batch's commit takes the writer lock
-            if child_id not in opened:
-                await self.service.open_pep(child_id, term.id)
+        ids = [c.lcs_id for c in batch]  # their PEPs were all opened by run()
         async with self.uow() as uow:
             done = await uow.outbox.existing(list(keys.values()))
             peps = {p.child_id: p for p in await uow.peps.find(term_id=term.id,
