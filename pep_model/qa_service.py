@@ -31,6 +31,7 @@ from pep_model.quality import (
     QaRound,
     assess,
     can_grade,
+    next_round_number,
     overall_grade,
     record_round,
 )
@@ -146,7 +147,7 @@ class QaReview:
 
     @property
     def next_round(self) -> int:
-        return self.history[-1].number + 1 if self.history else 1
+        return next_round_number(self.history)
 
     @property
     def open(self) -> bool:
@@ -268,7 +269,7 @@ class QaService:
                                  "quality-assure this PEP.")
             history = await uow.qa.rounds(pep.id)
             _require_open(pep)
-            number = history[-1].number + 1 if history else 1
+            number = next_round_number(history)
             if expected_round is not None and expected_round != number:
                 raise QaInvalid("decision", f"QA round {number - 1} was recorded meanwhile: "
                                             "look at it before deciding again")

@@ -277,6 +277,10 @@ class QaRound:
                    datetime.fromisoformat(str(data["at"])))
 
 
+def next_round_number(history: Sequence[QaRound]) -> int:
+    return history[-1].number + 1 if history else 1
+
+
 def record_round(history: Sequence[QaRound], coordinator: Actor, child: Child,
                  assessment: QaAssessment, decision: QaDecision, at: datetime,
                  policy: QaPolicy = QaPolicy()) -> QaRound:
@@ -286,7 +290,6 @@ def record_round(history: Sequence[QaRound], coordinator: Actor, child: Child,
     if history and history[-1].decision is QaDecision.APPROVE:
         raise QaInvalid("decision", "this PEP is already approved and finalised")
     check_decision(assessment, decision, policy)
-    number = history[-1].number + 1 if history else 1
-    return QaRound(number, coordinator.id, assessment.grades, assessment.overall,
-                   assessment.computed, assessment.override_reason, assessment.feedback,
-                   decision, at)
+    return QaRound(next_round_number(history), coordinator.id, assessment.grades,
+                   assessment.overall, assessment.computed, assessment.override_reason,
+                   assessment.feedback, decision, at)

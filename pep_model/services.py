@@ -30,6 +30,7 @@ from pep_model.sections import (
     Stage,
     empty_content,
     normalise_section,
+    raw_from_content,
     section_spec,
 )
 from pep_model.terms import TermCalendar, british_date
@@ -311,7 +312,7 @@ class PepService:
             rows = list(pep.section("attendees").get("rows") or [])
             if any(_same_name(str(r.get("name") or ""), name) for r in rows):
                 return SaveOutcome(pep, child)
-            raw_rows = [{k: v or "" for k, v in r.items()} for r in rows]
+            raw_rows = raw_from_content("attendees", {"rows": rows})["rows"]
             raw_rows.append({"name": name, "role": role, "attended": attended})
             try:
                 return await self.record_section(pep_id, "attendees", {"rows": raw_rows},
