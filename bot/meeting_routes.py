@@ -58,16 +58,14 @@ class MeetingRoutes:
     def shared_card(self, view: PepView) -> dict[str, Any]:
         """The message everyone in the chat has: no child data in it; each permitted
         person's Teams refreshes it into their own view."""
-        audience = view.pep.meeting.audience_ids() if view.pep.meeting else []
-        return cards.walkthrough_shared_card(view, audience)
+        return cards.walkthrough_shared_card(view, _audience(view))
 
     def card_for(self, view: PepView, actor: Actor, **extra: Any) -> dict[str, Any]:
         if actor.can(Capability.LEAD_MEETING, view.child):
-            audience = view.pep.meeting.audience_ids() if view.pep.meeting else []
-            return cards.walkthrough_card(view, lead=True, lead_user_ids=audience, **extra)
+            return cards.walkthrough_card(view, lead=True, lead_user_ids=_audience(view),
+                                          **extra)
         if actor.can(Capability.VIEW_MEETING, view.child):
-            audience = view.pep.meeting.audience_ids() if view.pep.meeting else []
-            return cards.walkthrough_card(view, lead=False, lead_user_ids=audience)
+            return cards.walkthrough_card(view, lead=False, lead_user_ids=_audience(view))
         return cards.message_card(
             "PEP meeting", "This PEP is shown only to the people working with the child.")
 
@@ -289,4 +287,6 @@ class MeetingRoutes:
                                                    "teams", SYSTEM)
 
 
-
+def _audience(view: PepView) -> list[str]:
+    """Whose Teams refresh the shared card into their own view."""
+    return view.pep.meeting.audience_ids() if view.pep.meeting else []

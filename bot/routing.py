@@ -44,10 +44,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 
-def refusal(text: str) -> Reply:
-    return Reply(invoke_card=cards.message_card("Not available", text, style="attention"))
-
-
 class Router:
     def __init__(self, identity: IdentityResolver,
                  meeting: MeetingRoutes, personal: PersonalRoutes,
@@ -117,7 +113,7 @@ class Router:
         return Reply(messages=[Outgoing(card=card)])
 
     def on_installed(self, turn: Turn) -> Reply:
-        if any(m.get("id") == turn.bot_id for m in turn.members_added):
+        if turn.bot_added:
             return Reply(messages=[Outgoing(card=cards.help_card(COMMANDS))])
         return Reply()
 
@@ -158,7 +154,8 @@ class Router:
             return self._seen_invokes[replay_key]
         actor = await self.identity.resolve(turn)
         if actor.person is None and not actor.system:
-            return refusal("I can't find you in this authority's PEP records.")
+            return self._answer(turn, "Not available",
+                                "I can't find you in this authority's PEP records.")
         reply = await handler(turn, actor, data)
         if replay_key:
             self._seen_invokes[replay_key] = Reply(invoke_card=reply.invoke_card,

@@ -98,7 +98,7 @@ class ScheduleRoutes:
 
     async def on_installed(self, turn: Turn) -> Reply | None:
         """conversationUpdate: the bot added to the configured Virtual School channel."""
-        added = any(m.get("id") == turn.bot_id for m in turn.members_added)
+        added = turn.bot_added
         if not added or turn.conversation_type != "channel" or not self.channel_id or \
                 base_conversation(turn) != self.channel_id:
             return None

@@ -24,7 +24,7 @@ from bot.routing import Router
 from bot.schedule_routes import build_schedule_routes
 from bot.settings import Settings
 from bot.teams_bot import PepTeamsBot
-from bot.turn import ACTIVITY_BODY, Outgoing, Turn
+from bot.turn import ACTIVITY_BODY, Outgoing, Turn, tenant_of
 from bot.wiring import Container, build_container
 from pep_model.returns import next_date_askers
 from pep_model.services import PepView
@@ -196,10 +196,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
             return _error(401, "unauthorized")
     tenants = settings.tenants
     if tenants:
-        channel_data = body.get("channelData") if isinstance(body.get("channelData"),
-                                                             dict) else {}
-        tenant = (channel_data.get("tenant") or {}).get("id") or \
-            (body.get("conversation") or {}).get("tenantId")
+        tenant = tenant_of(body)
         if tenant not in tenants:
             log.warning("refused an activity from tenant %s (not allowed)", tenant)
             return _error(403, "this tenant is not allowed")

@@ -39,13 +39,18 @@ class Turn:
     def personal(self) -> bool:
         return self.conversation_type == "personal"
 
+    @property
+    def bot_added(self) -> bool:
+        """A conversationUpdate saying the bot itself was added to the conversation."""
+        return any(m.get("id") == self.bot_id for m in self.members_added)
+
     @staticmethod
     def from_activity_dict(a: dict[str, Any]) -> Turn:
         """From the activity as JSON (what Teams posts)."""
         frm = a.get("from") or {}
         conv = a.get("conversation") or {}
         channel_data = a.get("channelData") or {}
-        tenant = (channel_data.get("tenant") or {}).get("id") or conv.get("tenantId") or ""
+        tenant = tenant_of(a) or ""
         meeting = channel_data.get("meeting") or {}
         return Turn(
             type=str(a.get("type") or ""), name=str(a.get("name") or ""),
@@ -62,6 +67,17 @@ class Turn:
             attachments=tuple(x for x in a.get("attachments") or [] if isinstance(x, dict)),
             members_added=tuple(x for x in a.get("membersAdded") or [] if isinstance(x, dict)),
         )
+
+
+def tenant_of(activity: Mapping[str, Any]) -> str | None:
+    """The activity's tenant id: channelData.tenant.id, else conversation.tenantId."""
+    channel_data = activity.get("channelData")
+    channel_data = channel_data if isinstance(channel_data, Mapping) else {}
+    conversation = activity.get("conversation")
+    conversation = conversation if isinstance(conversation, Mapping) else {}
+    tenant = channel_data.get("tenant")
+    tenant = tenant if isinstance(tenant, Mapping) else {}
+    return tenant.get("id") or conversation.get("tenantId") or None
 
 
 @dataclass
