@@ -105,8 +105,7 @@ def render_final_record(data: FormData) -> bytes:
     return build_docx(
         document_xml(data),
         wordml.header_xml(layout.SENSITIVITY),
-        wordml.footer_xml(f"{RECORD_TITLE} · LCS id {data.child.lcs_id} · {data.term.label}"),
-        core_xml(RECORD_TITLE, f"{data.term.label} · PEP {pep.id}", data.authority_name,
-                 pep.id),
+        wordml.footer_xml(layout.footer_text(data, RECORD_TITLE)),
+        core_xml(RECORD_TITLE, layout.document_subject(data), data.authority_name, pep.id),
         custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)),
     )

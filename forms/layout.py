@@ -122,8 +122,29 @@ def subtitle(data: FormData) -> str:
     return f"{data.term.label} · {data.authority_name}"
 
 
-def footer_text(data: FormData) -> str:
-    return f"{FORM_TITLE} · LCS id {data.child.lcs_id} · {data.term.label}"
+def footer_text(data: FormData, title: str = FORM_TITLE) -> str:
+    return f"{title} · LCS id {data.child.lcs_id} · {data.term.label}"
+
+
+def document_subject(data: FormData) -> str:
+    """The document's Subject property (File > Info in Word)."""
+    return f"{data.term.label} · PEP {data.pep.id}"
+
+
+def control_alias(spec: SectionSpec, f: FieldSpec, n: int | None) -> str:
+    """The name Word shows for a box: the section and field, and the row of a table."""
+    if n is None:
+        return f"{spec.title}: {f.label}"
+    return f"{spec.title}, {spec.row_noun} {n}: {f.label}"
+
+
+def chosen_value(f: FieldSpec, value: Any) -> str | None:
+    """The choice a stored value ticks (a flag: 'yes' / 'no'); None when unanswered."""
+    if value is None or value == "":
+        return None
+    if f.kind is FieldKind.FLAG:
+        return "yes" if value else "no"
+    return str(value)
 
 
 def section_content(data: FormData, spec: SectionSpec) -> dict[str, Any]:

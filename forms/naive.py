@@ -28,6 +28,7 @@ from forms.package import custom_xml, identity_properties
 from forms.tags import IDENTITY_TAG, choice_tag, options, sdt_id, text_tag
 from forms.wordml import CHECKED, DATE_PLACEHOLDER, TEXT_PLACEHOLDER, UNCHECKED, clean
 from pep_model.sections import FieldKind, FieldSpec, SectionSpec, display_value
+from pep_model.terms import british_date
 
 
 def _el(name: str, **attrs: str) -> Any:
@@ -77,7 +78,7 @@ def _sdt(tag: str, alias: str, kind: str, text: str = "", checked: bool = False,
         picker.append(_el("w:dateFormat", w_val="dd/MM/yyyy"))
         picker.append(_el("w:lid", w_val="en-GB"))
         props.append(picker)
-        content.append(_run(day.strftime("%d/%m/%Y")) if day
+        content.append(_run(british_date(day)) if day
                        else _run(DATE_PLACEHOLDER, "PlaceholderText"))
     else:
         if not text:
@@ -90,13 +91,11 @@ def _sdt(tag: str, alias: str, kind: str, text: str = "", checked: bool = False,
 
 
 def _fill_cell(cell: Any, spec: SectionSpec, f: FieldSpec, value: Any, n: int | None) -> None:
-    alias = f"{spec.title}: {f.label}" if n is None else \
-        f"{spec.title}, {spec.row_noun} {n}: {f.label}"
+    alias = layout.control_alias(spec, f, n)
     p = cell.paragraphs[0]
     choices = options(f)
     if choices:
-        chosen = None if value in (None, "") else (
-            ("yes" if value else "no") if f.kind is FieldKind.FLAG else str(value))
+        chosen = layout.chosen_value(f, value)
         for choice, label in choices:
             p._p.append(_sdt(choice_tag(spec.key, f.name, choice, n), f"{alias}: {label}",
                              "checkbox", checked=choice == chosen))
@@ -171,7 +170,7 @@ def render_with_python_docx(data: FormData) -> bytes:
 
     pep = data.pep
     doc.core_properties.title = layout.FORM_TITLE
-    doc.core_properties.subject = f"{data.term.label} · PEP {pep.id}"
+    doc.core_properties.subject = layout.document_subject(data)
     doc.core_properties.identifier = pep.id
     package = doc.part.package
     props = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES,

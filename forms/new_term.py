@@ -38,23 +38,9 @@ VALUE_WIDTH = TEXT_WIDTH - LABEL_WIDTH
 
 # ---- one place to type ---------------------------------------------------------------
 
-def _alias(spec: SectionSpec, f: FieldSpec, n: int | None) -> str:
-    if n is None:
-        return f"{spec.title}: {f.label}"
-    return f"{spec.title}, {spec.row_noun} {n}: {f.label}"
-
-
-def _chosen(f: FieldSpec, value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if f.kind is FieldKind.FLAG:
-        return "yes" if value else "no"
-    return str(value)
-
-
 def _boxes(spec: SectionSpec, f: FieldSpec, value: Any, n: int | None, stacked: bool) -> str:
-    chosen = _chosen(f, value)
-    alias = _alias(spec, f, n)
+    chosen = layout.chosen_value(f, value)
+    alias = layout.control_alias(spec, f, n)
     pieces = []
     for choice, label in options(f):
         box = checkbox(choice_tag(spec.key, f.name, choice, n), f"{alias}: {label}",
@@ -80,11 +66,11 @@ def control_xml(spec: SectionSpec, f: FieldSpec, value: Any, n: int | None = Non
     if f.kind is FieldKind.DATE:
         day = _date(value) if value else None
         if day is not None or not value:
-            return para(date_control(tag, _alias(spec, f, n), day), "CellText")
+            return para(date_control(tag, layout.control_alias(spec, f, n), day), "CellText")
         text = str(value)  # not a date: shown as it is, so nothing is lost
     else:
         text = display_value(f, value)
-    return para(text_control(tag, _alias(spec, f, n), text,
+    return para(text_control(tag, layout.control_alias(spec, f, n), text,
                              multiline=f.kind is FieldKind.LONG_TEXT), "CellText")
 
 
@@ -211,12 +197,11 @@ def document_xml(data: FormData) -> str:
 def render_new_term_form(data: FormData, *, level: int = LEVEL) -> bytes:
     """The Word PEP form for the term, prefilled from `data.pep` (`level`: zlib level)."""
     pep = data.pep
-    subject = f"{data.term.label} · PEP {pep.id}"
     return build_docx(
         document_xml(data),
         wordml.header_xml(layout.SENSITIVITY),
         wordml.footer_xml(layout.footer_text(data)),
-        core_xml(layout.FORM_TITLE, subject, data.authority_name, pep.id),
+        core_xml(layout.FORM_TITLE, layout.document_subject(data), data.authority_name, pep.id),
         custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)),
         level,
     )
