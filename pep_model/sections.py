@@ -386,6 +386,7 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
             errors.append(FieldError(key, "rows", "expected a list of rows"))
             rows_raw = []
         rows: list[Content] = []
+        row_names = {f.name for f in spec.row_fields}
         for index, row_raw in enumerate(rows_raw):
             if not isinstance(row_raw, Mapping):
                 errors.append(FieldError(key, "rows", "expected a row of fields", index))
@@ -394,7 +395,7 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
                 continue
             row: Content = {}
             for name in row_raw:
-                if name not in {f.name for f in spec.row_fields}:
+                if name not in row_names:
                     errors.append(FieldError(key, name, "is not a field of this table",
                                              len(rows)))
             for f in spec.row_fields:
