@@ -245,10 +245,12 @@ class PupilPremiumService:
         frozen = await uow.pupil_premium.frozen_at(record.pays_in_term_id)
         return frozen is not None and record.decided_at <= frozen
 
-    async def _view(self, uow: UnitOfWork, stored: StoredRequest, pep: Pep,
-                    child: Child) -> RequestView:
+    async def _view(self, uow: UnitOfWork, stored: StoredRequest, pep: Pep, child: Child,
+                    others: Sequence[ApprovalRecord] | None = None) -> RequestView:
+        """`others`: the decisions for the child's term, when the caller has them."""
         request = stored.request
-        others = await uow.pupil_premium.decisions(child.lcs_id, request.term_id)
+        if others is None:
+            others = await uow.pupil_premium.decisions(child.lcs_id, request.term_id)
         approved = sum(o.approved_pence for o in others if o.request_id != request.id)
         target = next((str(r.get("description") or "")
                        for r in pep.section("targets").get("rows") or []
@@ -305,7 +307,8 @@ class PupilPremiumService:
                                                   REQUEST_SECTION, _summary(old.decision),
                                                   {"request_id": old.id}))
                 withdrawn.append(old.id)
-            views = tuple([await self._view(uow, s, pep, child) for s in fresh])
+            decided = await repo.decisions(child.lcs_id, pep.term_id) if fresh else []
+            views = tuple([await self._view(uow, s, pep, child, decided) for s in fresh])
             advisors = await responsible_staff(uow, Role.EDUCATION_ADVISOR, child.school_urn)
             await uow.commit()
         return PpReceipt(pep.id, child, views, tuple(withdrawn), tuple(advisors))
@@ -382,7 +385,8 @@ class PupilPremiumService:
                                               REQUEST_SECTION, _summary(stored.decision),
                                               _summary(record)))
             after = StoredRequest(request, stored.received_at, False, record)
-            view = await self._view(uow, after, pep, child)
+            # `others` leaves this request's own decision out, as the view's sum does
+            view = await self._view(uow, after, pep, child, others)
             leads = await school_leads(uow, child)
             await uow.commit()
         return PpOutcome(view, record, stored.decision, tuple(leads))
