@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.turn import Outgoing, Reply
-from cards.messages import message_card
 from forms.payment_schedule import render_payment_schedule
 from pep_model.overview_service import OverviewService
 from pep_model.people import Person
@@ -78,12 +77,6 @@ def to_people(people: list[Person] | tuple[Person, ...], card: dict[str, Any],
 def reachable_names(people: list[Person] | tuple[Person, ...]) -> list[str]:
     """The names of the people to_people() reaches."""
     return [p.name for p in people if p.entra_object_id]
-
-
-def personal_only() -> Reply:
-    return Reply(messages=[Outgoing(card=message_card(
-        "Ask me in a personal chat",
-        "This shows children's details, so I only show it in a one-to-one chat with you."))])
 
 
 def as_message(reply: Reply) -> Reply:

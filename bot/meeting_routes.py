@@ -8,15 +8,17 @@ from typing import Any
 
 import cards
 from bot.card_data import data_section, data_str, data_version
+from bot.commands import Where, answers
 from bot.identity import IdentityResolver
 from bot.turn import CardUpdate, Outgoing, Reply, Turn
+from cards import meeting_start
 from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child
 from pep_model.errors import ConflictError, NotAllowed
 from pep_model.people import Role
-from pep_model.pep import document_name
+from pep_model.pep import Pep, document_name
 from pep_model.services import PepService, PepView
-from pep_model.workflow import PepStatus
+from pep_model.workflow import PepStatus, is_before_meeting
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +87,31 @@ class MeetingRoutes:
 
     # ---- starting ----------------------------------------------------------------
 
-    async def start_command(self, turn: Turn, actor: Actor) -> Reply:
-        if turn.personal:
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "Start in the meeting", "Type 'start pep' in the PEP meeting's chat, "
-                "mentioning me, to begin the walkthrough there."))])
+    async def start_command(self, turn: Turn, actor: Actor, match: Any = None) -> Reply:
+        """'start pep' in a group or meeting chat (the Router has checked where)."""
         pep = await self._linked_pep(turn)
         if pep is not None:
             return await self._start(turn, actor, pep.id)
+        await self._children_to_lead(actor)
+        # the chat sees nobody's name: the choices are the asker's own view (refresh)
+        return Reply(messages=[Outgoing(card=meeting_start.choosing_card(turn.user_id))])
+
+    async def _children_to_lead(self, actor: Actor) -> list[Child]:
         async with self.service.uow() as uow:
             children = actor.visible(await uow.children.list_all(), Capability.LEAD_MEETING)
         if not children:
-            raise NotAllowed("You are not the PEP lead or social worker for any child.")
-        return Reply(messages=[Outgoing(card=cards.child_chooser_card(children))])
+            raise NotAllowed("Only the child's designated teacher, PEP lead or social "
+                             "worker can start the PEP walkthrough.")
+        return children
 
+    @answers(Where.ANYWHERE)
+    async def choose(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        """The chooser, as a view only the person who asks for it sees."""
+        children = await self._children_to_lead(actor)
+        return Reply(invoke_card=meeting_start.with_choice_refresh(
+            cards.child_chooser_card(children), turn.user_id))
+
+    @answers(Where.ANYWHERE)
     async def start_from_chooser(self, turn: Turn, actor: Actor,
                                  data: Mapping[str, Any]) -> Reply:
         child_id = data_str(data, "child_id")
@@ -107,47 +120,84 @@ class MeetingRoutes:
         if child is None or not actor.can(Capability.LEAD_MEETING, child):
             raise NotAllowed("You cannot lead this child's PEP meeting.")
         pep = await self.service.open_pep(child_id, self.service.current_term_id())
+        if _running_elsewhere(pep, turn):
+            return Reply(invoke_card=meeting_start.running_elsewhere_card(
+                self.service.view(pep, child)))
         reply = await self._start(turn, actor, pep.id)
-        reply.invoke_card = cards.message_card(
-            "PEP walkthrough started", f"The walkthrough for {child.initials} is below.")
+        reply.invoke_card = meeting_start.started_card()
+        if turn.reply_to_id and not turn.personal:  # the choosing message, for everyone
+            reply.updates.append(CardUpdate(turn.conversation_id, turn.reply_to_id,
+                                            meeting_start.started_card()))
         return reply
+
+    @answers(Where.SHARED)
+    async def move_here(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        """Move a running walkthrough to this chat; the old chat's card says it moved."""
+        view = await self.service.get(data_str(data, "pep_id"), actor,
+                                      Capability.LEAD_MEETING)
+        old = view.pep.meeting
+        if view.pep.status is not PepStatus.IN_MEETING:
+            raise NotAllowed("This PEP's walkthrough is not running any more.")
+        updates = []
+        if old is not None and old.chat_id and old.chat_id != turn.conversation_id and \
+                old.card_message_id:
+            updates.append(CardUpdate(old.chat_id, old.card_message_id,
+                                      meeting_start.moved_away_card()))
+        await self.service.link_chat(view.pep.id, turn.conversation_id, turn.meeting_id)
+        if turn.user_id:
+            await self.service.join_audience(view.pep.id, turn.user_id)
+        view = await self.service.get(view.pep.id, SYSTEM)
+        log.info("walkthrough of %s moved to another chat", view.pep.id)
+        return Reply(invoke_card=meeting_start.started_card(), updates=updates,
+                     messages=[await self._post_walkthrough(turn, view)])
 
     async def _linked_pep(self, turn: Turn) -> Any:
         async with self.service.uow() as uow:
             return await uow.peps.by_chat(turn.conversation_id)
 
     async def _start(self, turn: Turn, actor: Actor, pep_id: str) -> Reply:
+        before = await self.service.get(pep_id, SYSTEM)
+        starting = before.pep.status is not PepStatus.IN_MEETING
         await self.service.start_meeting(pep_id, actor, chat_id=turn.conversation_id)
         if turn.meeting_id:
             await self.service.link_chat(pep_id, turn.conversation_id, turn.meeting_id)
         if turn.user_id and not actor.system:
             await self.service.join_audience(pep_id, turn.user_id)
-            await self._record_if_in_meeting(turn, actor, pep_id)
+        if starting and actor.person is not None:
+            # the lead who starts it is there; they can remove themselves from the list
+            await self.service.record_attendee(pep_id, actor.person.name,
+                                               attendee_role(actor, before.child), "teams",
+                                               SYSTEM)
         view = await self.service.get(pep_id, SYSTEM)
         return Reply(messages=[await self._post_walkthrough(turn, view)])
 
-    async def _record_if_in_meeting(self, turn: Turn, actor: Actor, pep_id: str) -> None:
-        """The meeting roster: ask Teams whether the person is in the call."""
-        if not turn.meeting_id or not turn.aad_object_id or actor.person is None:
-            return
-        info = await self.participant(turn, turn.aad_object_id)
-        if info and (info.get("meeting") or {}).get("inMeeting"):
-            view = await self.service.get(pep_id, SYSTEM)
-            await self.service.record_attendee(pep_id, actor.person.name,
-                                               attendee_role(actor, view.child), "teams",
-                                               SYSTEM)
-
     # ---- card verbs ------------------------------------------------------------
 
+    @answers(Where.ANYWHERE)
     async def refresh(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
+        if not _live_here(view, turn):  # only a running walkthrough, in its own chat
+            return Reply(invoke_card=_not_running_card(view))
         if actor.can(Capability.VIEW_MEETING, view.child) and turn.user_id and \
                 view.pep.meeting and turn.user_id not in view.pep.meeting.audience_ids():
             await self.service.join_audience(view.pep.id, turn.user_id)
         return Reply(invoke_card=self.card_for(view, actor))
 
+    @answers(Where.ANYWHERE)
     async def save_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        if (refused := await self._not_live(turn, data)) is not None:
+            return refused
         return (await self._record(turn, actor, data, data_section(data)))[1]
+
+    async def _not_live(self, turn: Turn, data: Mapping[str, Any]) -> Reply | None:
+        """A card in a group chat acts only on the walkthrough running in that chat: an
+        old card, or one left behind in a chat the walkthrough moved from, changes
+        nothing and says why. (A personal chat is the person's own.)"""
+        if turn.personal:
+            return None
+        view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
+        return None if _live_here(view, turn) else \
+            Reply(invoke_card=_not_running_card(view))
 
     async def _record(self, turn: Turn, actor: Actor, data: Mapping[str, Any],
                       key: str) -> tuple[bool, Reply]:
@@ -177,6 +227,8 @@ class MeetingRoutes:
 
     def _edit_card(self, turn: Turn, view: PepView, actor: Actor, key: str,
                    **extra: Any) -> dict[str, Any]:
+        if turn.personal and key == "next_pep" and view.pep.status is PepStatus.IN_MEETING:
+            return cards.next_date_request_card(view, **extra)  # it keeps its Finish
         if turn.personal:
             return cards.section_edit_card(view, key, **extra)
         return self.card_for(view, actor, **extra)
@@ -191,18 +243,22 @@ class MeetingRoutes:
         saved, reply = await self._record(turn, actor, data, data_section(data, "current"))
         return None if saved else reply
 
+    @answers(Where.ANYWHERE)
     async def navigate(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         key = data_section(data, "section" if data.get("section") else "nav.section")
-        refused = await self.save_typed(turn, actor, data)
+        refused = await self._not_live(turn, data) or await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
         await self.service.navigate(pep_id, key, actor)
         view = await self.service.get(pep_id, actor)  # the PEP as everyone now sees it
         return Reply(invoke_card=self.card_for(view, actor), updates=self._update_shared(view))
 
+    @answers(Where.ANYWHERE)
     async def add_attendee(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
+        if (refused := await self._not_live(turn, data)) is not None:
+            return refused
         name, role, attended = cards.attendee_from_card_data(data)
         outcome = await self.service.record_attendee(pep_id, name, role, attended, actor)
         view = self.service.view(outcome.pep, outcome.child)
@@ -212,13 +268,16 @@ class MeetingRoutes:
         return Reply(invoke_card=self.card_for(view, actor, notice=f"Added {name}."),
                      updates=self._update_shared(view))
 
+    @answers(Where.ANYWHERE)
     async def finish(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
-        refused = await self.save_typed(turn, actor, data)
+        refused = await self._not_live(turn, data) or await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
         pep, problems = await self.service.finish_meeting(pep_id, actor)
         view = await self.service.get(pep_id, actor)
+        if problems and turn.personal:  # the after-meeting request for next term's date
+            return Reply(invoke_card=cards.next_date_request_card(view, errors=problems))
         if problems:
             if pep.current_section != "next_pep" and any(p.section == "next_pep"
                                                          for p in problems):
@@ -285,6 +344,30 @@ class MeetingRoutes:
                 await self.service.record_attendee(pep_id, actor.person.name,
                                                    attendee_role(actor, view.child),
                                                    "teams", SYSTEM)
+
+
+def _live_here(view: PepView, turn: Turn) -> bool:
+    """The PEP's walkthrough is running, in the conversation this turn came from."""
+    meeting = view.pep.meeting
+    return view.pep.status is PepStatus.IN_MEETING and meeting is not None and \
+        meeting.chat_id == turn.conversation_id
+
+
+def _running_elsewhere(pep: Pep, turn: Turn) -> bool:
+    meeting = pep.meeting
+    return pep.status is PepStatus.IN_MEETING and meeting is not None and \
+        bool(meeting.chat_id) and meeting.chat_id != turn.conversation_id
+
+
+def _not_running_card(view: PepView) -> dict[str, Any]:
+    """What a card from a walkthrough that is over, or runs elsewhere, shows: no child
+    data."""
+    if view.pep.status is PepStatus.IN_MEETING:
+        return meeting_start.moved_away_card()
+    if is_before_meeting(view.pep.status):
+        return cards.message_card("PEP meeting", "No PEP walkthrough is running in this "
+                                  "chat.")
+    return cards.finished_shared_card()
 
 
 def _audience(view: PepView) -> list[str]:

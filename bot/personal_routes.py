@@ -10,6 +10,7 @@ import cards
 from bot.card_data import BadRequest, data_section, data_str
 from bot.files import FILE_DOWNLOAD, file_offer, saved_file_card, upload_address
 from bot.turn import Outgoing, Reply, Turn
+from cards.walkthrough import NAV_INPUT
 from forms.read_back import NotAPepForm, read_form, to_content
 from pep_model.access import Actor, Capability
 from pep_model.errors import ConflictError, FieldError, NotAllowed, NotFound
@@ -44,35 +45,70 @@ class PersonalRoutes:
                 "No PEPs", "You are not assigned to any child's PEP this term."))])
         return Reply(messages=[Outgoing(card=cards.my_peps_card(views, self._term_label()))])
 
+    async def my_peps_command(self, turn: Turn, actor: Actor, match: Any) -> Reply:
+        return await self.my_peps(turn, actor)
+
     async def list_peps(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         page = data.get("page", 0)
         page = int(page) if isinstance(page, int) or str(page).isdigit() else 0
         views = await self.service.my_peps(actor)
         return Reply(invoke_card=cards.my_peps_card(views, self._term_label(), page=page))
 
-    async def open_child(self, turn: Turn, actor: Actor, child_id: str) -> Reply:
-        async with self.service.uow() as uow:
-            child = await uow.children.get(child_id)
-        if child is None or not actor.can(Capability.VIEW, child):
-            raise NotAllowed(f"You do not have access to a PEP for {child_id}.")
-        pep = await self.service.open_pep(child_id, self.service.current_term_id())
-        view = self.service.view(pep, child)
-        return Reply(messages=[Outgoing(card=cards.section_edit_card(view, _first_gap(view)))])
+    async def open_command(self, turn: Turn, actor: Actor, match: Any) -> Reply:
+        child_id = (match.group(1) or "").upper()
+        if not child_id:
+            return Reply(messages=[Outgoing(card=cards.message_card(
+                "Which child?", "Type 'open' and the child's LCS id, e.g. 'open LCS100001', "
+                "or type 'my peps' and press Open beside the child."))])
+        return Reply(messages=[Outgoing(card=await self._open_card(actor, child_id))])
+
+    async def _open_card(self, actor: Actor, child_id: str) -> dict[str, Any]:
+        try:
+            view = await self.service.pep_or_preview(child_id, self.service.current_term_id(),
+                                                     actor)
+        except NotAllowed:  # the same answer whether the child exists or not
+            return cards.message_card(
+                "No PEP found", f"I can't find a child with the LCS id {child_id} whose PEP "
+                "you work on. Check the id, or type 'my peps' to see your children's PEPs.",
+                style="attention")
+        return self._section_card(view, actor, _first_gap(view))
+
+    def _section_card(self, view: PepView, actor: Actor, key: str,
+                      **extra: Any) -> dict[str, Any]:
+        """The section editable, or read-only for whoever cannot change it now."""
+        if view.editable_by(actor, key):
+            return cards.section_edit_card(view, key, **extra)
+        return cards.section_edit_card(view, key, notice=extra.get("notice", ""),
+                                       read_only=True)
+
+    async def _view(self, actor: Actor, data: Mapping[str, Any]) -> PepView:
+        """The PEP a card names; one nobody has opened yet is opened (or previewed) for
+        the child the card carries."""
+        pep_id = data_str(data, "pep_id")
+        try:
+            return await self.service.get(pep_id, actor)
+        except NotFound:
+            child_id = data.get("child_id")
+            if not isinstance(child_id, str) or pep_id_for(
+                    child_id, self.service.current_term_id()) != pep_id:
+                raise
+            return await self.service.pep_or_preview(child_id,
+                                                     self.service.current_term_id(), actor)
 
     async def open_pep(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        view = await self.service.get(data_str(data, "pep_id"), actor)
-        return Reply(invoke_card=cards.section_edit_card(view, _first_gap(view)))
+        view = await self._view(actor, data)
+        return Reply(invoke_card=self._section_card(view, actor, _first_gap(view)))
 
     async def open_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        refused = await self.save_typed(turn, actor, data)  # "Next section" saves first
+        refused = await self.save_typed(turn, actor, data)  # moving on saves first
         if refused is not None:
             return refused
-        view = await self.service.get(data_str(data, "pep_id"), actor)
-        return Reply(invoke_card=cards.section_edit_card(view, data_section(data)))
+        view = await self._view(actor, data)
+        key = data_section(data, "section" if data.get("section") else NAV_INPUT)
+        return Reply(invoke_card=self._section_card(view, actor, key))
 
     async def readiness(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        view = await self.service.get(data_str(data, "pep_id"), actor)
-        return Reply(invoke_card=cards.readiness_card(view))
+        return Reply(invoke_card=cards.readiness_card(await self._view(actor, data)))
 
     # ---- the Word form, uploaded ---------------------------------------------------
 

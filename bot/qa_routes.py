@@ -19,21 +19,21 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot import overview_routes, pupil_premium_routes
+from bot import commands, overview_routes, pupil_premium_routes
 from bot.after_meeting import (
     AfterMeeting,
     Upload,
     after_meeting_services,
     as_message,
-    personal_only,
     reachable_names,
     to_people,
 )
 from bot.card_data import BadRequest, data_str
+from bot.commands import Command, CommandRun
 from bot.files import saved_file_card, upload_address
 from bot.overview_routes import OverviewRoutes
 from bot.pupil_premium_routes import PupilPremiumRoutes
-from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
+from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards.messages import message_card
 from cards.pupil_premium import pp_request_card
 from cards.quality import (
@@ -67,21 +67,6 @@ if TYPE_CHECKING:
     from bot.wiring import Container
 
 log = logging.getLogger(__name__)
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("check my pep", "Designated teachers: the quality checks on your PEP before the meeting"),
-    ("qa", "PEP coordinators: returned PEPs waiting for quality assurance"),
-    ("pp+", "Education advisors: Pupil Premium Plus requests waiting for you"),
-    ("overview", "Virtual School: this term's PEPs, QA grades and PP+ at a glance"),
-    ("pp+ schedule", "Virtual School Head: the end-of-term PP+ payment schedule"),
-)
-
-_CHECK = re.compile(r"check(?: my)? peps?(?:\s+(\S+))?")
-_SCHEDULE = re.compile(r"(?:pp\+?|pupil premium(?: plus)?|payment)\s+schedule(?:\s+(\S+))?")
-_OVERVIEW = re.compile(r"overview(?:\s+(\S+))?")
-_QA = {"qa", "my qa", "qa queue", "quality assurance"}
-_PP = {"pp+", "pp", "my pp+", "pupil premium", "pupil premium plus", "pp+ requests"}
-
 
 def build_qa_routes(c: Container, upload: Upload | None = None) -> QaRoutes:
     return QaRoutes(after_meeting_services(c), upload)
@@ -129,26 +114,26 @@ class QaRoutes:
 
     # ---- personal-chat commands ------------------------------------------------------
 
-    async def command(self, turn: Turn, actor: Actor, text: str) -> Reply | None:
-        """The commands this part answers; None for any other text."""
-        command = command_text(text)
-        check = _CHECK.fullmatch(command)
-        schedule = _SCHEDULE.fullmatch(command)
-        overview = _OVERVIEW.fullmatch(command)
-        if not (check or schedule or overview or command in _QA or command in _PP):
-            return None
-        if not turn.personal:
-            return personal_only()
-        if check:
-            return await self._check_command(actor, check.group(1))
-        if schedule:
-            term = schedule.group(1) or self.overviews.overview.term().id
-            return await self.pupil_premium.pp_schedule(turn, actor, {"term_id": term})
-        if overview:
-            return as_message(await self.overviews.overview_open(
-                turn, actor, {"term_id": overview.group(1) or ""}))
-        if command in _QA:
-            return as_message(await self.qa_list(turn, actor, {}))
+    def commands(self) -> dict[Command, CommandRun]:
+        return {commands.CHECK: self._check, commands.PP_SCHEDULE: self._pp_schedule,
+                commands.OVERVIEW: self._overview, commands.QA: self._qa,
+                commands.PP: self._pp}
+
+    async def _check(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        return await self._check_command(actor, match.group(1))
+
+    async def _pp_schedule(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        term = match.group(1) or self.overviews.overview.term().id
+        return await self.pupil_premium.pp_schedule(turn, actor, {"term_id": term})
+
+    async def _overview(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        return as_message(await self.overviews.overview_open(
+            turn, actor, {"term_id": match.group(1) or ""}))
+
+    async def _qa(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        return as_message(await self.qa_list(turn, actor, {}))
+
+    async def _pp(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
         return as_message(await self.pupil_premium.pp_list(turn, actor, {}))
 
     async def _check_command(self, actor: Actor, lcs_id: str | None) -> Reply:

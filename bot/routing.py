@@ -7,22 +7,22 @@ its own. bot/teams_bot.py adapts botbuilder's TurnContext to this.
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from typing import Any
 
 import cards
+from bot import commands
 from bot.card_data import BadRequest, parse_action
+from bot.commands import Command, CommandRun, allowed_in, where_of
 from bot.files import FILE_DOWNLOAD
 from bot.identity import IdentityResolver
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes
-from bot.qa_routes import COMMANDS as QA_COMMANDS
 from bot.qa_routes import QaRoutes
-from bot.schedule_routes import COMMANDS as SCHEDULE_COMMANDS
 from bot.schedule_routes import ScheduleRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
-from cards import lists, walkthrough
+from cards import lists, meeting_start, walkthrough
+from pep_model.access import Actor
 from pep_model.errors import IllegalTransition, NotAllowed, NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,18 +30,6 @@ log = logging.getLogger(__name__)
 BUSY = "PEP Companion could not reach the PEP records just now (they may be busy)."
 BUSY_CARD = BUSY + " What you typed is still on the card: try again in a moment."
 BUSY_MESSAGE = BUSY + " Please try again in a moment."
-
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("help", "What I can do"),
-    ("my peps", "This term's PEPs for the children you work with, and what each still needs"),
-    ("open LCS-ID", "Open a child's PEP to complete it section by section"),
-    ("start pep", "In the meeting chat: begin the walkthrough of the child's PEP"),
-    ("Word form", "Send me a completed PEP Word form as a file and I'll read it in"),
-    *SCHEDULE_COMMANDS,
-    *QA_COMMANDS,
-)
-
 
 
 class Router:
@@ -62,14 +50,22 @@ class Router:
             walkthrough.ADD_ATTENDEE: meeting.add_attendee,
             walkthrough.REFRESH: meeting.refresh,
             lists.START: meeting.start_from_chooser,
+            meeting_start.CHOOSE: meeting.choose,
+            meeting_start.MOVE: meeting.move_here,
             lists.OPEN: personal.open_pep,
             lists.SECTION_OPEN: personal.open_section,
             lists.READINESS: personal.readiness,
             lists.LIST: personal.list_peps,
         }
+        self.commands: dict[Command, CommandRun] = {
+            commands.MY_PEPS: personal.my_peps_command,
+            commands.OPEN: personal.open_command,
+            commands.START: meeting.start_command,
+        }
         for extra in (qa, schedule):
             if extra is not None:
                 self.verbs.update(extra.verbs())
+                self.commands.update(extra.commands())
 
     async def handle(self, turn: Turn) -> Reply:
         try:
@@ -114,40 +110,34 @@ class Router:
 
     def on_installed(self, turn: Turn) -> Reply:
         if turn.bot_added:
-            return Reply(messages=[Outgoing(card=cards.help_card(COMMANDS))])
+            return Reply(messages=[Outgoing(card=self._help(turn, None))])
         return Reply()
 
+    def _help(self, turn: Turn, actor: Actor | None) -> dict[str, Any]:
+        return cards.help_card(commands.help_lines(turn, actor or NOBODY))
+
     async def on_message(self, turn: Turn) -> Reply:
+        if not turn.personal and not turn.mentions_bot:
+            return Reply()  # a conversation among people in a shared chat: not for us
         actor = await self.identity.resolve(turn)
         if turn.personal and _file_attachments(turn):
             return await self.personal.upload(turn, actor)
-        command = command_text(turn.text)
-        if command in ("", "help", "hi", "hello"):
-            return Reply(messages=[Outgoing(card=cards.help_card(COMMANDS))])
+        words = command_text(turn.text)
+        if commands.HELP.pattern.fullmatch(words):
+            return Reply(messages=[Outgoing(card=self._help(turn, actor))])
         if actor.person is None:
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "Not available",
-                "I can't find you in this authority's PEP records, so I can't show you "
-                "any PEPs. Please ask the Virtual School to add you.", style="attention"))])
-        if self.schedule and (reply := await self.schedule.command(turn, actor, turn.text)):
-            return reply
-        if command == "start pep":
-            return await self.meeting.start_command(turn, actor)
-        if command in ("my peps", "peps", "list"):
-            return await self.personal.my_peps(turn, actor)
-        match = re.fullmatch(r"open\s+(\S+)", command)
-        if match:
-            return await self.personal.open_child(turn, actor, match.group(1).upper())
-        if self.qa and (reply := await self.qa.command(turn, actor, turn.text)):
-            return reply
-        return Reply(messages=[Outgoing(card=cards.message_card(
-            "Sorry, I didn't understand", "Type 'help' to see what I can do."))])
+            return commands.say("Not available", NOT_ON_RECORD, style="attention")
+        if self.schedule is not None:
+            await self.schedule.remember(turn, actor)
+        return await commands.dispatch(self.commands, turn, actor, words)
 
     async def on_card_action(self, turn: Turn) -> Reply:
         verb, data = parse_action(turn.value)
         handler = self.verbs.get(verb)
         if handler is None:
             return Reply(invoke_status=400, invoke_message=f"Unknown action {verb!r}.")
+        if not allowed_in(where_of(handler), turn):
+            return Reply(invoke_card=commands.personal_only_card())
         replay_key = f"{turn.conversation_id}|{turn.activity_id}" if turn.activity_id else ""
         if replay_key and replay_key in self._seen_invokes:
             log.info("replayed invoke %s answered from memory", turn.activity_id)
@@ -164,6 +154,11 @@ class Router:
             while len(self._seen_invokes) > 2000:
                 self._seen_invokes.popitem(last=False)
         return reply
+
+
+NOT_ON_RECORD = ("I can't find you in this authority's PEP records, so I can't show you any "
+                 "PEPs. Please ask the Virtual School to add you.")
+NOBODY = Actor(person=None)
 
 
 def _file_attachments(turn: Turn) -> list[dict[str, Any]]:

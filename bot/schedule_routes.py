@@ -15,16 +15,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import cards
+from bot import commands
 from bot.card_data import data_str, data_version
+from bot.commands import Command, CommandRun, Where, answers
 from bot.notices import TeamsNotices, base_conversation, reference_of
-from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
+from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards import scheduling as sc
 from graph.dispatch import Dispatcher
 from pep_model.access import Actor, Capability
 from pep_model.errors import ConflictError, NotAllowed
 from pep_model.meetings import ScheduleRequest, attendee_key
 from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, OutboxStatus, person_target
-from pep_model.people import Role
 from pep_model.pep import pep_id_for
 from pep_model.returns import ReturnService
 from pep_model.scheduling import ScheduleOutcome, SchedulingService
@@ -36,12 +37,6 @@ OnReturned = Callable[[str, str], Awaitable[list[Outgoing]]]  # (pep id, actor i
 
 FinalRecord = Callable[[str], Awaitable[tuple[str, bytes]]]
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("schedule pep", "Social workers: schedule, move or cancel a child's PEP meeting"),
-    ("return pep LCS-ID", "PEP leads: send the final PEP to Business Support"),
-    ("overdue returns", "Virtual School: PEPs not returned within the deadline"),
-)
-VIRTUAL_SCHOOL = frozenset({Role.VIRTUAL_SCHOOL_OFFICER, Role.VIRTUAL_SCHOOL_HEAD})
 
 
 def request_from(data: Mapping[str, Any]) -> ScheduleRequest:
@@ -110,36 +105,34 @@ class ScheduleRoutes:
 
     # ---- commands -------------------------------------------------------------------
 
-    async def command(self, turn: Turn, actor: Actor, text: str) -> Reply | None:
-        """A command this room handles, or None to let the Router carry on."""
-        words = command_text(text)
-        await self.remember(turn, actor)
-        if words == "virtual school alerts here":
-            return await self._alerts_here(turn, actor)
-        match = re.fullmatch(r"schedule(?: (?:a )?pep(?: meeting)?)?(?: (\S+))?", words)
-        if match:
-            return Reply(messages=[Outgoing(card=await self._form_card(
-                actor, (match.group(1) or "").upper() or None))])
-        match = re.fullmatch(r"return(?: pep)? (\S+)", words)
-        if match:
-            pep_id = pep_id_for(match.group(1).upper(), self.service.current_term_id())
-            await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
-            return Reply(messages=[Outgoing(card=await self.notices.return_card(pep_id))])
-        if words in ("overdue returns", "overdue"):
-            if not actor.has_overview():
-                raise NotAllowed("The overdue list is for the Virtual School.")
-            card = await self.notices.overdue_card(await self.returns.overdue(),
-                                                   self.service.clock.today())
-            return Reply(messages=[Outgoing(card=card)])
-        return None
+    def commands(self) -> dict[Command, CommandRun]:
+        return {commands.SCHEDULE: self._schedule, commands.RETURN: self._return,
+                commands.OVERDUE: self._overdue, commands.ALERTS_HERE: self._alerts}
 
-    async def _alerts_here(self, turn: Turn, actor: Actor) -> Reply:
-        if turn.conversation_type != "channel":
+    async def _schedule(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        return Reply(messages=[Outgoing(card=await self._form_card(
+            actor, (match.group(1) or "").upper() or None))])
+
+    async def _return(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        if not match.group(1):
             return Reply(messages=[Outgoing(card=cards.message_card(
-                "In a channel, please", "Type this in the Virtual School's Teams channel, "
-                "mentioning me."))])
-        if not VIRTUAL_SCHOOL & actor.roles:
-            raise NotAllowed("Only Virtual School staff can choose where alerts go.")
+                "Which child?", "Type 'return pep' and the child's LCS id, e.g. "
+                "'return pep LCS100001', or press 'Send to Business Support' on the "
+                "finished meeting card."))])
+        pep_id = pep_id_for(match.group(1).upper(), self.service.current_term_id())
+        await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
+        return Reply(messages=[Outgoing(card=await self.notices.return_card(pep_id))])
+
+    async def _overdue(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        if not actor.has_overview():
+            raise NotAllowed("The overdue list is for the Virtual School.")
+        card = await self.notices.overdue_card(await self.returns.overdue(),
+                                               self.service.clock.today())
+        return Reply(messages=[Outgoing(card=card)])
+
+    async def _alerts(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
+        """'virtual school alerts here' (the Router has checked: a channel, Virtual
+        School staff)."""
         await self._store(VIRTUAL_SCHOOL_CHANNEL, turn)
         return Reply(messages=[Outgoing(card=cards.message_card(
             "Virtual School alerts", "From now on I'll post transition and complex-case PEP "
@@ -210,6 +203,7 @@ class ScheduleRoutes:
         return Reply(invoke_card=sc.meeting_cancelled_card(
             child_id=meeting.child_id, initials=initials, starts_at=meeting.starts_at))
 
+    @answers(Where.ANYWHERE)
     async def attend(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         meeting, added = await self.scheduling.attend(actor, pep_id)
@@ -221,11 +215,13 @@ class ScheduleRoutes:
             f"{name} is already invited."
         return Reply(invoke_card=await self.notices.virtual_school_card(pep_id, notice))
 
+    @answers(Where.ANYWHERE)
     async def open_return(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
         return Reply(invoke_card=await self.notices.return_card(pep_id))
 
+    @answers(Where.ANYWHERE)
     async def send_return(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         await self.service.get(pep_id, actor, Capability.LEAD_MEETING)

@@ -34,6 +34,7 @@ class Turn:
     meeting_id: str = ""
     attachments: tuple[dict[str, Any], ...] = ()
     members_added: tuple[dict[str, Any], ...] = ()
+    mentions_bot: bool = False   # the message @mentions this bot (an entity naming it)
 
     @property
     def personal(self) -> bool:
@@ -66,7 +67,21 @@ class Turn:
             meeting_id=str(meeting.get("id") or ""),
             attachments=tuple(x for x in a.get("attachments") or [] if isinstance(x, dict)),
             members_added=tuple(x for x in a.get("membersAdded") or [] if isinstance(x, dict)),
+            mentions_bot=_mentions(a.get("entities"),
+                                   str((a.get("recipient") or {}).get("id") or "")),
         )
+
+
+def _mentions(entities: Any, bot_id: str) -> bool:
+    """Whether the activity's entities include an @mention of the bot."""
+    if not bot_id or not isinstance(entities, list):
+        return False
+    for entity in entities:
+        if isinstance(entity, Mapping) and entity.get("type") == "mention":
+            mentioned = entity.get("mentioned")
+            if isinstance(mentioned, Mapping) and mentioned.get("id") == bot_id:
+                return True
+    return False
 
 
 def tenant_of(activity: Mapping[str, Any]) -> str | None:

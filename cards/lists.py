@@ -64,9 +64,10 @@ def _pep_entry(view: PepView) -> Element:
     if view.transition_reasons:
         items.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
                           color="accent", size="small"))
-    buttons: list[Action] = [execute("Open", OPEN, pep_data(pep))]
+    data = pep_data(pep, child_id=child.lcs_id)  # a PEP nobody has opened yet opens
+    buttons: list[Action] = [execute("Open", OPEN, data)]
     if view.problems:
-        buttons.append(execute("What's missing", READINESS, pep_data(pep)))
+        buttons.append(execute("What's missing", READINESS, data))
     return ac.ColumnSet(separator=True, spacing=act.Spacing.MEDIUM, columns=[
         ac.Column(width="stretch", items=items),
         ac.Column(width="auto", vertical_content_alignment=act.VerticalAlignment.CENTER,

@@ -96,8 +96,9 @@ def _section_choices(current: str) -> Element:
                              value=current, choices=list(_SECTION_CHOICES))
 
 
-def _jump(view: PepView, current: str, carried: Mapping[str, Any]) -> Element:
-    go = execute("Go", NAV, pep_data(view.pep, **carried))
+def _jump(view: PepView, current: str, carried: Mapping[str, Any], *,
+          verb: str = NAV) -> Element:
+    go = execute("Go", verb, pep_data(view.pep, **carried))
     return ac.ColumnSet(separator=True, spacing=act.Spacing.MEDIUM, columns=[
         ac.Column(width="stretch", items=[_section_choices(current)]),
         ac.Column(width="auto", vertical_content_alignment=act.VerticalAlignment.BOTTOM,
@@ -236,14 +237,24 @@ def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
 
 def section_edit_card(view: PepView, key: str, *, errors: Sequence[FieldError] = (),
                       typed: Mapping[str, Any] | None = None,
-                      notice: str = "") -> dict[str, Any]:
-    """One section of a PEP, editable, for the school before the meeting."""
+                      notice: str = "", read_only: bool = False) -> dict[str, Any]:
+    """One section of a PEP in personal chat: editable for the school before the meeting;
+    read-only (no inputs, no Save) for people who only read it and once it can no
+    longer change."""
     spec = section_spec(key)
+    if read_only:
+        return fitted(lambda limit: _personal(view, spec, (), None, notice, READ_ONLY,
+                                              limit),
+                      DISPLAY_LIMITS[:-1], DISPLAY_LIMITS[-1])
     return _fitted(lambda mode: _personal(view, spec, errors, typed, notice, mode))
 
 
+READ_ONLY = "read_only"
+
+
 def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
-              typed: Mapping[str, Any] | None, notice: str, mode: str) -> dict[str, Any]:
+              typed: Mapping[str, Any] | None, notice: str, mode: str,
+              limit: int | None = None) -> dict[str, Any]:
     child = view.child
     title = (f"PEP — {child.full_name} ({child.lcs_id}), {child.year_group.label}, "
              f"{term_label(view.pep.term_id)}")
@@ -253,18 +264,31 @@ def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
         *section_heading(spec),
         *error_summary(errors),
     ]
-    still = [p for p in view.problems if p.section == spec.key]
-    if still and not errors:
-        body.append(container([text("Still needed before the meeting:", weight="bolder"),
-                               *bullets(problem_lines(still, SUMMARY_LIMIT))],
-                              style="warning"))
-    inputs, carried = _edit_area(view, spec, errors, typed, mode)
-    body.extend(inputs)
-    data, buttons = _save_button(view, spec, carried)
-    _, after = neighbours(spec.key)
+    if mode == READ_ONLY:
+        body.append(text(f"Read only: this PEP is {view.pep.status.label.lower()}.",
+                         size="small", subtle=True, spacing="none"))
+        body.extend(section_display(spec, view.pep.section(spec.key), limit=limit))
+        data: dict[str, Any] = pep_data(view.pep)
+        buttons: list[Action] = []
+        carried: dict[str, Any] | None = {}
+    else:
+        still = [p for p in view.problems if p.section == spec.key]
+        if still and not errors:
+            body.append(container([text("Still needed before the meeting:",
+                                         weight="bolder"),
+                                   *bullets(problem_lines(still, SUMMARY_LIMIT))],
+                                  style="warning"))
+        inputs, carried = _edit_area(view, spec, errors, typed, mode)
+        body.extend(inputs)
+        data, buttons = _save_button(view, spec, carried)
+    before, after = neighbours(spec.key)
+    if before:
+        buttons.append(execute("◀ Previous", SECTION_OPEN, {**data, "section": before},
+                               tooltip=f"Go to {section_spec(before).title}"))
     if after:
-        buttons.append(execute("Next section", SECTION_OPEN, {**data, "section": after},
+        buttons.append(execute("Next section ▶", SECTION_OPEN, {**data, "section": after},
                                tooltip=f"Go to {section_spec(after).title}"))
     buttons.append(execute("Back to my PEPs", LIST, {"page": 1}))
     body.append(action_set(buttons, spacing="medium"))
+    body.append(_jump(view, spec.key, {**data, **(carried or {})}, verb=SECTION_OPEN))
     return card(body)

@@ -40,6 +40,7 @@ from pep_model.workflow import (
     PepStatus,
     check_move,
     is_before_meeting,
+    section_editable,
 )
 
 
@@ -71,6 +72,11 @@ class PepView:
     def problems(self) -> tuple[FieldError, ...]:
         """What the readiness rule still asks for before the meeting."""
         return tuple(readiness_problems(self.context))
+
+    def editable_by(self, actor: Actor, key: str) -> bool:
+        """Whether this person can change this section now (else they see it read-only)."""
+        return actor.can(Capability.EDIT, self.child) and section_editable(
+            self.pep.status, section_spec(key).stage is Stage.MEETING)
 
     @cached_property
     def transition_reasons(self) -> tuple[str, ...]:
@@ -107,18 +113,44 @@ class PepService:
         return self.view(pep, child)
 
     async def my_peps(self, actor: Actor, term_id: str | None = None) -> list[PepView]:
-        """Every PEP this term for the children the actor may see, opening missing ones."""
+        """Every PEP this term for the children the actor may see. Reading creates
+        nothing: a child whose PEP is not opened yet is shown as it would open."""
         term_id = term_id or self.current_term_id()
         async with self.uow() as uow:
             children = actor.visible(await uow.children.list_all())
             peps = {p.child_id: p for p in await uow.peps.find(
                 term_id=term_id, child_ids=[c.lcs_id for c in children])}
-            views = []
+            return [self.view(peps.get(child.lcs_id) or
+                              await self._new_pep(uow, child, term_id), child)
+                    for child in children]
+
+    async def open_term(self, term_id: str) -> None:
+        """Open every child's PEP for the term that is not open yet (term start)."""
+        async with self.uow() as uow:
+            children = await uow.children.list_all()
+            opened = {p.child_id for p in await uow.peps.find(
+                term_id=term_id, child_ids=[c.lcs_id for c in children])}
             for child in children:
-                pep = peps.get(child.lcs_id) or await self._open(uow, child, term_id)
-                views.append(self.view(pep, child))
+                if child.lcs_id not in opened:
+                    await self._open(uow, child, term_id)
             await uow.commit()
-        return views
+
+    async def pep_or_preview(self, child_id: str, term_id: str,
+                             actor: Actor) -> PepView:
+        """The child's PEP for the term as the actor may see it: opened (stored) when
+        they can complete it; for someone who only reads, the stored PEP or, if nobody
+        has opened it yet, how it would open — nothing is written for a reader."""
+        async with self.uow() as uow:
+            child = await uow.children.get(child_id)
+            if child is None or not actor.can(Capability.VIEW, child):
+                raise NotAllowed(f"You do not have access to a PEP for {child_id}.")
+            pep = await uow.peps.get(pep_id_for(child_id, term_id))
+            if pep is None and actor.can(Capability.EDIT, child):
+                pep = await self._open(uow, child, term_id)
+                await uow.commit()
+            elif pep is None:
+                pep = await self._new_pep(uow, child, term_id)
+        return self.view(pep, child)
 
     # ---- opening a term's PEP ---------------------------------------------------
 
@@ -134,9 +166,10 @@ class PepService:
             await uow.commit()
             return pep
 
-    async def _open(self, uow: UnitOfWork, child: Child, term_id: str) -> Pep:
-        """A new term's PEP: child details come from the roster; last term's current
-        targets arrive in 'review of previous targets' (nothing typed twice)."""
+    async def _new_pep(self, uow: UnitOfWork, child: Child, term_id: str) -> Pep:
+        """A term's PEP as it opens, not stored: child details come from the roster;
+        last term's current targets arrive in 'review of previous targets' (nothing
+        typed twice)."""
         term = self.calendar.get(term_id)
         pep = Pep(child_id=child.lcs_id, term_id=term_id)
         previous_term = self.calendar.previous(term)
@@ -146,7 +179,12 @@ class PepService:
                 pep.sections["previous_targets"] = carry_forward_targets(previous)
         pep.sections.setdefault("send", {**empty_content("send"),
                                          "status": child.sen_status.value})
-        if not await uow.peps.add(pep):  # opened meanwhile by another request
+        return pep
+
+    async def _open(self, uow: UnitOfWork, child: Child, term_id: str) -> Pep:
+        """Open (store) a term's PEP; one opened meanwhile by another request wins."""
+        pep = await self._new_pep(uow, child, term_id)
+        if not await uow.peps.add(pep):
             existing = await uow.peps.get(pep.id)
             assert existing is not None
             return existing

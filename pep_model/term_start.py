@@ -94,7 +94,7 @@ class TermStart:
         async with self.uow() as uow:
             opened = {p.child_id for p in await uow.peps.find(term_id=term.id)}
         if any(c.lcs_id not in opened for c in children):
-            await self.service.my_peps(SYSTEM, term.id)  # opens the missing ones at once
+            await self.service.open_term(term.id)  # opens the missing ones at once
         self._schools = {}
         for start in range(0, total, self.batch_size):
             batch = children[start:start + self.batch_size]

@@ -77,3 +77,9 @@ def check_move(current: PepStatus, target: PepStatus,
 
 def is_before_meeting(status: PepStatus) -> bool:
     return status in _BEFORE
+
+
+def section_editable(status: PepStatus, meeting_section: bool) -> bool:
+    """Whether a section can be changed while the PEP has this status (meeting sections
+    only from the meeting on; nothing once the PEP is returned or finalised)."""
+    return status in (EDITABLE_MEETING if meeting_section else EDITABLE_BEFORE)

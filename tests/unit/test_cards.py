@@ -264,12 +264,25 @@ def test_section_edit_card_actions() -> None:
     view = make_view(section="send", full=False)
     card = section_edit_card(view, "wellbeing")
     assert find_action(card, "pep.section.save")["data"]["section"] == "wellbeing"
-    assert find_action(card, "pep.section.open")["data"]["section"] == "previous_targets"
+    moves = {a["title"]: a["data"].get("section") for a in actions(card)
+             if a["verb"] == "pep.section.open"}
+    assert moves == {"◀ Previous": "attainment", "Next section ▶": "previous_targets",
+                     "Go": None}  # Go takes the section from the "Jump to section" choice
     assert find_action(card, "pep.list")["data"] == {"page": 1}
     assert view.child.full_name in texts(card)
     assert "Still needed before the meeting" in texts(card)
-    assert "pep.section.open" not in {a["verb"] for a in actions(
-        section_edit_card(view, "next_pep"))}
+    last = {a["title"] for a in actions(section_edit_card(view, "next_pep"))}
+    assert "Next section ▶" not in last and "◀ Previous" in last
+
+
+def test_section_read_only_card_has_no_inputs_and_no_save() -> None:
+    view = make_view(section="send", full=True)
+    card = section_edit_card(view, "wellbeing", read_only=True)
+    verbs = {a["verb"] for a in actions(card)}
+    assert "pep.section.save" not in verbs
+    assert not [n for n in walk(card) if str(n.get("type", "")).startswith("Input.")
+                and n.get("id") != "nav.section"]
+    assert "Read only" in texts(card)
 
 
 # ---- round trip: content -> card -> submitted data -> raw -> content -------------

@@ -76,7 +76,8 @@ def test_my_peps_entry() -> None:
     first = missing.problems[0]
     assert f"{first.where()}: {first.message}" in body
     assert "Transition PEP: flagged as a transition case" in body
-    assert find_action(card, "pep.open")["data"] == {"pep_id": ready.pep.id, "version": 7}
+    assert find_action(card, "pep.open")["data"] == {"pep_id": ready.pep.id, "version": 7,
+                                                     "child_id": ready.child.lcs_id}
     assert "pep.list" not in {a["verb"] for a in actions(card)}
 
 
@@ -156,8 +157,11 @@ def test_next_date_request_card() -> None:
     assert shown["f.date"]["type"] == "Input.Date"
     assert shown["f.reason"]["type"] == "Input.Text" and shown["f.reason"]["isMultiline"]
     save = find_action(card, "pep.section.save")
-    assert save["data"] == {"pep_id": view.pep.id, "version": 7, "section": "next_pep"}
-    assert find_action(card, "pep.finish")["data"] == {"pep_id": view.pep.id, "version": 7}
+    assert save["data"] == {"pep_id": view.pep.id, "version": 7, "section": "next_pep",
+                            "current": "next_pep"}
+    # Finish saves what is typed first (the card says which section it shows)
+    assert find_action(card, "pep.finish")["data"] == {"pep_id": view.pep.id, "version": 7,
+                                                       "current": "next_pep"}
     assert view.child.last_name not in texts(card)
 
 

@@ -431,11 +431,11 @@ async def test_a_save_that_loses_the_race_is_a_conflict_showing_the_winners_valu
 
 # ---- my PEPs -------------------------------------------------------------------------
 
-async def test_my_peps_opens_missing_peps_and_lists_only_visible_children(
+async def test_my_peps_lists_only_visible_children_and_reading_creates_nothing(
         service: PepService, factory: InMemoryUnitOfWorkFactory, sw: Actor) -> None:
     views = await service.my_peps(sw)
     assert [v.pep.id for v in views] == ["LCS100001-2026-autumn", "LCS100002-2026-autumn"]
-    assert sorted(factory.state.peps) == ["LCS100001-2026-autumn", "LCS100002-2026-autumn"]
+    assert factory.state.peps == {}  # shown as they would open; nothing written
     assert views[0].transition_reasons == ("starting Year 7, a new phase",)
     assert views[0].problems  # nothing filled in yet
 
@@ -472,3 +472,20 @@ async def test_an_unreadable_value_is_reported_once(service: PepService, pep_id:
          "measure": "Reading log"}]}, dt)
     assert [(e.field, e.row, e.message) for e in outcome.errors] == [
         ("due", 0, "enter a real date as dd/mm/yyyy")]
+
+
+async def test_a_reader_previews_a_pep_nobody_opened_and_an_editor_opens_it(
+        service: PepService, factory: InMemoryUnitOfWorkFactory, vso: Actor,
+        dt: Actor) -> None:
+    seen = await service.pep_or_preview("LCS100001", "2026-autumn", vso)
+    assert seen.pep.id == "LCS100001-2026-autumn" and factory.state.peps == {}
+    opened = await service.pep_or_preview("LCS100001", "2026-autumn", dt)
+    assert list(factory.state.peps) == [opened.pep.id]
+
+
+async def test_open_term_opens_every_missing_pep_once(
+        service: PepService, factory: InMemoryUnitOfWorkFactory) -> None:
+    await service.open_term("2026-autumn")
+    first = dict(factory.state.peps)
+    await service.open_term("2026-autumn")
+    assert factory.state.peps == first and len(first) == 3
