@@ -19,18 +19,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot import commands
+from bot.commands import Where
+from graph.permissions import MEETING_RSC_PERMISSIONS
+
 APP_PACKAGE_DIR = Path(__file__).resolve().parent.parent / "appPackage"
 TEMPLATE_NAME = "manifest.template.json"
 ICON_NAMES = ("color.png", "outline.png")
 
 # The RSC permissions the manifest asks for (all of type Application, chat scope:
-# they also cover the meeting associated with the chat).
-RSC_PERMISSIONS: tuple[str, ...] = (
-    "OnlineMeeting.ReadBasic.Chat",  # meeting start / end events
-    "OnlineMeetingParticipant.Read.Chat",  # participant join / leave events
-    "OnlineMeetingNotification.Send.Chat",  # targeted in-meeting notifications
-    "ChatMessage.Read.Chat",  # read the meeting chat without an @mention
-)
+# they also cover the meeting associated with the chat), stated once in graph/.
+RSC_PERMISSIONS: tuple[str, ...] = MEETING_RSC_PERMISSIONS
 
 # RSC permission names documented for Teams apps ("Resource-specific consent for
 # your Teams app": team, chat/meeting and user resources), with the permission
@@ -204,7 +203,22 @@ def render_manifest(values: dict[str, str], template_text: str | None = None) ->
 
     filled = _PLACEHOLDER_RE.sub(replace, template_text)
     manifest: dict[str, Any] = json.loads(filled)
+    _declare(manifest)
     return manifest
+
+
+def _declare(manifest: dict[str, Any]) -> None:
+    """What the bot's code says once, written into the manifest: the command menu per
+    scope (bot/commands.py: where each command answers) and the RSC permissions."""
+    for bot in manifest.get("bots") or []:
+        lists = [{"scopes": [scope], "commands": commands.menu(where)}
+                 for scope, where in (("personal", Where.PERSONAL),
+                                      ("groupChat", Where.SHARED),
+                                      ("team", Where.CHANNEL))]
+        bot["commandLists"] = [entry for entry in lists if entry["commands"]]
+    permissions = manifest.setdefault("authorization", {}).setdefault("permissions", {})
+    permissions["resourceSpecific"] = [{"name": name, "type": "Application"}
+                                       for name in RSC_PERMISSIONS]
 
 
 def build_app_package(

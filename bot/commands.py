@@ -85,6 +85,7 @@ class Command:
     roles: frozenset[Role] = field(default_factory=frozenset)  # empty: everyone on record
     audience: str = ""              # "PEP coordinators": who the command is for, in words
     needs_person: bool = True       # only for people in the authority's records
+    in_menu: bool = True            # offered in Teams' command menu
 
     def is_for(self, actor: Actor) -> bool:
         return actor.system or not self.roles or bool(self.roles & actor.roles)
@@ -92,9 +93,10 @@ class Command:
 
 def _command(usage: str, description: str, pattern: str, *,
              where: Where = Where.PERSONAL, roles: Iterable[Role] = (),
-             audience: str = "", needs_person: bool = True) -> Command:
+             audience: str = "", needs_person: bool = True, in_menu: bool = True
+             ) -> Command:
     return Command(usage, description, re.compile(pattern), where, frozenset(roles),
-                   audience, needs_person)
+                   audience, needs_person, in_menu)
 
 
 _LEADS = (Role.DESIGNATED_TEACHER, Role.PEP_LEAD, Role.SOCIAL_WORKER)
@@ -108,7 +110,7 @@ MY_PEPS = _command(
     "my peps", "This term's PEPs for the children you work with, and what each still needs",
     r"(?:my )?peps?|list|my pep list")
 OPEN = _command("open LCS-ID", "Open a child's PEP to complete it section by section",
-                r"open(?: pep)?(?: (\S+))?")
+                r"open(?: pep)?(?: (\S+))?", in_menu=False)  # 'my peps' has Open buttons
 START = _command("start pep", "In the PEP meeting's chat: walk everyone through the PEP",
                  r"start(?: the)?(?: pep)?(?: meeting)?", where=Where.SHARED, roles=_LEADS,
                  audience="designated teachers, PEP leads and social workers")
@@ -183,7 +185,7 @@ def help_lines(turn: Turn, actor: Actor) -> list[tuple[str, str]]:
 def menu(scope: Where, limit: int = 10) -> list[dict[str, str]]:
     """The Teams command menu for one scope (Teams lists at most 10 a scope)."""
     items = [{"title": c.usage, "description": c.description[:128]}
-             for c in CATALOGUE if c.where in (scope, Where.ANYWHERE)]
+             for c in CATALOGUE if c.in_menu and c.where in (scope, Where.ANYWHERE)]
     return items[:limit]
 
 

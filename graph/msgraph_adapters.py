@@ -52,6 +52,7 @@ from msgraph.graph_service_client import GraphServiceClient
 
 from graph.errors import GRAPH_FAILURES, to_delivery_error
 from graph.meeting_chat import odata_string, thread_id_from_join_url
+from graph.permissions import MEETING_RSC_PERMISSIONS
 from pep_model.m365 import (
     DeliveryError,
     Invitee,
@@ -68,16 +69,6 @@ IDEMPOTENCY_HEADER = "x-pep-idempotency-key"
 MAX_INLINE_ATTACHMENT_BYTES = 3 * 1024 * 1024  # sendMail's inline limit per attachment
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # Graph's limit on one request, base64 included
 _REQUEST_OVERHEAD = 4096  # JSON around the message: recipients, headers, names
-# The resource-specific permissions in appPackage/manifest.template.json: an app that
-# declares RSC must be installed with consent to them (consentedPermissionSet).
-MEETING_RSC_PERMISSIONS: tuple[str, ...] = (
-    "OnlineMeeting.ReadBasic.Chat",
-    "OnlineMeetingParticipant.Read.Chat",
-    "OnlineMeetingNotification.Send.Chat",
-    "ChatMessage.Read.Chat",
-)
-
-
 async def _graph(call: Awaitable[T]) -> T:
     """Await one SDK call; every Graph, network or token failure becomes DeliveryError."""
     try:

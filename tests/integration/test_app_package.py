@@ -180,13 +180,19 @@ def test_manifest_is_filled_from_settings(tmp_path: Path) -> None:
         for lst in bot["commandLists"]
         for scope in lst["scopes"]
     }
+    # the menu lists the commands people have, each where it answers (at most 10)
     assert commands == {
-        "personal": ["help", "my peps", "schedule pep", "check my pep", "overview"],
-        "groupChat": ["start pep", "help"],
+        "personal": ["help", "my peps", "schedule pep", "return pep LCS-ID", "check my pep",
+                     "qa", "pp+ schedule", "pp+", "overview", "overdue returns"],
+        "groupChat": ["help", "start pep"],
+        "team": ["help", "virtual school alerts here"],
     }
 
     rsc = manifest["authorization"]["permissions"]["resourceSpecific"]
     assert [p["name"] for p in rsc] == list(RSC_PERMISSIONS)
+    # least privilege: the bot neither reads the chat nor sends in-meeting notifications
+    assert [p["name"] for p in rsc] == ["OnlineMeeting.ReadBasic.Chat",
+                                        "OnlineMeetingParticipant.Read.Chat"]
     assert {p["type"] for p in rsc} == {"Application"}
 
 

@@ -17,11 +17,11 @@ from graph.client import close_graph_client, make_graph_client
 from graph.dispatch import Backoff, Dispatcher
 from graph.msgraph_adapters import (
     IDEMPOTENCY_HEADER,
-    MEETING_RSC_PERMISSIONS,
     GraphCalendar,
     GraphChatApp,
     GraphMailbox,
 )
+from graph.permissions import MEETING_RSC_PERMISSIONS
 from pep_model.access import Actor
 from pep_model.child import Child, School, YearGroup
 from pep_model.meetings import ScheduleRequest, attendee_key
