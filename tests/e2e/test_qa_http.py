@@ -172,7 +172,8 @@ async def test_the_head_sees_the_overview_and_exports_the_schedule(
     overview = env.connector.cards(personal(IMOGEN))[-1]
     assert "Overview — Autumn term 2026" in card_text(overview)
     await env.send(HARRIET, personal(HARRIET), text="overview")
-    assert "Virtual School staff only" in card_text(env.connector.cards(personal(HARRIET))[-1])
+    assert "'overview' is for the Virtual School" in \
+        card_text(env.connector.cards(personal(HARRIET))[-1])
     # the payment schedule, exported and frozen, offered as files
     await env.send(IMOGEN, personal(IMOGEN), text="pp+ schedule")
     schedule = env.connector.cards(personal(IMOGEN))[-1]

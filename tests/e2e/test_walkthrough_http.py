@@ -41,7 +41,9 @@ async def start_walkthrough(env: BotEnv) -> dict[str, Any]:
     """Harriet (designated teacher) starts the walkthrough; returns her lead card."""
     await env.send(HARRIET, CHAT, conversation_type="groupChat",
                    text="<at>PEP Companion</at> start pep")
-    chooser = env.connector.cards(CHAT)[-1]
+    choosing = env.connector.cards(CHAT)[-1]  # names nobody; the asker's view has the list
+    assert choosing["refresh"]["userIds"] == [HARRIET[0]]
+    chooser = card_of(await env.invoke(HARRIET, CHAT, submit(choosing, "pep.start.choose")))
     assert actions(chooser, "pep.start")
     answer = await env.invoke(HARRIET, CHAT, submit(chooser, "pep.start",
                                                     {"child_id": "LCS100001"}))
@@ -277,7 +279,7 @@ async def test_replayed_invoke_is_applied_once(bot_env: BotEnv) -> None:
                 **env.authority.header(env.service_url)}) as response:
             answers.append(await response.json())
     assert answers[0] == answers[1]
-    audit = [e for e in await _audit(env) if e.action == "section.save"]
+    audit = [e for e in await _audit(env) if e.action == "section.save" and e.section == "send"]
     assert len(audit) == 1
 
 

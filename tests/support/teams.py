@@ -9,6 +9,7 @@ from typing import Any
 
 TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 BOT_ID = "28:pep-companion"
+BOT_MENTION = "<at>PEP Companion</at>"
 _ids = itertools.count(1)
 
 
@@ -29,6 +30,9 @@ def activity(service_url: str, conversation_id: str, user_id: str, aad_id: str =
         a["name"] = name
     if text:
         a["text"] = text
+    if BOT_MENTION in text:  # what Teams sends with an @mention of the bot
+        a["entities"] = [{"type": "mention", "text": BOT_MENTION,
+                          "mentioned": {"id": BOT_ID, "name": "PEP Companion"}}]
     if value is not None:
         a["value"] = value
     if meeting_id:
