@@ -14,7 +14,7 @@ from bot.turn import CardUpdate, Outgoing, Reply, Turn
 from cards import meeting_start
 from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child
-from pep_model.errors import ConflictError, NotAllowed
+from pep_model.errors import ConflictError, NotAllowed, NotFound
 from pep_model.people import Role
 from pep_model.pep import Pep, document_name
 from pep_model.services import PepService, PepView
@@ -175,7 +175,10 @@ class MeetingRoutes:
 
     @answers(Where.ANYWHERE)
     async def refresh(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
+        try:
+            view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
+        except NotFound:  # names no PEP id: the card may be in a shared chat
+            return Reply(invoke_card=_no_walkthrough_card())
         if not _live_here(view, turn):  # only a running walkthrough, in its own chat
             return Reply(invoke_card=_not_running_card(view))
         if actor.can(Capability.VIEW_MEETING, view.child) and turn.user_id and \
@@ -365,9 +368,12 @@ def _not_running_card(view: PepView) -> dict[str, Any]:
     if view.pep.status is PepStatus.IN_MEETING:
         return meeting_start.moved_away_card()
     if is_before_meeting(view.pep.status):
-        return cards.message_card("PEP meeting", "No PEP walkthrough is running in this "
-                                  "chat.")
+        return _no_walkthrough_card()
     return cards.finished_shared_card()
+
+
+def _no_walkthrough_card() -> dict[str, Any]:
+    return cards.message_card("PEP meeting", "No PEP walkthrough is running in this chat.")
 
 
 def _audience(view: PepView) -> list[str]:
