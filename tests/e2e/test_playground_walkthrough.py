@@ -383,6 +383,10 @@ async def test_walkthrough_in_the_playground(
     s = Script(artifacts)
     s.add({"action": "goto", "chat": DEMO.group_chat_name})
     s.add({"action": "send", "text": "start pep", "mention": DEMO.bot_name}, "start pep")
+    # the chat sees no child; the choices are Harriet's own view (the Playground does not
+    # run refresh, so she presses the button Teams would press for her)
+    s.see("Starting a PEP walkthrough")
+    s.click("Choose the child", "choose")
     s.see("Start a PEP walkthrough")
     s.fill("Whose PEP is this meeting for?", "AF (LCS100001), Nursery")
     s.click("Start walkthrough", "start")
@@ -453,7 +457,7 @@ async def test_walkthrough_in_the_playground(
 
         # what Harriet saw, card by card
         assert r["start pep"]["sent"]["mentions"][0]["mentioned"]["id"] == DEMO.bot_id
-        assert "The walkthrough for AF is below." in text_of(r["start"])
+        assert "PEP walkthrough started" in text_of(r["start"])
         lead = text_of(r["show"])
         assert f"PEP meeting — AF, Nursery, {term.label}" in lead
         assert {"Save", "Next ▶", "Go", "Finish PEP meeting"} <= set(card_texts(card_of(r["show"])))
@@ -462,6 +466,7 @@ async def test_walkthrough_in_the_playground(
         assert f"Section 3 of {SECTIONS}" in text_of(r["next attendance"])
         assert "Who attended" in text_of(r["go attendees"])
         assert f"Added {RACHEL.name}." in text_of(r["add attendee"])
+        assert "Attendee 2" in text_of(r["add attendee"])  # Harriet was recorded at start
         assert "Saved." in text_of(r["save summary"])
         assert "Saved." in text_of(r["save actions"])
         refused = text_of(r["finish refused"])
@@ -557,8 +562,9 @@ async def test_walkthrough_in_the_playground(
     assert pep.meeting.card_message_id == str(shared[0]["messageId"])
     assert HARRIET.id in pep.meeting.audience_ids()
     assert pep.sections["voice"]["views"] == voice
-    assert pep.sections["attendees"]["rows"] == [
-        {"name": RACHEL.name, "role": "social_worker", "attended": "teams"}
+    assert pep.sections["attendees"]["rows"] == [  # the lead, from the start; then by hand
+        {"name": HARRIET.name, "role": "designated_teacher", "attended": "teams"},
+        {"name": RACHEL.name, "role": "social_worker", "attended": "teams"},
     ]
     assert pep.sections["summary"]["summary"] == summary
     [row] = pep.sections["actions"]["rows"]
@@ -588,9 +594,12 @@ async def test_meeting_events(real_bot: RealBot) -> None:
 
         # Harriet starts the walkthrough (over the API this time)
         await pg.send_text("start pep")
-        chooser = await pg.wait_for_message(lambda m: "Start a PEP walkthrough" in message_text(m))
+        choosing = await pg.wait_for_message(lambda m: "Starting a PEP walkthrough" in message_text(m))
+        assert "LCS100001" not in message_text(choosing)
+        await pg.invoke_action(choosing["messageId"], "pep.start.choose", {},
+                               title="Choose the child")
         answer = await pg.invoke_action(
-            chooser["messageId"], "pep.start", {"child_id": DEMO_CHILD}, title="Start walkthrough"
+            choosing["messageId"], "pep.start", {"child_id": DEMO_CHILD}, title="Start walkthrough"
         )
         assert "PEP walkthrough started" in "\n".join(card_texts(answer["value"]))
         shared = await pg.wait_for_message(lambda m: "Now discussing section 1" in message_text(m))
