@@ -16,7 +16,7 @@ One run, one machine, one load generator, three kinds of process:
      2026-11-16), logging as `pep-companion serve` sets it up (INFO, access log).
      Before measuring, walkthroughs are started the real way for up to 32 children,
      each in its own meeting chat, each by the child's designated teacher: message
-     "start pep" -> child chooser -> pep.start -> refresh of the shared card ->
+     "start pep" -> "Choose the child" -> pep.start -> refresh of the shared card ->
      Go to "The child's voice". The measured request is an `invoke`
      `adaptiveCard/action` with verb `pep.section.save` saving the voice section with
      new text each time (so every request is a real write, audited and committed, and
@@ -563,7 +563,8 @@ async def start_walkthroughs(http: aiohttp.ClientSession, url: str, control: str
         who = (user, aad, name)
         chat = f"19:meeting_bench-{lcs.lower()}@thread.v2"
         await send(who, chat, text="<at>PEP Companion</at> start pep")
-        chooser = (await cards(chat))[-1]
+        choosing = (await cards(chat))[-1]  # names nobody; the chooser is the asker's view
+        chooser = await invoke(who, chat, submit(choosing, "pep.start.choose"))
         if not actions(chooser, "pep.start"):
             print(f"  {lcs}: no chooser ({card_text(chooser)[:80]}); skipped")
             continue
