@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     return_days: int = 5
     return_in_working_days: bool = False
     transition_window_days: int = 56
+    next_pep_reason_min_words: int = Field(default=4, ge=1)  # "Reason no date could be set"
 
     # after the meeting: QA and PP+ (docs/qa-and-pp-workflow.md)
     qa_grades: Annotated[list[str], NoDecode] = Field(

@@ -14,18 +14,18 @@ from bot.settings import Settings
 from pep_model.ports import Clock
 from pep_model.rules import PepRules
 from pep_model.services import PepService
-from pep_model.terms import TermCalendar, build_calendar, default_calendar
+from pep_model.terms import TermCalendar, calendar_from_rows, default_calendar
 from store.database import make_engine
 from store.unit_of_work import SqlUnitOfWorkFactory
 
 
 def load_calendar(path: Path | None) -> TermCalendar:
-    """PEP_TERM_DATES_FILE: CSV with columns term_id,start,end (ISO dates)."""
+    """PEP_TERM_DATES_FILE: CSV with columns term_id,start,end and optionally
+    half_term_start,half_term_end (ISO dates); see pep_model.terms.calendar_from_rows."""
     if path is None:
         return default_calendar()
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = [(r["term_id"], r["start"], r["end"]) for r in csv.DictReader(handle)]
-    return build_calendar(rows)
+        return calendar_from_rows(list(csv.DictReader(handle)))
 
 
 def rules_from(settings: Settings) -> PepRules:
@@ -41,6 +41,7 @@ def rules_from(settings: Settings) -> PepRules:
         meeting_day_end_hour=settings.meeting_day_end_hour,
         term_pack_school_days=settings.term_pack_school_days,
         return_reminder_days=tuple(settings.return_reminder_days),
+        next_pep_reason_min_words=settings.next_pep_reason_min_words,
     )
 
 

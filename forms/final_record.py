@@ -10,7 +10,7 @@ from forms.layout import LABEL_WIDTH
 from forms.new_term import VALUE_WIDTH, child_table_xml, row_widths, rows_table_start
 from forms.package import build_docx, core_xml, custom_xml, identity_properties
 from forms.wordml import cell, label_cell, row, runs, table_start, text_para
-from pep_model.rules import attendance_percentage
+from pep_model.rules import attendance_exact, attendance_percentage
 from pep_model.sections import FieldSpec, SectionSpec, display_value
 from pep_model.terms import british_date
 
@@ -43,7 +43,8 @@ def _summary_rows(data: FormData) -> list[tuple[str, str]]:
     pct = attendance_percentage(pep.section("attendance"))
     attendance = ""
     if pct is not None:
-        below = pct < data.attendance_threshold
+        exact = attendance_exact(pep.section("attendance"))
+        below = exact is not None and exact < data.attendance_threshold  # unrounded
         attendance = f"{pct}%" + (f" (below the {data.attendance_threshold}% threshold)"
                                   if below else "")
     return [("PEP status", pep.status.label),

@@ -110,10 +110,11 @@ async def import_previous_peps(uow_factory: UnitOfWorkFactory, term_id: str,
 
 async def import_attendance(service: PepService, term_id: str,
                             parsed: Parsed[AttendanceRow]) -> ImportReport:
-    """Attendance figures into each child's PEP for the term, through the same rule
-    every save obeys: below the threshold, or with unauthorised absence, a row needs an
-    explanation, else it is reported (with the rule's own words) and nothing is saved
-    for that child. Re-importing the same figures changes nothing."""
+    """Attendance figures into each child's PEP for the term, through the same check
+    every save obeys: impossible figures (more sessions attended than possible, …) are
+    reported with the rule's own words and nothing is saved for that child. Figures that
+    need an explanation (below the threshold, unauthorised absence) are saved without
+    one; the readiness check asks for it. Re-importing the same figures changes nothing."""
     report = ImportReport(problems=list(parsed.problems))
     for row in parsed.rows:
         try:

@@ -20,9 +20,9 @@ from pep_model.rules import (
     PepContext,
     attendance_needs_explanation,
     attendance_percentage,
-    check_section,
     finish_problems,
     missing_fields,
+    section_problems,
     smart_target_errors,
     target_refs,
     transition_reasons,
@@ -115,7 +115,7 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
         add("previous_targets_evaluated", "previous_targets", True, False,
             "No targets were carried from last term.", applies=False)
     else:
-        errors = check_section(ctx, "previous_targets", ctx.content("previous_targets"))
+        errors = section_problems(ctx, "previous_targets")
         if errors:
             add("previous_targets_evaluated", "previous_targets", False, False,
                 f"Previous target(s) {_rows(errors)} lack an outcome or evidence.")
@@ -143,7 +143,7 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
         add("pupil_premium_linked", "pupil_premium", True, False,
             "No Pupil Premium Plus is requested.", applies=False)
     else:
-        unlinked = [e for e in check_section(ctx, "pupil_premium", ctx.content("pupil_premium"))
+        unlinked = [e for e in section_problems(ctx, "pupil_premium")
                     if e.field in ("target", "impact", "purpose")]
         if unlinked:
             known = ", ".join(target_refs(ctx.content("targets"))) or "none"

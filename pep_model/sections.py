@@ -8,12 +8,14 @@ list of row dicts under the key "rows".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from pep_model.confirmations import CONFIRMED, confirmations_in
 from pep_model.errors import FieldError
 from pep_model.money import format_pence, parse_pounds, pounds
 from pep_model.terms import british_date
@@ -275,6 +277,22 @@ def section_spec(key: str) -> SectionSpec:
 
 RawValue = str | bool | int | None
 
+# Half of a UTF-16 surrogate pair (half an emoji, e.g. "\ud83d" in JSON) cannot be
+# stored or shown, and a control character other than tab and line breaks (NUL, pasted
+# from another system) cannot be stored in PostgreSQL nor written into a Word file:
+# such text is refused, never saved.
+_BROKEN = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+BROKEN_CHARACTER = "contains a broken character (half an emoji?) — please retype it"
+
+
+def has_broken_character(text: str) -> bool:
+    return _BROKEN.search(text) is not None
+
+
+def repair_broken(text: str) -> str:
+    """The text with each broken character shown as �, so it can be shown back."""
+    return _BROKEN.sub("\ufffd", text)
+
 
 def _blank(value: RawValue) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -284,6 +302,8 @@ def parse_value(spec: FieldSpec, raw: RawValue) -> Any:
     """One typed-in value to its content form. Raises ValueError with a reason."""
     if _blank(raw):
         return None
+    if isinstance(raw, str) and has_broken_character(raw):
+        raise ValueError(BROKEN_CHARACTER)
     if spec.kind is FieldKind.FLAG:
         if isinstance(raw, bool):
             return raw
@@ -365,15 +385,18 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
 
     `raw` holds a value per field name; a table section holds "rows": a sequence of
     mappings. Rows in which nothing was typed are dropped. Unknown field names are
-    reported, never silently stored.
+    reported, never silently stored. "confirmed" (optional) lists the values the person
+    confirmed (pep_model.confirmations); those still matching a value are kept in the
+    content under the same key, which a section without any does not have.
     """
     spec = section_spec(key)
     errors: list[FieldError] = []
     content: Content = {}
     known = {f.name for f in spec.fields} | ({"rows"} if spec.is_table else set())
     for name in raw:
-        if name not in known:
-            errors.append(FieldError(key, name, "is not a field of this section"))
+        if name not in known and name != CONFIRMED:
+            errors.append(FieldError(key, repair_broken(str(name)),
+                                     "is not a field of this section"))
     for f in spec.fields:
         try:
             content[f.name] = parse_value(f, raw.get(f.name))
@@ -396,8 +419,8 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
             row: Content = {}
             for name in row_raw:
                 if name not in row_names:
-                    errors.append(FieldError(key, name, "is not a field of this table",
-                                             len(rows)))
+                    errors.append(FieldError(key, repair_broken(str(name)),
+                                             "is not a field of this table", len(rows)))
             for f in spec.row_fields:
                 try:
                     row[f.name] = parse_value(f, row_raw.get(f.name))
@@ -409,6 +432,12 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
             errors.append(FieldError(key, "rows",
                                      f"no more than {spec.max_rows} {spec.row_noun}s"))
         content["rows"] = rows
+    names = {f.name for f in (*spec.fields, *spec.row_fields)}
+    tokens, problem = confirmations_in(raw.get(CONFIRMED), names, content)
+    if problem:
+        errors.append(FieldError(key, CONFIRMED, problem))
+    if tokens:
+        content[CONFIRMED] = tokens
     return content, errors
 
 
@@ -427,4 +456,6 @@ def raw_from_content(key: str, content: Mapping[str, Any]) -> dict[str, Any]:
     if spec.is_table:
         raw["rows"] = [{f.name: input_value(f, row.get(f.name)) for f in spec.row_fields}
                        for row in content.get("rows") or []]
+    if content.get(CONFIRMED):
+        raw[CONFIRMED] = list(content[CONFIRMED])
     return raw

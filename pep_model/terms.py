@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -15,12 +15,38 @@ class Season(StrEnum):
     SUMMER = "summer"
 
 
+# English names whatever the server's locale
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class HalfTerm:
+    """A holiday inside a term, weekends either side included (e.g. Sat to Sun)."""
+
+    start: date
+    end: date
+
+    @property
+    def name(self) -> str:
+        """As schools say it: the "February half-term"."""
+        return f"{_MONTHS[self.start.month - 1]} half-term"
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def describe(self) -> str:
+        return f"the {self.name} ({british_date(self.start)} to {british_date(self.end)})"
+
+
 @dataclass(frozen=True, order=True)
 class Term:
     start: date
     end: date
     season: Season
     year: int  # calendar year in which the term starts
+    half_term: HalfTerm | None = field(default=None, compare=False)
 
     @property
     def id(self) -> str:
@@ -89,6 +115,26 @@ class TermCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.bank_holidays
 
+    def half_term_on(self, day: date) -> HalfTerm | None:
+        term = self.term_for(day)
+        if term is not None and term.half_term is not None and term.half_term.contains(day):
+            return term.half_term
+        return None
+
+    def not_a_school_day(self, day: date) -> str | None:
+        """Why a day inside a term is no school day ("a Saturday", "a bank holiday
+        (Easter Monday)", "in the February half-term (13/02/2027 to 21/02/2027)"); None
+        for a school day. Days between terms are the caller's to judge."""
+        if day.weekday() >= 5:
+            return f"a {_WEEKDAYS[day.weekday()]}"
+        if day in self.bank_holidays:
+            name = BANK_HOLIDAY_NAMES.get(day.isoformat())
+            return f"a bank holiday ({name})" if name else "a bank holiday"
+        half_term = self.half_term_on(day)
+        if half_term is not None:
+            return f"in {half_term.describe()}"
+        return None
+
     def add_working_days(self, day: date, count: int) -> date:
         current = day
         added = 0
@@ -114,46 +160,112 @@ def _days(first: date, last: date) -> Iterable[date]:
 
 
 def _d(text: str) -> date:
-    return date.fromisoformat(text)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date written like 2027-01-05") from None
 
 
-# Typical English school terms; an authority loads its own with PEP_TERM_DATES.
+# Typical English school terms, each with its half-term (Saturday to Sunday); an
+# authority loads its own with PEP_TERM_DATES_FILE (see calendar_from_rows).
 DEFAULT_TERMS = (
-    ("2025-autumn", "2025-09-03", "2025-12-19"),
-    ("2026-spring", "2026-01-05", "2026-03-27"),
-    ("2026-summer", "2026-04-13", "2026-07-22"),
-    ("2026-autumn", "2026-09-02", "2026-12-18"),
-    ("2027-spring", "2027-01-05", "2027-03-25"),
-    ("2027-summer", "2027-04-12", "2027-07-21"),
-    ("2027-autumn", "2027-09-01", "2027-12-17"),
-    ("2028-spring", "2028-01-04", "2028-03-31"),
-    ("2028-summer", "2028-04-18", "2028-07-21"),
-    ("2028-autumn", "2028-09-05", "2028-12-20"),
+    ("2025-autumn", "2025-09-03", "2025-12-19", "2025-10-25", "2025-11-02"),
+    ("2026-spring", "2026-01-05", "2026-03-27", "2026-02-14", "2026-02-22"),
+    ("2026-summer", "2026-04-13", "2026-07-22", "2026-05-23", "2026-05-31"),
+    ("2026-autumn", "2026-09-02", "2026-12-18", "2026-10-24", "2026-11-01"),
+    ("2027-spring", "2027-01-05", "2027-03-25", "2027-02-13", "2027-02-21"),
+    ("2027-summer", "2027-04-12", "2027-07-21", "2027-05-29", "2027-06-06"),
+    ("2027-autumn", "2027-09-01", "2027-12-17", "2027-10-23", "2027-10-31"),
+    ("2028-spring", "2028-01-04", "2028-03-31", "2028-02-12", "2028-02-20"),
+    ("2028-summer", "2028-04-18", "2028-07-21", "2028-05-27", "2028-06-04"),
+    ("2028-autumn", "2028-09-05", "2028-12-20", "2028-10-21", "2028-10-29"),
 )
 
-# England and Wales bank holidays (gov.uk), used for working-day deadlines.
-DEFAULT_BANK_HOLIDAYS = (
-    "2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
-    "2025-12-25", "2025-12-26",
-    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
-    "2026-12-25", "2026-12-28",
-    "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
-    "2027-12-27", "2027-12-28",
-    "2028-01-03", "2028-04-14", "2028-04-17", "2028-05-01", "2028-05-29", "2028-08-28",
-    "2028-12-25", "2028-12-26",
-)
+# England and Wales bank holidays (gov.uk), by name: used for working-day deadlines and
+# to say why a day is no school day.
+BANK_HOLIDAY_NAMES: dict[str, str] = {
+    "2025-01-01": "New Year's Day", "2025-04-18": "Good Friday",
+    "2025-04-21": "Easter Monday", "2025-05-05": "Early May bank holiday",
+    "2025-05-26": "Spring bank holiday", "2025-08-25": "Summer bank holiday",
+    "2025-12-25": "Christmas Day", "2025-12-26": "Boxing Day",
+    "2026-01-01": "New Year's Day", "2026-04-03": "Good Friday",
+    "2026-04-06": "Easter Monday", "2026-05-04": "Early May bank holiday",
+    "2026-05-25": "Spring bank holiday", "2026-08-31": "Summer bank holiday",
+    "2026-12-25": "Christmas Day", "2026-12-28": "Boxing Day, substitute day",
+    "2027-01-01": "New Year's Day", "2027-03-26": "Good Friday",
+    "2027-03-29": "Easter Monday", "2027-05-03": "Early May bank holiday",
+    "2027-05-31": "Spring bank holiday", "2027-08-30": "Summer bank holiday",
+    "2027-12-27": "Christmas Day, substitute day", "2027-12-28": "Boxing Day, substitute day",
+    "2028-01-03": "New Year's Day, substitute day", "2028-04-14": "Good Friday",
+    "2028-04-17": "Easter Monday", "2028-05-01": "Early May bank holiday",
+    "2028-05-29": "Spring bank holiday", "2028-08-28": "Summer bank holiday",
+    "2028-12-25": "Christmas Day", "2028-12-26": "Boxing Day",
+}
+DEFAULT_BANK_HOLIDAYS = tuple(sorted(BANK_HOLIDAY_NAMES))
+
+# A term: (term id, first day, last day) or, with its half-term, (…, half-term's first
+# day, half-term's last day); ISO dates.
+TermRow = tuple[str, ...]
 
 
-def build_calendar(rows: Iterable[tuple[str, str, str]],
+def build_calendar(rows: Iterable[TermRow],
                    bank_holidays: Iterable[str] = DEFAULT_BANK_HOLIDAYS) -> TermCalendar:
-    """Rows of (term id, first day, last day), ISO dates."""
+    """Rows of (term id, first day, last day[, half-term first day, half-term last day]),
+    ISO dates. A half-term must lie inside its term."""
+    terms = tuple(_term(row) for row in rows)
+    return TermCalendar(terms, frozenset(_d(h) for h in bank_holidays))
+
+
+def _term(row: TermRow) -> Term:
+    if len(row) not in (3, 5):
+        raise ValueError("a term needs an id, a first and a last day, and optionally a "
+                         f"half-term's first and last day; got {len(row)} values")
+    term_id, start, end = row[:3]
+    year, season = parse_term_id(term_id)
+    first, last = _d(start), _d(end)
+    if last < first:
+        raise ValueError(f"term {term_id} ends before it starts")
+    return Term(first, last, season, year, _half_term(term_id, first, last, row[3:]))
+
+
+def _half_term(term_id: str, first: date, last: date,
+               cells: tuple[str, ...]) -> HalfTerm | None:
+    given = [c.strip() for c in cells if c.strip()]
+    if not given:
+        return None
+    if len(given) != 2:
+        raise ValueError(f"term {term_id}: give both the half-term's first and last day, "
+                         "or neither")
+    half = HalfTerm(_d(given[0]), _d(given[1]))
+    if half.end < half.start:
+        raise ValueError(f"term {term_id}: the half-term ends before it starts")
+    if half.start < first or half.end > last:
+        raise ValueError(f"term {term_id}: the half-term ({half.start.isoformat()} to "
+                         f"{half.end.isoformat()}) is not inside the term "
+                         f"({first.isoformat()} to {last.isoformat()})")
+    return half
+
+
+TERM_FILE_COLUMNS = ("term_id", "start", "end", "half_term_start", "half_term_end")
+
+
+def calendar_from_rows(rows: Iterable[Mapping[str, str | None]],
+                       bank_holidays: Iterable[str] = DEFAULT_BANK_HOLIDAYS) -> TermCalendar:
+    """PEP_TERM_DATES_FILE's rows (a CSV with a header line): term_id, start, end and,
+    optionally, half_term_start, half_term_end — ISO dates; a term's half-term cells may
+    be left empty, and files without those columns (written before half-terms were
+    known) still load."""
     terms = []
-    for term_id, start, end in rows:
-        year, season = parse_term_id(term_id)
-        first, last = _d(start), _d(end)
-        if last < first:
-            raise ValueError(f"term {term_id} ends before it starts")
-        terms.append(Term(first, last, season, year))
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        cells = tuple(str(row.get(c) or "").strip() for c in TERM_FILE_COLUMNS)
+        try:
+            missing = [TERM_FILE_COLUMNS[i] for i in range(3) if not cells[i]]
+            if missing:
+                raise ValueError(f"{', '.join(missing)} missing (columns: "
+                                 f"{','.join(TERM_FILE_COLUMNS)})")
+            terms.append(_term(cells))
+        except ValueError as exc:
+            raise ValueError(f"term dates, line {number}: {exc}") from None
     return TermCalendar(tuple(terms), frozenset(_d(h) for h in bank_holidays))
 
 

@@ -88,8 +88,13 @@ async def test_completed_word_form_is_read_in(bot_env: BotEnv) -> None:
     assert pep.sections["voice"]["views"] == "I like the sand pit and story time"
     assert pep.sections["carer"]["views"] == "Ada is happy going to nursery"
     assert pep.sections["attendance"]["attended_sessions"] == 59
-    assert "targets" not in pep.sections or not pep.sections["targets"].get("rows")
-    assert "responsible" in result or "target" in result.lower()  # the half target
+    # the half target is kept as typed; the readiness check asks for the rest of it
+    assert [r["owner"] for r in pep.sections["targets"]["rows"]] == ["Key person"] * 2
+    async with env.container.uow() as uow:
+        child = await uow.children.get("LCS100001")
+    assert child is not None
+    problems = env.container.service.view(pep, child).problems
+    assert ("targets", "description", 1) in [(p.section, p.field, p.row) for p in problems]
 
 
 async def test_uploads_that_are_not_pep_forms(bot_env: BotEnv) -> None:

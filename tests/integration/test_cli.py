@@ -80,15 +80,22 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_attendance_import_applies_the_attendance_rule(
-        database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["import-roster", str(EXAMPLES / "roster.csv")])
     capsys.readouterr()
     attendance = str(EXAMPLES / "attendance.csv")
     assert main(["import-attendance", attendance, "--term", "2026-autumn"]) == 1
     out = capsys.readouterr()
-    assert "38 PEPs updated, 2 rows rejected" in out.out
-    assert "row 40 (LCS100030): explanation: explain this: attendance is 89.3%, below 95%" \
-        in out.err
+    # row 40 (LCS100030, 89.2 % with no explanation) is saved: the explanation is for the
+    # school to add, and the readiness check asks for it
+    assert "39 PEPs updated, 1 rows rejected" in out.out
+    assert "LCS100030" not in out.err
     assert "row 41 (LCS999999): lcs_id: no child with this LCS id" in out.err
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("lcs_id,possible_sessions,attended_sessions,unauthorised_sessions,"
+                     "explanation\nLCS100002,112,113,0,\n", encoding="utf-8")
+    assert main(["import-attendance", str(wrong), "--term", "2026-autumn"]) == 1
+    assert "row 2 (LCS100002): attended_sessions: cannot be more than the possible " \
+        "sessions" in capsys.readouterr().err
     assert main(["import-attendance", attendance, "--term", "2026-autumn"]) == 1
     assert "0 PEPs updated" in capsys.readouterr().out  # nothing changes twice

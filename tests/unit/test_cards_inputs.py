@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from cards import attendee_from_card_data, raw_from_card_data
+import json
+
+from cards import attendee_from_card_data, raw_from_card_data, section_edit_card
+from cards.inputs import typed_raw
 from pep_model.sections import normalise_section
+from tests.unit.test_cards_fixtures import inputs, make_view
 
 
 def test_hidden_keys_are_ignored_and_fields_read() -> None:
@@ -77,3 +81,28 @@ def test_attendee_form() -> None:
             "a.attended": "teams", "r.0.name": "ignored"}
     assert attendee_from_card_data(data) == ("Sam Hall", "carer", "teams")
     assert attendee_from_card_data({}) == ("", "", "")
+
+
+def test_ticked_confirmations_become_the_confirmed_list() -> None:
+    data = {"f.views": "Hi", "c.due=2035-01-15": "true", "c.due=2036-01-01": "false",
+            "c.due=2037-01-01": True}
+    assert raw_from_card_data("voice", data) == {
+        "views": "Hi", "confirmed": ["due=2035-01-15", "due=2037-01-01"]}
+    assert "confirmed" not in raw_from_card_data("voice", {"c.due=2036-01-01": "false"})
+
+
+def test_card_data_with_only_a_confirmation_is_read_as_card_data() -> None:
+    assert typed_raw("targets", {"c.due=2035-01-15": "true"}) == {
+        "rows": [], "confirmed": ["due=2035-01-15"]}
+
+
+def test_half_an_emoji_typed_is_shown_back_repaired_beside_its_error() -> None:
+    half = json.loads('"I like art \\ud83d"')
+    raw = raw_from_card_data("voice", {"f.views": half})
+    _, errors = normalise_section("voice", raw)
+    card = section_edit_card(make_view(section="voice"), "voice", errors=errors,
+                             typed={"f.views": half})
+    shown = json.dumps(card, ensure_ascii=False)
+    shown.encode("utf-8")  # a card Teams can be sent
+    assert inputs(card)["f.views"]["value"] == "I like art \ufffd"
+    assert "please retype it" in shown

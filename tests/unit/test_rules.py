@@ -21,6 +21,7 @@ from pep_model.rules import (
     number_targets,
     readiness_problems,
     return_deadline,
+    section_gaps,
     smart_target_errors,
     transition_reasons,
 )
@@ -41,9 +42,10 @@ def fields(errors: list[FieldError]) -> list[tuple[str, str, int | None]]:
 
 # ---- attendance --------------------------------------------------------------------
 
-def test_attendance_percentage_is_rounded_to_one_decimal_place() -> None:
-    assert attendance_percentage(sessions(300, 290)) == Decimal("96.7")
+def test_attendance_percentage_is_shown_to_one_decimal_place_rounded_down() -> None:
+    assert attendance_percentage(sessions(300, 290)) == Decimal("96.6")  # 96.66…
     assert attendance_percentage(sessions(1000, 949)) == Decimal("94.9")
+    assert attendance_percentage(sessions(2000, 1899)) == Decimal("94.9")  # 94.95
 
 
 def test_attendance_percentage_needs_possible_and_attended_sessions() -> None:
@@ -73,12 +75,14 @@ def test_any_unauthorised_absence_needs_explanation() -> None:
 
 def test_missing_explanation_says_why_it_is_needed(child: Child,
                                                    calendar: TermCalendar) -> None:
-    ctx = context(child, calendar)
-    assert check_section(ctx, "attendance", sessions(1000, 949)) == [FieldError(
+    def gaps(attendance: dict[str, Any]) -> list[FieldError]:
+        return section_gaps(context(child, calendar, {"attendance": attendance}), "attendance")
+
+    assert gaps(sessions(1000, 949)) == [FieldError(
         "attendance", "explanation", "explain this: attendance is 94.9%, below 95%")]
-    assert check_section(ctx, "attendance", sessions(100, 99, 1)) == [FieldError(
+    assert gaps(sessions(100, 99, 1)) == [FieldError(
         "attendance", "explanation", "explain this: there are unauthorised absences")]
-    assert check_section(ctx, "attendance", sessions(1000, 949, 0, "Hospital stay")) == []
+    assert gaps(sessions(1000, 949, 0, "Hospital stay")) == []
 
 
 def test_more_sessions_attended_than_possible_is_rejected(child: Child,
@@ -98,28 +102,30 @@ def test_more_unauthorised_absences_than_sessions_missed_is_rejected(
 # ---- other cross-field checks ----------------------------------------------------------
 
 def test_sen_support_needs_needs_and_provision(child: Child, calendar: TermCalendar) -> None:
-    ctx = context(child, calendar)
-    assert fields(check_section(ctx, "send", {"status": "ehcp"})) == [
-        ("send", "needs", None), ("send", "provision", None)]
-    assert check_section(ctx, "send", {"status": "none"}) == []
+    def gaps(send: dict[str, Any]) -> list[FieldError]:
+        return section_gaps(context(child, calendar, {"send": send}), "send")
+
+    assert fields(gaps({"status": "ehcp"})) == [("send", "needs", None),
+                                                ("send", "provision", None)]
+    assert gaps({"status": "none"}) == []
 
 
 def test_a_suspension_needs_details(child: Child, calendar: TermCalendar) -> None:
-    ctx = context(child, calendar)
-    assert fields(check_section(ctx, "exclusions", {"suspensions": 1})) == [
+    def gaps(exclusions: dict[str, Any]) -> list[FieldError]:
+        return section_gaps(context(child, calendar, {"exclusions": exclusions}), "exclusions")
+
+    assert fields(gaps({"suspensions": 1})) == [("exclusions", "details", None)]
+    assert fields(gaps({"suspensions": 0, "permanent_exclusion": True})) == [
         ("exclusions", "details", None)]
-    assert fields(check_section(ctx, "exclusions", {"suspensions": 0,
-                                                    "permanent_exclusion": True})) == [
-        ("exclusions", "details", None)]
-    assert check_section(ctx, "exclusions", {"suspensions": 0,
-                                             "permanent_exclusion": False}) == []
+    assert gaps({"suspensions": 0, "permanent_exclusion": False}) == []
 
 
 def test_each_previous_target_needs_an_outcome_and_evidence(child: Child,
                                                             calendar: TermCalendar) -> None:
-    errors = check_section(context(child, calendar), "previous_targets", {"rows": [
-        {"target": "T1: Read", "outcome": "met", "evidence": "Log"},
-        {"target": "T2: Write", "outcome": None, "evidence": None}]})
+    previous = {"rows": [{"target": "T1: Read", "outcome": "met", "evidence": "Log"},
+                         {"target": "T2: Write", "outcome": None, "evidence": None}]}
+    errors = section_gaps(context(child, calendar, {"previous_targets": previous}),
+                          "previous_targets")
     assert fields(errors) == [("previous_targets", "outcome", 1),
                               ("previous_targets", "evidence", 1)]
 
@@ -178,9 +184,16 @@ def request(amount: int | None, target: str | None = "T1", **extra: Any) -> dict
 
 def pp_errors(child: Child, calendar: TermCalendar, *rows: dict[str, Any],
               rules: PepRules | None = None) -> list[FieldError]:
+    """What a save refuses in these requests."""
     targets = {"rows": [{**GOOD_TARGET, "ref": "T1"}, {**GOOD_TARGET, "ref": "T2"}]}
     ctx = context(child, calendar, {"targets": targets}, rules=rules)
     return check_section(ctx, "pupil_premium", {"rows": list(rows)})
+
+
+def pp_gaps(child: Child, calendar: TermCalendar, *rows: dict[str, Any]) -> list[FieldError]:
+    """What these requests still lack (readiness and Finish report it)."""
+    ctx = context(child, calendar, {"pupil_premium": {"rows": list(rows)}})
+    return section_gaps(ctx, "pupil_premium")
 
 
 def test_pupil_premium_request_for_a_current_target_within_the_cap_passes(
@@ -189,7 +202,8 @@ def test_pupil_premium_request_for_a_current_target_within_the_cap_passes(
 
 
 def test_pupil_premium_must_name_a_target(child: Child, calendar: TermCalendar) -> None:
-    assert pp_errors(child, calendar, request(30_000, None)) == [FieldError(
+    assert pp_errors(child, calendar, request(30_000, None)) == []
+    assert pp_gaps(child, calendar, request(30_000, None)) == [FieldError(
         "pupil_premium", "target", "name the current target this serves (e.g. T1)", 0)]
 
 
@@ -199,16 +213,22 @@ def test_pupil_premium_must_name_a_current_target(child: Child,
         "pupil_premium", "target", "T9 is not a current target (targets: T1, T2)", 0)]
 
 
-@pytest.mark.parametrize(("amount", "message"), [(0, "must be more than £0"),
-                                                 (None, "enter the amount")])
-def test_pupil_premium_amount_must_be_more_than_nothing(
-        child: Child, calendar: TermCalendar, amount: int | None, message: str) -> None:
-    assert pp_errors(child, calendar, request(amount)) == [
-        FieldError("pupil_premium", "amount", message, 0)]
+def test_pupil_premium_amount_must_be_more_than_nothing(child: Child,
+                                                        calendar: TermCalendar) -> None:
+    assert pp_errors(child, calendar, request(0)) == [
+        FieldError("pupil_premium", "amount", "must be more than £0", 0)]
+    assert pp_gaps(child, calendar, request(0)) == []
+
+
+def test_pupil_premium_amount_left_empty_is_missing_not_wrong(child: Child,
+                                                              calendar: TermCalendar) -> None:
+    assert pp_errors(child, calendar, request(None)) == []
+    assert pp_gaps(child, calendar, request(None)) == [
+        FieldError("pupil_premium", "amount", "enter the amount", 0)]
 
 
 def test_pupil_premium_needs_purpose_and_impact(child: Child, calendar: TermCalendar) -> None:
-    errors = pp_errors(child, calendar, request(100, purpose="", impact=None))
+    errors = pp_gaps(child, calendar, request(100, purpose="", impact=None))
     assert fields(errors) == [("pupil_premium", "purpose", 0), ("pupil_premium", "impact", 0)]
 
 

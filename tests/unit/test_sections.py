@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -256,3 +257,39 @@ def test_empty_content_survives_the_round_trip(key: str) -> None:
     again, errors = normalise_section(key, raw_from_content(key, empty_content(key)))
     assert errors == []
     assert again == empty_content(key)
+
+
+# ---- half an emoji (a lone UTF-16 surrogate) ---------------------------------------------
+
+BROKEN = "contains a broken character (half an emoji?) — please retype it"
+HALF_EMOJI = json.loads('"I like art \\ud83d"')  # as a phone's JSON can send it
+
+
+@pytest.mark.parametrize("spec", [HOW_GATHERED, VIEWS, SEN, EXCLUDED, POSSIBLE, AMOUNT, DUE])
+def test_half_an_emoji_is_refused_in_every_kind_of_field(spec: FieldSpec) -> None:
+    assert reason(spec, HALF_EMOJI) == BROKEN
+    assert reason(spec, "\udc00") == BROKEN  # the other half alone, too
+
+
+def test_a_whole_emoji_is_text_like_any_other() -> None:
+    whole = json.loads('"I like art \\ud83d\\ude00"')
+    assert parse_value(VIEWS, whole) == "I like art 😀"
+
+
+@pytest.mark.parametrize(("key", "raw", "where"), [
+    ("voice", {"views": HALF_EMOJI}, ("views", None)),
+    ("attainment", {"rows": [{"subject": "Art", "current": HALF_EMOJI}]}, ("current", 0)),
+    ("attendees", {"rows": [{"name": "Mo", "role": HALF_EMOJI, "attended": "teams"}]},
+     ("role", 0))])
+def test_a_section_with_half_an_emoji_is_refused_naming_the_field(
+        key: str, raw: dict[str, Any], where: tuple[str, int | None]) -> None:
+    content, errors = normalise_section(key, raw)
+    assert [((e.field, e.row), e.message) for e in errors] == [(where, BROKEN)]
+    assert HALF_EMOJI not in json.dumps(content, ensure_ascii=False)
+    json.dumps(content, ensure_ascii=False).encode("utf-8")  # storable as it stands
+
+
+def test_an_unknown_field_named_with_half_an_emoji_is_reported_printably() -> None:
+    _, errors = normalise_section("voice", {"views": "Hi", "x\ud83d": "1"})
+    assert [e.field for e in errors] == ["x\ufffd"]
+    errors[0].where().encode("utf-8")
