@@ -8,12 +8,17 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field of one section (and one row of a table section)."""
+    """One problem with one field of one section (and one row of a table section).
+
+    `confirm`: the problem is only a question ("is this date right?"): the person may
+    keep the value by confirming it; the token names the field and the value confirmed
+    (pep_model.confirmations), and a changed value asks again."""
 
     section: str
     field: str
     message: str
     row: int | None = None
+    confirm: str | None = None
 
     def where(self) -> str:
         from pep_model.sections import section_spec
@@ -25,8 +30,9 @@ class FieldError:
         return f"{spec.title}, {label}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"section": self.section, "field": self.field, "row": self.row,
-                "message": self.message}
+        shown = {"section": self.section, "field": self.field, "row": self.row,
+                 "message": self.message}
+        return shown | ({"confirm": self.confirm} if self.confirm else {})
 
 
 class PepError(Exception):
@@ -73,3 +79,20 @@ class StoreUnavailable(PepError):
     the unit of work did not complete, and trying again later is the answer (a save
     that did land meanwhile shows up as a conflict, with its values). Raised by the
     store at the unit of work's edge."""
+
+
+class AlreadyDone(IllegalTransition):
+    """A move to where the PEP already is (a second press of the same button, a retry):
+    nothing changes, and the message says where the PEP stands in a person's words."""
+
+    def __init__(self, current: str, message: str) -> None:
+        super().__init__(current, current)
+        self.args = (message,)
+
+
+class CardOutOfStep(PepError):
+    """A card claiming a version of the PEP newer than the stored one: crafted, or made
+    from another database. Refused as malformed; nothing is saved."""
+
+    def __init__(self) -> None:
+        super().__init__("This card is out of step with the PEP; open it again.")

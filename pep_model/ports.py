@@ -111,6 +111,47 @@ class DocumentStore(Protocol):
     async def get(self, child_id: str, term_id: str, kind: str) -> StoredDocument | None: ...
 
 
+@dataclass(frozen=True)
+class InvokeAnswer:
+    """What an invoke was answered with (the invoke status, the card, or the message),
+    kept so that a retry of the same activity gets the same answer on any instance."""
+
+    status: int = 200
+    card: dict[str, Any] | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class InvokeClaim:
+    """Who answers an invoke: this request (`mine`), nobody again (`answer`: answered
+    before), or someone else still working on it (`running`). `foreign`: the key was
+    used by another sender."""
+
+    mine: bool = False
+    answer: InvokeAnswer | None = None
+    running: bool = False
+    foreign: bool = False
+
+
+class InvokeAnswerLog(Protocol):
+    """Invokes by (conversation id, activity id): claimed before they run, answered
+    after. A claim not answered by `lease_until` (its instance died) may be taken over."""
+
+    async def claim(self, conversation_id: str, activity_id: str, user_id: str,
+                    now: datetime, lease_until: datetime) -> InvokeClaim: ...
+
+    async def answer(self, conversation_id: str, activity_id: str,
+                     answer: InvokeAnswer) -> None: ...
+
+    async def release(self, conversation_id: str, activity_id: str) -> None:
+        """Forget a claim that was not answered (the invoke failed): a retry runs."""
+        ...
+
+    async def sweep(self, before: datetime) -> int:
+        """Forget invokes created before `before`; how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     children: ChildRepository
     people: PeopleRepository

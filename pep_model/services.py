@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -11,51 +11,33 @@ from typing import Any
 
 from pep_model.access import Actor, Capability
 from pep_model.child import Child
-from pep_model.errors import ConflictError, FieldError, NotAllowed, NotFound, StaleVersion
-from pep_model.pep import MeetingLink, Pep, pep_id_for
+from pep_model.confirmations import keep_confirmations
+from pep_model.errors import CardOutOfStep, ConflictError, FieldError, NotAllowed, NotFound
+from pep_model.meeting_use_cases import Attendance, AttendeeOutcome, MeetingUseCases
+from pep_model.pep import Pep, pep_id_for
 from pep_model.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
 from pep_model.rules import (
     PepContext,
     PepRules,
     check_section,
-    finish_problems,
     number_targets,
     readiness_problems,
-    return_deadline,
     transition_reasons,
 )
 from pep_model.sections import (
-    SECTION_KEYS,
     Content,
     Stage,
     empty_content,
     normalise_section,
-    raw_from_content,
     section_spec,
 )
 from pep_model.terms import TermCalendar, british_date
-from pep_model.workflow import (
-    EDITABLE_BEFORE,
-    EDITABLE_MEETING,
-    PepStatus,
-    check_move,
-    is_before_meeting,
-    section_editable,
-)
+from pep_model.use_cases import SaveOutcome, load_pep, require, retry
+from pep_model.workflow import PepStatus, check_move, is_before_meeting, section_editable
 
-
-@dataclass
-class SaveOutcome:
-    """The result of a save: the PEP as it now stands and the errors, if refused."""
-
-    pep: Pep
-    child: Child
-    errors: list[FieldError] = field(default_factory=list)
-    changed: bool = False
-
-    @property
-    def saved(self) -> bool:
-        return not self.errors
+# importers of these names from here: the meeting's outcomes, and the shared helpers
+__all__ = ["Attendance", "AttendeeOutcome", "PepService", "PepView", "SaveOutcome",
+           "carry_forward_targets", "load_pep", "require"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +66,9 @@ class PepView:
         return tuple(transition_reasons(self.child, ctx.term, ctx.rules, ctx.today))
 
 
-class PepService:
+class PepService(MeetingUseCases):
+    """The PEP's use cases; the meeting's are in pep_model/meeting_use_cases.py."""
+
     def __init__(self, uow: UnitOfWorkFactory, calendar: TermCalendar, rules: PepRules,
                  clock: Clock) -> None:
         self.uow = uow
@@ -195,38 +179,52 @@ class PepService:
 
     async def record_section(self, pep_id: str, key: str, raw: Mapping[str, Any],
                              actor: Actor, expected_version: int) -> SaveOutcome:
+        """Save one section as typed on a card showing `expected_version`.
+
+        What equals the stored content is "saved" whoever sends it and whatever version
+        the card showed (a double click, a retry), and writes nothing. Otherwise it is
+        refused as a conflict only when *this section* changed since that version; when
+        another section changed meanwhile (the row's version check fails) the PEP is read
+        again and the save applied to it. A version newer than the stored one is a card
+        out of step (CardOutOfStep)."""
         spec = section_spec(key)
-        async with self.uow() as uow:
+
+        async def attempt(uow: UnitOfWork) -> SaveOutcome:
             pep, child = await load_pep(uow, pep_id)
             require(actor, Capability.EDIT, child)
-            editable = EDITABLE_MEETING if spec.stage is Stage.MEETING else EDITABLE_BEFORE
-            if pep.status not in editable:
+            if not section_editable(pep.status, spec.stage is Stage.MEETING):
                 raise NotAllowed(f"'{spec.title}' cannot be changed while the PEP is "
                                  f"'{pep.status.label}'.")
+            if expected_version > pep.version:
+                raise CardOutOfStep()
             content, errors = normalise_section(key, raw)
             if key == "targets":
                 content = number_targets(content)
+            content = keep_confirmations(content, pep.sections.get(key))
+            if not errors and pep.sections.get(key) == content:
+                # stored as typed already (a double click, or moving on from a section
+                # nobody touched): nothing to write, nothing to check again
+                return SaveOutcome(pep, child)
             ctx = self.context(pep, child).with_section(key, content)
             unreadable = {(e.field, e.row) for e in errors}  # one message per field
             errors += [e for e in check_section(ctx, key, content)
                        if (e.field, e.row) not in unreadable]
             if errors:
                 return SaveOutcome(pep, child, errors)
-            if expected_version != pep.version and \
-                    pep.section_versions.get(key, 0) > expected_version:
+            if pep.section_versions.get(key, 0) > expected_version:
                 raise ConflictError(pep)
-            if pep.sections.get(key) == content:
-                return SaveOutcome(pep, child)
             before = copy.deepcopy(pep.sections.get(key))
             read_version = pep.version
             pep.sections[key] = content
             pep.section_versions[key] = read_version + 1
             self._settle_status(pep, child, actor, ctx)
-            await self._save(uow, pep, read_version)
+            await uow.peps.save(pep, read_version)
             await uow.audit.append(AuditEntry(self.clock.now(), actor.id, pep.id,
                                               "section.save", key, before, content))
             await uow.commit()
             return SaveOutcome(pep, child, changed=True)
+
+        return await retry(self.uow, attempt)
 
     def _settle_status(self, pep: Pep, child: Child, actor: Actor, ctx: PepContext) -> None:
         """Before the meeting, the status follows the readiness rule (ctx: the PEP's rule
@@ -238,143 +236,6 @@ class PepService:
         if target != pep.status:
             check_move(pep.status, target, actor.capabilities(child))
             pep.status = target
-
-    async def _save(self, uow: UnitOfWork, pep: Pep, read_version: int) -> None:
-        try:
-            await uow.peps.save(pep, read_version)
-        except StaleVersion:
-            fresh = await uow.peps.get(pep.id)
-            raise ConflictError(fresh) from None
-
-    # ---- the meeting ------------------------------------------------------------
-
-    async def _move(self, pep_id: str, actor: Actor, target: PepStatus,
-                    action: str, **changes: Any) -> Pep:
-        async with self.uow() as uow:
-            pep, child = await load_pep(uow, pep_id)
-            check_move(pep.status, target, actor.capabilities(child))
-            before = pep.status.value
-            read_version = pep.version
-            pep.status = target
-            for name, value in changes.items():
-                setattr(pep, name, value)
-            await self._save(uow, pep, read_version)
-            await uow.audit.append(AuditEntry(self.clock.now(), actor.id, pep.id, action,
-                                              None, before, target.value))
-            await uow.commit()
-            return pep
-
-    async def start_meeting(self, pep_id: str, actor: Actor,
-                            chat_id: str | None = None) -> Pep:
-        """Idempotent: a PEP already in its meeting is returned as it is."""
-        async with self.uow() as uow:
-            pep, child = await load_pep(uow, pep_id)
-            require(actor, Capability.LEAD_MEETING, child)
-            if pep.status is PepStatus.IN_MEETING:
-                return pep
-        if chat_id:
-            await self.link_chat(pep_id, chat_id)
-        return await self._move(pep_id, actor, PepStatus.IN_MEETING, "meeting.start",
-                                current_section=SECTION_KEYS[0])
-
-    async def navigate(self, pep_id: str, key: str, actor: Actor) -> Pep:
-        """Move everyone's walkthrough to another section (the lead drives)."""
-        section_spec(key)
-        async with self.uow() as uow:
-            pep, child = await load_pep(uow, pep_id)
-            require(actor, Capability.LEAD_MEETING, child)
-            if pep.current_section == key:
-                return pep
-            read_version = pep.version
-            pep.current_section = key
-            await self._save(uow, pep, read_version)
-            await uow.commit()
-            return pep
-
-    async def _update_meeting(self, pep_id: str,
-                              change: Callable[[MeetingLink], bool]) -> Pep:
-        """Apply a change to the meeting link; retried on a concurrent write, since the
-        link is bookkeeping that no person edits."""
-        for _ in range(5):
-            async with self.uow() as uow:
-                pep, _ = await load_pep(uow, pep_id)
-                read_version = pep.version
-                meeting = copy.copy(pep.meeting) or MeetingLink()
-                if not change(meeting):
-                    return pep
-                pep.meeting = meeting
-                try:
-                    await uow.peps.save(pep, read_version)
-                except StaleVersion:
-                    continue
-                await uow.commit()
-                return pep
-        raise ConflictError(pep)
-
-    async def set_card_message(self, pep_id: str, chat_id: str, message_id: str) -> Pep:
-        def change(meeting: MeetingLink) -> bool:
-            meeting.chat_id, meeting.card_message_id = chat_id, message_id
-            return True
-
-        return await self._update_meeting(pep_id, change)
-
-    async def join_audience(self, pep_id: str, user_id: str, max_size: int = 60) -> Pep:
-        """Remember a Teams user allowed to see this PEP in the meeting, so their card
-        refreshes to their own view (Teams allows 60 such users)."""
-        def change(meeting: MeetingLink) -> bool:
-            ids = meeting.audience_ids()
-            if not user_id or user_id in ids or len(ids) >= max_size:
-                return False
-            meeting.audience = ",".join([*ids, user_id])
-            return True
-
-        return await self._update_meeting(pep_id, change)
-
-    async def link_chat(self, pep_id: str, chat_id: str, meeting_id: str = "") -> Pep:
-        def change(meeting: MeetingLink) -> bool:
-            if meeting.chat_id == chat_id and (not meeting_id or
-                                               meeting.meeting_id == meeting_id):
-                return False
-            meeting.chat_id = chat_id
-            meeting.meeting_id = meeting_id or meeting.meeting_id
-            return True
-
-        return await self._update_meeting(pep_id, change)
-
-    async def record_attendee(self, pep_id: str, name: str, role: str, attended: str,
-                              actor: Actor) -> SaveOutcome:
-        """Add one attendee unless someone of that name is already recorded."""
-        for _ in range(3):  # a join event may race a hand edit: re-read and retry
-            async with self.uow() as uow:
-                pep, child = await load_pep(uow, pep_id)
-            rows = list(pep.section("attendees").get("rows") or [])
-            if any(_same_name(str(r.get("name") or ""), name) for r in rows):
-                return SaveOutcome(pep, child)
-            raw_rows = raw_from_content("attendees", {"rows": rows})["rows"]
-            raw_rows.append({"name": name, "role": role, "attended": attended})
-            try:
-                return await self.record_section(pep_id, "attendees", {"rows": raw_rows},
-                                                 actor, pep.version)
-            except ConflictError:
-                continue
-        raise ConflictError(pep)
-
-    def finish_problems(self, pep: Pep, child: Child) -> list[FieldError]:
-        return finish_problems(self.context(pep, child))
-
-    async def finish_meeting(self, pep_id: str, actor: Actor) -> tuple[Pep, list[FieldError]]:
-        """Refused (problems returned, nothing changed) until the meeting rule is met."""
-        async with self.uow() as uow:
-            pep, child = await load_pep(uow, pep_id)
-            require(actor, Capability.LEAD_MEETING, child)
-        problems = self.finish_problems(pep, child)
-        if problems:
-            return pep, problems
-        held_on = self.clock.today()
-        pep = await self._move(pep_id, actor, PepStatus.AWAITING_RETURN, "meeting.finish",
-                               meeting_held_on=held_on,
-                               return_due=return_deadline(held_on, self.calendar, self.rules))
-        return pep, []
 
     async def readiness(self, pep_id: str, actor: Actor) -> list[FieldError]:
         view = await self.get(pep_id, actor)
@@ -391,25 +252,3 @@ def carry_forward_targets(previous: Pep) -> Content:
                      f"{owner}{due}".strip(": "),
                      "outcome": None, "evidence": None})
     return {"rows": rows}
-
-
-def _same_name(a: str, b: str) -> bool:
-    """Names as stored: spaces collapsed (as normalise_section does), any case."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
-
-
-async def load_pep(uow: UnitOfWork, pep_id: str) -> tuple[Pep, Child]:
-    """A PEP and its child, or NotFound."""
-    pep = await uow.peps.get(pep_id)
-    if pep is None:
-        raise NotFound(f"There is no PEP {pep_id}.")
-    child = await uow.children.get(pep.child_id)
-    if child is None:  # pragma: no cover - the store keeps them together
-        raise NotFound(f"There is no child {pep.child_id}.")
-    return pep, child
-
-
-def require(actor: Actor, capability: Capability, child: Child) -> None:
-    """The actor holds this capability for the child, or NotAllowed."""
-    if not actor.can(capability, child):
-        raise NotAllowed("You do not have access to this child's PEP.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pep_model.access import Capability
-from pep_model.errors import IllegalTransition, NotAllowed
+from pep_model.errors import AlreadyDone, IllegalTransition, NotAllowed
 
 
 class PepStatus(StrEnum):
@@ -65,18 +65,54 @@ EDITABLE_BEFORE = frozenset({*_BEFORE, S.IN_MEETING, S.AWAITING_RETURN,
 EDITABLE_MEETING = frozenset({S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED})
 
 
+# After the meeting: the meeting is over whatever happened to the PEP since.
+_AFTER = (S.AWAITING_RETURN, S.RETURNED, S.IN_QA, S.AMENDMENTS_REQUESTED, S.FINALISED)
+
+# What a person is told when they ask for a move the PEP has already made (pressed twice).
+ALREADY = {
+    S.IN_MEETING: "This PEP meeting has already started.",
+    S.AWAITING_RETURN: "This PEP meeting is already finished.",
+    S.RETURNED: "This PEP has already been returned to Business Support.",
+    S.IN_QA: "This PEP is already in quality assurance.",
+    S.AMENDMENTS_REQUESTED: "Amendments to this PEP have already been requested.",
+    S.FINALISED: "This PEP is already finalised.",
+}
+
+# Who holds a capability, in a person's words (messages never name an internal right).
+WHO_MAY = {
+    Capability.EDIT: "the people completing this child's PEP",
+    Capability.LEAD_MEETING: "the child's designated teacher, PEP lead or social worker",
+    Capability.QA: "a PEP coordinator",
+    Capability.SEND_PACKS: "Business Support",
+}
+
+
+def already(status: PepStatus) -> str:
+    """The answer to a second request for the move that brought the PEP to `status`."""
+    return ALREADY.get(status, f"This PEP is already '{status.label}'.")
+
+
 def check_move(current: PepStatus, target: PepStatus,
                capabilities: frozenset[Capability]) -> None:
+    """Raises AlreadyDone (the PEP is there already), IllegalTransition or NotAllowed,
+    each with a message in a person's words: statuses by their labels."""
+    if current == target:
+        raise AlreadyDone(current.label, already(current))
     needed = MOVES.get((current, target))
     if needed is None:
-        raise IllegalTransition(current.value, target.value)
+        raise IllegalTransition(current.label, target.label)
     if needed not in capabilities:
-        raise NotAllowed(f"moving a PEP to '{target.label}' needs the '{needed.value}' right "
-                         "for this child")
+        raise NotAllowed(f"Moving a PEP to '{target.label}' is for "
+                         f"{WHO_MAY.get(needed, 'someone else')}.")
 
 
 def is_before_meeting(status: PepStatus) -> bool:
     return status in _BEFORE
+
+
+def is_after_meeting(status: PepStatus) -> bool:
+    """The PEP meeting has finished (the PEP may have moved on since)."""
+    return status in _AFTER
 
 
 def section_editable(status: PepStatus, meeting_section: bool) -> bool:

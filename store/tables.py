@@ -288,7 +288,22 @@ pp_schedules = Table(
     Column("held_pence", Integer),
 )
 
+# ---- invokes answered: a retried invoke (same conversation and activity id) reaching any
+# instance is answered from here instead of running again (bot/invoke_replay.py) -------
+
+invoke_answers = Table(
+    "invoke_answers", metadata,
+    Column("conversation_id", String, nullable=False),
+    Column("activity_id", String, nullable=False),
+    Column("user_id", String, nullable=False),      # who sent it; nobody else is answered
+    Column("answer", Json),                         # NULL: being worked on
+    Column("lease_until", UtcDateTime),             # while being worked on
+    Column("created_at", UtcDateTime, nullable=False, index=True),  # swept after a day
+    PrimaryKeyConstraint("conversation_id", "activity_id"),
+)
+
 __all__ = ["assignments", "audit_log", "children", "conversation_refs", "documents",
            "jobs", "meetings", "metadata", "outbox", "outbox_attachments", "people",
            "peps", "schools"]
 __all__ += ["pp_requests", "pp_schedules", "qa_rounds"]
+__all__ += ["invoke_answers"]

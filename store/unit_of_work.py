@@ -18,6 +18,7 @@ from pep_model.ports import (
     AuditLog,
     ChildRepository,
     DocumentStore,
+    InvokeAnswerLog,
     PeopleRepository,
     PepRepository,
 )
@@ -25,6 +26,7 @@ from pep_model.pupil_premium_service import PupilPremiumRepository
 from pep_model.qa_service import QaRepository, StaffDirectory
 from store.connection import StoreConnection
 from store.database import LAZY_BEGIN
+from store.invokes import SqlInvokeAnswers
 from store.jobs import SqlJobRepository
 from store.meetings import SqlConversationRefs, SqlMeetingRepository
 from store.outbox import SqlOutboxRepository
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
     meetings: MeetingRepository
     jobs: SqlJobRepository
     conversations: SqlConversationRefs
+    invokes: InvokeAnswerLog  # bot/invoke_replay.py: a retried invoke is answered once
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._engine = engine
@@ -91,8 +94,9 @@ class SqlUnitOfWork:
             if unavailable(error, connecting=True):
                 raise StoreUnavailable("The PEP records cannot be reached.") from error
             raise
-        if conn.dialect.name == "sqlite" and \
-                not conn.sync_connection.get_execution_options().get(LAZY_BEGIN):
+        sync = conn.sync_connection  # set once connected
+        if conn.dialect.name == "sqlite" and sync is not None and \
+                not sync.get_execution_options().get(LAZY_BEGIN):
             conn = await conn.execution_options(**{LAZY_BEGIN: True})
         db = self._db = StoreConnection(conn, self._write_lock)
         self.children = SqlChildRepository(db)
@@ -108,6 +112,7 @@ class SqlUnitOfWork:
         self.meetings = SqlMeetingRepository(db)
         self.jobs = SqlJobRepository(db)
         self.conversations = SqlConversationRefs(db)
+        self.invokes = SqlInvokeAnswers(db)
         return self
 
     async def commit(self) -> None:

@@ -7,13 +7,14 @@ import itertools
 import pytest
 
 from pep_model.access import Capability
-from pep_model.errors import IllegalTransition, NotAllowed
+from pep_model.errors import AlreadyDone, IllegalTransition, NotAllowed
 from pep_model.workflow import (
     EDITABLE_BEFORE,
     EDITABLE_MEETING,
     MOVES,
     STATUS_LABELS,
     PepStatus,
+    already,
     check_move,
     is_before_meeting,
 )
@@ -31,17 +32,35 @@ def test_every_legal_move_is_allowed_with_its_capability(
 @pytest.mark.parametrize(("move", "needed"), MOVES.items(), ids=lambda v: str(v))
 def test_a_legal_move_without_its_capability_is_not_allowed(
         move: tuple[PepStatus, PepStatus], needed: Capability) -> None:
-    with pytest.raises(NotAllowed, match=f"needs the '{needed.value}' right"):
+    with pytest.raises(NotAllowed) as caught:
         check_move(*move, frozenset(Capability) - {needed})
+    assert f"to '{move[1].label}' is for " in str(caught.value)
+    assert f"'{needed.value}'" not in str(caught.value)  # no internal name of a right
 
 
-@pytest.mark.parametrize("move", ILLEGAL, ids=lambda m: f"{m[0]}->{m[1]}")
-def test_an_illegal_move_names_both_statuses(move: tuple[PepStatus, PepStatus]) -> None:
+@pytest.mark.parametrize("move", [m for m in ILLEGAL if m[0] != m[1]],
+                         ids=lambda m: f"{m[0]}->{m[1]}")
+def test_an_illegal_move_names_both_statuses_in_words(
+        move: tuple[PepStatus, PepStatus]) -> None:
     current, target = move
     with pytest.raises(IllegalTransition) as caught:
         check_move(current, target, frozenset(Capability))
-    assert (caught.value.current, caught.value.target) == (current.value, target.value)
-    assert f"'{current.value}' cannot move to '{target.value}'" in str(caught.value)
+    assert not isinstance(caught.value, AlreadyDone)
+    assert f"'{current.label}' cannot move to '{target.label}'" in str(caught.value)
+    assert "_" not in str(caught.value)  # never 'awaiting_return'
+
+
+@pytest.mark.parametrize("status", PepStatus)
+def test_a_move_to_where_the_pep_already_is_says_so_in_words(status: PepStatus) -> None:
+    with pytest.raises(AlreadyDone) as caught:
+        check_move(status, status, frozenset(Capability))
+    assert str(caught.value) == already(status)
+    assert "cannot move" not in str(caught.value) and "_" not in str(caught.value)
+
+
+def test_finish_pressed_twice_is_already_finished() -> None:
+    with pytest.raises(AlreadyDone, match=r"^This PEP meeting is already finished\.$"):
+        check_move(S.AWAITING_RETURN, S.AWAITING_RETURN, frozenset(Capability))
 
 
 def test_the_meeting_is_led_from_any_status_before_it() -> None:
