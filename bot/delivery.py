@@ -14,6 +14,9 @@ from bot.turn import CardUpdate, Outgoing, Turn
 
 log = logging.getLogger(__name__)
 
+UPDATE_REFUSED = ("The PEP card above could not be updated by Teams. Press 'Show the PEP' "
+                  "or type '@PEP Companion start pep' to see the latest.")
+
 
 def card_activity(card: dict[str, Any]) -> dict[str, Any]:
     return {"type": "message", "attachments": [
@@ -37,6 +40,8 @@ class Delivery:
         self._pending: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._personal_chats: dict[str, str] = {}
+        # messages whose update Teams refused and whose chat has been told (see _drain)
+        self._refused: set[tuple[str, str]] = set()
 
     async def send(self, turn: Turn, message: Outgoing) -> str:
         conversation = turn.conversation_id
@@ -74,9 +79,33 @@ class Delivery:
             service_url, card = self._pending.pop(key)
             try:
                 await self.connector.update(service_url, key[0], key[1], card_activity(card))
-            except (ConnectorError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-                log.warning("could not update card %s: %s", key[1], exc)
+            except ConnectorError as exc:
+                log.warning("Teams refused the update of card %s in %s: HTTP %s", key[1],
+                            key[0], exc.status)
+                if 400 <= exc.status < 500:
+                    await self._tell_refused(service_url, key)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("could not update card %s in %s: %s", key[1], key[0],
+                            type(exc).__name__)
+            else:
+                self._refused.discard(key)
         self._workers.pop(key, None)
+
+    async def _tell_refused(self, service_url: str, key: tuple[str, str]) -> None:
+        """Teams would not take the card (too large, or refused): the people in the chat
+        are told once, until an update of that message goes through again."""
+        if key in self._refused:
+            return
+        self._refused.add(key)
+        notice = {"type": "message", "text": UPDATE_REFUSED, "textFormat": "plain"}
+        try:
+            await self.connector.send(service_url, key[0], notice)
+        except ConnectorError as exc:
+            log.warning("could not tell chat %s about card %s: HTTP %s", key[0], key[1],
+                        exc.status)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("could not tell chat %s about card %s: %s", key[0], key[1],
+                        type(exc).__name__)
 
     async def idle(self) -> None:
         """Wait for queued updates (tests, shutdown)."""

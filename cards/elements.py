@@ -3,12 +3,19 @@
 Elements are adaptive-cards-py models; `card()` serialises them to the JSON dict Teams
 receives and adds, as plain dicts, the parts the library cannot express (see
 docs/cards.md): the card-level `refresh` (the library types `refresh.action` as a string).
+
+Teams reads a TextBlock's text and a Fact's title and value as Markdown. `text()`,
+`heading()` and `facts()` — the only ways a card shows words — pass every string through
+`plain()`, so nothing typed by a person (a child's voice, a name, a reason) can become a
+link, bold text, a list or a heading. No card uses Markdown on purpose.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
@@ -22,10 +29,30 @@ from pep_model.sections import SECTION_KEYS, SECTIONS, section_spec
 from pep_model.terms import Term, british_date, parse_term_id
 
 CARD_VERSION: ac.CardVersion = "1.5"
-MAX_CARD_BYTES = 80 * 1024
-CARD_BUDGET = MAX_CARD_BYTES - 1024  # room for the activity around the card
-DISPLAY_LIMITS = (None, 1000, 300, 100)  # read-only long text, shortened until it fits
+# Sizes as Teams counts them: the serialised message in UTF-16 (2 bytes a character, 4 for
+# an emoji). Teams refuses a message over about 100 KB (HTTP 413); every card is built to
+# stay under 40 KB, with room for the activity around it.
+TEAMS_MESSAGE_LIMIT = 100 * 1024
+MESSAGE_BUDGET = 40 * 1024
+CARD_BUDGET = MESSAGE_BUDGET - 1024
 SECTION_COUNT = len(SECTIONS)
+
+# how a read-only section is cut down until its card fits, and how the full text is reached
+ANSWER, ROW, SECTION = "answer", "row", "section"
+
+
+@dataclass(frozen=True)
+class Shortening:
+    """Long answers cut to `chars` characters (None: in full; 0: none shown), with a
+    "Show all" button for each shortened ANSWER, for each ROW of a table with one, or
+    one for the whole SECTION."""
+
+    chars: int | None
+    buttons: str = ANSWER
+
+
+DISPLAY_LIMITS = (Shortening(None), Shortening(1000), Shortening(300), Shortening(100, ROW),
+                  Shortening(40, SECTION), Shortening(0, SECTION))  # the last always fits
 
 Element = Any  # an adaptive-cards-py element model
 Action = Any   # an adaptive-cards-py action model
@@ -39,6 +66,29 @@ Style = str  # "default" | "attention" | "good" | "warning" | "accent" | "emphas
 
 # ---- text ------------------------------------------------------------------------
 
+_ANYWHERE = re.compile(r"[\\`*_\[\]<~]|&(?=#?\w+;)")  # emphasis, code, links, entities
+# at the start of a line: a heading, a quote, a list item, a rule
+_LINE_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[+\-](?=\s|$)|-(?=-)|\d{1,9}(?=[.)](?:\s|$)))")
+
+
+def _plain_line(line: str) -> str:
+    line = _ANYWHERE.sub(lambda m: "\\" + m.group(0), line.strip())
+    found = _LINE_START.match(line)
+    if found is None:
+        return line
+    if found.group(0)[0].isdigit():  # "1. x": the dot is what makes the list
+        end = found.end()
+        return line[:end] + "\\" + line[end:]
+    return "\\" + line
+
+
+def plain(value: str) -> str:
+    """`value` as Markdown that shows exactly these characters: every character Markdown
+    would read as formatting is backslash-escaped (CommonMark), and each line becomes a
+    paragraph, so a line starting "- ", "1. " or "# " stays a line of text."""
+    return "\n\n".join(_plain_line(line) for line in value.splitlines() if line.strip())
+
+
 def as_enum(kind: type[E], value: str | None) -> E | None:
     """The library's enum member for a schema word ("bolder", "attention", ...)."""
     return None if value is None else kind(value)
@@ -47,14 +97,14 @@ def as_enum(kind: type[E], value: str | None) -> E | None:
 def text(value: str, *, weight: str | None = None, size: str | None = None,
          color: str | None = None, subtle: bool | None = None,
          spacing: str | None = None, separator: bool | None = None) -> Element:
-    return ac.TextBlock(text=value, wrap=True, weight=as_enum(act.FontWeight, weight),
+    return ac.TextBlock(text=plain(value), wrap=True, weight=as_enum(act.FontWeight, weight),
                         size=as_enum(act.FontSize, size), color=as_enum(act.Colors, color),
                         is_subtle=subtle, spacing=as_enum(act.Spacing, spacing),
                         separator=separator)
 
 
 def heading(value: str, *, size: str = "medium") -> Element:
-    return ac.TextBlock(text=value, wrap=True, weight=act.FontWeight.BOLDER,
+    return ac.TextBlock(text=plain(value), wrap=True, weight=act.FontWeight.BOLDER,
                         size=as_enum(act.FontSize, size), style=act.TextBlockStyle.HEADING)
 
 
@@ -69,7 +119,7 @@ def container(items: Sequence[Element], *, style: Style | None = None,
 
 
 def facts(pairs: Iterable[tuple[str, str]]) -> Element:
-    return ac.FactSet(facts=[ac.Fact(title=t, value=v) for t, v in pairs])
+    return ac.FactSet(facts=[ac.Fact(title=plain(t), value=plain(v)) for t, v in pairs])
 
 
 def error_line(message: str) -> Element:
@@ -112,6 +162,29 @@ def pep_data(pep: Pep, **extra: Any) -> dict[str, Any]:
     return {"pep_id": pep.id, "version": pep.version, **extra}
 
 
+SHOW_TEXT = "pep.section.text"
+ShowAll = Callable[[str, str | None, int | None], Action]  # (section, field, row) -> button
+
+
+def show_all_for(pep: Pep) -> ShowAll:
+    """The "Show all" buttons of a shortened section: one answer (a field, or a field of
+    a row), one row, or (neither) the whole section, in full on a card of its own."""
+    def button(section: str, field: str | None, row: int | None) -> Action:
+        data: dict[str, Any] = {"pep_id": pep.id, "section": section}
+        if field is not None:
+            data["field"] = field
+        if row is not None:
+            data["row"] = row
+        if field is not None:
+            title = "Show all"
+        elif row is not None:
+            title = f"Show this {section_spec(section).row_noun} in full"
+        else:
+            title = "Show the whole section"
+        return execute(title, SHOW_TEXT, data)
+    return button
+
+
 # ---- the card --------------------------------------------------------------------
 
 def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
@@ -128,9 +201,14 @@ def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
     return result
 
 
-def card_bytes(result: Mapping[str, Any]) -> int:
-    """The card's size as sent: JSON, UTF-8."""
-    return len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+def utf16_bytes(value: str) -> int:
+    """A string's size as Teams counts it (a lone surrogate counts, never raises)."""
+    return len(value.encode("utf-16-le", "surrogatepass"))
+
+
+def card_bytes(result: Any) -> int:
+    """The card's (or an element's) size as Teams counts it: its JSON in UTF-16."""
+    return utf16_bytes(json.dumps(result, ensure_ascii=False))
 
 
 def fitted(build: Callable[[T], dict[str, Any]], tries: Sequence[T],

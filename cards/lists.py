@@ -18,6 +18,7 @@ from cards.elements import (
     card,
     container,
     execute,
+    fitted,
     heading,
     pep_data,
     problem_lines,
@@ -48,22 +49,27 @@ def _missing_line(view: PepView) -> tuple[str, str]:
     return ("1 thing missing" if count == 1 else f"{count} things missing"), "attention"
 
 
-def _pep_entry(view: PepView) -> Element:
+def _pep_entry(view: PepView, shown: int | None = PROBLEMS_SHOWN) -> Element:
+    """One PEP of the list with `shown` of its missing things; None: in brief, one line
+    under the name (when a page of full entries would be too large for Teams)."""
     child, pep = view.child, view.pep
     ready, color = _missing_line(view)
-    items: list[Element] = [
-        text(child.full_name, weight="bolder"),
-        text(f"{child.lcs_id} · {child.year_group.label} · {pep.status.label}",
-             size="small", subtle=True, spacing="none"),
-        text(ready, color=color, weight="bolder", spacing="small"),
-        *bullets(problem_lines(view.problems, PROBLEMS_SHOWN)),
-    ]
-    if len(view.problems) > PROBLEMS_SHOWN:
-        items.append(text(f"and {len(view.problems) - PROBLEMS_SHOWN} more", size="small",
-                          subtle=True, spacing="none"))
-    if view.transition_reasons:
-        items.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
-                          color="accent", size="small"))
+    about = f"{child.lcs_id} · {child.year_group.label} · {pep.status.label}"
+    if shown is None:
+        transition = " · Transition PEP" if view.transition_reasons else ""
+        items = [text(child.full_name, weight="bolder"),
+                 text(f"{about} · {ready}{transition}", size="small", spacing="none")]
+    else:
+        items = [text(child.full_name, weight="bolder"),
+                 text(about, size="small", subtle=True, spacing="none"),
+                 text(ready, color=color, weight="bolder", spacing="small"),
+                 *bullets(problem_lines(view.problems, shown))]
+        if shown and len(view.problems) > shown:
+            items.append(text(f"and {len(view.problems) - shown} more", size="small",
+                              subtle=True, spacing="none"))
+        if view.transition_reasons:
+            items.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
+                              color="accent", size="small"))
     data = pep_data(pep, child_id=child.lcs_id)  # a PEP nobody has opened yet opens
     buttons: list[Action] = [execute("Open", OPEN, data)]
     if view.problems:
@@ -90,13 +96,14 @@ def my_peps_card(views: Sequence[PepView], term_label: str, page: int = 1) -> di
     body.append(text(f"{total} PEPs, {ready} ready for the meeting. "
                      f"Showing {first + 1}–{first + len(shown)}"
                      + (f" (page {page} of {pages})." if pages > 1 else "."), subtle=True))
-    body.extend(_pep_entry(v) for v in shown)
     actions: list[Action] = []
     if page > 1:
         actions.append(execute("Previous page", LIST, {"page": page - 1}))
     if page < pages:
         actions.append(execute("More", LIST, {"page": page + 1}))
-    return card(body, actions)
+    # fewer of each PEP's missing things when the page would be too large for Teams
+    return fitted(lambda problems: card([*body, *(_pep_entry(v, problems) for v in shown)],
+                                        actions), (PROBLEMS_SHOWN, 1, 0), None)
 
 
 def child_chooser_card(children: Sequence[Child], *, full_names: bool = False) -> dict[str, Any]:

@@ -38,8 +38,10 @@ def _next_pep_text(view: PepView) -> str:
     return "Not set"
 
 
-def finished_card(view: PepView, record_filename: str) -> dict[str, Any]:
-    """The meeting is over: when the PEP must be returned, and the next PEP's date."""
+def finished_card(view: PepView, record_filename: str, *,
+                  notice: str = "") -> dict[str, Any]:
+    """The meeting is over: when the PEP must be returned, and the next PEP's date
+    (notice: e.g. that it was finished already, for a second press of Finish)."""
     pep = view.pep
     attendees = len(pep.section("attendees").get("rows") or [])
     actions = len(pep.section("actions").get("rows") or [])
@@ -53,6 +55,7 @@ def finished_card(view: PepView, record_filename: str) -> dict[str, Any]:
     ]
     body: list[Element] = [
         meeting_header(view),
+        *notice_block(notice),
         container([heading("PEP meeting finished"),
                    text("Thank you. The meeting record is saved.", spacing="none")],
                   style="good"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cards.elements import SECTION_COUNT, pep_data, refresh_for, section_position
+from cards.elements import SECTION_COUNT, pep_data, plain, refresh_for, section_position
 from cards.walkthrough import REFRESH
 from pep_model.sections import section_spec
 from pep_model.services import PepView
@@ -28,14 +28,14 @@ def walkthrough_shared_card(view: PepView, audience: Sequence[str]) -> dict[str,
         "version": "1.5",
         "refresh": refresh_for(REFRESH, pep_data(pep), audience),
         "body": [
-            {"type": "TextBlock", "text": "PEP meeting walkthrough", "weight": "Bolder",
+            {"type": "TextBlock", "text": plain("PEP meeting walkthrough"), "weight": "Bolder",
              "size": "Medium", "wrap": True},
             {"type": "TextBlock", "wrap": True, "isSubtle": True,
-             "text": f"Now discussing section {section_position(key)} of {SECTION_COUNT}: "
-                     f"{section_spec(key).title}"},
+             "text": plain(f"Now discussing section {section_position(key)} of "
+                           f"{SECTION_COUNT}: {section_spec(key).title}")},
             {"type": "TextBlock", "wrap": True, "size": "Small",
-             "text": "The PEP is shown only to the people working with the child. "
-                     "Select 'Show the PEP' to see it."},
+             "text": plain("The PEP is shown only to the people working with the child. "
+                           "Select 'Show the PEP' to see it.")},
         ],
         "actions": [action],
     }
@@ -48,10 +48,10 @@ def finished_shared_card() -> dict[str, Any]:
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
         "body": [
-            {"type": "TextBlock", "text": "PEP meeting finished", "weight": "Bolder",
+            {"type": "TextBlock", "text": plain("PEP meeting finished"), "weight": "Bolder",
              "size": "Medium", "wrap": True},
             {"type": "TextBlock", "wrap": True,
-             "text": "Next term's PEP date is set and the record has gone to the PEP lead "
-                     "in their chat with PEP Companion."},
+             "text": plain("Next term's PEP date is set and the record has gone to the PEP "
+                           "lead in their chat with PEP Companion.")},
         ],
     }

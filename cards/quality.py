@@ -17,6 +17,7 @@ from cards.elements import (
     DISPLAY_LIMITS,
     Action,
     Element,
+    Shortening,
     action_set,
     british,
     bullets,
@@ -147,7 +148,7 @@ def _history(scale: GradeScale, history: Sequence[QaRound]) -> list[Element]:
 
 def _section_block(review: QaReview, spec: SectionSpec, position: int,
                    typed: Mapping[str, Any] | None, errors: Mapping[str, str],
-                   limit: int | None) -> Element:
+                   limit: Shortening) -> Element:
     scale = review.policy.scale
     results = [r for r in review.assessment.results if r.section == spec.key]
     suggested = review.assessment.suggested.get(spec.key)
@@ -172,7 +173,7 @@ def _section_block(review: QaReview, spec: SectionSpec, position: int,
         grade = review.history[-1].grades[spec.key]
         items.append(text(f"Graded {scale.display_label(grade)}", color=grade_color(scale, grade),
                           size="small"))
-    if limit != 0:
+    if limit.chars != 0:
         shown = section_display(spec, review.pep.section(spec.key), limit=limit)
         items.append(action_set([ac.ActionShowCard(title="What the school wrote",
                                                    card=sub_card(shown))]))
@@ -227,7 +228,7 @@ def _overall_block(review: QaReview, typed: Mapping[str, Any] | None,
 
 def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
              assessment: QaAssessment | None, errors: Mapping[str, str], notice: str,
-             limit: int | None) -> dict[str, Any]:
+             limit: Shortening) -> dict[str, Any]:
     pre = review.assessment
     pep = review.pep
     held = f"meeting {british(pep.meeting_held_on)}" if pep.meeting_held_on else ""
@@ -237,7 +238,7 @@ def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
              spacing="none"),
     ]
     body += notice_block(notice)
-    if limit == 0:
+    if limit.chars == 0:
         body.append(text("This PEP is too long to show what the school wrote on this card: "
                          "read it in the PEP record (Word). The checks and grades are all "
                          "here.", color="warning", size="small"))
@@ -272,9 +273,10 @@ def qa_card(review: QaReview, *, typed: Mapping[str, Any] | None = None,
     the overall grade (worked out, or overridden with a reason), feedback, and the
     decision. `typed`: the card data as sent (kept in the inputs); `errors`: input id (or
     "decision") -> message."""
-    # last resort: without the school's text (limit 0), the grades still fit
+    # last resort: without the school's text (0 characters), the grades still fit
+    *tries, last = DISPLAY_LIMITS
     return fitted(lambda limit: _qa_body(review, typed, assessment, errors or {}, notice,
-                                         limit), DISPLAY_LIMITS, 0)
+                                         limit), tries, last)
 
 
 def error_key(field: str) -> str:

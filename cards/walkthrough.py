@@ -19,6 +19,7 @@ from cards.elements import (
     SECTION_COUNT,
     Action,
     Element,
+    Shortening,
     action_set,
     bullets,
     card,
@@ -34,6 +35,7 @@ from cards.elements import (
     progress_bar,
     refresh_for,
     section_position,
+    show_all_for,
     sub_card,
     term_label,
     text,
@@ -137,24 +139,30 @@ def _add_attendee(view: PepView) -> Action:
 # ---- the editable section, fitted to the card size limit -------------------------
 
 FULL, WITHOUT_SAVED, TOO_LONG = "full", "without_saved", "too_long"
-TOO_LONG_TEXT = ("This section is too long to edit in a Teams card, so it is shown "
-                 "shortened here. Edit it in the Word form and upload it again.")
+TOO_LONG_TEXT = ("This section is too long to edit in a Teams card, so it is shown here to "
+                 "read. Edit it in the Word form and upload it again.")
+# too long to edit: the section read-only, shortened step by step until the card fits
+_TOO_LONG_MODES = {f"{TOO_LONG}:{i}": cut for i, cut in enumerate(DISPLAY_LIMITS)}
 
 
 def _edit_area(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
                typed: Mapping[str, Any] | None,
                mode: str) -> tuple[list[Element], dict[str, Any] | None]:
     """The section's inputs and the data actions carry; None: no inputs (too long)."""
-    if mode == TOO_LONG:
+    if mode in _TOO_LONG_MODES:
         return [container([text(TOO_LONG_TEXT, weight="bolder")], style="warning"),
-                *section_display(spec, view.pep.section(spec.key), limit=200)], None
+                *section_display(spec, view.pep.section(spec.key),
+                                 limit=_TOO_LONG_MODES[mode],
+                                 show_all=show_all_for(view.pep))], None
     raw = typed_raw(spec.key, typed)
     return section_inputs(spec, view.pep.section(spec.key), errors=errors, typed=raw,
                           show_saved=mode == FULL)
 
 
 def _fitted(build: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    return fitted(build, (FULL, WITHOUT_SAVED), TOO_LONG)
+    """Inputs with the saved versions under them; without; else too long to edit."""
+    *tries, last = (FULL, WITHOUT_SAVED, *_TOO_LONG_MODES)
+    return fitted(build, tries, last)
 
 
 # ---- the walkthrough -------------------------------------------------------------
@@ -179,11 +187,12 @@ def meeting_header(view: PepView) -> Element:
 
 
 def _viewer(view: PepView, spec: SectionSpec, refresh: Mapping[str, Any],
-            limit: int | None) -> dict[str, Any]:
+            limit: Shortening) -> dict[str, Any]:
     body = [meeting_header(view), *section_heading(spec),
-            *section_display(spec, view.pep.section(spec.key), limit=limit)]
-    if limit is not None:
-        body.append(text("Long entries are shortened here; the PEP holds them in full.",
+            *section_display(spec, view.pep.section(spec.key), limit=limit,
+                             show_all=show_all_for(view.pep))]
+    if limit.chars is not None:
+        body.append(text("Long entries are shortened here: \"Show all\" shows them in full.",
                          size="small", subtle=True))
     body.append(text("The PEP lead is going through this section. This card follows "
                      "the meeting.", size="small", subtle=True, separator=True))
@@ -254,7 +263,7 @@ READ_ONLY = "read_only"
 
 def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
               typed: Mapping[str, Any] | None, notice: str, mode: str,
-              limit: int | None = None) -> dict[str, Any]:
+              limit: Shortening | None = None) -> dict[str, Any]:
     child = view.child
     title = (f"PEP — {child.full_name} ({child.lcs_id}), {child.year_group.label}, "
              f"{term_label(view.pep.term_id)}")
@@ -267,7 +276,8 @@ def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
     if mode == READ_ONLY:
         body.append(text(f"Read only: this PEP is {view.pep.status.label.lower()}.",
                          size="small", subtle=True, spacing="none"))
-        body.extend(section_display(spec, view.pep.section(spec.key), limit=limit))
+        body.extend(section_display(spec, view.pep.section(spec.key), limit=limit,
+                                    show_all=show_all_for(view.pep)))
         data: dict[str, Any] = pep_data(view.pep)
         buttons: list[Action] = []
         carried: dict[str, Any] | None = {}

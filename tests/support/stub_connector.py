@@ -5,6 +5,7 @@ takes file uploads for the file-consent flow."""
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,9 @@ class StubConnector:
     created: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # shared with the bot by users
+    # like Teams: a message larger than this (UTF-16 bytes of its JSON) is refused, 413
+    message_limit: int | None = None
+    refused: list[Posted] = field(default_factory=list)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -51,14 +55,26 @@ class StubConnector:
         if self._runner:
             await self._runner.cleanup()
 
+    async def _too_large(self, request: web.Request, method: str, aid: str) -> bool:
+        body = await request.json()
+        size = len(json.dumps(body, ensure_ascii=False).encode("utf-16-le", "surrogatepass"))
+        if self.message_limit is None or size <= self.message_limit:
+            return False
+        self.refused.append(Posted(method, request.match_info["conv"], aid, body))
+        return True
+
     async def _post(self, request: web.Request) -> web.Response:
         new_id = f"msg-{next(self._ids)}"
+        if await self._too_large(request, "POST", new_id):
+            return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
         self.posted.append(Posted("POST", request.match_info["conv"], new_id,
                                   await request.json()))
         return web.json_response({"id": new_id}, status=201)
 
     async def _put(self, request: web.Request) -> web.Response:
         aid = request.match_info["aid"]
+        if await self._too_large(request, "PUT", aid):
+            return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
         self.posted.append(Posted("PUT", request.match_info["conv"], aid,
                                   await request.json()))
         return web.json_response({"id": aid})

@@ -38,7 +38,8 @@ VERBS = {"pep.section.save", "pep.nav", "pep.finish", "pep.attendee.add",
 
 
 def texts(card: dict[str, Any]) -> str:
-    return json.dumps(card, ensure_ascii=False)
+    """The card's JSON, with the Markdown escapes (cards.elements.plain) taken out."""
+    return json.dumps(card, ensure_ascii=False).replace("\\\\", "")
 
 
 def lead_card(key: str, **kwargs: Any) -> dict[str, Any]:
