@@ -1,9 +1,16 @@
-"""Checks the Bot Framework token on every inbound request.
+"""Checks the Bot Framework token on every inbound request, and that the activity is
+one the token vouches for.
 
 Production: the OpenID metadata and signing keys of the Bot Framework. Tests: a key
 pair made at test time, served on loopback. Any failure is an AuthError, which the
 server answers with 401 — never 500 (botbuilder's own validator answers 500 or
 raises IndexError for some of these; see docs/platform-notes.md).
+
+The token is checked before the body is read (`TokenValidator.validate`); what it says
+about the activity — its service URL, and a signing key endorsed for Teams — once the
+body is parsed (`VerifiedToken.vouch_for`). Only Microsoft Teams activities are served
+(`TEAMS_CHANNEL`): an activity from any other channel, or naming none, is refused by
+the server with 403 whether authentication is on or off (`channel_refusal`).
 """
 
 from __future__ import annotations
@@ -25,15 +32,44 @@ CLOCK_SKEW_SECONDS = 300
 VERIFIED_CACHE_SIZE = 10_000
 KEYS_REFRESH_SECONDS = 24 * 3600
 UNKNOWN_KID_REFRESH_SECONDS = 300
+TEAMS_CHANNEL = "msteams"
 
 
 class AuthError(Exception):
     """The request is not from the channel it claims to be from."""
 
 
+def channel_refusal(channel_id: Any) -> str | None:
+    """Why an activity's channel is refused (None: it is Teams). Exactly "msteams": the
+    Bot Framework's own check lets an activity without a channel id through."""
+    if channel_id == TEAMS_CHANNEL:
+        return None
+    if not channel_id:
+        return "the activity names no channel; only Microsoft Teams is served"
+    return "only Microsoft Teams activities are accepted"
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token whose signature, issuer, audience and expiry are checked."""
+
+    claims: dict[str, Any]
+    endorsements: frozenset[str]  # the channels its signing key may sign for
+
+    def vouch_for(self, *, service_url: str, channel_id: str) -> None:
+        """Raise AuthError unless the token was issued for this activity: its
+        `serviceurl` claim is the activity's, and its signing key is endorsed for the
+        activity's channel (which the server has already required to be Teams)."""
+        if not channel_id or channel_id not in self.endorsements:
+            raise AuthError(f"signing key is not endorsed for channel {channel_id!r}")
+        claimed = str(self.claims.get("serviceurl") or self.claims.get("serviceUrl") or "")
+        if claimed.rstrip("/") != service_url.rstrip("/"):
+            raise AuthError("token's serviceurl does not match the activity")
+
+
 @dataclass
 class _Keys:
-    by_kid: dict[str, tuple[Any, list[str]]]  # kid -> (public key, endorsements)
+    by_kid: dict[str, tuple[Any, frozenset[str]]]  # kid -> (public key, endorsements)
     fetched_at: float
 
 
@@ -47,31 +83,31 @@ class TokenValidator:
         self._keys: _Keys | None = None
         self._lock = asyncio.Lock()
         self._last_forced = 0.0
-        # Teams reuses a token for up to an hour: a token already verified for this
-        # service URL and channel is not parsed and RSA-verified again until it expires
-        self._verified: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+        # Teams reuses a token for up to an hour: a token already verified is not
+        # parsed and RSA-verified again until it expires
+        self._verified: dict[str, tuple[float, VerifiedToken]] = {}
 
-    async def validate(self, authorization: str | None, *, service_url: str,
-                       channel_id: str) -> dict[str, Any]:
-        """Return the token's claims, or raise AuthError saying why."""
-        key = (authorization or "", service_url, channel_id)
+    async def validate(self, authorization: str | None) -> VerifiedToken:
+        """The verified token of an Authorization header, or AuthError saying why. Needs
+        nothing from the body: a request without a good token is refused unread."""
+        key = authorization or ""
         hit = self._verified.get(key)
         if hit is not None and time.time() < hit[0]:
             return hit[1]
-        claims = await self._validate(authorization, service_url=service_url,
-                                      channel_id=channel_id)
+        token = await self._validate(authorization)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.clear()
-        self._verified[key] = (float(claims["exp"]), claims)
-        return claims
+        self._verified[key] = (float(token.claims["exp"]), token)
+        return token
 
-    async def _validate(self, authorization: str | None, *, service_url: str,
-                        channel_id: str) -> dict[str, Any]:
+    async def _validate(self, authorization: str | None) -> VerifiedToken:
         if not authorization:
             raise AuthError("no Authorization header")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthError("Authorization is not a bearer token")
+        if not token.isascii():  # aiohttp hands other bytes on as surrogates; PyJWT
+            raise AuthError("malformed token: not ASCII")  # would raise UnicodeError
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -79,8 +115,6 @@ class TokenValidator:
         if header.get("alg") != "RS256":
             raise AuthError("token is not signed with RS256")
         key, endorsements = await self._key(str(header.get("kid", "")))
-        if channel_id and endorsements and channel_id not in endorsements:
-            raise AuthError(f"signing key is not endorsed for channel {channel_id}")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, key=key, algorithms=["RS256"], audience=self.app_id,
@@ -88,12 +122,9 @@ class TokenValidator:
                 options={"require": ["exp", "iss", "aud"]})
         except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {exc}") from None
-        claimed = str(claims.get("serviceurl") or claims.get("serviceUrl") or "")
-        if claimed.rstrip("/") != service_url.rstrip("/"):
-            raise AuthError("token's serviceurl does not match the activity")
-        return claims
+        return VerifiedToken(claims, endorsements)
 
-    async def _key(self, kid: str) -> tuple[Any, list[str]]:
+    async def _key(self, kid: str) -> tuple[Any, frozenset[str]]:
         keys = self._keys
         stale = keys is None or time.monotonic() - keys.fetched_at > KEYS_REFRESH_SECONDS
         if stale or (kid not in keys.by_kid and   # type: ignore[union-attr]
@@ -128,7 +159,9 @@ class TokenValidator:
         for jwk in jwks.get("keys", []):
             if jwk.get("kty") != "RSA" or "kid" not in jwk:
                 continue
+            endorsements = jwk.get("endorsements")
+            endorsements = endorsements if isinstance(endorsements, list) else []
             by_kid[jwk["kid"]] = (RSAAlgorithm.from_jwk(json.dumps(jwk)),
-                                  list(jwk.get("endorsements") or []))
+                                  frozenset(e for e in endorsements if isinstance(e, str)))
         log.info("loaded %d signing keys", len(by_kid))
         return _Keys(by_kid, time.monotonic())

@@ -24,6 +24,17 @@ class ConnectorError(Exception):
         super().__init__(f"connector answered {status}: {message}")
 
 
+class FileTooLarge(ConnectorError):
+    """A download refused for its size. `size` is the file's size in bytes when the
+    server said it (Content-Length); None when it passed `limit` while being read."""
+
+    def __init__(self, limit: int, size: int | None) -> None:
+        self.limit = limit
+        self.size = size
+        super().__init__(413, f"file of {size or 'more than ' + str(limit)} bytes is "
+                              f"over the {limit}-byte limit")
+
+
 class TokenSource(Protocol):
     async def token(self) -> str | None: ...
 
@@ -129,18 +140,21 @@ class Connector:
         return result
 
     async def download(self, url: str, max_bytes: int) -> bytes:
-        """A file a user shared with the bot (Teams gives a pre-authorised URL)."""
+        """A file a user shared with the bot (Teams gives a pre-authorised URL; its
+        file.download.info attachment does not give the size). Over `max_bytes` it is
+        FileTooLarge: refused unread when the server says its size, else as soon as
+        the bytes read pass the limit."""
         _safe_base(url)
         async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=60)) as r:
             if r.status >= 400:
                 raise ConnectorError(r.status, "download failed")
             if r.content_length and r.content_length > max_bytes:
-                raise ConnectorError(413, "file too large")
+                raise FileTooLarge(max_bytes, r.content_length)
             data = bytearray()
             async for chunk in r.content.iter_chunked(65536):
                 data += chunk
                 if len(data) > max_bytes:
-                    raise ConnectorError(413, "file too large")
+                    raise FileTooLarge(max_bytes, None)
             return bytes(data)
 
     async def upload(self, url: str, content: bytes) -> None:

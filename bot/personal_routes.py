@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import cards
-from bot.card_data import BadRequest, data_section, data_str
-from bot.files import FILE_DOWNLOAD, file_offer, saved_file_card, upload_address
+from bot.card_data import BadRequest, data_page, data_section, data_str
+from bot.connector import FileTooLarge
+from bot.files import FILE_DOWNLOAD, file_offer, save_accepted, upload_address
 from bot.turn import Outgoing, Reply, Turn
 from cards.walkthrough import NAV_INPUT
 from forms.read_back import NotAPepForm, read_form, to_content
@@ -49,8 +50,7 @@ class PersonalRoutes:
         return await self.my_peps(turn, actor)
 
     async def list_peps(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        page = data.get("page", 0)
-        page = int(page) if isinstance(page, int) or str(page).isdigit() else 0
+        page = data_page(data)  # a malformed page is refused, naming it
         views = await self.service.my_peps(actor)
         return Reply(invoke_card=cards.my_peps_card(views, self._term_label(), page=page))
 
@@ -134,6 +134,16 @@ class PersonalRoutes:
             reading = read_form(data)
         except NotAPepForm as exc:
             return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
+        except FileTooLarge as exc:  # sending it again would not help: say why
+            mb = 1024 * 1024  # the limit rounded down, the size up, to 0.1 MB
+            limit = f"{exc.limit * 10 // mb / 10:g} MB"
+            size = f"is {-(-exc.size * 10 // mb) / 10:g} MB" if exc.size \
+                else "is larger than that"
+            log.info("refused an uploaded form of %s bytes", exc.size or "too many")
+            return cards.message_card(
+                "File too large", f"PEP forms up to {limit} can be read; {name} {size}. "
+                "Make it smaller (for example, remove pictures or save it without them) "
+                "and send it again.", style="attention")
         except Exception as exc:  # a download that failed: say so, keep nothing
             log.warning("could not fetch an uploaded form: %s", type(exc).__name__)
             return cards.message_card("Could not read the file",
@@ -181,10 +191,9 @@ class PersonalRoutes:
         if value.get("action") != "accept":
             return Reply(messages=[Outgoing(text="All right, I haven't saved the PEP record. "
                                             "Type 'my peps' to find it again.")])
-        upload_url, info = upload_address(value)
+        upload_address(value)  # no address: nothing to make
         name, content = await self.record_file(pep_id)
-        await self.upload_file(upload_url, content)
-        return Reply(messages=[Outgoing(attachment=saved_file_card(info, name))])
+        return await save_accepted(self.upload_file, value, name, content)
 
 
 def record_offer(name: str, size: int, pep_id: str) -> dict[str, Any]:

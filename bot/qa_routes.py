@@ -28,9 +28,9 @@ from bot.after_meeting import (
     reachable_names,
     to_people,
 )
-from bot.card_data import BadRequest, data_str
+from bot.card_data import BadRequest, data_str, whole_number
 from bot.commands import Command, CommandRun
-from bot.files import saved_file_card, upload_address
+from bot.files import save_accepted, upload_address
 from bot.overview_routes import OverviewRoutes
 from bot.pupil_premium_routes import PupilPremiumRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn
@@ -236,19 +236,12 @@ class QaRoutes:
             raise BadRequest("The file offer did not say which term.")
         if value.get("action") != "accept":
             return Reply(messages=[Outgoing(text="All right, I haven't saved the file.")])
-        upload_url, info = upload_address(value)
+        upload_address(value)  # no address: nothing to make
         if self.upload is None:
             raise BadRequest("Teams did not give an upload address.")
         name, content = await part.file(report, term_id, actor)
-        await self.upload(upload_url, content)
-        return Reply(messages=[Outgoing(attachment=saved_file_card(info, name))])
+        return await save_accepted(self.upload, value, name, content)
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+    return None if value is None or value == "" else whole_number(value, "QA round")

@@ -11,11 +11,13 @@ import aiohttp
 from aiohttp import web
 
 import cards
-from bot.auth import AuthError, TokenValidator
+from bot.activity_body import NotAnActivity, read_activity
+from bot.auth import AuthError, TokenValidator, VerifiedToken, channel_refusal
 from bot.connector import AzureIdentityToken, Connector, ConnectorError, NoToken, TokenSource
 from bot.delivery import Delivery
 from bot.host import PepAdapter, activity_from
 from bot.identity import IdentityResolver
+from bot.invoke_replay import InvokeReplays
 from bot.m365_runtime import M365Runtime, open_runtime
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes, record_offer
@@ -162,7 +164,8 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
     qa = build_qa_routes(c, upload=connector.upload)
     schedule = build_schedule_routes(
         runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id))
-    return Router(identity, meeting, personal, qa, schedule)
+    return Router(identity, meeting, personal, qa, schedule,
+                  replays=InvokeReplays(c.uow, c.clock))
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -170,52 +173,66 @@ def _error(status: int, message: str) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
+    """One activity: token first (before the body is read), then the body read strictly
+    (bot/activity_body.py), then what the token and the settings say about it. Every
+    refusal is a 4xx with its reason; only a turn that fails answers 500."""
     app = request.app
     settings = app[CONTAINER].settings
     if request.content_type != "application/json":
         return _error(415, "expected application/json")
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not valid JSON")
-    except web.HTTPRequestEntityTooLarge:
-        return _error(413, "the activity is too large")
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-        return _error(400, "the body is not an activity")
-    service_url = body.get("serviceUrl")
-    if not isinstance(service_url, str) or not service_url:
-        return _error(400, "the activity has no serviceUrl")
-    claims: dict[str, Any] = {}
+    token: VerifiedToken | None = None
     if not settings.auth_disabled:
         try:
-            claims = await app[VALIDATOR].validate(
-                request.headers.get("Authorization"), service_url=service_url,
-                channel_id=str(body.get("channelId") or ""))
+            token = await app[VALIDATOR].validate(request.headers.get("Authorization"))
         except AuthError as exc:
             log.warning("refused an unauthenticated request: %s", exc)
             return _error(401, "unauthorized")
+    try:
+        body = read_activity(await request.read())
+    except web.HTTPRequestEntityTooLarge:
+        return _error(413, "the activity is too large")
+    except NotAnActivity as exc:
+        log.info("refused a request body: %s", exc)
+        return _error(400, str(exc))
+    service_url = body.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url:
+        return _error(400, "the activity has no serviceUrl")
+    channel_id = body.get("channelId")
+    refused = channel_refusal(channel_id)  # with authentication off, too
+    if refused is not None:
+        log.warning("refused an activity from channel %.40r: %s", channel_id, refused)
+        return _error(403, refused)
+    if token is not None:
+        try:
+            token.vouch_for(service_url=service_url, channel_id=str(channel_id))
+        except AuthError as exc:
+            log.warning("refused an unauthenticated request: %s", exc)
+            return _error(401, "unauthorized")
+    try:
+        activity = activity_from(body)  # its ids and accounts are text and objects
+    except (ValueError, TypeError):
+        return _error(400, "the activity could not be read")
     tenants = settings.tenants
     if tenants:
         tenant = tenant_of(body)
         if tenant not in tenants:
-            log.warning("refused an activity from tenant %s (not allowed)", tenant)
+            log.warning("refused an activity from tenant %.60r (not allowed)", tenant)
             return _error(403, "this tenant is not allowed")
-    try:
-        activity = activity_from(body)
-    except (ValueError, TypeError):
-        return _error(400, "the activity could not be read")
     adapter = app[ADAPTER]
-    token = ACTIVITY_BODY.set(body)
+    context = ACTIVITY_BODY.set(body)
     try:
-        response = await adapter.process_activity(adapter.auth.result_for(claims), activity,
-                                                  app[BOT].on_turn)
+        response = await adapter.process_activity(
+            adapter.auth.result_for(token.claims if token else {}), activity,
+            app[BOT].on_turn)
     except Exception:
-        log.exception("turn failed for activity %s", body.get("id"))
+        log.exception("turn failed for activity %.80r", body.get("id"))
         return _error(500, "the bot could not process this activity")
     finally:
-        ACTIVITY_BODY.reset(token)
+        ACTIVITY_BODY.reset(context)
     if response is not None:
-        return web.json_response(response.body, status=int(response.status))
+        # json.dumps escapes to ASCII: an answer holding a lone surrogate still encodes
+        return web.json_response(response.body, status=int(response.status),
+                                 dumps=json.dumps)
     return web.Response(status=201)
 
 

@@ -24,13 +24,15 @@ class TokenAuthority:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        # the channels the signing key may sign for, as the Bot Framework publishes them
+        self.endorsements = ["msteams", "webchat"]
         self.base_url = ""
         self._runner: web.AppRunner | None = None
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256",
-                    "endorsements": ["msteams", "webchat"]})
+                    "endorsements": self.endorsements})
         return {"keys": [jwk]}
 
     @property
