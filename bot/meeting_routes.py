@@ -14,7 +14,7 @@ from bot.turn import CardUpdate, Outgoing, Reply, Turn
 from cards import meeting_start
 from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child
-from pep_model.errors import ConflictError, NotAllowed, NotFound
+from pep_model.errors import AlreadyDone, ConflictError, NotAllowed, NotFound
 from pep_model.people import Role
 from pep_model.pep import Pep, document_name
 from pep_model.services import PepService, PepView
@@ -222,7 +222,7 @@ class MeetingRoutes:
         if not outcome.saved:
             return False, Reply(invoke_card=self._edit_card(
                 turn, view, actor, key, errors=outcome.errors, typed=data))
-        notice = "Saved." if outcome.changed else "No changes to save."
+        notice = "Saved."  # also when it was stored as typed already (a double click)
         reply = Reply(invoke_card=self._edit_card(turn, view, actor, key, notice=notice))
         if not turn.personal:
             reply.updates = self._update_shared(view)
@@ -263,13 +263,15 @@ class MeetingRoutes:
         if (refused := await self._not_live(turn, data)) is not None:
             return refused
         name, role, attended = cards.attendee_from_card_data(data)
-        outcome = await self.service.record_attendee(pep_id, name, role, attended, actor)
+        outcome = await self.service.record_attendee(pep_id, name, role, attended, actor,
+                                                     by_hand=True)
         view = self.service.view(outcome.pep, outcome.child)
         if not outcome.saved:
             return Reply(invoke_card=self.card_for(view, actor, errors=outcome.errors,
                                                    typed=data))
-        return Reply(invoke_card=self.card_for(view, actor, notice=f"Added {name}."),
-                     updates=self._update_shared(view))
+        # "Added …", "… is already recorded as attending …", or what was updated
+        return Reply(invoke_card=self.card_for(view, actor, notice=outcome.notice),
+                     updates=self._update_shared(view) if outcome.changed else [])
 
     @answers(Where.ANYWHERE)
     async def finish(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
@@ -277,7 +279,13 @@ class MeetingRoutes:
         refused = await self._not_live(turn, data) or await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
-        pep, problems = await self.service.finish_meeting(pep_id, actor)
+        try:
+            pep, problems = await self.service.finish_meeting(pep_id, actor)
+        except AlreadyDone as done:  # pressed twice: finished once, the record offered once
+            view = await self.service.get(pep_id, actor)
+            return Reply(invoke_card=cards.finished_card(
+                view, record_filename=document_name(view.child.lcs_id, view.pep.term_id),
+                notice=str(done)))
         view = await self.service.get(pep_id, actor)
         if problems and turn.personal:  # the after-meeting request for next term's date
             return Reply(invoke_card=cards.next_date_request_card(view, errors=problems))

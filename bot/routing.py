@@ -7,7 +7,6 @@ its own. bot/teams_bot.py adapts botbuilder's TurnContext to this.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Any
 
 import cards
@@ -16,14 +15,22 @@ from bot.card_data import BadRequest, parse_action
 from bot.commands import Command, CommandRun, allowed_in, where_of
 from bot.files import FILE_DOWNLOAD
 from bot.identity import IdentityResolver
+from bot.invoke_replay import InvokeReplays
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes
 from bot.qa_routes import QaRoutes
 from bot.schedule_routes import ScheduleRoutes
+from bot.text_routes import TextRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
 from cards import lists, meeting_start, walkthrough
 from pep_model.access import Actor
-from pep_model.errors import IllegalTransition, NotAllowed, NotFound, StoreUnavailable
+from pep_model.errors import (
+    CardOutOfStep,
+    IllegalTransition,
+    NotAllowed,
+    NotFound,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +43,14 @@ class Router:
     def __init__(self, identity: IdentityResolver,
                  meeting: MeetingRoutes, personal: PersonalRoutes,
                  qa: QaRoutes | None = None,
-                 schedule: ScheduleRoutes | None = None) -> None:
+                 schedule: ScheduleRoutes | None = None, *,
+                 replays: InvokeReplays | None = None) -> None:
         self.identity = identity
         self.meeting = meeting
         self.personal = personal
         self.qa = qa
         self.schedule = schedule
-        self._seen_invokes: OrderedDict[str, Reply] = OrderedDict()
+        self.replays = replays
         self.verbs: dict[str, CardHandler] = {
             walkthrough.SAVE: meeting.save_section,
             walkthrough.NAV: meeting.navigate,
@@ -56,6 +64,7 @@ class Router:
             lists.SECTION_OPEN: personal.open_section,
             lists.READINESS: personal.readiness,
             lists.LIST: personal.list_peps,
+            **TextRoutes(meeting.service, meeting).verbs(),  # "Show all"
         }
         self.commands: dict[Command, CommandRun] = {
             commands.MY_PEPS: personal.my_peps_command,
@@ -90,7 +99,7 @@ class Router:
         except NotAllowed as exc:
             log.info("refused %s for user %s: %s", turn.type, turn.aad_object_id, exc)
             return self._answer(turn, "Not available", str(exc))
-        except (NotFound, IllegalTransition, BadRequest) as exc:
+        except (NotFound, IllegalTransition, BadRequest, CardOutOfStep) as exc:
             return self._answer(turn, "Cannot do that", str(exc))
         except StoreUnavailable as exc:
             log.warning("store unavailable for %s %s: %s", turn.type, turn.activity_id,
@@ -138,22 +147,17 @@ class Router:
             return Reply(invoke_status=400, invoke_message=f"Unknown action {verb!r}.")
         if not allowed_in(where_of(handler), turn):
             return Reply(invoke_card=commands.personal_only_card())
-        replay_key = f"{turn.conversation_id}|{turn.activity_id}" if turn.activity_id else ""
-        if replay_key and replay_key in self._seen_invokes:
-            log.info("replayed invoke %s answered from memory", turn.activity_id)
-            return self._seen_invokes[replay_key]
-        actor = await self.identity.resolve(turn)
-        if actor.person is None and not actor.system:
-            return self._answer(turn, "Not available",
-                                "I can't find you in this authority's PEP records.")
-        reply = await handler(turn, actor, data)
-        if replay_key:
-            self._seen_invokes[replay_key] = Reply(invoke_card=reply.invoke_card,
-                                                   invoke_status=reply.invoke_status,
-                                                   invoke_message=reply.invoke_message)
-            while len(self._seen_invokes) > 2000:
-                self._seen_invokes.popitem(last=False)
-        return reply
+
+        async def run() -> Reply:
+            actor = await self.identity.resolve(turn)
+            if actor.person is None and not actor.system:
+                return self._answer(turn, "Not available",
+                                    "I can't find you in this authority's PEP records.")
+            return await handler(turn, actor, data)
+
+        # a retried invoke (same activity id), on this instance or another, is answered
+        # from the database without running again (bot/invoke_replay.py)
+        return await (self.replays.once(turn, run) if self.replays else run())
 
 
 NOT_ON_RECORD = ("I can't find you in this authority's PEP records, so I can't show you any "

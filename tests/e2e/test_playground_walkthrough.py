@@ -135,7 +135,8 @@ def _today() -> date:
 
 
 def _first_weekday(day: date) -> date:
-    while day.weekday() >= 5:
+    """The first school day from `day`: no weekend, bank holiday or half-term day."""
+    while CALENDAR.not_a_school_day(day):
         day += timedelta(days=1)
     return day
 
@@ -594,7 +595,8 @@ async def test_meeting_events(real_bot: RealBot) -> None:
 
         # Harriet starts the walkthrough (over the API this time)
         await pg.send_text("start pep")
-        choosing = await pg.wait_for_message(lambda m: "Starting a PEP walkthrough" in message_text(m))
+        choosing = await pg.wait_for_message(
+            lambda m: "Starting a PEP walkthrough" in message_text(m))
         assert "LCS100001" not in message_text(choosing)
         await pg.invoke_action(choosing["messageId"], "pep.start.choose", {},
                                title="Choose the child")
