@@ -26,6 +26,7 @@ from cards import lists, meeting_start, walkthrough
 from pep_model.access import Actor
 from pep_model.errors import (
     CardOutOfStep,
+    ConflictError,
     IllegalTransition,
     NotAllowed,
     NotFound,
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 BUSY = "PEP Companion could not reach the PEP records just now (they may be busy)."
 BUSY_CARD = BUSY + " What you typed is still on the card: try again in a moment."
 BUSY_MESSAGE = BUSY + " Please try again in a moment."
+CHANGED = "Someone changed this PEP at the same moment, so nothing was saved."
+CHANGED_CARD = CHANGED + " What you typed is still on the card: press the button again."
+CHANGED_MESSAGE = CHANGED + " Please try again."
 
 
 class Router:
@@ -110,6 +114,14 @@ class Router:
                 return Reply(invoke_status=503, invoke_message=BUSY_CARD)
             return Reply(messages=[Outgoing(card=cards.message_card(
                 "Try again in a moment", BUSY_MESSAGE, style="attention"))])
+        except ConflictError:
+            # a change that raced another and was not retried where it happened: nothing
+            # was saved; the card (and what was typed in it) stays as it is
+            log.info("conflict for %s %s", turn.type, turn.activity_id)
+            if turn.type == "invoke":
+                return Reply(invoke_status=409, invoke_message=CHANGED_CARD)
+            return Reply(messages=[Outgoing(card=cards.message_card(
+                "Try again", CHANGED_MESSAGE, style="attention"))])
 
     def _answer(self, turn: Turn, title: str, text: str) -> Reply:
         card = cards.message_card(title, text, style="attention")

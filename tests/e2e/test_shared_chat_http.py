@@ -240,3 +240,21 @@ async def test_helpful_answers_to_near_misses_and_other_peoples_commands(
     refused = card_text(bot_env.connector.cards(personal(MARCUS))[-1])
     assert "I can't find a child with the LCS id LCS100001" in refused
     assert "Ada" not in refused
+
+
+async def test_a_race_nobody_retried_is_answered_and_keeps_the_card(bot_env: BotEnv) -> None:
+    """Any use case that loses a race it does not retry (e.g. two returns at once) gets
+    a clear answer that keeps the card, never a 500."""
+    from bot.commands import Where, answers
+    from bot.server import ROUTER
+    from pep_model.errors import ConflictError
+
+    @answers(Where.ANYWHERE)
+    async def racing(turn: Any, actor: Any, data: Any) -> Any:
+        raise ConflictError(None)
+
+    bot_env.server.app[ROUTER].verbs["pep.test.race"] = racing
+    body = await bot_env.invoke(HARRIET, CHAT, {"action": {
+        "type": "Action.Execute", "verb": "pep.test.race", "data": {}}})
+    assert body["statusCode"] == 409
+    assert "nothing was saved" in body["value"]["message"]
