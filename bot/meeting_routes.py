@@ -14,7 +14,7 @@ from bot.turn import CardUpdate, Outgoing, Reply, Turn
 from cards import meeting_start
 from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child
-from pep_model.errors import AlreadyDone, ConflictError, NotAllowed, NotFound
+from pep_model.errors import AlreadyDone, ConflictError, NotAllowed, NotFound, NotInThisChat
 from pep_model.people import Role
 from pep_model.pep import Pep, document_name
 from pep_model.services import PepService, PepView
@@ -180,7 +180,7 @@ class MeetingRoutes:
         except NotFound:  # names no PEP id: the card may be in a shared chat
             return Reply(invoke_card=_no_walkthrough_card())
         if not _live_here(view, turn):  # only a running walkthrough, in its own chat
-            return Reply(invoke_card=_not_running_card(view))
+            return Reply(invoke_card=_not_running_card(view.pep))
         if actor.can(Capability.VIEW_MEETING, view.child) and turn.user_id and \
                 view.pep.meeting and turn.user_id not in view.pep.meeting.audience_ids():
             await self.service.join_audience(view.pep.id, turn.user_id)
@@ -188,8 +188,6 @@ class MeetingRoutes:
 
     @answers(Where.ANYWHERE)
     async def save_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        if (refused := await self._not_live(turn, data)) is not None:
-            return refused
         return (await self._record(turn, actor, data, data_section(data)))[1]
 
     async def _not_live(self, turn: Turn, data: Mapping[str, Any]) -> Reply | None:
@@ -200,7 +198,7 @@ class MeetingRoutes:
             return None
         view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
         return None if _live_here(view, turn) else \
-            Reply(invoke_card=_not_running_card(view))
+            Reply(invoke_card=_not_running_card(view.pep))
 
     async def _record(self, turn: Turn, actor: Actor, data: Mapping[str, Any],
                       key: str) -> tuple[bool, Reply]:
@@ -209,7 +207,11 @@ class MeetingRoutes:
         version = data_version(data)
         raw = cards.raw_from_card_data(key, data)
         try:
-            outcome = await self.service.record_section(pep_id, key, raw, actor, version)
+            outcome = await self.service.record_section(
+                pep_id, key, raw, actor, version,
+                in_chat=None if turn.personal else turn.conversation_id)
+        except NotInThisChat as stale:  # an old card, or one the walkthrough moved from
+            return False, Reply(invoke_card=_not_running_card(stale.current))
         except ConflictError as conflict:
             view = self.service.view(conflict.current, (await self.service.get(
                 pep_id, actor, Capability.EDIT)).child)
@@ -359,9 +361,7 @@ class MeetingRoutes:
 
 def _live_here(view: PepView, turn: Turn) -> bool:
     """The PEP's walkthrough is running, in the conversation this turn came from."""
-    meeting = view.pep.meeting
-    return view.pep.status is PepStatus.IN_MEETING and meeting is not None and \
-        meeting.chat_id == turn.conversation_id
+    return view.pep.walkthrough_in(turn.conversation_id)
 
 
 def _running_elsewhere(pep: Pep, turn: Turn) -> bool:
@@ -370,12 +370,12 @@ def _running_elsewhere(pep: Pep, turn: Turn) -> bool:
         bool(meeting.chat_id) and meeting.chat_id != turn.conversation_id
 
 
-def _not_running_card(view: PepView) -> dict[str, Any]:
+def _not_running_card(pep: Pep) -> dict[str, Any]:
     """What a card from a walkthrough that is over, or runs elsewhere, shows: no child
     data."""
-    if view.pep.status is PepStatus.IN_MEETING:
+    if pep.status is PepStatus.IN_MEETING:
         return meeting_start.moved_away_card()
-    if is_before_meeting(view.pep.status):
+    if is_before_meeting(pep.status):
         return _no_walkthrough_card()
     return cards.finished_shared_card()
 

@@ -47,7 +47,7 @@ class TextRoutes:
         else:
             view = await self.service.get(pep_id, SYSTEM)
             if not _live_here(view, turn):
-                return Reply(invoke_card=_not_running_card(view))
+                return Reply(invoke_card=_not_running_card(view.pep))
             if key != view.pep.current_section or \
                     not actor.can(Capability.VIEW_MEETING, view.child):
                 # a section the meeting has moved on from, or someone the PEP is not for:

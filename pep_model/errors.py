@@ -96,3 +96,12 @@ class CardOutOfStep(PepError):
 
     def __init__(self) -> None:
         super().__init__("This card is out of step with the PEP; open it again.")
+
+
+class NotInThisChat(PepError):
+    """A meeting card from a chat whose walkthrough is over or moved elsewhere: nothing
+    is changed. `current` is the PEP as stored, to say why."""
+
+    def __init__(self, current: Any) -> None:
+        self.current = current
+        super().__init__("This PEP's walkthrough is not running in this chat.")

@@ -67,5 +67,10 @@ class Pep:
     def id(self) -> str:
         return pep_id_for(self.child_id, self.term_id)
 
+    def walkthrough_in(self, chat_id: str) -> bool:
+        """The meeting's walkthrough is running, in this chat."""
+        return self.status is PepStatus.IN_MEETING and self.meeting is not None and \
+            self.meeting.chat_id == chat_id
+
     def section(self, key: str) -> Content:
         return self.sections.get(key) or empty_content(key)

@@ -12,7 +12,14 @@ from typing import Any
 from pep_model.access import Actor, Capability
 from pep_model.child import Child
 from pep_model.confirmations import keep_confirmations
-from pep_model.errors import CardOutOfStep, ConflictError, FieldError, NotAllowed, NotFound
+from pep_model.errors import (
+    CardOutOfStep,
+    ConflictError,
+    FieldError,
+    NotAllowed,
+    NotFound,
+    NotInThisChat,
+)
 from pep_model.meeting_use_cases import Attendance, AttendeeOutcome, MeetingUseCases
 from pep_model.pep import Pep, pep_id_for
 from pep_model.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
@@ -178,7 +185,8 @@ class PepService(MeetingUseCases):
     # ---- saving a section --------------------------------------------------------
 
     async def record_section(self, pep_id: str, key: str, raw: Mapping[str, Any],
-                             actor: Actor, expected_version: int) -> SaveOutcome:
+                             actor: Actor, expected_version: int,
+                             in_chat: str | None = None) -> SaveOutcome:
         """Save one section as typed on a card showing `expected_version`.
 
         What equals the stored content is "saved" whoever sends it and whatever version
@@ -186,12 +194,16 @@ class PepService(MeetingUseCases):
         refused as a conflict only when *this section* changed since that version; when
         another section changed meanwhile (the row's version check fails) the PEP is read
         again and the save applied to it. A version newer than the stored one is a card
-        out of step (CardOutOfStep)."""
+        out of step (CardOutOfStep). `in_chat`: the save comes from a meeting card in that
+        chat, which may change the PEP only while its walkthrough runs there
+        (NotInThisChat)."""
         spec = section_spec(key)
 
         async def attempt(uow: UnitOfWork) -> SaveOutcome:
             pep, child = await load_pep(uow, pep_id)
             require(actor, Capability.EDIT, child)
+            if in_chat is not None and not pep.walkthrough_in(in_chat):
+                raise NotInThisChat(pep)
             if not section_editable(pep.status, spec.stage is Stage.MEETING):
                 raise NotAllowed(f"'{spec.title}' cannot be changed while the PEP is "
                                  f"'{pep.status.label}'.")
