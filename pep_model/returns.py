@@ -5,25 +5,125 @@ overdue returns are listed for the Virtual School."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from pep_model.access import Actor, Capability
 from pep_model.child import Child
-from pep_model.errors import ConflictError, NotAllowed, NotFound, StaleVersion
+from pep_model.errors import (
+    ConflictError,
+    IllegalTransition,
+    NotAllowed,
+    NotFound,
+    PepError,
+    StaleVersion,
+)
 from pep_model.m365 import MailAttachment
 from pep_model.meetings import TZ
+from pep_model.money import format_pence
 from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, mail, notice, person_target
 from pep_model.overview import OverdueReturn
 from pep_model.people import Person, Role
 from pep_model.pep import DOCX, Pep
 from pep_model.ports import AuditEntry, StoredDocument, UnitOfWork
+from pep_model.pupil_premium import DecisionKind
+from pep_model.pupil_premium_service import StoredRequest
+from pep_model.quality import QaDecision, QaRound
 from pep_model.rules import days_after_meeting
 from pep_model.services import PepService, load_pep
 from pep_model.terms import Term, TermCalendar, british_date
-from pep_model.workflow import PepStatus, check_move
+from pep_model.workflow import PepStatus, check_move, is_before_meeting
 
-FINAL_RECORD = "final_record_docx"
+FINAL_RECORD = "final_record_docx"          # the version sent at return, before QA
+FINALISED_RECORD = "finalised_record_docx"  # after QA: the version to file
+
+
+class NotReturnableYet(IllegalTransition):
+    """The PEP's meeting has not happened (or not finished): nothing to return yet."""
+
+    def __init__(self, status: PepStatus, reason: str) -> None:
+        PepError.__init__(self, reason)
+        self.current = status.label
+        self.target = PepStatus.RETURNED.label
+
+
+def not_returnable_yet(pep: Pep) -> str | None:
+    """Why this PEP cannot be returned to Business Support yet, in people's words; None
+    when it can be (or has been)."""
+    if is_before_meeting(pep.status):
+        when = ""
+        if pep.meeting is not None and pep.meeting.starts_at:
+            held = datetime.fromisoformat(pep.meeting.starts_at).astimezone(TZ)
+            when = f" (it is booked for {british_date(held.date())} at {held:%H:%M})"
+        return (f"The PEP meeting has not happened yet{when}, so there is nothing to "
+                f"return: the PEP is '{pep.status.label}'. After the meeting, once it is "
+                "finished in Teams, the PEP can be sent to Business Support.")
+    if pep.status is PepStatus.IN_MEETING:
+        return ("The PEP meeting has not been finished yet: press 'Finish the meeting' "
+                "on the meeting card (with next term's PEP date) first, then send the PEP "
+                "to Business Support.")
+    next_pep = pep.section("next_pep")
+    if pep.status in (PepStatus.AWAITING_RETURN, PepStatus.AMENDMENTS_REQUESTED) and \
+            not next_pep.get("date") and not next_pep.get("reason"):
+        return ("Next term's PEP date is missing: set the date of next term's PEP, or "
+                "record why no date could be set, first — then send the PEP to Business "
+                "Support.")
+    return None
+
+
+def business_support_mailboxes(configured: str, staff: Iterable[Person]) -> list[str]:
+    """Where returned and finalised PEPs go: the configured address
+    (PEP_BUSINESS_SUPPORT_EMAIL, else PEP_MAIL_SENDER); without one, the Business
+    Support mailbox(es) of the staff file."""
+    if configured:
+        return [configured]
+    return sorted({p.email for p in staff if p.email})
+
+
+@dataclass(frozen=True)
+class PupilPremiumLine:
+    purpose: str
+    requested: str   # "£300.00"
+    decision: str    # "Approved £250.00: the rest next term"
+
+
+@dataclass(frozen=True)
+class FinalisedFacts:
+    """What the finalised record adds to the PEP: the QA outcome and the PP+ decisions."""
+
+    finalised_on: date
+    qa_grade: str                  # the grade's label on the authority's scale
+    qa_round: int
+    pupil_premium: tuple[PupilPremiumLine, ...]
+
+
+def finalised_facts(rounds: Sequence[QaRound], requests: Iterable[StoredRequest],
+                    grade_label: Callable[[str], str]) -> FinalisedFacts | None:
+    """The facts of the approving QA round and every PP+ request still in the PEP;
+    None when no round approved it."""
+    approved = [r for r in rounds if r.decision is QaDecision.APPROVE]
+    if not approved:
+        return None
+    last = approved[-1]
+    lines = []
+    for stored in requests:
+        if stored.withdrawn:
+            continue
+        request, record = stored.request, stored.decision
+        if record is None:
+            decision = "Not decided yet"
+        elif record.kind is DecisionKind.DECLINE:
+            decision = f"Declined: {record.reason}" if record.reason else "Declined"
+        elif record.approved_pence == record.requested_pence:
+            decision = "Approved"
+        else:
+            decision = f"Approved {format_pence(record.approved_pence)}" + \
+                (f": {record.reason}" if record.reason else "")
+        lines.append(PupilPremiumLine(request.purpose, format_pence(request.amount_pence),
+                                      decision))
+    return FinalisedFacts(last.at.astimezone(TZ).date(), grade_label(last.overall),
+                          last.number, tuple(lines))
 
 
 @dataclass(frozen=True)
@@ -43,7 +143,7 @@ class ReturnService:
         self.rules = service.rules
         self.clock = service.clock
         self.sender = sender
-        self.business_support = business_support or sender
+        self.business_support = business_support  # configured; else the staff file's
         self.authority_name = authority_name
 
     # ---- the lead returns the PEP ---------------------------------------------------
@@ -52,13 +152,14 @@ class ReturnService:
                                        filename: str, content: bytes) -> ReturnOutcome:
         """Mail the final PEP (.docx) to Business Support and move the PEP to returned.
         Pressing twice sends once."""
-        if not self.business_support:
-            raise NotFound("No Business Support mailbox is configured (PEP_MAIL_SENDER).")
         now = self.clock.now()
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
             if not actor.can(Capability.LEAD_MEETING, child):
                 raise NotAllowed("Only the PEP lead can return this PEP.")
+            if (why := not_returnable_yet(pep)) is not None:
+                raise NotReturnableYet(pep.status, why)
+            to = await self.mailboxes(uow)
             if pep.status is PepStatus.RETURNED or pep.status is PepStatus.IN_QA or \
                     pep.status is PepStatus.FINALISED:
                 return ReturnOutcome(pep, child, sent=False)
@@ -78,7 +179,7 @@ class ReturnService:
             what = "amended PEP" if amended else "PEP"
             held = british_date(pep.meeting_held_on) if pep.meeting_held_on else "-"
             await uow.outbox.add(mail(
-                key, sender=self.sender, to=[self.business_support],
+                key, sender=self.sender, to=to,
                 subject=f"Returned {what}: {child.lcs_id} ({child.initials}), {term.label}",
                 body=(f"The {what} for the child with LCS id {child.lcs_id} "
                       f"({child.initials}), {term.label}, is attached.\n\n"
@@ -91,6 +192,59 @@ class ReturnService:
                                               before, PepStatus.RETURNED.value))
             await uow.commit()
         return ReturnOutcome(pep, child, sent=True, key=key)
+
+    async def mailboxes(self, uow: UnitOfWork) -> list[str]:
+        """Business Support's address(es); NotFound when there is none at all."""
+        found = business_support_mailboxes(
+            self.business_support, await uow.staff.authority_wide(Role.BUSINESS_SUPPORT))
+        if not found and self.sender:
+            found = [self.sender]
+        if not found:
+            raise NotFound("No Business Support mailbox is known: set "
+                           "PEP_BUSINESS_SUPPORT_EMAIL or import the staff file with a "
+                           "business_support row.")
+        return found
+
+    # ---- after QA: the finalised record, the version to file --------------------------
+
+    async def send_finalised_record(self, pep_id: str, filename: str, content: bytes,
+                                    facts: FinalisedFacts) -> str | None:
+        """Mail the finalised PEP (after QA, with its grade and the PP+ decisions) to
+        Business Support, the child's social worker(s) and the school's designated
+        teacher(s), marked as the version to file. Once per finalisation (the outbox key
+        carries the PEP's version); None when the PEP is not finalised."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            pep, child = await load_pep(uow, pep_id)
+            if pep.status is not PepStatus.FINALISED:
+                return None
+            support = await self.mailboxes(uow)
+            people = [*await uow.people.people_for_child(child.lcs_id, Role.SOCIAL_WORKER),
+                      *await uow.people.people_for_school(child.school_urn,
+                                                          Role.DESIGNATED_TEACHER)]
+            to = list(dict.fromkeys([*support, *(p.email for p in people if p.email)]))
+            term = self.calendar.get(pep.term_id)
+            key = f"finalised:{pep.id}:v{pep.version}"
+            await uow.documents.put(StoredDocument(child.lcs_id, pep.term_id,
+                                                   FINALISED_RECORD, filename, DOCX, content))
+            added = await uow.outbox.add(mail(
+                key, sender=self.sender, to=to,
+                subject=(f"Finalised PEP — the version to file: {child.lcs_id} "
+                         f"({child.initials}), {term.label}"),
+                body=(f"The PEP for the child with LCS id {child.lcs_id} ({child.initials}), "
+                      f"{term.label}, was finalised after quality assurance on "
+                      f"{british_date(facts.finalised_on)} (QA grade: {facts.qa_grade}).\n\n"
+                      "The attached record is the version to file: it replaces the version "
+                      "sent to Business Support when the PEP was returned. It includes the "
+                      "QA grade and the Pupil Premium Plus decisions.\n\n— PEP Companion"),
+                attachments=[MailAttachment(filename, DOCX, content)],
+                requested_by="system", pep_id=pep.id), now)
+            if added:
+                await uow.audit.append(AuditEntry(now, "system", pep.id,
+                                                  "pep.finalised_record", None, None,
+                                                  {"to": len(to), "round": facts.qa_round}))
+            await uow.commit()
+        return key
 
     # ---- the deadline ---------------------------------------------------------------
 

@@ -241,6 +241,7 @@ async def test_lead_returns_the_pep_and_reminders_run(env: BotEnv) -> None:
         assert pep is not None
         version = pep.version
         pep.status = PepStatus.AWAITING_RETURN
+        pep.sections["next_pep"] = {"date": "2027-01-20", "reason": None}  # as Finish needs
         pep.meeting_held_on = TODAY - timedelta(days=3)
         pep.return_due = TODAY + timedelta(days=2)
         await uow.peps.save(pep, version)
