@@ -114,6 +114,17 @@ _PLACEHOLDER_RE = re.compile(r"\{\{([A-Z_]+)\}\}")
 _ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # fixed timestamps: same inputs give the same zip
 
 
+EXAMPLE_DOMAIN = "pep-companion.example.org"  # the settings' defaults: not a real bot
+
+
+def example_settings(settings: Any) -> list[str]:
+    """The PEP_ settings that still name the example domain (a package built from them
+    installs a bot Teams can never reach)."""
+    fields = ("public_domain", "website_url", "privacy_url", "terms_url")
+    return [f"PEP_{name.upper()}" for name in fields
+            if EXAMPLE_DOMAIN in str(getattr(settings, name, "")).lower()]
+
+
 def check_rsc_permissions(manifest: dict[str, Any]) -> list[str]:
     """Problems with the manifest's RSC permissions; an empty list means all is well.
 

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+if TYPE_CHECKING:  # imported when a command runs: `--help` stays fast (docs/benchmarks.md)
+    from bot.settings import Settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class Refused(Exception):
+    """A command cannot start (a missing file, a wrong setting, no database): one line
+    on stderr, exit status 2, never a traceback."""
+
+
+def need_file(path: Path) -> Path:
+    if not path.exists():
+        raise Refused(f"{path}: no such file")
+    if not path.is_file():
+        raise Refused(f"{path}: is a folder, not a file")
+    return path
+
+
+def need_folder(path: Path) -> Path:
+    if not path.is_dir():
+        raise Refused(f"{path}: no such folder")
+    return path
 
 
 class Bar:
@@ -45,13 +62,27 @@ def _container(settings: Settings) -> Any:
 
 
 def configure_logging(settings: Settings) -> None:
+    import logging
+
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 async def prepared_container(settings: Settings) -> Any:
-    """The container on a database migrated to the newest schema."""
+    """The container on the existing database (brought to the newest schema); refuses
+    when there is none — only `db upgrade`, `demo-data` and `serve` create one."""
+    from bot.cli_database import NoDatabase, require_database
+
+    try:
+        await require_database(settings.database_url)
+    except NoDatabase as exc:
+        raise Refused(str(exc)) from None
+    return _container(settings)
+
+
+async def created_container(settings: Settings) -> Any:
+    """The container on a database created or migrated to the newest schema."""
     from store.migrate import upgrade
 
     await upgrade(settings.database_url)
@@ -67,16 +98,28 @@ async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8-sig")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Refused(f"{path}: not UTF-8 text (in Excel: Save As 'CSV UTF-8')") from None
+
+
+def _term(c: Any, term_id: str) -> Any:
+    """The term with this id in the authority's calendar; Refused naming the ids."""
+    try:
+        return c.calendar.get(term_id)
+    except ValueError as exc:
+        known = ", ".join(t.id for t in c.calendar.terms)
+        raise Refused(f"--term: {exc} (terms: {known})") from None
 
 
 async def _import_csv(settings: Settings, path: Path, kind: str) -> int:
     from pep_model.imports import import_roster, import_staff
     from pep_model.roster import parse_roster, parse_staff
 
+    text = _read_text(need_file(path))
     c = await prepared_container(settings)
     try:
-        text = _read_text(path)
         if kind == "roster":
             report = await import_roster(c.uow, parse_roster(text))
         else:
@@ -106,11 +149,11 @@ async def cmd_import_attendance(settings: Settings, args: argparse.Namespace) ->
     from pep_model.imports import import_attendance
     from pep_model.roster import parse_attendance
 
+    text = _read_text(need_file(args.file))
     c = await prepared_container(settings)
     try:
-        term_id = c.calendar.get(args.term).id if args.term else c.service.current_term_id()
-        report = await import_attendance(c.service, term_id,
-                                         parse_attendance(_read_text(args.file)))
+        term_id = _term(c, args.term).id if args.term else c.service.current_term_id()
+        report = await import_attendance(c.service, term_id, parse_attendance(text))
     finally:
         await c.close()
     return _reported(f"attendance for {term_id}: {report.updated} PEPs updated", report)
@@ -119,9 +162,10 @@ async def cmd_import_attendance(settings: Settings, args: argparse.Namespace) ->
 async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> int:
     from pep_model.imports import import_previous_peps
 
+    need_folder(args.dir)
     c = await prepared_container(settings)
     try:
-        term = c.calendar.get(args.term) if args.term else c.calendar.previous(
+        term = _term(c, args.term) if args.term else c.calendar.previous(
             c.calendar.current_or_next(c.clock.today()))
         if term is None:
             print("no previous term in the calendar; pass --term", file=sys.stderr)
@@ -143,7 +187,9 @@ async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> in
 
     c = await prepared_container(settings)
     try:
-        term = c.calendar.get(args.term)
+        # the term people are in unless another is asked for (uploads of another
+        # term's form ask before saving: docs/forms.md)
+        term = _term(c, args.term or c.service.current_term_id())
         out: Path = args.out or settings.forms_dir / term.id
         out.mkdir(parents=True, exist_ok=True)
         async with c.uow() as uow:
@@ -162,34 +208,45 @@ async def cmd_forms_new_term(settings: Settings, args: argparse.Namespace) -> in
     return EXIT_OK
 
 
-async def cmd_forms_read(settings: Settings, args: argparse.Namespace) -> int:
-    from forms.read_back import NotAPepForm, read_form, to_content
-
-    try:
-        reading = read_form(args.file.read_bytes())
-    except NotAPepForm as exc:
-        print(f"{args.file}: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    contents, errors = to_content(reading)
-    print(json.dumps({"child_id": reading.child_id, "term_id": reading.term_id,
-                      "sections": contents,
-                      "problems": [e.as_dict() | {"where": e.where()} for e in errors]},
-                     indent=2, ensure_ascii=False))
-    return EXIT_PROBLEMS if errors else EXIT_OK
-
-
 async def cmd_app_package(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app_package import build_app_package
+    from bot.app_package import build_app_package, example_settings
 
     if not settings.app_id:
-        print("set PEP_APP_ID (the bot's Entra app id) first", file=sys.stderr)
-        return EXIT_USAGE
-    path = build_app_package(
-        app_id=settings.app_id, bot_id=settings.app_id, domain=settings.public_domain,
-        version=settings.app_version, developer_name=settings.developer_name,
-        website_url=settings.website_url, privacy_url=settings.privacy_url,
-        terms_url=settings.terms_url, out_path=args.out)
+        raise Refused("PEP_APP_ID is not set: set the bot's Entra app id (a GUID) first")
+    examples = example_settings(settings)
+    if examples and not args.allow_example:
+        raise Refused(f"{', '.join(examples)} still the example (pep-companion.example.org):"
+                      " set your own, or pass --allow-example for a test package")
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise Refused(f"--out {out}: is a file; give a folder (it is created when missing)")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        path = build_app_package(
+            app_id=settings.app_id, bot_id=settings.app_id, domain=settings.public_domain,
+            version=settings.app_version, developer_name=settings.developer_name,
+            website_url=settings.website_url, privacy_url=settings.privacy_url,
+            terms_url=settings.terms_url, out_path=out)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
     print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_terms(settings: Settings, args: argparse.Namespace) -> int:
+    """The authority's terms: id, first and last day, half-term (no database needed)."""
+    from bot.wiring import load_calendar
+    from pep_model.terms import british_date
+
+    try:
+        calendar = load_calendar(settings.term_dates_file)
+    except ValueError as exc:
+        raise Refused(f"PEP_TERM_DATES_FILE {settings.term_dates_file}: {exc}") from None
+    for term in calendar.terms:
+        half = term.half_term
+        print(f"{term.id:<12} {british_date(term.start)} to {british_date(term.end)}  "
+              + (f"half-term {british_date(half.start)} to {british_date(half.end)}"
+                 if half else "no half-term"))
     return EXIT_OK
 
 
@@ -203,7 +260,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import load_demo_data
 
-    c = await prepared_container(settings)
+    need_folder(args.examples)
+    c = await created_container(settings)
     try:
         summary = await load_demo_data(c, args.examples)
     finally:
@@ -212,7 +270,7 @@ async def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-Command = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
+Command = Callable[["Settings", argparse.Namespace], Awaitable[int] | int]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -254,14 +312,22 @@ def parser() -> argparse.ArgumentParser:
     sp = forms.add_parser("new-term", help="Write every child's new-term PEP form.",
                           description="Write every child's new-term PEP form.")
     sp.set_defaults(func=cmd_forms_new_term)
-    sp.add_argument("--term", required=True, help="term id, e.g. 2027-spring")
+    sp.add_argument("--term", help="term id, e.g. 2027-spring (default: the current term)")
     sp.add_argument("--out", type=Path, help="folder (default PEP_FORMS_DIR/<term>)")
-    sp = forms.add_parser("read", help="Read a completed PEP form and print it as JSON.",
-                          description="Read a completed PEP form and print it as JSON.")
-    sp.set_defaults(func=cmd_forms_read)
-    sp.add_argument("file", type=Path)
-    sp = add("app-package", cmd_app_package, "Build the Teams app package (zip).")
-    sp.add_argument("--out", type=Path, default=Path("out"), help="folder (default out/)")
+    from bot.cli_forms import add_commands as add_form_commands
+
+    add_form_commands(forms)  # forms read, forms import
+    sp = add("app-package", cmd_app_package,
+             "Build the Teams app package (zip) from PEP_APP_ID, PEP_PUBLIC_DOMAIN and the "
+             "URL settings. Refuses the example domain unless --allow-example.")
+    sp.add_argument("--out", type=Path, default=Path("out"),
+                    help="folder for pep-companion-<version>.zip, created when missing "
+                         "(default out/)")
+    sp.add_argument("--allow-example", action="store_true",
+                    help="accept the example domain pep-companion.example.org (a test "
+                         "package that Teams cannot reach)")
+    add("terms", cmd_terms, "List the terms (PEP_TERM_DATES_FILE or the built-in "
+        "calendar): term id, first and last day, half-term.")
     sp = add("demo-data", cmd_demo_data,
              "Load the fictional sample authority (roster, staff, last term's PDFs).")
     sp.add_argument("--examples", type=Path, default=Path("examples"))
@@ -273,15 +339,39 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def load_settings() -> Settings:
+    """The settings, or Refused naming each malformed PEP_ setting and what it expects."""
+    from pydantic import ValidationError
+
+    from bot.settings import Settings, describe_errors
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise Refused("; ".join(describe_errors(exc))) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
-    configure_logging(settings)
-    result = args.func(settings, args)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
+    import asyncio
+
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        result = args.func(settings, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+    except Refused as exc:
+        print(f"pep-companion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file named in a setting, a folder that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"pep-companion: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     return int(result)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m bot.cli: the module's own classes, not __main__'s
+    from bot.cli import main as cli_main
+
+    sys.exit(cli_main())

@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import (
     EXIT_OK,
@@ -25,7 +25,9 @@ from bot.cli import (
     configure_logging,
     prepared_container,
 )
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 @asynccontextmanager
@@ -150,8 +152,12 @@ def add_commands(subparsers: Any) -> None:
                     help="seconds to wait for retries (throttling) before reporting")
     jobs = subparsers.add_parser("jobs", help="The timed jobs.").add_subparsers(
         dest="jobs_command", required=True, metavar="JOBS_COMMAND")
+    from pep_model.jobs import JOBS
+
     sp = add(jobs, "run-due", cmd_jobs_run_due, "Run the jobs that are due (for cron).")
-    sp.add_argument("--job", help="only this job")
+    sp.epilog = "jobs:\n" + "\n".join(f"  {job.name:<26} {job.description}" for job in JOBS)
+    sp.formatter_class = argparse.RawDescriptionHelpFormatter
+    sp.add_argument("--job", metavar="NAME", help="only this job (one of the names below)")
     sp.add_argument("--force", action="store_true", help="run it even if it is not due")
     add(jobs, "list", cmd_jobs_list, "When each job last ran and runs next.")
     outbox = subparsers.add_parser("outbox", help="The outbox of mail and calendar "
@@ -171,9 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pep-companion")
     add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
-    settings = Settings()
-    configure_logging(settings)
-    return int(asyncio.run(args.func(settings, args)))
+    from bot.cli import Refused, load_settings
+
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        return int(asyncio.run(args.func(settings, args)))
+    except Refused as exc:
+        print(f"pep-companion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -139,9 +139,11 @@ PP = _command("pp+", "Education advisors: Pupil Premium Plus requests waiting fo
 OVERVIEW = _command("overview", "Virtual School: this term's PEPs, QA grades and PP+ "
                     "at a glance", r"overview(?:\s+(\S+))?", roles=_VIRTUAL_SCHOOL,
                     audience="the Virtual School")
-OVERDUE = _command("overdue returns", "Virtual School: PEPs not returned within the deadline",
-                   r"overdue(?: returns)?", roles=_VIRTUAL_SCHOOL,
-                   audience="the Virtual School")
+OVERDUE = _command("overdue returns",
+                   "Virtual School and Business Support: PEPs not returned within the "
+                   "deadline", r"overdue(?: returns)?",
+                   roles=(*_VIRTUAL_SCHOOL, Role.BUSINESS_SUPPORT),
+                   audience="the Virtual School and Business Support")
 ALERTS_HERE = _command(
     "virtual school alerts here", "In the Virtual School's channel: post PEP alerts here",
     r"virtual school alerts here", where=Where.CHANNEL, roles=_VIRTUAL_SCHOOL,

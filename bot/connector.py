@@ -14,8 +14,16 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+from yarl import URL
+
+from bot.download_hosts import DEFAULT_DOWNLOAD_HOSTS, DownloadHosts, HostNotAllowed
 
 log = logging.getLogger(__name__)
+
+
+MAX_REDIRECTS = 5
+DOWNLOAD_SECONDS = 60.0
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class ConnectorError(Exception):
@@ -75,9 +83,11 @@ def _safe_base(service_url: str) -> str:
 
 
 class Connector:
-    def __init__(self, session: aiohttp.ClientSession, tokens: TokenSource) -> None:
+    def __init__(self, session: aiohttp.ClientSession, tokens: TokenSource,
+                 download_hosts: DownloadHosts | None = None) -> None:
         self.session = session
         self.tokens = tokens
+        self.download_hosts = download_hosts or DownloadHosts(DEFAULT_DOWNLOAD_HOSTS)
 
     async def _call(self, method: str, url: str, body: Any = None) -> Any:
         headers = {}
@@ -141,21 +151,41 @@ class Connector:
 
     async def download(self, url: str, max_bytes: int) -> bytes:
         """A file a user shared with the bot (Teams gives a pre-authorised URL; its
-        file.download.info attachment does not give the size). Over `max_bytes` it is
-        FileTooLarge: refused unread when the server says its size, else as soon as
-        the bytes read pass the limit."""
-        _safe_base(url)
-        async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=60)) as r:
-            if r.status >= 400:
-                raise ConnectorError(r.status, "download failed")
-            if r.content_length and r.content_length > max_bytes:
-                raise FileTooLarge(max_bytes, r.content_length)
-            data = bytearray()
-            async for chunk in r.content.iter_chunked(65536):
-                data += chunk
-                if len(data) > max_bytes:
-                    raise FileTooLarge(max_bytes, None)
-            return bytes(data)
+        file.download.info attachment does not give the size). Only from the hosts in
+        PEP_DOWNLOAD_HOSTS, every redirect checked against the same list (followed
+        here, at most MAX_REDIRECTS); any refusal or network failure is one
+        ConnectorError, so a caller cannot tell a refused host from a closed port.
+        Over `max_bytes` it is FileTooLarge: refused unread when the server says its
+        size, else as soon as the bytes read pass the limit."""
+        try:
+            async with asyncio.timeout(DOWNLOAD_SECONDS):  # every hop together
+                return await self._download(url, max_bytes)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.info("a download failed: %s", type(exc).__name__)
+            raise ConnectorError(502, "download failed") from exc
+
+    async def _download(self, url: str, max_bytes: int) -> bytes:
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                self.download_hosts.check(url)
+            except HostNotAllowed as exc:
+                log.warning("refused a download: %s", exc)  # the host, never the path
+                raise ConnectorError(403, "download failed") from exc
+            async with self.session.get(url, allow_redirects=False) as r:
+                if r.status in REDIRECTS and "Location" in r.headers:
+                    url = str(r.url.join(URL(r.headers["Location"])))
+                    continue
+                if r.status >= 300:
+                    raise ConnectorError(r.status, "download failed")
+                if r.content_length and r.content_length > max_bytes:
+                    raise FileTooLarge(max_bytes, r.content_length)
+                data = bytearray()
+                async for chunk in r.content.iter_chunked(65536):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise FileTooLarge(max_bytes, None)
+                return bytes(data)
+        raise ConnectorError(508, "download failed: too many redirects")
 
     async def upload(self, url: str, content: bytes) -> None:
         """PUT a file to the upload URL Teams gave after the user accepted it."""

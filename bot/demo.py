@@ -13,6 +13,7 @@ from pep_model.imports import (
     import_staff,
 )
 from pep_model.people import Role
+from pep_model.returns import business_support_mailboxes
 from pep_model.roster import parse_attendance, parse_roster, parse_staff
 
 # The Agents Playground's user (see playground/.m365agentsplayground.yml) is, in the
@@ -40,9 +41,24 @@ async def load_demo_data(c: Container, examples: Path) -> str:
                                                       Role.DESIGNATED_TEACHER) if child else []
         if teachers:
             await uow.people.upsert(replace(teachers[0], entra_object_id=DEMO_USER_AAD_ID))
+        support = business_support_mailboxes(  # as bot/m365_runtime.py chooses it
+            c.settings.business_support_email or c.settings.mail_sender,
+            await uow.staff.authority_wide(Role.BUSINESS_SUPPORT))
         await uow.commit()
     who = teachers[0].name if teachers else "nobody"
-    return (f"roster: {roster.created} new, {roster.updated} updated; staff: "
-            f"{staff.created + staff.updated}; last term's PDFs: {len(pdfs)}; "
-            f"attendance: {attendance.updated} PEPs ({attendance.rejected} rows to check); "
-            f"the Playground user acts as {who}, designated teacher")
+    to_check = [f"  {kind}, {problem}" for kind, report in
+                (("roster", roster), ("staff", staff), ("attendance", attendance))
+                for problem in report.problems]
+    lines = [f"roster: {roster.created} new, {roster.updated} updated; staff: "
+             f"{staff.created + staff.updated}; last term's PDFs: {len(pdfs)}; "
+             f"attendance: {attendance.updated} PEPs",
+             f"the Playground user acts as {who}, designated teacher",
+             "returned PEPs are mailed to Business Support: "
+             + (", ".join(support) or "nobody (no business_support row in staff.csv)")]
+    if to_check:
+        lines += [f"{rows(len(to_check))} to check:", *to_check]
+    return "\n".join(lines)
+
+
+def rows(n: int) -> str:
+    return f"{n} row" + ("" if n == 1 else "s")

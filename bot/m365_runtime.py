@@ -16,6 +16,7 @@ from bot.connector import Connector
 from bot.jobs_runner import JobRunner, job_handlers
 from bot.notices import TeamsNotices
 from bot.paperwork import form_data, form_renderer
+from bot.reach import unposted_notice_hooks
 from bot.settings import Settings
 from bot.wiring import Container
 from forms.final_record import render_final_record
@@ -28,10 +29,13 @@ from pep_model.ports import StoredDocument
 from pep_model.returns import FINAL_RECORD, ReturnService
 from pep_model.scheduling import SchedulingService
 from pep_model.term_start import TermStart
+from pep_model.workflow import PepStatus
 
 log = logging.getLogger(__name__)
 
 OFFLINE_SENDER = "business-support@pep-companion.invalid"
+_RECORD_STILL_OPEN = frozenset({PepStatus.IN_MEETING, PepStatus.AWAITING_RETURN,
+                                PepStatus.AMENDMENTS_REQUESTED})
 
 
 def m365_settings(settings: Settings) -> M365Settings:
@@ -73,9 +77,11 @@ class M365Runtime:
             data = await form_data(uow, c.service, pep, c.settings.authority_name)
             content = render_final_record(data)
             name = document_name(pep.child_id, pep.term_id)
-            await uow.documents.put(StoredDocument(pep.child_id, pep.term_id, FINAL_RECORD,
-                                                   name, DOCX, content))
-            await uow.commit()
+            if pep.status in _RECORD_STILL_OPEN:  # once returned, the stored record is
+                # the version Business Support was sent (pep_model/returns.py)
+                await uow.documents.put(StoredDocument(pep.child_id, pep.term_id,
+                                                       FINAL_RECORD, name, DOCX, content))
+                await uow.commit()
         return name, content
 
     def start_background(self) -> None:
@@ -103,14 +109,19 @@ async def open_runtime(container: Container, connector: Connector | None = None,
         sender = m365.mail_sender or OFFLINE_SENDER
         service = container.service
         scheduling = SchedulingService(service, meeting_wording(settings))
-        business_support = settings.business_support_email or sender
-        returns = ReturnService(service, sender=sender, business_support=business_support,
+        # returned PEPs: the configured mailbox, else the staff file's Business Support
+        # (pep_model.returns.business_support_mailboxes), never the placeholder sender
+        returns = ReturnService(service, sender=sender,
+                                business_support=settings.business_support_email or
+                                m365.mail_sender,
                                 authority_name=settings.authority_name)
         notices = TeamsNotices(container, connector, scheduling) if connector else None
         dispatcher = Dispatcher(
             container.uow, container.clock, calendar=m365.calendar, mailbox=m365.mailbox,
-            chat_app=m365.chat_app, notices=notices, hooks=scheduling.hooks(),
-            report_mailbox=settings.failure_report_email or business_support, sender=sender,
+            chat_app=m365.chat_app, notices=notices,
+            hooks={**scheduling.hooks(), **unposted_notice_hooks(container, sender)},
+            report_mailbox=settings.failure_report_email or settings.business_support_email
+            or sender, sender=sender,
             lease_seconds=settings.outbox_lease_seconds,
             batch_size=settings.outbox_batch_size, concurrency=settings.outbox_concurrency,
             backoff=Backoff(max_attempts=settings.outbox_max_attempts))

@@ -29,6 +29,7 @@ from pep_model.errors import NotFound
 from pep_model.m365 import DeliveryError
 from pep_model.outbox import Json
 from pep_model.overview import OverdueReturn
+from pep_model.returns import not_returnable_yet
 from pep_model.scheduling import SchedulingService
 from pep_model.workflow import PepStatus
 
@@ -181,12 +182,16 @@ class TeamsNotices:
                           notice: str = "", problem: str = "") -> Card:
         view = await self.c.service.get(pep_id, SYSTEM)
         pep, child = view.pep, view.child
-        returned = pep.status not in (PepStatus.AWAITING_RETURN,
-                                      PepStatus.AMENDMENTS_REQUESTED)
+        term_label = self.c.calendar.get(pep.term_id).label
+        if (why := not_returnable_yet(pep)) is not None:
+            return cards.message_card(
+                f"Not ready to return: {child.initials} ({child.lcs_id}), {term_label}",
+                why, style="attention")
+        returned = pep.status in (PepStatus.RETURNED, PepStatus.IN_QA, PepStatus.FINALISED)
         return scheduling_cards.return_card(
             pep_id=pep.id, version=pep.version, initials=child.initials,
-            child_id=child.lcs_id, term_label=self.c.calendar.get(pep.term_id).label,
-            held_on=pep.meeting_held_on, due=pep.return_due, status_label=pep.status.label,
+            child_id=child.lcs_id, term_label=term_label, held_on=pep.meeting_held_on,
+            due=pep.return_due, status_label=pep.status.label,
             returned=returned, reminder_day=reminder_day, notice=notice, problem=problem)
 
     async def _return_reminder(self, data: Mapping[str, Any]) -> Card | None:

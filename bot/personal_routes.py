@@ -11,12 +11,16 @@ from bot.card_data import BadRequest, data_page, data_section, data_str
 from bot.connector import FileTooLarge
 from bot.files import FILE_DOWNLOAD, file_offer, save_accepted, upload_address
 from bot.turn import Outgoing, Reply, Turn
+from bot.upload_limits import read_uploaded_form
+from cards.form_upload import FORM_CLEAR, FORM_OTHER_TERM, cleared_card, form_import_card
 from cards.walkthrough import NAV_INPUT
-from forms.read_back import NotAPepForm, read_form, to_content
+from forms.read_back import NotAPepForm, returned_form
 from pep_model.access import Actor, Capability
-from pep_model.errors import ConflictError, FieldError, NotAllowed, NotFound
+from pep_model.errors import NotAllowed, NotFound
+from pep_model.form_import import FormImport
+from pep_model.form_merge import Clearing
 from pep_model.pep import pep_id_for
-from pep_model.sections import SECTION_KEYS, raw_from_content
+from pep_model.sections import SECTION_KEYS
 from pep_model.services import PepService, PepView
 
 log = logging.getLogger(__name__)
@@ -112,6 +116,10 @@ class PersonalRoutes:
 
     # ---- the Word form, uploaded ---------------------------------------------------
 
+    def verbs(self) -> dict[str, Any]:
+        """The buttons of the answer to an uploaded form."""
+        return {FORM_CLEAR: self.clear_answers, FORM_OTHER_TERM: self.save_other_term}
+
     async def upload(self, turn: Turn, actor: Actor) -> Reply:
         replies = Reply()
         for attachment in turn.attachments:
@@ -120,6 +128,12 @@ class PersonalRoutes:
             name = str(attachment.get("name") or "the file")
             content = attachment.get("content") or {}
             url = content.get("downloadUrl") if isinstance(content, Mapping) else None
+            if name.lower().endswith(".doc"):
+                replies.messages.append(Outgoing(card=cards.message_card(
+                    "Word 97-2003 file", f"{name} is an old Word file. In Word choose File > "
+                    "Save As and save it as Word Document (.docx), not Word 97-2003, then "
+                    "send it again.", style="attention")))
+                continue
             if not name.lower().endswith(".docx") or not isinstance(url, str):
                 replies.messages.append(Outgoing(card=cards.message_card(
                     "Not a Word form", f"{name} is not a .docx file. Send the PEP form "
@@ -128,12 +142,26 @@ class PersonalRoutes:
             replies.messages.append(Outgoing(card=await self._read_upload(actor, name, url)))
         return replies
 
-    async def _read_upload(self, actor: Actor, name: str, url: str) -> dict[str, Any]:
+    async def save_other_term(self, turn: Turn, actor: Actor,
+                              data: Mapping[str, Any]) -> Reply:
+        """'Save into that term's PEP': the same file read again, the term confirmed."""
+        name, url, term_id = (data_str(data, "name"), data_str(data, "url"),
+                              data_str(data, "term_id"))
+        return Reply(invoke_card=await self._read_upload(actor, name, url,
+                                                         other_term=term_id))
+
+    async def clear_answers(self, turn: Turn, actor: Actor,
+                            data: Mapping[str, Any]) -> Reply:
+        """'Clear them': exactly the answers the card listed, where still unchanged."""
+        pep_id = data_str(data, "pep_id")
+        clearings, versions = _clearings(data)
+        outcome = await FormImport(self.service).clear_answers(pep_id, clearings, versions,
+                                                              actor)
+        return Reply(invoke_card=cleared_card(outcome))
+
+    async def _download(self, name: str, url: str) -> bytes | dict[str, Any]:
         try:
-            data = await self.download(url)
-            reading = read_form(data)
-        except NotAPepForm as exc:
-            return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
+            return await self.download(url)
         except FileTooLarge as exc:  # sending it again would not help: say why
             mb = 1024 * 1024  # the limit rounded down, the size up, to 0.1 MB
             limit = f"{exc.limit * 10 // mb / 10:g} MB"
@@ -144,40 +172,34 @@ class PersonalRoutes:
                 "File too large", f"PEP forms up to {limit} can be read; {name} {size}. "
                 "Make it smaller (for example, remove pictures or save it without them) "
                 "and send it again.", style="attention")
+        except NotAPepForm as exc:
+            return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
         except Exception as exc:  # a download that failed: say so, keep nothing
             log.warning("could not fetch an uploaded form: %s", type(exc).__name__)
             return cards.message_card("Could not read the file",
                                       f"I could not download {name}. Please send it again.",
                                       style="attention")
-        contents, errors = to_content(reading)
-        pep_id = pep_id_for(reading.child_id, reading.term_id)
+
+    async def _read_upload(self, actor: Actor, name: str, url: str, *,
+                           other_term: str = "") -> dict[str, Any]:
+        data = await self._download(name, url)
+        if isinstance(data, dict):
+            return data
         try:
-            view = await self.service.get(pep_id, actor, Capability.EDIT)
+            form = returned_form(await read_uploaded_form(data))  # off the event loop
+        except NotAPepForm as exc:
+            return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
+        try:
+            outcome = await FormImport(self.service).import_form(
+                form, actor, f"uploaded in Teams: {name}",
+                other_term_confirmed=bool(other_term) and other_term == form.term_id)
         except NotFound:
             return cards.message_card("Unknown PEP", f"{name} is for a PEP I do not hold "
-                                      f"({reading.child_id}, {reading.term_id}).",
+                                      f"({form.child_id}, {form.term_id}).",
                                       style="attention")
-        bad_sections = {e.section for e in errors}
-        saved, problems = [], list(errors)
-        for key in SECTION_KEYS:
-            if key not in contents or key in bad_sections:
-                continue
-            if contents[key] == view.pep.sections.get(key):
-                continue
-            try:
-                outcome = await self.service.record_section(
-                    pep_id, key, raw_from_content(key, contents[key]), actor,
-                    view.pep.version)
-            except (ConflictError, NotAllowed) as exc:
-                problems.append(FieldError(key, "section", str(exc)))
-                continue
-            problems.extend(outcome.errors)
-            if outcome.saved:
-                view = self.service.view(outcome.pep, outcome.child)
-                if outcome.changed:
-                    saved.append(key)
-        return cards.upload_result_card(view.child.initials, view.child.lcs_id, saved,
-                                        problems)
+        log.info("form uploaded for %s: saved %s", form.pep_id, ",".join(outcome.saved))
+        return form_import_card(outcome, name, term_data={
+            "name": name, "url": url, "term_id": form.term_id})
 
     # ---- the record file (Teams file consent) --------------------------------------
 
@@ -203,3 +225,24 @@ def record_offer(name: str, size: int, pep_id: str) -> dict[str, Any]:
 
 def _first_gap(view: PepView) -> str:
     return view.problems[0].section if view.problems else SECTION_KEYS[0]
+
+
+def _clearings(data: Mapping[str, Any]) -> tuple[list[Clearing], dict[str, int]]:
+    """The answers a 'Clear them' button carries (cards.form_upload.clear_data), and
+    the section versions it was made at; anything else is a malformed card."""
+    raw, versions = data_str(data, "clear"), data_str(data, "versions")
+    found: list[Clearing] = []
+    for item in raw.split(";"):
+        parts = item.split(".")
+        if len(parts) not in (2, 3) or parts[0] not in SECTION_KEYS or not parts[1] or (
+                len(parts) == 3 and not (parts[2].isdecimal() and len(parts[2]) <= 3)):
+            raise BadRequest("The card's answers to clear are malformed.")
+        found.append(Clearing(parts[0], parts[1], int(parts[2]) if len(parts) == 3
+                              else None))
+    checked: dict[str, int] = {}
+    for item in versions.split(","):
+        key, _, version = item.partition(":")
+        if key not in SECTION_KEYS or not version.isdecimal() or len(version) > 9:
+            raise BadRequest("The card's section versions are malformed.")
+        checked[key] = int(version)
+    return found, checked

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.after_meeting import AfterMeeting, reachable_names, to_people
+from bot.after_meeting import AfterMeeting
 from bot.card_data import data_str
 from bot.files import file_offer
 from bot.turn import CardHandler, Outgoing, Reply, Turn
@@ -21,15 +21,19 @@ from cards.pupil_premium import (
     PP_OPEN,
     PP_SCHEDULE,
     decision_from_card_data,
+    out_of_date_notice,
     pp_decided_card,
     pp_outcome_card,
     pp_pending_card,
     pp_request_card,
+    same_decision_notice,
     schedule_card,
+    version_from_card_data,
 )
 from pep_model.access import Actor
 from pep_model.errors import NotAllowed, NotFound, ValidationFailed
 from pep_model.pupil_premium_service import (
+    DecisionOutOfDate,
     ScheduleRefused,
     can_export_schedule,
     schedule_csv_name,
@@ -46,6 +50,7 @@ class PupilPremiumRoutes:
     def __init__(self, services: AfterMeeting) -> None:
         self.pp = services.pupil_premium
         self.overview = services.overview  # the term calendar's current term
+        self.reach = services.reach
 
     def verbs(self) -> dict[str, CardHandler]:
         return {PP_OPEN: self.pp_open, PP_APPROVE: self.pp_approve,
@@ -74,13 +79,23 @@ class PupilPremiumRoutes:
         view = await self.pp.view(request_id, actor)
         try:
             decision = decision_from_card_data(verb, data, view.request.index)
-            outcome = await self.pp.decide(request_id, actor, decision)
+            outcome = await self.pp.decide(request_id, actor, decision,
+                                           version=version_from_card_data(data, view))
         except ValidationFailed as exc:
             return Reply(invoke_card=pp_request_card(view, errors=exc.errors, typed=data))
-        messages = to_people(outcome.leads, pp_outcome_card(outcome), "PP+ outcome",
-                             request_id)
+        except DecisionOutOfDate as stale:
+            log.info("PP+ request %s: a card of an older version, nothing recorded",
+                     request_id)
+            return Reply(invoke_card=pp_request_card(
+                stale.view, typed=data, notice=out_of_date_notice(stale.view, actor.id)))
+        if not outcome.changed:
+            log.info("PP+ request %s: the same decision again, nothing sent", request_id)
+            return Reply(invoke_card=pp_request_card(
+                outcome.view, notice=same_decision_notice(outcome.view, actor.id)))
+        messages = await self.reach.to_people(outcome.leads, pp_outcome_card(outcome),
+                                              "PP+ outcome", request_id)
         log.info("PP+ request %s decided: %s", request_id, outcome.record.kind.value)
-        return Reply(invoke_card=pp_decided_card(outcome, reachable_names(outcome.leads)),
+        return Reply(invoke_card=pp_decided_card(outcome, messages.names),
                      messages=messages)
 
     async def pp_list(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot import commands, overview_routes, pupil_premium_routes
 from bot.after_meeting import (
     AfterMeeting,
+    Reach,
     Upload,
     after_meeting_services,
     as_message,
-    reachable_names,
-    to_people,
 )
 from bot.card_data import BadRequest, data_str, whole_number
 from bot.commands import Command, CommandRun
@@ -36,9 +35,11 @@ from bot.pupil_premium_routes import PupilPremiumRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn
 from cards.messages import message_card
 from cards.pupil_premium import pp_request_card
+from cards.qa_check import check_chooser_card, pre_assessment_card, qa_queue_card
 from cards.quality import (
     FEEDBACK,
     OVERRIDE_REASON,
+    QA_ACCEPT_ALL,
     QA_APPROVE,
     QA_CALCULATE,
     QA_CHECK,
@@ -46,21 +47,21 @@ from cards.quality import (
     QA_OPEN,
     QA_RESUBMIT,
     QA_RETURN,
+    already_decided_notice,
     amendment_card,
-    check_chooser_card,
     error_key,
     finalised_card,
+    grades_as_card_data,
     grades_from_card_data,
     override_from_card_data,
-    pre_assessment_card,
     qa_card,
     qa_decided_card,
-    qa_queue_card,
     qa_text,
 )
 from pep_model.access import Actor, Capability
 from pep_model.errors import NotFound
 from pep_model.pep import pep_id_for
+from pep_model.qa_service import QaAlreadyDecided
 from pep_model.quality import QaDecision, QaInvalid
 
 if TYPE_CHECKING:
@@ -68,13 +69,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-def build_qa_routes(c: Container, upload: Upload | None = None) -> QaRoutes:
-    return QaRoutes(after_meeting_services(c), upload)
+def build_qa_routes(c: Container, upload: Upload | None = None,
+                    reach: Reach | None = None) -> QaRoutes:
+    return QaRoutes(after_meeting_services(c, reach), upload)
 
 
 class QaRoutes:
+    # set by bot/server.py: after "Approve and finalise", the finalised record (the
+    # version to file) to Business Support, the social worker and the designated teacher
+    on_finalised: Callable[[str], Awaitable[object]] | None = None
+
     def __init__(self, services: AfterMeeting, upload: Upload | None = None) -> None:
         self.qa = services.qa
+        self.reach = services.reach
         self.pupil_premium = PupilPremiumRoutes(services)
         self.overviews = OverviewRoutes(services)
         self.upload = upload
@@ -84,6 +91,7 @@ class QaRoutes:
             QA_OPEN: self.qa_open, QA_CALCULATE: self.qa_calculate,
             QA_APPROVE: self.qa_approve, QA_RETURN: self.qa_return,
             QA_RESUBMIT: self.qa_resubmit, QA_CHECK: self.qa_check, QA_LIST: self.qa_list,
+            QA_ACCEPT_ALL: self.qa_accept_all,
             **self.pupil_premium.verbs(), **self.overviews.verbs(),
         }
 
@@ -100,13 +108,15 @@ class QaRoutes:
         if start.started:
             if not start.coordinators:
                 log.warning("no PEP coordinator to quality-assure %s", pep_id)
-            out += to_people(start.coordinators, qa_card(start.review), "QA card", pep_id)
+            out += await self.reach.to_people(start.coordinators, qa_card(start.review),
+                                              "QA card", pep_id, pep_id)
         receipt = await self.pupil_premium.pp.receive(pep_id, returned_by)
         if receipt.to_decide and not receipt.advisors:
             log.warning("no education advisor for the PP+ requests of %s", pep_id)
         for view in receipt.to_decide:
             advisors = [a for a in receipt.advisors if a.id != view.request.requested_by]
-            out += to_people(advisors, pp_request_card(view), "PP+ card", view.request.id)
+            out += await self.reach.to_people(advisors, pp_request_card(view), "PP+ card",
+                                              view.request.id, pep_id)
         log.info("PEP %s returned: QA %s, %d PP+ request(s) to decide, %d withdrawn",
                  pep_id, "started" if start.started else "already open",
                  len(receipt.to_decide), len(receipt.withdrawn))
@@ -193,14 +203,35 @@ class QaRoutes:
             review = await self.qa.review(pep_id, actor)
             return Reply(invoke_card=qa_card(review, typed=data,
                                              errors={error_key(exc.field): exc.message}))
+        except QaAlreadyDecided as done:
+            log.info("QA of %s: a card of round %d, already recorded; nothing sent",
+                     pep_id, done.decided.number)
+            return Reply(invoke_card=qa_card(done.review, notice=already_decided_notice(
+                done.review, done.decided, actor.id)))
         r = outcome.round
         told = outcome.review
         for_school = finalised_card(told, r) if r.decision is QaDecision.APPROVE \
             else amendment_card(told, r)
-        messages = to_people(outcome.leads, for_school, f"QA {r.decision.value}", pep_id)
+        messages = await self.reach.to_people(outcome.leads, for_school,
+                                              f"QA {r.decision.value}", pep_id, pep_id)
         log.info("QA round %d of %s recorded: %s", r.number, pep_id, r.decision.value)
-        return Reply(invoke_card=qa_decided_card(told, r, reachable_names(outcome.leads)),
+        if r.decision is QaDecision.APPROVE and self.on_finalised is not None:
+            await self.on_finalised(pep_id)  # bot/finalised_record.py; once per version
+        return Reply(invoke_card=qa_decided_card(told, r, messages.names),
                      messages=messages)
+
+    async def qa_accept_all(self, turn: Turn, actor: Actor, data: Mapping[str, Any]
+                            ) -> Reply:
+        """'Accept all suggestions': the unconfirmed sections take the suggested grade
+        (audited); the coordinator then approves or returns."""
+        accepted = await self.qa.accept_suggestions(data_str(data, "pep_id"), actor,
+                                                    grades_from_card_data(data))
+        typed = {**data, **grades_as_card_data(accepted.choices)}
+        n = len(accepted.filled)
+        notice = (f"Suggestions accepted for {n} section{'s' if n != 1 else ''}. Check "
+                  "them, then approve or return the PEP.") if n else \
+            "Every section already had a grade you chose."
+        return Reply(invoke_card=qa_card(accepted.review, typed=typed, notice=notice))
 
     async def qa_resubmit(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")

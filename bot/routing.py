@@ -22,6 +22,7 @@ from bot.qa_routes import QaRoutes
 from bot.schedule_routes import ScheduleRoutes
 from bot.text_routes import TextRoutes
 from bot.turn import CardHandler, Outgoing, Reply, Turn, command_text
+from bot.upload_limits import MAX_FORMS_PER_MESSAGE, too_many_forms_card
 from cards import lists, meeting_start, walkthrough
 from pep_model.access import Actor
 from pep_model.errors import (
@@ -68,6 +69,7 @@ class Router:
             lists.SECTION_OPEN: personal.open_section,
             lists.READINESS: personal.readiness,
             lists.LIST: personal.list_peps,
+            **personal.verbs(),  # the answer to an uploaded Word form
             **TextRoutes(meeting.service, meeting).verbs(),  # "Show all"
         }
         self.commands: dict[Command, CommandRun] = {
@@ -141,7 +143,11 @@ class Router:
         if not turn.personal and not turn.mentions_bot:
             return Reply()  # a conversation among people in a shared chat: not for us
         actor = await self.identity.resolve(turn)
-        if turn.personal and _file_attachments(turn):
+        if turn.personal and (files := _file_attachments(turn)):
+            if actor.person is None:  # nothing is downloaded for someone not on record
+                return commands.say("Not available", NOT_ON_RECORD, style="attention")
+            if len(files) > MAX_FORMS_PER_MESSAGE:  # nothing downloaded either
+                return Reply(messages=[Outgoing(card=too_many_forms_card(len(files)))])
             return await self.personal.upload(turn, actor)
         words = command_text(turn.text)
         if commands.HELP.pattern.fullmatch(words):

@@ -27,7 +27,7 @@ from pep_model.errors import ConflictError, NotAllowed
 from pep_model.meetings import ScheduleRequest, attendee_key
 from pep_model.outbox import VIRTUAL_SCHOOL_CHANNEL, OutboxStatus, person_target
 from pep_model.pep import pep_id_for
-from pep_model.returns import ReturnService
+from pep_model.returns import NotReturnableYet, ReturnService, not_returnable_yet
 from pep_model.scheduling import ScheduleOutcome, SchedulingService
 from pep_model.services import PepService
 
@@ -124,8 +124,9 @@ class ScheduleRoutes:
         return Reply(messages=[Outgoing(card=await self.notices.return_card(pep_id))])
 
     async def _overdue(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
-        if not actor.has_overview():
-            raise NotAllowed("The overdue list is for the Virtual School.")
+        if not (actor.has_overview() or commands.OVERDUE.is_for(actor)):
+            raise NotAllowed("The overdue list is for the Virtual School and Business "
+                             "Support.")
         card = await self.notices.overdue_card(await self.returns.overdue(),
                                                self.service.clock.today())
         return Reply(messages=[Outgoing(card=card)])
@@ -224,11 +225,15 @@ class ScheduleRoutes:
     @answers(Where.ANYWHERE)
     async def send_return(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
-        await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
+        view = await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
+        if not_returnable_yet(view.pep) is not None:  # nothing rendered, nothing sent
+            return Reply(invoke_card=await self.notices.return_card(pep_id))
         name, content = await self.final_record(pep_id)
         try:
             outcome = await self.returns.send_to_business_support(pep_id, actor, name,
                                                                   content)
+        except NotReturnableYet:  # the card says why (the meeting has not happened)
+            return Reply(invoke_card=await self.notices.return_card(pep_id))
         except ConflictError:
             return Reply(invoke_card=await self.notices.return_card(
                 pep_id, problem="The PEP changed while you were sending it. Please press "

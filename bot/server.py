@@ -15,6 +15,8 @@ from bot.activity_body import NotAnActivity, read_activity
 from bot.auth import AuthError, TokenValidator, VerifiedToken, channel_refusal
 from bot.connector import AzureIdentityToken, Connector, ConnectorError, NoToken, TokenSource
 from bot.delivery import Delivery
+from bot.download_hosts import DownloadHosts
+from bot.finalised_record import send_finalised_record
 from bot.host import PepAdapter, activity_from
 from bot.identity import IdentityResolver
 from bot.invoke_replay import InvokeReplays
@@ -22,6 +24,7 @@ from bot.m365_runtime import M365Runtime, open_runtime
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes, record_offer
 from bot.qa_routes import build_qa_routes
+from bot.reach import reach_for
 from bot.routing import Router
 from bot.schedule_routes import build_schedule_routes
 from bot.settings import Settings
@@ -93,7 +96,8 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         own = container is None
         c = container or build_container(settings)
         session = aiohttp.ClientSession()
-        connector = Connector(session, token_source(settings))
+        connector = Connector(session, token_source(settings),
+                              DownloadHosts(settings.download_hosts))
         delivery = Delivery(connector, settings.card_update_coalesce_seconds)
         m365 = open_runtime(c, connector, background=settings.jobs_enabled)
         runtime = await m365.__aenter__()
@@ -146,12 +150,14 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
         return [Outgoing(attachment=record_offer(name, len(content), view.pep.id),
                          to_user_id=turn.user_id)]
 
+    reach = reach_for(c, runtime)
+
     async def ask_for_next_date(view: PepView) -> list[Outgoing]:
+        """Teams for those it knows (or finds); e-mail for the others (pep_model/reach)."""
         async with c.uow() as uow:
             people = await next_date_askers(uow, view.child)
-        card = cards.next_date_request_card(view)
-        return [Outgoing(card=card, to_user_id=p.entra_object_id)
-                for p in people if p.entra_object_id]
+        return await reach.to_people(people, cards.next_date_request_card(view),
+                                     "next date", view.pep.id, view.pep.id)
 
     async def download(url: str) -> bytes:
         return await connector.download(url, settings.max_upload_bytes)
@@ -161,7 +167,8 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
                             ask_for_next_date)
     personal = PersonalRoutes(c.service, meeting.save_typed, download, connector.upload,
                               runtime.final_record)
-    qa = build_qa_routes(c, upload=connector.upload)
+    qa = build_qa_routes(c, upload=connector.upload, reach=reach)
+    qa.on_finalised = lambda pep_id: send_finalised_record(runtime, pep_id)
     schedule = build_schedule_routes(
         runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id))
     return Router(identity, meeting, personal, qa, schedule,

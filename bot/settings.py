@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.download_hosts import DEFAULT_DOWNLOAD_HOSTS, DownloadHosts
 from store.database import DEFAULT_DATABASE_URL
 
 BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconfiguration"
@@ -96,6 +98,9 @@ class Settings(BaseSettings):
     card_update_coalesce_seconds: float = 0.25  # burst of saves -> one card update
     forms_dir: Path = Path("out/forms")
     max_upload_bytes: int = 10 * 1024 * 1024
+    # where uploaded files may be downloaded from (bot/download_hosts.py)
+    download_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_DOWNLOAD_HOSTS))
 
     # the Teams app package
     public_domain: str = "pep-companion.example.org"
@@ -106,10 +111,16 @@ class Settings(BaseSettings):
     terms_url: str = "https://pep-companion.example.org/terms"
 
     @field_validator("allowed_tenants", "pupil_premium_bands", "qa_grades",
-                     "return_reminder_days", mode="before")
+                     "return_reminder_days", "download_hosts", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return _csv(value)
+
+    @field_validator("download_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        DownloadHosts(value)  # a ValueError naming the entry that is not a host
+        return value
 
     @field_validator("meeting_agenda", mode="before")
     @classmethod
@@ -125,3 +136,29 @@ class Settings(BaseSettings):
         if self.app_tenant_id:
             tenants.add(self.app_tenant_id)
         return frozenset(tenants)
+
+    @field_validator("app_id")
+    @classmethod
+    def _check_app_id(cls, value: str) -> str:
+        if value and not _GUID.match(value.strip()):
+            raise ValueError("expected the bot's Entra app id, a GUID like "
+                             "00000000-0000-0000-0000-000000000000")
+        return value.strip()
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_SECRET_FIELDS = {"app_password", "graph_client_secret"}
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """Each malformed setting in one line: its PEP_ name, what is expected and what it was
+    (a secret's value is never shown)."""
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem.get("loc") else "?"
+        message = str(problem.get("msg") or "not valid").removeprefix("Value error, ")
+        given = problem.get("input")
+        shown = "" if name in _SECRET_FIELDS or isinstance(given, dict | list) or \
+            given is None else f", got {str(given)[:60]!r}"
+        lines.append(f"PEP_{name.upper()}: {message}{shown}")
+    return lines

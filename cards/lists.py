@@ -1,5 +1,5 @@
-"""Cards about several PEPs or several problems: my PEPs, the child chooser, readiness,
-and the result of reading an uploaded Word form."""
+"""Cards about several PEPs or several problems: my PEPs, the child chooser, readiness.
+(The answer to an uploaded Word form: cards/form_upload.py.)"""
 
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from pep_model.services import PepView
 
 PAGE_SIZE = 15
 PROBLEMS_SHOWN = 3
-ERRORS_SHOWN = 40
 
 OPEN = "pep.open"
 LIST = "pep.list"
@@ -174,30 +173,3 @@ def _section_title(key: str) -> str:
         return section_spec(key).title
     except KeyError:
         return key
-
-
-def upload_result_card(child_initials: str, lcs_id: str, saved_sections: Sequence[str],
-                       errors: Sequence[FieldError]) -> dict[str, Any]:
-    """What was read from an uploaded Word PEP form and what needs attention."""
-    body: list[Element] = [heading("PEP form read"),
-                           text(f"{child_initials} ({lcs_id})", subtle=True, spacing="none")]
-    if saved_sections:
-        body.append(text(f"Saved {len(saved_sections)} section"
-                         f"{'s' if len(saved_sections) != 1 else ''}:", weight="bolder",
-                         color="good"))
-        body.extend(bullets(_section_title(k) for k in saved_sections))
-    else:
-        body.append(text("Nothing could be saved from this form.", weight="bolder",
-                         color="attention"))
-    if errors:
-        body.append(container([
-            text(f"Needs attention ({len(errors)}):", weight="bolder", color="attention"),
-            *bullets(problem_lines(errors, ERRORS_SHOWN)),
-            *([text(f"and {len(errors) - ERRORS_SHOWN} more", subtle=True)]
-              if len(errors) > ERRORS_SHOWN else []),
-            text("Correct these in the form and upload it again, or open the PEP and "
-                 "fill them in here.", size="small", subtle=True),
-        ], style="attention"))
-    else:
-        body.append(text("Nothing needs attention.", color="good"))
-    return card(body)

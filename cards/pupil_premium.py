@@ -7,7 +7,9 @@ show their outcome. Children are named by initials and LCS id.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from adaptive_cards import card as ac
 
@@ -30,6 +32,7 @@ from cards.elements import (
 )
 from cards.quality import child_line
 from pep_model.errors import FieldError, ValidationFailed
+from pep_model.m365 import LONDON
 from pep_model.money import format_pence, parse_pounds, pounds
 from pep_model.pupil_premium import ApprovalRecord, Decision, DecisionKind
 from pep_model.pupil_premium_service import PpOutcome, RequestView, ScheduleView
@@ -66,6 +69,48 @@ def decision_from_card_data(verb: str, data: Mapping[str, Any], index: int) -> D
     except ValueError as exc:
         raise ValidationFailed([FieldError(SECTION, "amount", str(exc), index)]) from None
     return Decision.approve_amount(amount, reason)
+
+
+def version_from_card_data(data: Mapping[str, Any], view: RequestView) -> int:
+    """The request version the card was made from. A card from before versions were
+    carried is out of date once the request is decided (-1 never matches)."""
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    if isinstance(version, str) and version.isdigit():
+        return int(version)
+    return view.version if view.decision is None else -1
+
+
+def _when(at: datetime) -> str:
+    local = at.astimezone(ZoneInfo(LONDON))
+    return f"{local.strftime('%H:%M')} on {british(local.date())}"
+
+
+def out_of_date_notice(view: RequestView, actor_id: str) -> str:
+    """Why nothing was recorded from an older card, in the advisor's words."""
+    decision = view.decision
+    if decision is None:
+        return ("This request changed after your card was made (the school changed it, "
+                "or a decision was taken back): nothing was recorded. Here it is as it is "
+                "now; decide again below.")
+    return (f"{_already(decision, actor_id)} Your card was older, so nothing was changed "
+            "and nobody was told. Change it? Choose again below: these buttons change it "
+            "deliberately.")
+
+
+def same_decision_notice(view: RequestView, actor_id: str) -> str:
+    """A double click, or the same choice again: nothing changed, nobody told twice."""
+    decision = view.decision
+    already = _already(decision, actor_id) if decision is not None else ""
+    return (f"{already} You chose the same again, so nothing changed and nobody was "
+            "told twice.").strip()
+
+
+def _already(decision: ApprovalRecord, actor_id: str) -> str:
+    who = "you" if decision.decided_by == actor_id else decision.decided_by
+    return (f"Already decided by {who} at {_when(decision.decided_at)} "
+            f"({decision_words(decision)}).")
 
 
 def decision_words(record: ApprovalRecord) -> str:
@@ -154,7 +199,7 @@ def pp_request_card(view: RequestView, *, errors: Sequence[FieldError] = (),
                              "different amount)", is_multiline=True, value=reason or None,
                              max_length=1000))
     body += [error_line(m) for m in by_field.get("reason", [])]
-    data = {"request_id": r.id}
+    data = {"request_id": r.id, "version": view.version}
     if decision is not None:
         body.append(text("You can change this decision until the term's payment schedule "
                          "is exported.", size="small", subtle=True))

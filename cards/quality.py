@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from adaptive_cards import card as ac
 
@@ -37,17 +38,21 @@ from cards.elements import (
 from cards.fields import section_display
 from cards.lists import SECTION_OPEN
 from pep_model.child import Child
+from pep_model.m365 import LONDON
 from pep_model.qa_criteria import CriterionResult
-from pep_model.qa_service import PreAssessment, QaReview, QueueItem
+from pep_model.qa_service import QaReview
 from pep_model.quality import (
+    DOES_NOT_APPLY,
     GradeScale,
     QaAssessment,
     QaDecision,
     QaInvalid,
     QaRound,
     approval_problems,
+    graded,
+    unconfirmed_sections,
 )
-from pep_model.sections import SECTIONS, SectionSpec, Stage, section_spec
+from pep_model.sections import SECTIONS, SectionSpec, section_spec
 
 QA_OPEN = "pep.qa.open"
 QA_CALCULATE = "pep.qa.calculate"
@@ -56,12 +61,13 @@ QA_RETURN = "pep.qa.return"
 QA_RESUBMIT = "pep.qa.resubmit"
 QA_CHECK = "pep.qa.check"
 QA_LIST = "pep.qa.list"
+QA_ACCEPT_ALL = "pep.qa.accept_suggestions"
 
 GRADE_PREFIX = "g."
 OVERRIDE = "qa.override"
 OVERRIDE_REASON = "qa.override_reason"
 FEEDBACK = "qa.feedback"
-NOT_GRADED = "-"  # the choice for 'not graded' / 'use the worked-out grade'
+NOT_GRADED = "-"  # the choice for 'does not apply' / 'use the worked-out grade'
 FEEDBACK_SHOWN = 600
 QUEUE_SHOWN = 25
 
@@ -69,9 +75,20 @@ QUEUE_SHOWN = 25
 # ---- reading what the card sent ----------------------------------------------------
 
 def grades_from_card_data(data: Mapping[str, Any]) -> dict[str, str]:
-    """{section: grade name} for every `g.<section>` input (blank: not graded)."""
-    return {k[len(GRADE_PREFIX):]: _choice(v) for k, v in data.items()
-            if k.startswith(GRADE_PREFIX)}
+    """{section: choice} for every `g.<section>` input: a grade name, DOES_NOT_APPLY,
+    or blank (nothing chosen yet: not confirmed)."""
+    out = {}
+    for key, value in data.items():
+        if key.startswith(GRADE_PREFIX):
+            text = value.strip() if isinstance(value, str) else ""
+            out[key[len(GRADE_PREFIX):]] = DOES_NOT_APPLY if text == NOT_GRADED else text
+    return out
+
+
+def grades_as_card_data(choices: Mapping[str, str]) -> dict[str, str]:
+    """The inverse: choices to the card's input values."""
+    return {GRADE_PREFIX + k: NOT_GRADED if v == DOES_NOT_APPLY else v
+            for k, v in choices.items()}
 
 
 def _choice(value: Any) -> str:
@@ -104,7 +121,7 @@ def grade_color(scale: GradeScale, grade: str) -> str:
     return "good"
 
 
-def _criterion(result: CriterionResult) -> Element:
+def criterion(result: CriterionResult) -> Element:
     if not result.applies:
         mark, color = "–", None
     elif result.met:
@@ -153,20 +170,24 @@ def _section_block(review: QaReview, spec: SectionSpec, position: int,
     results = [r for r in review.assessment.results if r.section == spec.key]
     suggested = review.assessment.suggested.get(spec.key)
     items: list[Element] = [text(f"{position}. {spec.title}", weight="bolder")]
-    items += [_criterion(r) for r in results]
+    items += [criterion(r) for r in results]
     if suggested:
         items.append(text(f"Suggested from the record: {scale.display_label(suggested)}",
                           size="small", subtle=True, spacing="none"))
     elif results:
-        items.append(text("Does not apply to this PEP: leave ungraded unless you judge it.",
-                          size="small", subtle=True, spacing="none"))
+        items.append(text("Suggested: does not apply to this PEP.", size="small",
+                          subtle=True, spacing="none"))
     if review.open:
         input_id = GRADE_PREFIX + spec.key
-        value = str(typed.get(input_id) or NOT_GRADED) if typed and input_id in typed \
-            else (suggested or NOT_GRADED)
+        value = str((typed or {}).get(input_id) or "").strip()
+        if not value:
+            items.append(text("Not confirmed yet: choose a grade, or accept the "
+                              "suggestions.", size="small", color="warning",
+                              spacing="none"))
         items.append(ac.InputChoiceSet(
-            id=input_id, label=f"Grade for {spec.title}", style=COMPACT, value=value,
-            choices=_grade_choices(scale, "Not graded")))
+            id=input_id, label=f"Grade for {spec.title}", style=COMPACT,
+            value=value or None, placeholder="Choose a grade",
+            choices=_grade_choices(scale, "Does not apply")))
         if input_id in errors:
             items.append(error_line(errors[input_id]))
     elif spec.key in (review.history[-1].grades if review.history else {}):
@@ -185,7 +206,7 @@ def _overall_block(review: QaReview, typed: Mapping[str, Any] | None,
     policy = review.policy
     scale = policy.scale
     if assessment is None:
-        typed_grades = grades_from_card_data(typed or {})
+        typed_grades = graded(grades_from_card_data(typed or {}))
         try:
             assessment = review.preview(typed_grades or review.assessment.suggested)
         except QaInvalid:  # nothing graded yet, or a grade off the scale: no figure
@@ -251,8 +272,10 @@ def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
     unmet = pre.unmet
     applicable = [r for r in pre.results if r.applies]
     body.append(text(f"Pre-assessment: the record meets {len(applicable) - len(unmet)} of "
-                     f"{len(applicable)} criteria. Suggested grades are filled in; "
-                     "only you can give the best grade.", spacing="medium"))
+                     f"{len(applicable)} criteria. Each section shows the grade the record "
+                     "suggests; only you can give the best grade.", spacing="medium"))
+    if review.open:
+        body += _unconfirmed_block(typed, pep_data(pep, round=review.next_round))
     body += [_section_block(review, spec, i, typed, errors, limit)
              for i, spec in enumerate(SECTIONS, start=1)]
     actions: list[Action] = []
@@ -264,6 +287,23 @@ def _qa_body(review: QaReview, typed: Mapping[str, Any] | None,
                    execute("Return for amendment", QA_RETURN, data, style="destructive")]
     body += _history(review.policy.scale, review.history)
     return card(body, actions)
+
+
+def _unconfirmed_block(typed: Mapping[str, Any] | None, data: dict[str, Any]
+                       ) -> list[Element]:
+    """Which sections have no grade the coordinator confirmed, and the one deliberate
+    click that accepts every suggestion for them."""
+    missing = unconfirmed_sections(grades_from_card_data(typed or {}))
+    if not missing:
+        return [text("Every section has a grade you confirmed.", size="small",
+                     color="good")]
+    names = ", ".join(section_spec(k).title for k in missing)
+    return [container([
+        text(f"{len(missing)} of {len(SECTIONS)} sections have no grade you confirmed: "
+             f"{names}. Approval needs a confirmed grade (or 'Does not apply') for each.",
+             size="small"),
+        action_set([execute("Accept all suggestions", QA_ACCEPT_ALL, data)])],
+        style="warning", spacing="medium")]
 
 
 def qa_card(review: QaReview, *, typed: Mapping[str, Any] | None = None,
@@ -286,6 +326,21 @@ def error_key(field: str) -> str:
 
 
 # ---- after the decision ------------------------------------------------------------------
+
+def already_decided_notice(review: QaReview, r: QaRound, actor_id: str) -> str:
+    """A card of a round already recorded (a double click, an older card)."""
+    local = r.at.astimezone(ZoneInfo(LONDON))
+    who = "you" if r.coordinator_id == actor_id else r.coordinator_id
+    outcome = "approved and finalised" if r.decision is QaDecision.APPROVE \
+        else "returned for amendment"
+    text_ = (f"Already decided by {who} at {local.strftime('%H:%M')} on "
+             f"{british(local.date())}: round {r.number}, {outcome} "
+             f"({review.policy.scale.display_label(r.overall)} overall). Your card was "
+             "for that round, so nothing more was recorded or sent.")
+    if review.open:
+        text_ += f" The PEP is back for round {review.next_round}: decide it below."
+    return text_
+
 
 def _grades_facts(scale: GradeScale, r: QaRound) -> Element:
     return facts([(section_spec(k).title, scale.display_label(g)) for k, g in r.grades.items()])
@@ -346,76 +401,4 @@ def finalised_card(review: QaReview, r: QaRound) -> dict[str, Any]:
              color=grade_color(scale, r.overall))]
     if r.feedback:
         body += [text("Feedback", weight="bolder"), text(r.feedback)]
-    return card(body)
-
-
-# ---- check my pep and the queue ------------------------------------------------------------
-
-def pre_assessment_card(pre: PreAssessment) -> dict[str, Any]:
-    """`check my pep`: the QA criteria on the PEP as it stands, before anyone grades."""
-    scale = pre.policy.scale
-    body: list[Element] = [
-        heading("Check my PEP"),
-        text(child_line(pre.child, (pre.term.label, pre.pep.status.label)), subtle=True,
-             spacing="none"),
-        text("The same checks the PEP coordinator starts from. Nothing is recorded.",
-             size="small", subtle=True)]
-    overall = pre.suggested_overall
-    if overall is not None:
-        body.append(text(f"As it stands this suggests {scale.display_label(overall)} overall.",
-                         weight="bolder", color=grade_color(scale, overall)))
-    if pre.meeting_pending:
-        body.append(text("Who attended and next term's PEP date are recorded in the "
-                         "meeting: they show as not met until then.", size="small",
-                         color="accent"))
-    for spec in SECTIONS:
-        results = [r for r in pre.results if r.section == spec.key]
-        if not results:
-            continue
-        items: list[Element] = [text(spec.title, weight="bolder"),
-                                *[_criterion(r) for r in results]]
-        in_meeting = pre.meeting_pending and spec.stage is Stage.MEETING
-        if any(r.applies and not r.met for r in results) and not in_meeting:
-            items.append(action_set([execute("Open this section", SECTION_OPEN,
-                                             pep_data(pre.pep, section=spec.key))]))
-        body.append(container(items, separator=True))
-    return card(body, [execute("Check again", QA_CHECK, {"pep_id": pre.pep.id})])
-
-
-def check_chooser_card(entries: Sequence[tuple[str, Child]]) -> dict[str, Any]:
-    """Which PEP to check, when the person completes several."""
-    body: list[Element] = [heading("Check my PEP"),
-                           text("Which child's PEP should I check?", subtle=True)]
-    for pep_id, child in entries[:QUEUE_SHOWN]:
-        body.append(ac.ColumnSet(separator=True, columns=[
-            ac.Column(width="stretch", items=[text(child_line(child))]),
-            ac.Column(width="auto", items=[action_set([execute("Check", QA_CHECK,
-                                                               {"pep_id": pep_id})])])]))
-    if len(entries) > QUEUE_SHOWN:
-        body.append(text(f"and {len(entries) - QUEUE_SHOWN} more: type 'check my pep' and "
-                         "the LCS id.", subtle=True))
-    if not entries:
-        body.append(text("You do not complete any child's PEP this term."))
-    return card(body)
-
-
-def qa_queue_card(items: Sequence[QueueItem]) -> dict[str, Any]:
-    """The PEPs waiting for this coordinator."""
-    body: list[Element] = [heading("Quality assurance: waiting for you")]
-    if not items:
-        body.append(text("No returned PEP is waiting for quality assurance."))
-        return card(body)
-    body.append(text(f"{len(items)} PEP{'s' if len(items) != 1 else ''} to quality-assure.",
-                     subtle=True))
-    for item in items[:QUEUE_SHOWN]:
-        body.append(ac.ColumnSet(separator=True, columns=[
-            ac.Column(width="stretch", items=[
-                text(child_line(item.child), weight="bolder"),
-                text(f"{item.pep_id} · {item.status.label}", size="small", subtle=True,
-                     spacing="none")]),
-            ac.Column(width="auto", items=[action_set([execute("Open", QA_OPEN,
-                                                               {"pep_id": item.pep_id})])])]))
-    if len(items) > QUEUE_SHOWN:
-        body.append(text(f"and {len(items) - QUEUE_SHOWN} more: open these first.",
-                         subtle=True))
     return card(body)

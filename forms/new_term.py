@@ -29,7 +29,8 @@ from forms.wordml import (
     text_control,
     text_para,
 )
-from pep_model.sections import FieldKind, FieldSpec, SectionSpec, display_value
+from pep_model.form_merge import FormBase, section_print
+from pep_model.sections import SECTIONS, FieldKind, FieldSpec, SectionSpec, display_value
 
 FORM_KIND = "pep_form"
 _NBSP = "\u00a0"
@@ -194,6 +195,47 @@ def document_xml(data: FormData) -> str:
     return "".join(out)
 
 
+# the hidden data a form carries about what it was made from (docs/forms.md, "Merge")
+PEP_VERSION, SECTION_VERSIONS, SECTION_PRINTS = "PepVersion", "SectionVersions", "SectionPrints"
+
+
+def base_properties(data: FormData) -> dict[str, str]:
+    """The PEP's version and each section's version and fingerprint as the form shows
+    them: an upload changes only what the form's author changed from these."""
+    pep = data.pep
+    return {
+        PEP_VERSION: str(pep.version),
+        SECTION_VERSIONS: ",".join(f"{s.key}:{pep.section_versions.get(s.key, 0)}"
+                                   for s in SECTIONS),
+        SECTION_PRINTS: ",".join(f"{s.key}:{section_print(layout.section_content(data, s))}"
+                                 for s in SECTIONS),
+    }
+
+
+def _pairs(text: str) -> dict[str, str]:
+    found = {}
+    for item in text.split(","):
+        key, sep, value = item.partition(":")
+        if sep and key.strip():
+            found[key.strip()] = value.strip()
+    return found
+
+
+def read_base(props: dict[str, str]) -> FormBase:
+    """What the form was made from; an old form (or one whose hidden data was damaged)
+    is read as made from version 0 with no fingerprints: nothing changed in Teams is
+    overwritten by it."""
+    try:
+        version = int(props.get(PEP_VERSION) or "0")
+        versions = {k: int(v) for k, v in _pairs(props.get(SECTION_VERSIONS) or "").items()}
+    except ValueError:
+        return FormBase()
+    prints = _pairs(props.get(SECTION_PRINTS) or "")
+    if not prints:
+        return FormBase()
+    return FormBase(version, versions, prints)
+
+
 def render_new_term_form(data: FormData, *, level: int = LEVEL) -> bytes:
     """The Word PEP form for the term, prefilled from `data.pep` (`level`: zlib level)."""
     pep = data.pep
@@ -202,6 +244,7 @@ def render_new_term_form(data: FormData, *, level: int = LEVEL) -> bytes:
         wordml.header_xml(layout.SENSITIVITY),
         wordml.footer_xml(layout.footer_text(data)),
         core_xml(layout.FORM_TITLE, layout.document_subject(data), data.authority_name, pep.id),
-        custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)),
+        custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)
+                   | base_properties(data)),
         level,
     )

@@ -1,25 +1,28 @@
 """Reading a completed PEP form back: the boxes' values, never a guess.
 
 Only content controls this project wrote are read (by their tags); text typed
-outside them is ignored. A table row is the Word table row its boxes sit in, so rows
+outside them is not read, and the sections where that happened are named (`outside`).
+A table row is the Word table row its boxes sit in, so rows
 a teacher copied or deleted in Word are read as they stand.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from forms.new_term import FORM_KIND
+from forms.new_term import FORM_KIND, read_base
+from forms.outside_text import typed_outside
 from forms.package import PROPERTY_PREFIX
+from forms.safe_docx import DocxRefused, read_parts
 from forms.tags import IDENTITY_TAG, Tag, options, parse_tag
 from forms.wordml import CHECKED, DATE_PLACEHOLDER, TEXT_PLACEHOLDER, UNCHECKED, W14_NS, W_NS
 from pep_model.errors import FieldError, PepError
+from pep_model.form_import import ReturnedForm
+from pep_model.form_merge import FormBase
 from pep_model.sections import SECTIONS, Content, FieldSpec, SectionSpec, normalise_section
 from pep_model.terms import parse_term_id
 
@@ -52,24 +55,22 @@ class FormReading:
     # per section, raw values in the shape normalise_section takes
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[FieldError] = field(default_factory=list)
+    base: FormBase = field(default_factory=FormBase)  # what the form was made from
+    outside: list[str] = field(default_factory=list)  # sections with text outside boxes
 
 
 # ---- opening the file --------------------------------------------------------------
 
 def _open(docx: bytes) -> tuple[bytes, bytes | None]:
+    # through forms.safe_docx: sizes, ratio and member count checked before inflating
     try:
-        with zipfile.ZipFile(io.BytesIO(docx)) as archive:
-            names = set(archive.namelist())
-            if "word/document.xml" not in names:
-                raise NotAPepForm("This file is not a Word document (.docx): it has no "
-                                  "document body. Please return the PEP form you were sent.")
-            body = archive.read("word/document.xml")
-            custom = archive.read("docProps/custom.xml") \
-                if "docProps/custom.xml" in names else None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise NotAPepForm("This file is not a Word document (.docx) or it is damaged; "
-                          "please save the PEP form again in Word and send it.") from exc
-    return body, custom
+        parts = read_parts(docx, ("word/document.xml", "docProps/custom.xml"))
+    except DocxRefused as exc:
+        raise NotAPepForm(str(exc)) from exc
+    if "word/document.xml" not in parts:
+        raise NotAPepForm("This file is not a Word document (.docx): it has no "
+                          "document body. Please return the PEP form you were sent.")
+    return parts["word/document.xml"], parts.get("docProps/custom.xml")
 
 
 def _properties(custom: bytes | None) -> dict[str, str]:
@@ -171,6 +172,7 @@ class _Section:
     fields: dict[str, _Values] = field(default_factory=dict)
     rows: dict[Any, dict[str, _Values]] = field(default_factory=dict)  # w:tr -> fields
     tables: list[Any] = field(default_factory=list)
+    field_rows: list[Any] = field(default_factory=list)  # w:tr of single-value boxes
 
 
 def _gather(root: Any) -> tuple[dict[str, _Section], list[str]]:
@@ -191,6 +193,9 @@ def _gather(root: Any) -> tuple[dict[str, _Section], list[str]]:
         section = sections.setdefault(tag.section, _Section())
         if tag.row is None:
             section.fields.setdefault(tag.field, _Values()).add(tag, sdt)
+            field_tr = next(sdt.iterancestors(_TR), None)
+            if field_tr is not None and field_tr not in section.field_rows:
+                section.field_rows.append(field_tr)
             continue
         tr = next(sdt.iterancestors(_TR), None)
         if tr is None:
@@ -349,7 +354,10 @@ def read_form(docx: bytes) -> FormReading:
     problems: list[FieldError] = []
     sections = {spec.key: _read_section(spec, found.get(spec.key), problems)
                 for spec in SECTIONS}
-    return FormReading(pep_id, child_id, term_id, sections, problems)
+    outside = [spec.key for spec in SECTIONS
+               if spec.key in found and typed_outside(
+                   spec, [*found[spec.key].field_rows, *found[spec.key].rows])]
+    return FormReading(pep_id, child_id, term_id, sections, problems, read_base(props), outside)
 
 
 def to_content(reading: FormReading) -> tuple[dict[str, Content], list[FieldError]]:
@@ -374,3 +382,11 @@ def to_content(reading: FormReading) -> tuple[dict[str, Content], list[FieldErro
         errors.extend(e for e in found if (e.field, e.row) not in flagged)
         contents[spec.key] = content
     return contents, errors
+
+
+def returned_form(reading: FormReading) -> ReturnedForm:
+    """A reading as the model takes it (pep_model.form_import): answers normalised,
+    each problem by section and field."""
+    contents, errors = to_content(reading)
+    return ReturnedForm(reading.child_id, reading.term_id, contents, errors, reading.base,
+                        reading.outside)

@@ -12,11 +12,15 @@ and records each outcome:
 * refused (4xx): failed at once, and reported to a person — the one who caused it in
   Teams, and the report mailbox by mail — naming ids and the service's words only.
 
+Each outcome is committed on its own as soon as it is known (never a batch at once), so
+a dispatcher killed mid-batch leaves only the messages then in flight unrecorded.
 Every message carries its idempotency key to the adapter (Graph's transactionId on
-events, the outbox folder's file names), so a message delivered twice — a dispatcher
-killed after Microsoft 365 took it but before the commit — has one effect. Graph's
-sendMail has no such key: that window (between Graph's 202 and our commit) is the one
-place a mail could go twice, see docs/m365.md.
+events, the outbox folder's file names, a mail's x-pep-idempotency-key header), so a
+message delivered twice — a dispatcher killed after Microsoft 365 took it but before
+the commit — has one effect. Graph's sendMail has no such key: before a retry of a mail
+(attempt 2 or later) the dispatcher looks for its header in the sender's Sent Items
+(`SentItems.already_sent`) and records it as delivered when it is there. See
+docs/m365.md.
 
 Logs carry keys, kinds, ids and statuses; never a payload.
 """
@@ -33,13 +37,14 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pep_model.m365 import (
     CalendarPort,
     ChatAppPort,
     DeliveryError,
     MailboxPort,
+    MailMessage,
     ScheduledMeeting,
 )
 from pep_model.outbox import (
@@ -59,6 +64,14 @@ from pep_model.ports import Clock, UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[["DispatchReport"], None]
+
+
+@runtime_checkable
+class SentItems(Protocol):
+    """A mailbox that can tell whether a message with this idempotency key was already
+    sent (Graph: the sender's Sent Items). Consulted before every retry of a mail."""
+
+    async def already_sent(self, message: MailMessage, since: datetime) -> bool: ...
 
 
 class _Wait:
@@ -144,7 +157,7 @@ class Dispatcher:
 
     async def dispatch_once(self, keys: Sequence[str] | None = None) -> DispatchReport:
         """Claim what is due now (of `keys`, when given), deliver it concurrently, and
-        record every outcome in one commit."""
+        record each outcome in its own commit as soon as it is known."""
         report = DispatchReport()
         async with self.uow() as uow:
             batch = await uow.outbox.claim(self.owner, self.clock.now(), self.lease_seconds,
@@ -154,9 +167,13 @@ class Dispatcher:
             return report
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(entry: OutboxEntry) -> Outcome:
+        async def one(entry: OutboxEntry) -> None:
+            # Each outcome is committed as soon as it is known: a dispatcher killed
+            # mid-batch leaves at most the messages in flight unrecorded, never the
+            # ones it already delivered.
             async with gate:
-                return await self._attempt(entry)
+                outcome = await self._attempt(entry)
+                await self._record_alone(entry, outcome, report)
 
         # a message that follows another of this batch goes once that one is recorded
         keys_here = {e.key for e in batch}
@@ -164,8 +181,7 @@ class Dispatcher:
         then = [e for e in batch if e.payload.get("after") in keys_here]
         for part in (first, then):
             if part:
-                outcomes = await asyncio.gather(*(one(e) for e in part))
-                await self._record(list(zip(part, outcomes, strict=True)), report)
+                await asyncio.gather(*(one(e) for e in part))
         return report
 
     async def _attempt(self, entry: OutboxEntry) -> Outcome:
@@ -214,14 +230,35 @@ class Dispatcher:
             await self.chat_app.install_app(str(p["chat_id"]))
             return {"chat_id": p["chat_id"]}
         if kind is OutboxKind.MAIL:
-            await self.mailbox.send(mail_from(entry))
-            return {"recipients": len(p.get("to") or []) + len(p.get("cc") or [])}
+            message = mail_from(entry)
+            recipients = len(p.get("to") or []) + len(p.get("cc") or [])
+            # A retry may follow an attempt whose outcome was never recorded (killed
+            # after the mail service took it): look for it among what was sent first.
+            if entry.attempts > 1 and await self._already_sent(entry, message):
+                log.info("outbox mail %s: found in Sent Items, not sent again", entry.key)
+                return {"recipients": recipients, "found_in_sent_items": True}
+            await self.mailbox.send(message)
+            return {"recipients": recipients}
         if kind is OutboxKind.TEAMS_NOTICE:
             if self.notices is None:
                 return {"posted": False, "reason": "Teams is not connected here"}
             return dict(await self.notices.post(str(p["target"]), str(p["template"]),
                                                 p.get("data") or {}, entry.key))
         raise DeliveryError(f"unknown message kind {kind}", status=400, retryable=False)
+
+    async def _already_sent(self, entry: OutboxEntry, message: MailMessage) -> bool:
+        """Sent Items, when the mailbox can look. A lookup the service refuses (no
+        Mail.Read on that mailbox) must not stop the mail: it is sent, and logged."""
+        if not isinstance(self.mailbox, SentItems):
+            return False
+        try:
+            return await self.mailbox.already_sent(message, entry.created_at)
+        except DeliveryError as error:
+            if error.retryable:
+                raise
+            log.warning("outbox mail %s: cannot look in Sent Items (%s %s); sending",
+                        entry.key, error.status, error.code or "")
+            return False
 
     async def _event_of(self, payload: Mapping[str, Any]) -> str:
         """The event a change applies to: the one its meeting's create produced."""
@@ -232,24 +269,6 @@ class Dispatcher:
             raise DeliveryError("the meeting this change belongs to was never created",
                                 status=409, retryable=False, code="NoEvent")
         return str((created.result or {})["event_id"])
-
-    async def _record(self, outcomes: list[tuple[OutboxEntry, Outcome]],
-                      report: DispatchReport) -> None:
-        """Every outcome of a batch in one commit (and each hook with its delivery). If
-        anything in it fails, each outcome is recorded on its own instead."""
-        step = DispatchReport()
-        try:
-            async with self.uow() as uow:
-                for entry, outcome in outcomes:
-                    await self._record_one(uow, entry, outcome, step)
-                await uow.commit()
-        except Exception as error:
-            log.warning("outbox batch record failed (%s): recording one by one",
-                        type(error).__name__)
-            step = DispatchReport()
-            for entry, outcome in outcomes:
-                await self._record_alone(entry, outcome, step)
-        report.add(step)
 
     async def _record_alone(self, entry: OutboxEntry, outcome: Outcome,
                             report: DispatchReport) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -34,17 +34,26 @@ from msgraph.generated.models.teams_app_resource_specific_permission import (
 from msgraph.generated.models.teams_app_resource_specific_permission_type import (
     TeamsAppResourceSpecificPermissionType,
 )
+from msgraph.generated.models.user_scope_teams_app_installation import (
+    UserScopeTeamsAppInstallation,
+)
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import (
     CancelPostRequestBody,
 )
 from msgraph.generated.users.item.events.item.event_item_request_builder import (
     EventItemRequestBuilder,
 )
+from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (
+    MessagesRequestBuilder,
+)
 from msgraph.generated.users.item.online_meetings.online_meetings_request_builder import (
     OnlineMeetingsRequestBuilder,
 )
 from msgraph.generated.users.item.send_mail.send_mail_post_request_body import (
     SendMailPostRequestBody,
+)
+from msgraph.generated.users.item.teamwork.installed_apps.installed_apps_request_builder import (
+    InstalledAppsRequestBuilder,
 )
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
@@ -66,6 +75,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 IDEMPOTENCY_HEADER = "x-pep-idempotency-key"
+SENT_ITEMS_PAGE = 100   # messages per page when looking for a mail in Sent Items
+SENT_ITEMS_PAGES = 20
 MAX_INLINE_ATTACHMENT_BYTES = 3 * 1024 * 1024  # sendMail's inline limit per attachment
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # Graph's limit on one request, base64 included
 _REQUEST_OVERHEAD = 4096  # JSON around the message: recipients, headers, names
@@ -265,6 +276,32 @@ class GraphMailbox:
         await _graph(self._client.users.by_user_id(message.sender).send_mail.post(body))
         log.info("graph mail sent: key=%s attachments=%d", message.idempotency_key, count)
 
+    async def already_sent(self, message: MailMessage, since: datetime) -> bool:
+        """Whether the sender's Sent Items holds a message with this idempotency header
+        sent at or after `since` (Mail.Read on that mailbox). Graph cannot
+        $filter on internetMessageHeaders, so the messages sent since then are read with
+        their headers and looked at here, page by page (at most SENT_ITEMS_PAGES)."""
+        messages = self._client.users.by_user_id(message.sender).mail_folders \
+            .by_mail_folder_id("sentitems").messages
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+            filter=f"sentDateTime ge {stamp}", select=["internetMessageHeaders"],
+            top=SENT_ITEMS_PAGE)
+        page = await _graph(messages.get(RequestConfiguration(query_parameters=query)))
+        for _ in range(SENT_ITEMS_PAGES):
+            for item in (page.value if page else None) or []:
+                for header in item.internet_message_headers or []:
+                    if (header.name or "").lower() == IDEMPOTENCY_HEADER and \
+                            header.value == message.idempotency_key:
+                        return True
+            link = page.odata_next_link if page else None
+            if not link:
+                return False
+            page = await _graph(messages.with_url(link).get())
+        log.warning("graph sent items: more than %d pages since %s; key=%s not found",
+                    SENT_ITEMS_PAGES, stamp, message.idempotency_key)
+        return False
+
 
 class GraphDirectory:
     """User object ids (User.Read.All): by user principal name first, then by mail."""
@@ -294,7 +331,9 @@ class GraphDirectory:
 
 
 class GraphChatApp:
-    """Installs the Teams app (the bot) in a chat, e.g. a meeting chat.
+    """Installs the Teams app (the bot) in a chat, e.g. a meeting chat, or in a user's
+    personal scope (install_for_user, TeamsAppInstallation.ReadWriteForUser.All) so the
+    bot can message someone who never wrote to it.
 
     teams_app_id is the app's id in the organisation's app catalog (for a custom app this
     is NOT the manifest id: GET /appCatalogs/teamsApps?$filter=externalId eq '<manifest
@@ -330,3 +369,31 @@ class GraphChatApp:
             log.info("graph app already installed: chat=%s", chat_id)
             return
         log.info("graph app installed: chat=%s", chat_id)
+
+    async def install_for_user(self, user_id: str) -> str | None:
+        """POST /users/{id}/teamwork/installedApps (TeamsAppInstallation.ReadWriteForUser
+        .All); 409 means it is there already. Then the installation for this app
+        (GET …/installedApps?$expand=teamsApp&$filter=teamsApp/id eq '…') and its
+        personal chat (GET …/installedApps/{installation}/chat): the chat id, or None
+        when Graph lists no installation (the bot can still message the user by id)."""
+        apps = self._client.users.by_user_id(user_id).teamwork.installed_apps
+        base = self._client.request_adapter.base_url.rstrip("/")
+        body = UserScopeTeamsAppInstallation(additional_data={
+            "teamsApp@odata.bind": f"{base}/appCatalogs/teamsApps/{self._teams_app_id}"})
+        try:
+            await _graph(apps.post(body))
+            log.info("graph app installed for user=%s", user_id)
+        except DeliveryError as error:
+            if error.status != 409:
+                raise
+            log.info("graph app already installed for user=%s", user_id)
+        query = InstalledAppsRequestBuilder.InstalledAppsRequestBuilderGetQueryParameters(
+            expand=["teamsApp"], filter=f"teamsApp/id eq {odata_string(self._teams_app_id)}")
+        found = await _graph(apps.get(RequestConfiguration(query_parameters=query)))
+        for installation in (found.value if found else None) or []:
+            if installation.id:
+                chat = await _graph(apps.by_user_scope_teams_app_installation_id(
+                    installation.id).chat.get())
+                return chat.id if chat is not None else None
+        log.warning("graph lists no installation of the app for user=%s", user_id)
+        return None

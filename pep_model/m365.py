@@ -152,3 +152,13 @@ class ChatAppPort(Protocol):
     async def install_app(self, chat_id: str) -> None:
         """Install the bot in the (meeting) chat. Already installed is success."""
         ...
+
+
+class PersonalAppPort(Protocol):
+    async def install_for_user(self, user_id: str) -> str | None:
+        """Install the bot in the personal scope of the user with this Entra object id,
+        so it can message them first. Already installed is success. Answers the id of
+        their personal chat with the bot when the service tells it (None otherwise).
+        Raises DeliveryError when the service refuses (e.g. 403 without
+        TeamsAppInstallation.ReadWriteForUser.All, 404 for an unknown user)."""
+        ...

@@ -6,13 +6,12 @@ the term has a row with status None); rows of other terms only make a child know
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 
+from pep_model.csv_cells import csv_text
 from pep_model.money import pounds
 from pep_model.quality import DEFAULT_SCALE, GradeScale
 from pep_model.terms import Term
@@ -137,35 +136,34 @@ OVERVIEW_COLUMNS = ("term_id", "item", "lcs_id", "school_urn", "detail", "value"
 
 
 def overview_csv(overview: Overview) -> str:
-    """Totals first, then a row per child in each list. Same overview, same bytes."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    """Totals first, then a row per child in each list. Same overview, same bytes;
+    every cell escaped by csv_text."""
     t = overview.term_id
-    w.writerow(OVERVIEW_COLUMNS)
-    w.writerow((t, "as_of", "", "", "", overview.today.isoformat()))
-    w.writerow((t, "children", "", "", "", overview.children))
-    w.writerow((t, "peps", "", "", "", overview.peps))
+    rows: list[tuple[object, ...]] = [OVERVIEW_COLUMNS]
+    rows.append((t, "as_of", "", "", "", overview.today.isoformat()))
+    rows.append((t, "children", "", "", "", overview.children))
+    rows.append((t, "peps", "", "", "", overview.peps))
     for status, n in overview.status_counts.items():
-        w.writerow((t, "status", "", "", status, n))
+        rows.append((t, "status", "", "", status, n))
     for grade, n in overview.grade_counts.items():
-        w.writerow((t, "qa_grade", "", "", grade, n))
+        rows.append((t, "qa_grade", "", "", grade, n))
     for item, pence in (("pp_requested_gbp", overview.pp_requested_pence),
                         ("pp_approved_gbp", overview.pp_approved_pence),
                         ("pp_paid_gbp", overview.pp_paid_pence)):
-        w.writerow((t, item, "", "", "", pounds(pence)))
+        rows.append((t, item, "", "", "", pounds(pence)))
     for child in overview.no_meeting_scheduled:
-        w.writerow((t, "no_meeting_scheduled", child, "", "", ""))
+        rows.append((t, "no_meeting_scheduled", child, "", "", ""))
     for o in overview.overdue_returns:
-        w.writerow((t, "overdue_return", o.child_id, o.school_urn, o.return_due.isoformat(),
-                    o.days_overdue))
+        rows.append((t, "overdue_return", o.child_id, o.school_urn,
+                     o.return_due.isoformat(), o.days_overdue))
     for child in overview.awaiting_qa:
-        w.writerow((t, "awaiting_qa", child, "", "", ""))
+        rows.append((t, "awaiting_qa", child, "", "", ""))
     for child in overview.in_qa:
-        w.writerow((t, "in_qa", child, "", "", ""))
+        rows.append((t, "in_qa", child, "", "", ""))
     for c in overview.transition_cases:
         kind = "+".join(k for k, on in (("transition", c.transition),
                                         ("complex", c.complex_case)) if on)
-        w.writerow((t, "transition_case", c.child_id, c.school_urn, kind,
-                    "virtual_school_attending" if c.virtual_school_attending
-                    else "virtual_school_not_attending"))
-    return out.getvalue()
+        rows.append((t, "transition_case", c.child_id, c.school_urn, kind,
+                     "virtual_school_attending" if c.virtual_school_attending
+                     else "virtual_school_not_attending"))
+    return csv_text(rows)

@@ -3,8 +3,6 @@ end-of-term payment schedule. Money is int pence throughout; no floats anywhere.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -12,6 +10,7 @@ from enum import StrEnum
 
 from pep_model.access import Actor, Capability
 from pep_model.child import Child, School
+from pep_model.csv_cells import csv_text
 from pep_model.errors import FieldError, NotAllowed, ValidationFailed
 from pep_model.money import format_pence, pounds
 from pep_model.pep import Pep
@@ -113,6 +112,17 @@ class ApprovalRecord:
     decided_at: datetime
     pays_in_term_id: str
     held_in_term_ids: tuple[str, ...] = ()
+
+
+def same_decision(record: ApprovalRecord, decision: Decision) -> bool:
+    """Whether `decision` would record what `record` already holds (a double click, or
+    the same choice pressed again on an older card): nothing changes, nobody is told
+    again."""
+    if decision.kind is not record.kind or decision.reason.strip() != record.reason:
+        return False
+    if decision.kind is DecisionKind.APPROVE_AMOUNT:
+        return decision.amount_pence == record.approved_pence
+    return True
 
 
 def can_approve(actor: Actor, child: Child) -> bool:
@@ -290,32 +300,26 @@ SCHEDULE_COLUMNS = ("term_id", "row_type", "school_urn", "school_name", "lcs_id"
                     "requests", "amount_gbp")
 
 
-def _cell(text: str) -> str:
-    """Keep a spreadsheet from reading a name as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def schedule_csv(schedule: PaymentSchedule) -> str:
     """Rows: each school's payments then its subtotal, the grand total, then held
-    approvals and their total. Same schedule, same bytes."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(SCHEDULE_COLUMNS)
+    approvals and their total. Same schedule, same bytes; every cell escaped by
+    csv_text (a school name cannot become a formula)."""
+    rows: list[tuple[object, ...]] = [SCHEDULE_COLUMNS]
     t = schedule.term_id
     by_school: dict[str, list[ScheduleLine]] = {}
     for line in schedule.lines:
         by_school.setdefault(line.school_urn, []).append(line)
     for school in schedule.schools:
         for line in by_school[school.school_urn]:
-            w.writerow((t, "payment", line.school_urn, _cell(line.school_name),
-                        line.child_id, line.requests, pounds(line.pence)))
-        w.writerow((t, "school_total", school.school_urn, _cell(school.school_name), "",
-                    school.requests, pounds(school.pence)))
-    w.writerow((t, "total", "", "", "", sum(s.requests for s in schedule.schools),
-                pounds(schedule.total_pence)))
+            rows.append((t, "payment", line.school_urn, line.school_name,
+                         line.child_id, line.requests, pounds(line.pence)))
+        rows.append((t, "school_total", school.school_urn, school.school_name, "",
+                     school.requests, pounds(school.pence)))
+    rows.append((t, "total", "", "", "", sum(s.requests for s in schedule.schools),
+                 pounds(schedule.total_pence)))
     for line in schedule.held:
-        w.writerow((t, "held", line.school_urn, _cell(line.school_name), line.child_id,
-                    line.requests, pounds(line.pence)))
-    w.writerow((t, "held_total", "", "", "", sum(h.requests for h in schedule.held),
-                pounds(schedule.held_pence)))
-    return out.getvalue()
+        rows.append((t, "held", line.school_urn, line.school_name, line.child_id,
+                     line.requests, pounds(line.pence)))
+    rows.append((t, "held_total", "", "", "", sum(h.requests for h in schedule.held),
+                 pounds(schedule.held_pence)))
+    return csv_text(rows)

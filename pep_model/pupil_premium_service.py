@@ -31,6 +31,7 @@ from pep_model.pupil_premium import (
     carry_forward,
     decide,
     read_requests,
+    same_decision,
     schedule_csv,
     schedule_term_for,
 )
@@ -48,6 +49,16 @@ class ScheduleRefused(PepError):
     """The schedule cannot be exported as asked; the message says why."""
 
 
+class DecisionOutOfDate(PepError):
+    """The card was made from an older version of the request: it was decided, changed
+    or decided differently since. Nothing was recorded; `view` is the request as it is
+    now (its decision, its version), so the card can offer to change it deliberately."""
+
+    def __init__(self, view: RequestView) -> None:
+        self.view = view
+        super().__init__(f"request {view.request.id} is at version {view.version}")
+
+
 # ---- what is stored ------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class StoredRequest:
     received_at: datetime
     withdrawn: bool = False             # the school took the row out of the PEP
     decision: ApprovalRecord | None = None
+    version: int = 1                    # +1 on every change: received again, decided
 
     @property
     def id(self) -> str:
@@ -96,7 +108,10 @@ class PupilPremiumRepository(Protocol):
         """Decisions on this child's requests of PEP term `term_id`."""
         ...
 
-    async def save_decision(self, record: ApprovalRecord) -> None: ...
+    async def save_decision(self, record: ApprovalRecord, version: int) -> bool:
+        """Record the decision if the request is still at `version` (then it is at
+        version + 1); False when it changed meanwhile."""
+        ...
 
     async def lock_term(self, term_id: str) -> datetime | None:
         """Hold the term's schedule until the unit of work ends (decisions and the freeze
@@ -147,6 +162,11 @@ class RequestView:
         return self.stored.decision
 
     @property
+    def version(self) -> int:
+        """What a decision card carries: a card of another version is out of date."""
+        return self.stored.version
+
+    @property
     def room_under_cap(self) -> int:
         """The most this request could be approved for, as far as the cap goes."""
         return max(self.policy.per_term_cap_pence - self.approved_for_child, 0)
@@ -172,6 +192,7 @@ class PpOutcome:
     record: ApprovalRecord
     previous: ApprovalRecord | None
     leads: tuple[Person, ...]
+    changed: bool = True    # False: the same decision again; nothing recorded or sent
 
 
 @dataclass(frozen=True)
@@ -297,7 +318,8 @@ class PupilPremiumService:
                     now, "system", pep.id, "pp.request", REQUEST_SECTION,
                     _summary(old.decision) if old else None,
                     {"request_id": request.id, "amount_pence": request.amount_pence}))
-                fresh.append(StoredRequest(request, now))
+                fresh.append(StoredRequest(request, now,
+                                           version=old.version + 1 if old else 1))
             withdrawn = []
             for old in existing.values():
                 if old.withdrawn or await self._paid(uow, old.decision):
@@ -341,10 +363,16 @@ class PupilPremiumService:
                     views.append(await self._view(uow, stored, pep, child))
         return views
 
-    async def decide(self, request_id: str, actor: Actor, decision: Decision) -> PpOutcome:
+    async def decide(self, request_id: str, actor: Actor, decision: Decision, *,
+                     version: int | None = None) -> PpOutcome:
         """Approve, approve a different amount, or decline. ValidationFailed names the
         request's row and field; NotAllowed for anyone but the child's link advisor, and
-        for anyone who wrote the request."""
+        for anyone who wrote the request.
+
+        Decided once: the same decision as the one recorded changes nothing and tells
+        nobody again (changed=False), whatever card it came from. Otherwise `version`
+        (the card's) must be the request's: DecisionOutOfDate when it was decided or
+        changed since. None: no card (the CLI, a deliberate change) — no check."""
         async with self.uow() as uow:
             repo = uow.pupil_premium
             found = await repo.get(request_id)
@@ -362,10 +390,15 @@ class PupilPremiumService:
             request = stored.request
             if stored.withdrawn:
                 raise NotFound("The school has taken this request out of the PEP.")
+            if stored.decision is not None and same_decision(stored.decision, decision):
+                view = await self._view(uow, stored, pep, child)
+                return PpOutcome(view, stored.decision, stored.decision, (), changed=False)
             if await self._paid(uow, stored.decision):
                 raise ValidationFailed([FieldError(
                     REQUEST_SECTION, "amount", "this decision is in an exported payment "
                     "schedule and cannot change", request.index)])
+            if version is not None and version != stored.version:
+                raise DecisionOutOfDate(await self._view(uow, stored, pep, child))
             now = self.clock.now()
             pays = term
             while frozen is not None:
@@ -380,11 +413,14 @@ class PupilPremiumService:
             others = await repo.decisions(child.lcs_id, request.term_id)
             record = decide(request, decision, decided_by=actor.id, decided_at=now,
                             pays_in_term_id=pays.id, policy=self.policy, others=others)
-            await repo.save_decision(record)
+            if not await repo.save_decision(record, stored.version):
+                raise DecisionOutOfDate(await self._view(
+                    uow, await repo.get(request_id) or stored, pep, child))
             await uow.audit.append(AuditEntry(now, actor.id, pep.id, "pp.decide",
                                               REQUEST_SECTION, _summary(stored.decision),
                                               _summary(record)))
-            after = StoredRequest(request, stored.received_at, False, record)
+            after = StoredRequest(request, stored.received_at, False, record,
+                                  stored.version + 1)
             # `others` leaves this request's own decision out, as the view's sum does
             view = await self._view(uow, after, pep, child, others)
             leads = await school_leads(uow, child)

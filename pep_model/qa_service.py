@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pep_model.access import SYSTEM, Actor, Capability
 from pep_model.child import Child, School
-from pep_model.errors import NotAllowed, StaleVersion
+from pep_model.errors import NotAllowed, PepError, StaleVersion
 from pep_model.people import Person, Role
 from pep_model.pep import Pep
 from pep_model.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
@@ -29,11 +29,14 @@ from pep_model.quality import (
     QaInvalid,
     QaPolicy,
     QaRound,
+    accept_suggestions,
     assess,
     can_grade,
+    graded,
     next_round_number,
     overall_grade,
     record_round,
+    require_confirmed,
 )
 from pep_model.rules import PepContext, PepRules
 from pep_model.services import load_pep, require
@@ -182,8 +185,24 @@ class QueueItem:
 
 
 def _graded(grades: Mapping[str, str]) -> dict[str, str]:
-    """A blank choice means 'not graded' (the section does not apply)."""
-    return {k: v for k, v in grades.items() if isinstance(v, str) and v.strip()}
+    return graded(grades)
+
+
+class QaAlreadyDecided(PepError):
+    """The card's round is already recorded (a double click, or an older card): nothing
+    was recorded or sent. `review` is the PEP as it is now, `decided` that round."""
+
+    def __init__(self, review: QaReview, decided: QaRound) -> None:
+        self.review = review
+        self.decided = decided
+        super().__init__(f"QA round {decided.number} is already recorded")
+
+
+@dataclass(frozen=True)
+class SuggestionsAccepted:
+    review: QaReview
+    choices: Mapping[str, str]         # every section: a grade or 'does not apply'
+    filled: tuple[str, ...]            # the sections the suggestions filled in
 
 
 # ---- the use cases -------------------------------------------------------------------
@@ -261,14 +280,22 @@ class QaService:
                      override_reason: str = "", feedback: str = "",
                      expected_round: int | None = None) -> QaOutcome:
         """Record a round and move the PEP on: finalised, or back to the school.
-        QaInvalid (with the field) when the grades or the decision cannot stand."""
+        QaInvalid (with the field) when the grades or the decision cannot stand;
+        approval needs a choice the coordinator confirmed for every section (a grade or
+        'does not apply'). `expected_round` is the card's: QaAlreadyDecided when that
+        round is already recorded (decided once: nothing recorded or sent again)."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
             if not can_grade(actor, child):
                 raise NotAllowed("Only a PEP coordinator for this child's school can "
                                  "quality-assure this PEP.")
             history = await uow.qa.rounds(pep.id)
+            done = next((r for r in history if r.number == expected_round), None)
+            if done is not None:
+                raise QaAlreadyDecided(await self._review(uow, pep, child), done)
             _require_open(pep)
+            if decision is QaDecision.APPROVE:
+                require_confirmed(grades)
             number = next_round_number(history)
             if expected_round is not None and expected_round != number:
                 raise QaInvalid("decision", f"QA round {number - 1} was recorded meanwhile: "
@@ -291,11 +318,30 @@ class QaService:
             await uow.audit.append(AuditEntry(
                 now, actor.id, pep.id, f"qa.{decision.value}", None, PepStatus.IN_QA.value,
                 {"status": target.value, "round": qa_round.number,
-                 "overall": qa_round.overall}))
+                 "overall": qa_round.overall, "graded": len(qa_round.grades)}))
             review = await self._review(uow, pep, child)
             leads = await school_leads(uow, child)
             await uow.commit()
         return QaOutcome(review, qa_round, tuple(leads))
+
+    async def accept_suggestions(self, pep_id: str, actor: Actor,
+                                 choices: Mapping[str, str]) -> SuggestionsAccepted:
+        """'Accept all suggestions': a deliberate act, audited (which sections it filled
+        in). Nothing is graded yet: the coordinator still approves or returns."""
+        async with self.uow() as uow:
+            pep, child = await load_pep(uow, pep_id)
+            if not can_grade(actor, child):
+                raise NotAllowed("Only a PEP coordinator for this child's school can "
+                                 "quality-assure this PEP.")
+            _require_open(pep)
+            review = await self._review(uow, pep, child)
+            chosen, filled = accept_suggestions(choices, review.assessment.suggested)
+            await uow.audit.append(AuditEntry(
+                self.clock.now(), actor.id, pep.id, "qa.accept_suggestions", None, None,
+                {"round": review.next_round, "sections": list(filled),
+                 "grades": {k: chosen[k] for k in filled}}))
+            await uow.commit()
+        return SuggestionsAccepted(review, chosen, filled)
 
     async def queue(self, actor: Actor) -> list[QueueItem]:
         """PEPs waiting for QA that this actor may grade, oldest pep id first."""

@@ -127,6 +127,48 @@ class QaPolicy:
                    voice_min_words=rules.qa_voice_min_words)
 
 
+# ---- what the coordinator confirmed ----------------------------------------------
+
+DOES_NOT_APPLY = "n/a"  # a choice: the coordinator judged that the section does not apply
+
+
+def graded(choices: Mapping[str, str]) -> dict[str, str]:
+    """The grades among the coordinator's choices: 'does not apply' and blank (not
+    chosen yet) are left out."""
+    return {k: v for k, v in choices.items()
+            if isinstance(v, str) and v.strip() and v.strip() != DOES_NOT_APPLY}
+
+
+def unconfirmed_sections(choices: Mapping[str, str]) -> tuple[str, ...]:
+    """Sections, in PEP order, with no choice the coordinator made (a grade, or 'does not
+    apply'). A suggestion from the record is not a choice until it is accepted."""
+    return tuple(k for k in SECTION_KEYS
+                 if not (isinstance(choices.get(k), str) and str(choices[k]).strip()))
+
+
+def accept_suggestions(choices: Mapping[str, str], suggested: Mapping[str, Grade]
+                       ) -> tuple[dict[str, str], tuple[str, ...]]:
+    """'Accept all suggestions': every section not chosen yet takes the suggested grade,
+    or 'does not apply' where the record suggests none. Choices already made stay.
+    Returns the choices and the sections that were filled in."""
+    filled = unconfirmed_sections(choices)
+    out = {k: str(v).strip() for k, v in choices.items() if isinstance(v, str)}
+    for key in filled:
+        out[key] = suggested.get(key) or DOES_NOT_APPLY
+    return {k: out[k] for k in SECTION_KEYS if k in out}, filled
+
+
+def require_confirmed(choices: Mapping[str, str]) -> None:
+    """Approval needs a confirmed choice for every section; QaInvalid names them."""
+    missing = unconfirmed_sections(choices)
+    if missing:
+        names = ", ".join(section_spec(k).title for k in missing)
+        raise QaInvalid("grades", f"{len(missing)} of {len(SECTION_KEYS)} sections have "
+                                  f"no grade you confirmed: {names}. Choose a grade (or "
+                                  "'Does not apply') for each, or press 'Accept all "
+                                  "suggestions'.")
+
+
 # ---- the overall grade ------------------------------------------------------------
 
 def overall_grade(grades: Mapping[str, Grade], policy: QaPolicy = QaPolicy()) -> Grade:

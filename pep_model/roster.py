@@ -33,8 +33,11 @@ STAFF_ROLES = (Role.VIRTUAL_SCHOOL_HEAD, Role.VIRTUAL_SCHOOL_OFFICER, Role.BUSIN
 
 T = TypeVar("T")
 
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# identifiers are checked on the way in (a formula such as '=1+2' is not a URN); text
+# such as names is escaped on the way out, in every CSV (pep_model/csv_cells.py)
+_EMAIL = re.compile(r"^[^@\s,;<>=+\-][^@\s,;<>]*@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _LCS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_URN = re.compile(r"^\d{6}$")  # a school's Unique Reference Number (DfE, GIAS)
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0", ""}
 
@@ -87,6 +90,21 @@ class _RowReader:
         value = self.text(column)
         if not value:
             self.problem(column, "is required")
+        return value
+
+    def urn(self, column: str) -> str:
+        value = self.required(column)
+        if value and not _URN.match(value):
+            self.problem(column, f"'{value}' is not a school URN (6 digits, as in Get "
+                                 "Information about Schools)")
+            return ""
+        return value
+
+    def lcs_id_of_child(self, column: str = "lcs_id") -> str:
+        value = self.required(column)
+        if value and not _LCS_ID.match(value):
+            self.problem(column, f"'{value}' is not an LCS id (letters, digits, - and _)")
+            return ""
         return value
 
     def date(self, column: str, required: bool = False) -> date | None:
@@ -143,10 +161,8 @@ def parse_roster(text: str) -> Parsed[RosterRow]:
     first_row_of: dict[str, int] = {}
     for number, cells in rows:
         r = _RowReader(number, cells)
-        lcs_id = r.required("lcs_id")
-        if lcs_id and not _LCS_ID.match(lcs_id):
-            r.problem("lcs_id", f"'{lcs_id}' is not an LCS id (letters, digits, - and _)")
-        elif lcs_id in first_row_of:
+        lcs_id = r.lcs_id_of_child()
+        if lcs_id in first_row_of:
             r.problem("lcs_id", f"duplicate of row {first_row_of[lcs_id]}")
         elif lcs_id:
             first_row_of[lcs_id] = number
@@ -154,7 +170,7 @@ def parse_roster(text: str) -> Parsed[RosterRow]:
         dob = r.date("date_of_birth", required=True)
         year_text = r.required("year_group")
         year = r.convert("year_group", year_text, YearGroup.parse)
-        urn, school_name = r.required("school_urn"), r.required("school_name")
+        urn, school_name = r.urn("school_urn"), r.required("school_name")
         dt_email = r.email("designated_teacher_email", required=True)
         sw_email = r.email("social_worker_email", required=True)
         carer_email = r.email("carer_email")
@@ -212,6 +228,8 @@ def parse_staff(text: str) -> Parsed[StaffRow]:
         if role_text and role is None:
             r.problem("role", f"'{role_text}' is not one of {', '.join(allowed)}")
         scope = r.required("scope")
+        if scope and scope.lower() != "authority" and not _URN.match(scope):
+            r.problem("scope", f"'{scope}' should be authority or a school URN (6 digits)")
         if r.problems or role is None:
             result.problems.extend(r.problems)
             continue
@@ -242,7 +260,7 @@ def parse_attendance(text: str) -> Parsed[AttendanceRow]:
     seen: dict[str, int] = {}
     for number, cells in rows:
         r = _RowReader(number, cells)
-        lcs_id = r.required("lcs_id")
+        lcs_id = r.lcs_id_of_child()
         if lcs_id in seen:
             r.problem("lcs_id", f"duplicate of row {seen[lcs_id]}")
         if r.problems:

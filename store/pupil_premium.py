@@ -2,10 +2,12 @@
 SQLAlchemy Core.
 
 A request and its decision share a row (`pp_requests`): the decision columns are NULL
-while it is open. `pp_schedules` has a row per term as soon as anything is decided for
-it; the row is the lock that puts decisions and the freeze of one term in order
-(SELECT ... FOR UPDATE on PostgreSQL; on SQLite the first write already holds the
-database's single writer lock).
+while it is open. `version` goes up by one on every change (received again, withdrawn,
+decided); a decision is saved only at the version its card was made from.
+`pp_schedules` has a row per term as soon as anything is decided for it; the row is
+the lock that puts decisions and the freeze of one term in order (SELECT ... FOR
+UPDATE on PostgreSQL; on SQLite the first write already holds the database's single
+writer lock).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def _record_from(row: Any) -> ApprovalRecord:
 
 def _stored_from(row: Any) -> StoredRequest:
     decision = _record_from(row) if row.decision is not None else None
-    return StoredRequest(_request_from(row), row.received_at, bool(row.withdrawn), decision)
+    return StoredRequest(_request_from(row), row.received_at, bool(row.withdrawn), decision,
+                         row.version)
 
 
 def _open_values() -> dict[str, Any]:
@@ -81,12 +84,14 @@ class SqlPupilPremiumRepository:
             "target_ref": request.target_ref, "impact": request.impact,
             "requested_by": request.requested_by, "received_at": received_at,
             **_open_values()}
-        insert = self.db.insert(pp_requests).values(id=request.id, **values)
-        await self.db.write(insert.on_conflict_do_update(index_elements=["id"], set_=values))
+        insert = self.db.insert(pp_requests).values(id=request.id, version=1, **values)
+        await self.db.write(insert.on_conflict_do_update(
+            index_elements=["id"], set_={**values, "version": pp_requests.c.version + 1}))
 
     async def withdraw(self, request_id: str) -> None:
         await self.db.write(update(pp_requests).where(pp_requests.c.id == request_id)
-                            .values(**{**_open_values(), "withdrawn": True}))
+                            .values(**{**_open_values(), "withdrawn": True,
+                                       "version": pp_requests.c.version + 1}))
 
     async def open_requests(self) -> list[StoredRequest]:
         rows = await self.db.read(
@@ -104,13 +109,16 @@ class SqlPupilPremiumRepository:
             .order_by(pp_requests.c.id))
         return [_record_from(row) for row in rows]
 
-    async def save_decision(self, record: ApprovalRecord) -> None:
-        await self.db.write(
-            update(pp_requests).where(pp_requests.c.id == record.request_id).values(
+    async def save_decision(self, record: ApprovalRecord, version: int) -> bool:
+        result = await self.db.write(
+            update(pp_requests).where(pp_requests.c.id == record.request_id,
+                                      pp_requests.c.version == version).values(
                 decision=record.kind.value, approved_pence=record.approved_pence,
                 reason=record.reason, decided_by=record.decided_by,
                 decided_at=record.decided_at, pays_in_term_id=record.pays_in_term_id,
-                held_in_term_ids=held_text(record.held_in_term_ids)))
+                held_in_term_ids=held_text(record.held_in_term_ids),
+                version=version + 1))
+        return result.rowcount == 1
 
     # ---- the schedule -----------------------------------------------------------
 

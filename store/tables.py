@@ -269,6 +269,7 @@ pp_requests = Table(
     Column("decided_at", UtcDateTime),
     Column("pays_in_term_id", String, index=True),
     Column("held_in_term_ids", String, nullable=False),  # ",2026-autumn," or ""
+    Column("version", Integer, nullable=False, server_default="1"),  # +1 on each change
 )
 
 # The overview reads a term's PEPs through this index alone: never the row, whose

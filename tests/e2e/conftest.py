@@ -122,7 +122,8 @@ async def bot_env(tmp_path: Path, demo_database: Path) -> AsyncIterator[BotEnv]:
         })
         database = tmp_path / "pep.sqlite3"
         shutil.copyfile(demo_database, database)
-        settings = _settings(database, authority.metadata_url, tmp_path)
+        settings = _settings(database, authority.metadata_url, tmp_path).model_copy(
+            update={"download_hosts": [connector.base_url.split("//", 1)[1]]})
         container = build_container(settings, clock=FixedClock(today=TODAY))
         server = TestServer(create_app(settings, container), host="127.0.0.1")
         await server.start_server()

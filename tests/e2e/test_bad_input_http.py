@@ -12,9 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.server import DELIVERY, create_app
@@ -22,7 +20,6 @@ from bot.wiring import build_container
 from cards.lists import LIST, OPEN
 from pep_model.pep import pep_id_for
 from tests.e2e.conftest import HARRIET, TODAY, BotEnv
-from tests.support.loopback import serve
 from tests.support.teams import TENANT, activity, card_text, inputs, submit
 from tests.unit.fakes import FixedClock
 
@@ -284,33 +281,11 @@ async def test_a_form_over_the_size_limit_is_refused_naming_the_limit(bot_env: B
     assert "PEP-LCS100001.docx is 14 MB" in text
 
 
-@pytest.fixture
-async def unsized_file() -> AsyncIterator[str]:
-    """A download that does not say its size (chunked) and runs past 10 MB."""
-    async def serve_file(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse()
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        try:
-            for _ in range(12):
-                await response.write(b"\0" * MB)
-        except (ConnectionResetError, aiohttp.ClientConnectionError):
-            pass  # the bot stopped reading: expected
-        return response
-
-    app = web.Application()
-    app.router.add_get("/files/big.docx", serve_file)
-    runner, base = await serve(app)
-    yield f"{base}/files/big.docx"
-    await runner.cleanup()
-
-
 async def test_a_form_that_grows_past_the_limit_is_refused_naming_the_limit(
-        bot_env: BotEnv, unsized_file: str) -> None:
-    attachment = {"contentType": "application/vnd.microsoft.teams.file.download.info",
-                  "name": "big.docx", "contentUrl": "https://contoso.invalid/big.docx",
-                  "content": {"downloadUrl": unsized_file, "uniqueId": "big",
-                              "fileType": "docx"}}
+        bot_env: BotEnv) -> None:
+    # a download that does not say its size (chunked) and runs past 10 MB
+    attachment = bot_env.connector.file_attachment("big.docx", b"\0" * (12 * MB))
+    bot_env.connector.unsized.add("big.docx")
     await bot_env.send(HARRIET, PERSONAL, attachments=[attachment])
     text = card_text(bot_env.connector.cards(PERSONAL)[-1])
     assert "PEP forms up to 10 MB can be read" in text

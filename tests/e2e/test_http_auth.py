@@ -89,4 +89,5 @@ def test_settings_that_cannot_work_stop_the_start() -> None:
     with pytest.raises(SystemExit, match="PEP_APP_ID"):
         check_startup(Settings(_env_file=None))
     with pytest.raises(SystemExit, match="PEP_APP_TENANT_ID"):
-        check_startup(Settings(_env_file=None, app_id="x", app_password="secret"))
+        check_startup(Settings(_env_file=None, app_id="11111111-2222-3333-4444-555555555555",
+                               app_password="secret"))

@@ -20,7 +20,14 @@ from bot.qa_routes import QaRoutes
 from bot.server import DELIVERY, ROUTER
 from bot.turn import Turn
 from cards.pupil_premium import PP_APPROVE_AMOUNT, PP_EXPORT
-from cards.quality import FEEDBACK, QA_APPROVE, QA_OPEN, QA_RESUBMIT, QA_RETURN
+from cards.quality import (
+    FEEDBACK,
+    QA_ACCEPT_ALL,
+    QA_APPROVE,
+    QA_OPEN,
+    QA_RESUBMIT,
+    QA_RETURN,
+)
 from pep_model.access import SYSTEM, Actor
 from pep_model.people import Person
 from pep_model.pep import pep_id_for
@@ -140,7 +147,8 @@ async def test_qa_and_pp_after_the_meeting(bot_env: BotEnv, wired: QaRoutes) -> 
     await press(env, HARRIET, amendment, QA_RESUBMIT)
     again = env.connector.cards(personal(LUCY))[-1]
     assert "Round 1" in card_text(again)
-    approved = await press(env, LUCY, again, QA_APPROVE)
+    accepted = await press(env, LUCY, again, QA_ACCEPT_ALL)  # every grade confirmed
+    approved = await press(env, LUCY, accepted, QA_APPROVE)
     assert "Approved: the PEP is finalised" in card_text(approved)
     assert "approved and finalised" in card_text(env.connector.cards(personal(HARRIET))[-1])
 

@@ -23,11 +23,13 @@ from cards import (
     next_date_request_card,
     readiness_card,
     section_edit_card,
-    upload_result_card,
     walkthrough_card,
     walkthrough_shared_card,
 )
+from cards.form_upload import form_import_card
 from pep_model.errors import FieldError
+from pep_model.form_import import Conflict, ImportOutcome
+from pep_model.form_merge import Clearing
 from pep_model.sections import SECTION_KEYS
 from pep_model.workflow import PepStatus
 from tests.support.card_check import render_available, render_errors, schema_errors
@@ -97,8 +99,8 @@ def all_variants() -> list[tuple[str, dict[str, Any]]]:
         ("message attention", message_card("Not allowed", "No access.", style="attention")),
         ("message good", message_card("Saved", "All good.", style="good")),
         ("help", help_card([("my peps", "Your PEPs"), ("help", "This list")])),
-        ("upload", upload_result_card("AO", "LCS100001", ["send", "voice"], upload_errors)),
-        ("upload nothing", upload_result_card("AO", "LCS100001", [], [])),
+        ("upload", _upload(["send", "voice"], upload_errors)),
+        ("upload nothing", _upload([], [])),
         ("shared walkthrough", walkthrough_shared_card(targets, LEADS)),
         ("shared finished", finished_shared_card()),
     ]
@@ -127,3 +129,16 @@ def test_screenshots_of_the_walkthrough(tmp_path: Path) -> None:
     assert render_errors(cards, screenshot_dir=shots) == [[], []]
     assert (shots / "card-00.png").stat().st_size > 10_000
     assert (shots / "card-01.png").stat().st_size > 5_000
+
+
+def _upload(saved: list[str], problems: list[FieldError]) -> dict[str, Any]:
+    """The answer to an uploaded form, with every part it can have."""
+    view = make_view()
+    term = view.context.term
+    return form_import_card(ImportOutcome(
+        view.pep, view.child, term, term, saved=saved, problems=problems,
+        conflicts=[Conflict("voice", {"views": "In Teams"}, {"views": "In the form"}, None,
+                            "H. Pemberton")],
+        kept_newer=["carer"], meeting_kept=["summary"], outside=["attendance"],
+        clearings=[Clearing("voice", "how_gathered")], clear_versions={"voice": 3}),
+        "PEP.docx")

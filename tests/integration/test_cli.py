@@ -19,6 +19,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "pep.sqlite3"
     monkeypatch.setenv("PEP_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
     monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 0  # only db upgrade, demo-data and serve create one
     return path
 
 

@@ -38,6 +38,7 @@ from tests.unit.qa_fixtures import (
     TERM,
     VSH,
     actor,
+    confirmed,
 )
 
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -93,13 +94,15 @@ async def test_requests_decisions_and_the_schedule_rows(world: SqlWorld) -> None
         await repo.put(one, AT)
         await repo.put(two, AT)
         assert await repo.lock_term(TERM) is None
-        await repo.save_decision(_record(one, 30_000))
-        await repo.save_decision(_record(two, 12_345, held=("2026-summer",)))
+        assert await repo.save_decision(_record(one, 30_000), 1)
+        assert await repo.save_decision(_record(two, 12_345, held=("2026-summer",)), 1)
+        # a decision from a card of version 1 once the request is at version 2: refused
+        assert not await repo.save_decision(_record(one, 10_000), 1)
         await u.commit()
     async with world.uow() as u:
         repo = u.pupil_premium
         stored = await repo.get(one.id)
-        assert stored is not None and stored.request == one
+        assert stored is not None and stored.request == one and stored.version == 2
         assert stored.decision == _record(one, 30_000)
         assert [s.id for s in await repo.for_pep(pep_id)] == [one.id, two.id]
         assert await repo.open_requests() == []
@@ -145,7 +148,8 @@ async def cycle(world: SqlWorld | fx.World) -> tuple[object, str, bytes]:
                           QaDecision.RETURN, feedback="Amend")
     await world.qa.resubmit(first, actor(DT))
     await world.qa.start(first)
-    await world.qa.decide(first, actor(COORDINATOR), {"voice": "gold", "targets": "gold"},
+    await world.qa.decide(first, actor(COORDINATOR),
+                          confirmed({"voice": "gold", "targets": "gold"}),
                           QaDecision.APPROVE)
     [a] = [v.request.id for v in (await world.pp.receive(first)).to_decide]
     [b] = [v.request.id for v in (await world.pp.receive(second)).to_decide]
@@ -179,7 +183,8 @@ async def test_two_coordinators_deciding_at_once_record_one_round(world: SqlWorl
     pep_id = await returned_pep(world)
     await world.qa.start(pep_id)
     results = await asyncio.gather(
-        world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "green"}, QaDecision.APPROVE),
+        world.qa.decide(pep_id, actor(COORDINATOR), confirmed({"voice": "green"}),
+                        QaDecision.APPROVE),
         world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), {"voice": "amber",
                                                                "send": "amber"},
                         QaDecision.RETURN, feedback="Amend"),

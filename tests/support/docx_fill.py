@@ -150,6 +150,13 @@ class FormEditor:
             content.append(child)
         return self
 
+    def type_beside(self, tag: str, text: str) -> Self:
+        """Type a paragraph in the box's table cell, outside the box (a Word habit)."""
+        cell = next(self.control(tag).iterancestors(w("tc")))
+        paragraph = etree.SubElement(cell, w("p"))
+        _write_line(paragraph, text)
+        return self
+
     def save(self) -> bytes:
         body = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
                               standalone=True)

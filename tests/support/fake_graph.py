@@ -14,10 +14,19 @@ reference (learn.microsoft.com/graph/api):
          Items, so its id answers 404 afterwards
 * GET    /users/{id|upn}/onlineMeetings?$filter=JoinWebUrl eq '…'   200 collection with
          chatInfo.threadId (403 without an application access policy)
-* POST   /users/{id|upn}/sendMail               202, no body
+* POST   /users/{id|upn}/sendMail               202, no body; with saveToSentItems the
+         message (headers included) is in the sender's Sent Items
+* GET    /users/{id|upn}/mailFolders/sentitems/messages?$filter=sentDateTime ge …&$select=
+         internetMessageHeaders&$top=…          200 collection, newest first, nextLink
 * GET    /users/{id|upn}?$select=id             200 user / 404 Request_ResourceNotFound
 * GET    /users?$filter=mail eq '…'             200 collection
 * POST   /chats/{chat-id}/installedApps         201 / 409 already installed / 404
+* POST   /users/{id|upn}/teamwork/installedApps 201, no body / 409 already installed /
+         404 unknown user or app
+* GET    /users/{id|upn}/teamwork/installedApps?$expand=teamsApp&$filter=teamsApp/id eq
+         '…'                                    200 collection (teamsApp expanded)
+* GET    /users/{id|upn}/teamwork/installedApps/{id}/chat   200 the personal chat
+         (chatType oneOnOne, 19:…@unq.gbl.spaces)
 
 Errors are ``{"error": {"code", "message"}}``. Every request needs ``Authorization:
 Bearer <fake.token>`` (401 InvalidAuthenticationToken otherwise). There is no token
@@ -34,11 +43,13 @@ matching requests with those statuses (and Retry-After); ``fault_rate`` answers 
 random fraction of requests with ``fault_status``. Faulted requests change nothing.
 
 State to inspect: ``users``, ``events``, ``cancelled``, ``sent_mail``,
-``installed_apps``, ``requests`` (every request with its JSON body and the status sent).
+``installed_apps``, ``user_apps`` (per user id: the apps in their personal scope),
+``requests`` (every request with its JSON body and the status sent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -153,9 +164,11 @@ class FakeGraph:
         self.cancelled: list[Json] = []
         self.sent_mail: list[Json] = []
         self.sent_items: dict[str, list[Json]] = {}
+        self.mail_answer_delay = 0.0  # seconds between taking a mail and answering 202
         self.chats: set[str] = set()
         self.catalog: dict[str, CatalogApp] = {}
         self.installed_apps: dict[str, list[Json]] = {}
+        self.user_apps: dict[str, list[Json]] = {}
         self.requests: list[RecordedRequest] = []
         self._transactions: dict[tuple[str, str], str] = {}
         self._runner: web.AppRunner | None = None
@@ -199,9 +212,14 @@ class FakeGraph:
         r.add_post("/v1.0/users/{user}/events/{event}/cancel", self._cancel_event)
         r.add_get("/v1.0/users/{user}/onlineMeetings", self._online_meetings)
         r.add_post("/v1.0/users/{user}/sendMail", self._send_mail)
+        r.add_get("/v1.0/users/{user}/mailFolders/{folder}/messages", self._folder_messages)
         r.add_get("/v1.0/users/{user}", self._get_user)
         r.add_get("/v1.0/users", self._list_users)
         r.add_post("/v1.0/chats/{chat}/installedApps", self._install_app)
+        r.add_post("/v1.0/users/{user}/teamwork/installedApps", self._install_for_user)
+        r.add_get("/v1.0/users/{user}/teamwork/installedApps", self._user_apps)
+        r.add_get("/v1.0/users/{user}/teamwork/installedApps/{installation}/chat",
+                  self._user_app_chat)
         self._runner, base_url = await serve(app)
         self.port = int(base_url.rsplit(":", 1)[1])
         return self
@@ -553,8 +571,53 @@ class FakeGraph:
                   "saveToSentItems": bool(body.get("savetosentitems", False))}
         self.sent_mail.append(record)
         if record["saveToSentItems"]:
-            self.sent_items.setdefault(sender.id, []).append(message)
+            self.sent_items.setdefault(sender.id, []).append(
+                {**message, "id": f"AAMk{uuid.uuid4().hex}", "sentDateTime":
+                 datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        if self.mail_answer_delay:  # sent, but the caller waits for the 202
+            await asyncio.sleep(self.mail_answer_delay)
         return web.Response(status=202)
+
+    async def _folder_messages(self, request: web.Request) -> web.Response:
+        """GET /users/{id}/mailFolders/{folder}/messages: only the well-known 'sentitems'
+        (any case). $filter 'sentDateTime ge <DateTimeOffset>' only; $select honoured
+        (id and @odata.etag always); $top (default 10, at most 1000) with an
+        @odata.nextLink carrying $skip; newest first. internetMessageHeaders can be
+        selected but not filtered on (Graph answers 400 ErrorInvalidProperty)."""
+        owner = self._user(request.match_info["user"])
+        if request.match_info["folder"].lower() != "sentitems":
+            raise GraphFailure(404, "ErrorItemNotFound",
+                               "The specified object was not found in the store.")
+        query = request.query.get("$filter", "")
+        if "internetmessageheaders" in query.lower():
+            raise GraphFailure(400, "ErrorInvalidProperty",
+                               "The property 'InternetMessageHeaders' does not support "
+                               "filtering.")
+        match = re.fullmatch(r"\s*sentDateTime\s+ge\s+(\d{4}-\d\d-\d\dT[\d:.]+Z)\s*",
+                             query)
+        if query and not match:
+            raise GraphFailure(400, "BadRequest", "Invalid filter clause")
+        since = match.group(1) if match else ""
+        try:
+            top = min(int(request.query.get("$top", "10")), 1000)
+            skip = int(request.query.get("$skip", "0"))
+        except ValueError:
+            raise GraphFailure(400, "BadRequest", "Invalid $top or $skip") from None
+        chosen = [m for m in self.sent_items.get(owner.id, [])
+                  if datetime.fromisoformat(m["sentDateTime"]) >= datetime.fromisoformat(
+                      since)] if since else list(self.sent_items.get(owner.id, []))
+        chosen.sort(key=lambda m: m["sentDateTime"], reverse=True)
+        page = chosen[skip:skip + top]
+        select = [n.strip() for n in request.query.get("$select", "").split(",")
+                  if n.strip()]
+        value = [{"@odata.etag": f'W/"{m["id"][-8:]}"', "id": m["id"],
+                  **({n: m.get(n) for n in select} if select else m)} for m in page]
+        body: Json = {"@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/"
+                                        "mailFolders('sentitems')/messages", "value": value}
+        if skip + top < len(chosen):
+            query_items = {**request.query, "$skip": str(skip + top)}
+            body["@odata.nextLink"] = str(request.url.with_query(query_items))
+        return web.json_response(body)
 
     # ---- directory ---------------------------------------------------------------------
 
@@ -627,6 +690,72 @@ class FakeGraph:
         return web.json_response({
             "@odata.context": f"{GRAPH}/$metadata#chats('{quote(chat)}')/installedApps/$entity",
             "id": installation_id}, status=201)
+
+    # ---- Teams apps in a user's personal scope ----------------------------------------
+
+    def _catalog_app(self, body: Json) -> CatalogApp:
+        bind = str(body.get("teamsApp@odata.bind") or "")
+        match = re.fullmatch(r"https?://[^/]+/v1\.0/appCatalogs/teamsApps/([^/]+)", bind)
+        if not match:
+            raise GraphFailure(400, "BadRequest",
+                               "Invalid bind property name teamsApp in request.")
+        app = self.catalog.get(match.group(1))
+        if app is None:
+            raise GraphFailure(404, "NotFound",
+                               f"The app '{match.group(1)}' was not found in the catalog.")
+        return app
+
+    def _personal_user(self, request: web.Request) -> FakeUser:
+        return self._user(request.match_info["user"], code="Request_ResourceNotFound")
+
+    async def _install_for_user(self, request: web.Request) -> web.Response:
+        user = self._personal_user(request)
+        app = self._catalog_app(request[JSON_BODY])
+        installed = self.user_apps.setdefault(user.id, [])
+        if any(item["teamsAppId"] == app.id for item in installed):
+            raise GraphFailure(409, "Conflict",
+                               "App is already installed for this user.")
+        installation_id = base64.b64encode(f"{user.id}##{app.id}".encode()).decode()
+        installed.append({"id": installation_id, "teamsAppId": app.id,
+                          "chatId": f"19:{user.id}_{app.id}@unq.gbl.spaces"})
+        return web.Response(status=201)
+
+    async def _user_apps(self, request: web.Request) -> web.Response:
+        user = self._personal_user(request)
+        query = request.query.get("$filter", "")
+        match = re.fullmatch(r"\s*teamsApp/id\s+eq\s+'((?:[^']|'')*)'\s*", query)
+        if query and not match:
+            raise GraphFailure(400, "BadRequest", "Invalid filter clause")
+        wanted = match.group(1).replace("''", "'") if match else None
+        expand = "teamsApp" in request.query.get("$expand", "")
+        value = []
+        for item in self.user_apps.get(user.id, []):
+            if wanted is not None and item["teamsAppId"] != wanted:
+                continue
+            entry: Json = {"id": item["id"]}
+            if expand:
+                entry["teamsApp"] = {"id": item["teamsAppId"],
+                                     "externalId": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                  item["teamsAppId"])),
+                                     "displayName": "PEP Companion",
+                                     "distributionMethod": "organization"}
+            value.append(entry)
+        return web.json_response({
+            "@odata.context": f"{GRAPH}/$metadata#users('{user.id}')/teamwork/installedApps",
+            "value": value})
+
+    async def _user_app_chat(self, request: web.Request) -> web.Response:
+        user = self._personal_user(request)
+        wanted = request.match_info["installation"]
+        for item in self.user_apps.get(user.id, []):
+            if item["id"] == wanted:
+                return web.json_response({
+                    "@odata.context": f"{GRAPH}/$metadata#chats/$entity",
+                    "id": item["chatId"], "topic": None, "createdDateTime": _now(),
+                    "lastUpdatedDateTime": _now(), "chatType": "oneOnOne",
+                    "webUrl": f"https://teams.microsoft.com/l/chat/{quote(item['chatId'])}/0",
+                    "tenantId": self.tenant_id, "isHiddenForAllMembers": False})
+        raise GraphFailure(404, "NotFound", f"Installation '{wanted}' not found.")
 
 
 @dataclass

@@ -30,6 +30,9 @@ class StubConnector:
     created: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # shared with the bot by users
+    downloads: list[str] = field(default_factory=list)     # file names the bot fetched
+    redirects: dict[str, str] = field(default_factory=dict)  # file name -> Location (302)
+    unsized: set[str] = field(default_factory=set)  # files sent chunked, without a size
     # like Teams: a message larger than this (UTF-16 bytes of its JSON) is refused, 413
     message_limit: int | None = None
     refused: list[Posted] = field(default_factory=list)
@@ -100,11 +103,25 @@ class StubConnector:
         self.uploads[request.match_info["name"]] = await request.read()
         return web.json_response({"id": "uploaded"}, status=201)
 
-    async def _file(self, request: web.Request) -> web.Response:
-        content = self.files.get(request.match_info["name"])
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.downloads.append(name)
+        if name in self.redirects:
+            raise web.HTTPFound(self.redirects[name])
+        content = self.files.get(name)
         if content is None:
             return web.Response(status=404)
-        return web.Response(body=content)
+        if name not in self.unsized:
+            return web.Response(body=content)
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for start in range(0, len(content), 1024 * 1024):
+                await response.write(content[start:start + 1024 * 1024])
+        except (ConnectionResetError, ConnectionError):
+            pass  # the bot stopped reading
+        return response
 
     def file_attachment(self, name: str, content: bytes) -> dict[str, Any]:
         """What Teams attaches when a user sends the bot a file in personal chat."""

@@ -71,13 +71,16 @@ class InMemoryPupilPremiumRepository:
                       key=lambda s: s.request.index)
 
     async def put(self, request: PupilPremiumRequest, received_at: datetime) -> None:
+        old = self._state.pp_requests.get(request.id)
         self._journal.set(self._state.pp_requests, request.id,
-                          StoredRequest(request, received_at))
+                          StoredRequest(request, received_at,
+                                        version=old.version + 1 if old else 1))
 
     async def withdraw(self, request_id: str) -> None:
         stored = self._state.pp_requests[request_id]
         self._journal.set(self._state.pp_requests, request_id,
-                          StoredRequest(stored.request, stored.received_at, True))
+                          StoredRequest(stored.request, stored.received_at, True,
+                                        version=stored.version + 1))
 
     async def open_requests(self) -> list[StoredRequest]:
         return [s for s in self._all() if not s.withdrawn and s.decision is None]
@@ -87,10 +90,13 @@ class InMemoryPupilPremiumRepository:
                 if s.decision is not None and not s.withdrawn
                 and s.request.child_id == child_id and s.request.term_id == term_id]
 
-    async def save_decision(self, record: ApprovalRecord) -> None:
+    async def save_decision(self, record: ApprovalRecord, version: int) -> bool:
         stored = self._state.pp_requests[record.request_id]
+        if stored.version != version:
+            return False
         self._journal.set(self._state.pp_requests, record.request_id,
-                          replace(stored, decision=record))
+                          replace(stored, decision=record, version=version + 1))
+        return True
 
     async def lock_term(self, term_id: str) -> datetime | None:
         if term_id not in self._state.pp_schedules:

@@ -12,28 +12,29 @@ from typing import Any
 
 from cards import (
     finished_card,
+    form_import_card,
     help_card,
     message_card,
     my_peps_card,
     next_date_request_card,
     readiness_card,
     section_edit_card,
-    upload_result_card,
     walkthrough_card,
     walkthrough_shared_card,
 )
 from cards.full_text import full_text_card
 from cards.pupil_premium import pp_decided_card, pp_outcome_card, pp_pending_card, pp_request_card
+from cards.qa_check import pre_assessment_card
 from cards.quality import (
     amendment_card,
     finalised_card,
-    pre_assessment_card,
     qa_card,
     qa_decided_card,
 )
 from cards.scheduling import meeting_scheduled_card
 from pep_model.child import Child
 from pep_model.errors import FieldError
+from pep_model.form_import import Conflict, ImportOutcome
 from pep_model.pupil_premium import DecisionKind
 from pep_model.pupil_premium_service import PpOutcome
 from pep_model.qa_service import QaReview
@@ -105,8 +106,11 @@ def list_cards() -> list[tuple[str, dict[str, Any]]]:
         ("my peps", my_peps_card([view, hostile_view("send")], "Autumn term 2026")),
         ("readiness", readiness_card(SERVICE.view(replace(view.pep, sections={}),
                                                   view.child))),
-        ("upload", upload_result_card(view.child.initials, view.child.lcs_id, ["voice"],
-                                      errors)),
+        ("upload", form_import_card(ImportOutcome(
+            view.pep, view.child, SERVICE.calendar.get(view.pep.term_id),
+            SERVICE.calendar.get(view.pep.term_id), saved=["voice"], problems=errors,
+            conflicts=[Conflict("voice", {"views": VOICE}, {"views": f"{INLINE} {VOICE}"},
+                                None, INLINE)]), f"{INLINE}.docx")),
         ("finished", finished_card(hostile_view(status=PepStatus.AWAITING_RETURN),
                                    "pep.docx")),
         ("next date", next_date_request_card(hostile_view("next_pep"))),

@@ -17,14 +17,12 @@ from cards.pupil_premium import (
     pp_request_card,
     schedule_card,
 )
+from cards.qa_check import check_chooser_card, pre_assessment_card, qa_queue_card
 from cards.quality import (
     amendment_card,
-    check_chooser_card,
     finalised_card,
-    pre_assessment_card,
     qa_card,
     qa_decided_card,
-    qa_queue_card,
 )
 from pep_model.child import School
 from pep_model.errors import FieldError

@@ -11,6 +11,7 @@ person has a Teams (Entra object) id, "aad-<first part of the email>".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -23,7 +24,9 @@ from pep_model.people import Assignment, Person, Role
 from pep_model.pep import pep_id_for
 from pep_model.pupil_premium_service import PupilPremiumService
 from pep_model.qa_service import QaService
+from pep_model.quality import DOES_NOT_APPLY
 from pep_model.rules import PepRules
+from pep_model.sections import SECTION_KEYS
 from pep_model.services import PepService
 from pep_model.terms import TermCalendar, default_calendar
 from pep_model.workflow import PepStatus
@@ -163,3 +166,9 @@ async def returned_pep(world: World, child_id: str = "LCS100001",
 
 def pep_id(child_id: str = "LCS100001") -> str:
     return pep_id_for(child_id, TERM)
+
+
+def confirmed(grades: Mapping[str, str]) -> dict[str, str]:
+    """`grades`, with every other section confirmed as 'does not apply' (approval needs a
+    confirmed choice for every section)."""
+    return {**dict.fromkeys(SECTION_KEYS, DOES_NOT_APPLY), **grades}

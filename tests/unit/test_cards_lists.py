@@ -15,9 +15,10 @@ from cards import (
     my_peps_card,
     next_date_request_card,
     readiness_card,
-    upload_result_card,
 )
+from cards.form_upload import form_import_card
 from pep_model.errors import FieldError
+from pep_model.form_import import ImportOutcome
 from pep_model.workflow import PepStatus
 from tests.support.card_check import MAX_CARD_BYTES, card_size, schema_errors
 from tests.unit.test_cards_fixtures import (
@@ -185,13 +186,20 @@ def test_help_card() -> None:
 def test_upload_result_card() -> None:
     errors = [FieldError("attendance", "possible_sessions", "enter a whole number, 0 or more"),
               FieldError("targets", "due", "the date must be in the future", 1)]
-    card = upload_result_card("AO", "LCS100001", ["send", "voice"], errors)
+    view = make_view()
+    term = view.context.term
+
+    def answer(saved: list[str], problems: list[FieldError]) -> dict[str, Any]:
+        return form_import_card(ImportOutcome(view.pep, view.child, term, term, saved=saved,
+                                              problems=problems), "PEP.docx")
+
+    card = answer(["send", "voice"], errors)
     assert_ok(card)
     body = texts(card)
-    assert "SEND needs" in body and "The child's voice" in body
+    assert "SEND needs" in body and "The child's voice" in body and term.label in body
     for e in errors:
         assert f"{e.where()}: {e.message}" in body
-    clean = upload_result_card("AO", "LCS100001", [], [])
-    assert "Nothing could be saved" in texts(clean)
-    many = upload_result_card("AO", "LCS100001", ["send"], errors * 200)
+    clean = answer([], [])
+    assert "Nothing was changed" in texts(clean)
+    many = answer(["send"], errors * 200)
     assert_ok(many)

@@ -12,6 +12,7 @@ from cards.pupil_premium import PP_APPROVE_AMOUNT, PP_DECLINE, decision_from_car
 from cards.quality import (
     FEEDBACK,
     NOT_GRADED,
+    QA_ACCEPT_ALL,
     QA_APPROVE,
     grades_from_card_data,
     override_from_card_data,
@@ -19,6 +20,8 @@ from cards.quality import (
 )
 from pep_model.errors import ValidationFailed
 from pep_model.pupil_premium import DecisionKind
+from pep_model.quality import DOES_NOT_APPLY
+from pep_model.sections import SECTION_KEYS
 from pep_model.workflow import PepStatus
 from tests.support.card_check import schema_errors
 from tests.support.teams import actions, card_text, inputs
@@ -42,15 +45,31 @@ def test_cards_name_children_by_initials_and_lcs_id_only() -> None:
         assert "2014-03" not in text, name  # no date of birth
 
 
-def test_the_qa_card_grades_every_section_with_suggestions_filled_in() -> None:
+def test_the_qa_card_shows_suggestions_but_confirms_no_grade() -> None:
     card = qa_card(review())
     values = inputs(card)
-    assert values["g.voice"] == "green"
-    assert values["g.send"] == NOT_GRADED  # no check for SEND: the coordinator decides
+    assert values["g.voice"] == "" and values["g.send"] == ""  # nothing chosen for them
     assert values["qa.override"] == NOT_GRADED
+    text = card_text(card)
+    assert "Suggested from the record: Green" in text
+    assert "15 of 15 sections have no grade you confirmed" in text
+    assert text.count("Not confirmed yet") == 15
     data = actions(card, QA_APPROVE)[0]["data"]
     assert data == {"pep_id": "LCS100001-2026-autumn", "version": 7, "round": 1}
-    assert "Worked out from the section grades: Green" in card_text(card)
+    assert actions(card, QA_ACCEPT_ALL)[0]["data"] == data
+    assert "Worked out from the section grades: Green" in text  # from the suggestions
+
+
+def test_the_qa_card_names_only_the_sections_still_unconfirmed() -> None:
+    typed = {f"g.{k}": "green" for k in SECTION_KEYS if k not in ("send", "carer")}
+    card = qa_card(review(), typed={**typed, "g.send": NOT_GRADED})
+    text = card_text(card)
+    assert "1 of 15 sections have no grade you confirmed: Carer's views and role" in text
+    assert text.count("Not confirmed yet") == 1
+    assert inputs(card)["g.send"] == NOT_GRADED
+    everything = qa_card(review(), typed={**typed, "g.send": NOT_GRADED, "g.carer": "red"})
+    assert "Every section has a grade you confirmed" in card_text(everything)
+    assert not actions(everything, QA_ACCEPT_ALL)
 
 
 def test_a_huge_pep_still_fits_with_every_grade_input() -> None:
@@ -68,7 +87,9 @@ def test_a_decided_pep_has_no_inputs_or_decision() -> None:
 def test_reading_the_qa_card_data() -> None:
     data = {"g.voice": "gold", "g.send": NOT_GRADED, "g.carer": " Green ", "qa.override": "-",
             FEEDBACK: " fine ", "pep_id": "x"}
-    assert grades_from_card_data(data) == {"voice": "gold", "send": "", "carer": "Green"}
+    assert grades_from_card_data(data) == {"voice": "gold", "send": DOES_NOT_APPLY,
+                                           "carer": "Green"}
+    assert grades_from_card_data({"g.voice": ""}) == {"voice": ""}  # not chosen yet
     assert override_from_card_data(data) is None
     assert override_from_card_data({"qa.override": "red"}) == "red"
 

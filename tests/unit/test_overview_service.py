@@ -26,6 +26,7 @@ from tests.unit.qa_fixtures import (
     VSO,
     World,
     actor,
+    confirmed,
     make_world,
     met_pep,
     pep_id,
@@ -52,7 +53,8 @@ async def busy_term(world: World) -> None:
     LCS100003: a complex case with a draft PEP and a meeting the Virtual School attends."""
     first = await returned_pep(world, "LCS100001")
     await world.qa.start(first)
-    await world.qa.decide(first, actor(COORDINATOR), {"voice": "green", "carer": "green"},
+    await world.qa.decide(first, actor(COORDINATOR),
+                          confirmed({"voice": "green", "carer": "green"}),
                           QaDecision.APPROVE)
     [request] = [v.request.id for v in (await world.pp.receive(first)).to_decide]
     await world.pp.decide(request, actor(ADVISOR), Decision.approve())

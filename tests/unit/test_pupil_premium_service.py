@@ -38,6 +38,7 @@ from tests.unit.qa_fixtures import (
     VSO,
     World,
     actor,
+    confirmed,
     fill,
     make_world,
     mark_returned,
@@ -63,7 +64,7 @@ async def received(world: World, child_id: str = "LCS100001",
 
 async def finalise(world: World, pep_id: str) -> None:
     await world.qa.start(pep_id)
-    await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), {"voice": "green"},
+    await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), confirmed({"voice": "green"}),
                           QaDecision.APPROVE)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot import commands
-from bot.after_meeting import AfterMeeting
+from bot.after_meeting import AfterMeeting, Reach
 from bot.qa_routes import QaRoutes
 from bot.turn import Outgoing, Reply, Turn, command_text
 from cards import quality as qc
@@ -56,7 +56,8 @@ def uploads() -> Uploads:
 
 @pytest.fixture
 def routes(world: World, uploads: Uploads) -> QaRoutes:
-    return QaRoutes(AfterMeeting(world.qa, world.pp, world.overview), uploads)
+    reach = Reach(world.factory, world.clock, "bs@northvale.example", ("bs@northvale.example",))
+    return QaRoutes(AfterMeeting(world.qa, world.pp, world.overview, reach=reach), uploads)
 
 
 def turn(who: Person, *, personal: bool = True, kind: str = "invoke", value: Any = None,
@@ -104,7 +105,8 @@ async def test_a_returned_pep_sends_qa_and_pp_cards(world: World, routes: QaRout
         assert schema_errors(c) == []
         assert "Fenwick" not in json.dumps(c)  # initials and LCS id only
     assert actions(qa_card, qc.QA_APPROVE) and actions(pp_card, PP_APPROVE)
-    assert inputs(qa_card)["g.voice"] == "green"
+    assert inputs(qa_card)["g.voice"] == ""  # suggested, not chosen: the coordinator does
+    assert "Suggested from the record: Green" in card_text(qa_card)
     assert await routes.on_pep_returned(pep_id) == []  # nothing new the second time
 
 
@@ -133,21 +135,34 @@ async def test_the_whole_qa_cycle_through_cards(world: World, routes: QaRoutes) 
     back = await press(routes, DT, amend, qc.QA_RESUBMIT)
     [again] = to(back.messages, COORDINATOR)
     assert "Round 1" in card_text(again)
-    approved = await press(routes, COORDINATOR, again, qc.QA_APPROVE)
+    # approving as suggested, with nothing confirmed, is refused and names the sections
+    unconfirmed = await press(routes, COORDINATOR, again, qc.QA_APPROVE)
+    assert "15 of 15 sections have no grade you confirmed" in card_text(ic(unconfirmed))
+    assert world.factory.stored_pep(pep_id).status is PepStatus.IN_QA
+    assert not unconfirmed.messages
+    accepted = await press(routes, COORDINATOR, again, qc.QA_ACCEPT_ALL)
+    assert "Suggestions accepted for 15 sections" in card_text(ic(accepted))
+    assert inputs(ic(accepted))["g.voice"] == "green"
+    assert world.factory.audit_entries(pep_id)[-1].action == "qa.accept_suggestions"
+    approved = await press(routes, COORDINATOR, ic(accepted), qc.QA_APPROVE)
     assert "finalised" in card_text(ic(approved))
     [done] = to(approved.messages, DT)
     assert "approved and finalised" in card_text(done)
     assert world.factory.stored_pep(pep_id).status is PepStatus.FINALISED
     # the old card cannot decide again
-    stale = await press(routes, COORDINATOR, again, qc.QA_APPROVE)
-    assert "already approved" in card_text(ic(stale))
+    stale = await press(routes, COORDINATOR, ic(accepted), qc.QA_APPROVE)
+    assert "Already decided by you at" in card_text(ic(stale))
+    assert "round 2, approved and finalised" in card_text(ic(stale))
+    assert not stale.messages  # the school is not told twice
 
 
 async def test_an_override_without_a_reason_is_shown_beside_the_reason(
         world: World, routes: QaRoutes) -> None:
     pep_id = await returned_pep(world)
     [card] = to(await routes.on_pep_returned(pep_id), COORDINATOR)
-    reply = await press(routes, COORDINATOR, card, qc.QA_APPROVE, {qc.OVERRIDE: "gold"})
+    accepted = await press(routes, COORDINATOR, card, qc.QA_ACCEPT_ALL)
+    reply = await press(routes, COORDINATOR, ic(accepted), qc.QA_APPROVE,
+                        {qc.OVERRIDE: "gold"})
     text = card_text(ic(reply))
     assert "give a reason for grading Gold overall instead of Green" in text
     assert inputs(ic(reply))[qc.OVERRIDE] == "gold"

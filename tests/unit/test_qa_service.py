@@ -9,7 +9,15 @@ import pytest
 
 from pep_model.errors import NotAllowed, NotFound
 from pep_model.people import Person
-from pep_model.quality import RAG_SCALE, QaDecision, QaInvalid, QaPolicy, QaRound
+from pep_model.qa_service import QaAlreadyDecided
+from pep_model.quality import (
+    DOES_NOT_APPLY,
+    RAG_SCALE,
+    QaDecision,
+    QaInvalid,
+    QaPolicy,
+    QaRound,
+)
 from pep_model.rules import PepRules
 from pep_model.workflow import PepStatus
 from tests.unit.fakes_after_meeting import InMemoryQaRepository
@@ -25,6 +33,7 @@ from tests.unit.qa_fixtures import (
     VSH,
     World,
     actor,
+    confirmed,
     make_world,
     met_pep,
     returned_pep,
@@ -82,7 +91,8 @@ async def test_approve_finalises_and_keeps_the_round(world: World) -> None:
     pep_id = await started(world)
     review = await world.qa.review(pep_id, actor(COORDINATOR))
     grades = {**review.assessment.suggested, "voice": "gold", "send": "Green"}
-    outcome = await world.qa.decide(pep_id, actor(COORDINATOR), grades, QaDecision.APPROVE,
+    outcome = await world.qa.decide(pep_id, actor(COORDINATOR), confirmed(grades),
+                                    QaDecision.APPROVE,
                                     feedback="A clear, child-centred PEP.", expected_round=1)
     assert world.factory.stored_pep(pep_id).status is PepStatus.FINALISED
     r = outcome.round
@@ -109,28 +119,29 @@ async def test_return_needs_feedback_then_the_resubmission_comes_back(world: Wor
     assert first.round.overall == "amber"
     assert world.factory.stored_pep(pep_id).status is PepStatus.AMENDMENTS_REQUESTED
     with pytest.raises(QaInvalid, match="with the school"):
-        await world.qa.decide(pep_id, coordinator, grades, QaDecision.APPROVE)
+        await world.qa.decide(pep_id, coordinator, confirmed(grades), QaDecision.APPROVE)
     # the school sees the feedback, amends and sends it back
     feedback = await world.qa.feedback(pep_id, actor(DT))
     assert feedback.history[-1].feedback.startswith("The child's voice")
     await world.qa.resubmit(pep_id, actor(DT))
     assert world.factory.stored_pep(pep_id).status is PepStatus.RETURNED
     assert (await world.qa.start(pep_id)).started
-    second = await world.qa.decide(pep_id, coordinator, {"voice": "green", "targets": "gold"},
+    second = await world.qa.decide(pep_id, coordinator,
+                                   confirmed({"voice": "green", "targets": "gold"}),
                                    QaDecision.APPROVE, expected_round=2)
     assert second.round.number == 2
     history = (await world.qa.review(pep_id, coordinator)).history
     assert [(r.number, r.decision) for r in history] == [(1, QaDecision.RETURN),
                                                          (2, QaDecision.APPROVE)]
     with pytest.raises(QaInvalid, match="already approved"):
-        await world.qa.decide(pep_id, coordinator, {"voice": "gold"}, QaDecision.APPROVE)
+        await world.qa.decide(pep_id, coordinator, confirmed({"voice": "gold"}), QaDecision.APPROVE)
 
 
 async def test_red_blocks_approval_and_an_override_cannot_lift_it(world: World) -> None:
     pep_id = await started(world)
     coordinator = actor(COORDINATOR)
     with pytest.raises(QaInvalid, match="cannot be approved") as red:
-        await world.qa.decide(pep_id, coordinator, {"voice": "red", "targets": "gold"},
+        await world.qa.decide(pep_id, coordinator, confirmed({"voice": "red", "targets": "gold"}),
                               QaDecision.APPROVE, override="gold", override_reason="Fine")
     assert red.value.field == "decision"
     assert world.factory.stored_pep(pep_id).status is PepStatus.IN_QA
@@ -143,9 +154,10 @@ async def test_override_needs_a_reason_and_is_recorded(world: World) -> None:
     coordinator = actor(COORDINATOR)
     grades = {"voice": "green", "targets": "green", "carer": "green"}
     with pytest.raises(QaInvalid) as no_reason:
-        await world.qa.decide(pep_id, coordinator, grades, QaDecision.APPROVE, override="gold")
+        await world.qa.decide(pep_id, coordinator, confirmed(grades),
+                              QaDecision.APPROVE, override="gold")
     assert no_reason.value.field == "override_reason"
-    outcome = await world.qa.decide(pep_id, coordinator, grades, QaDecision.APPROVE,
+    outcome = await world.qa.decide(pep_id, coordinator, confirmed(grades), QaDecision.APPROVE,
                                     override="Gold", override_reason="Exceptional voice work")
     assert (outcome.round.overall, outcome.round.computed) == ("gold", "green")
     assert outcome.round.override_reason == "Exceptional voice work"
@@ -155,11 +167,45 @@ async def test_blank_grades_are_left_ungraded_and_nothing_graded_is_refused(
         world: World) -> None:
     pep_id = await started(world)
     with pytest.raises(QaInvalid, match="at least one"):
-        await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "", "send": " "},
-                              QaDecision.APPROVE)
+        await world.qa.decide(pep_id, actor(COORDINATOR), confirmed({}), QaDecision.APPROVE)
     with pytest.raises(QaInvalid, match="not a grade"):
-        await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "bronze"},
+        await world.qa.decide(pep_id, actor(COORDINATOR), confirmed({"voice": "bronze"}),
                               QaDecision.APPROVE)
+
+
+async def test_approval_needs_a_confirmed_grade_for_every_section(world: World) -> None:
+    """The pre-filled suggestions are not grades: 6 of 15 sections left as suggested
+    (nothing chosen) refuses approval, naming them; nothing is recorded."""
+    pep_id = await started(world)
+    review = await world.qa.review(pep_id, actor(COORDINATOR))
+    chosen = dict(list(confirmed(dict(review.assessment.suggested)).items())[:9])
+    with pytest.raises(QaInvalid, match=r"6 of 15 sections have no grade you confirmed: "
+                                        r"Transition plan, .*Next PEP meeting") as refused:
+        await world.qa.decide(pep_id, actor(COORDINATOR), chosen, QaDecision.APPROVE)
+    assert refused.value.field == "grades"
+    assert world.factory.stored_pep(pep_id).status is PepStatus.IN_QA
+    # a return for amendment needs no grade for every section
+    back = await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "amber"},
+                                 QaDecision.RETURN, feedback="Amend")
+    assert back.round.decision is QaDecision.RETURN
+
+
+async def test_accept_all_suggestions_is_a_deliberate_audited_act(world: World) -> None:
+    pep_id = await started(world)
+    coordinator = actor(COORDINATOR)
+    review = await world.qa.review(pep_id, coordinator)
+    accepted = await world.qa.accept_suggestions(pep_id, coordinator, {"voice": "gold"})
+    assert accepted.choices["voice"] == "gold"  # a choice made stays
+    assert len(accepted.filled) == 14 and "voice" not in accepted.filled
+    for key in accepted.filled:
+        assert accepted.choices[key] == review.assessment.suggested.get(key, DOES_NOT_APPLY)
+    audit = world.factory.audit_entries(pep_id)[-1]
+    assert (audit.action, audit.actor_id, audit.after["sections"]) == \
+        ("qa.accept_suggestions", COORDINATOR.id, list(accepted.filled))
+    outcome = await world.qa.decide(pep_id, coordinator, accepted.choices,
+                                    QaDecision.APPROVE, expected_round=1)
+    assert outcome.round.grades["voice"] == "gold"
+    assert DOES_NOT_APPLY not in outcome.round.grades.values()
 
 
 async def test_amber_blocks_approval_when_the_authority_says_so() -> None:
@@ -167,7 +213,8 @@ async def test_amber_blocks_approval_when_the_authority_says_so() -> None:
     assert world.qa.policy.amber_blocks_approval
     pep_id = await started(world)
     with pytest.raises(QaInvalid, match="Amber"):
-        await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "amber", "send": "gold"},
+        await world.qa.decide(pep_id, actor(COORDINATOR),
+                              confirmed({"voice": "amber", "send": "gold"}),
                               QaDecision.APPROVE)
 
 
@@ -177,9 +224,9 @@ async def test_a_configured_scale_is_used_throughout() -> None:
                                                                       "red")))
     pep_id = await started(world)
     with pytest.raises(QaInvalid, match="not a grade"):
-        await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "gold"},
+        await world.qa.decide(pep_id, actor(COORDINATOR), confirmed({"voice": "gold"}),
                               QaDecision.APPROVE)
-    outcome = await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "green"},
+    outcome = await world.qa.decide(pep_id, actor(COORDINATOR), confirmed({"voice": "green"}),
                                     QaDecision.APPROVE)
     assert outcome.round.overall == "green"
 
@@ -187,13 +234,22 @@ async def test_a_configured_scale_is_used_throughout() -> None:
 async def test_a_stale_card_cannot_decide_a_second_time(world: World) -> None:
     pep_id = await started(world)
     grades = {"voice": "amber", "targets": "amber"}
-    await world.qa.decide(pep_id, actor(COORDINATOR), grades, QaDecision.RETURN,
-                          feedback="Amend", expected_round=1)
+    first = await world.qa.decide(pep_id, actor(COORDINATOR), grades, QaDecision.RETURN,
+                                  feedback="Amend", expected_round=1)
+    # the same card pressed again: round 1 is recorded, nothing more
+    with pytest.raises(QaAlreadyDecided) as twice:
+        await world.qa.decide(pep_id, actor(COORDINATOR), grades, QaDecision.RETURN,
+                              feedback="Amend", expected_round=1)
+    assert twice.value.decided == first.round
     await world.qa.resubmit(pep_id, actor(DT))
     await world.qa.start(pep_id)
-    with pytest.raises(QaInvalid, match="round 1 was recorded meanwhile"):
-        await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), {"voice": "green"},
-                              QaDecision.APPROVE, expected_round=1)
+    with pytest.raises(QaAlreadyDecided) as stale:
+        await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR),
+                              confirmed({"voice": "green"}), QaDecision.APPROVE,
+                              expected_round=1)
+    assert stale.value.review.open and stale.value.review.next_round == 2
+    assert len(await world.factory.qa.rounds(pep_id)) == 1
+    assert world.factory.stored_pep(pep_id).status is PepStatus.IN_QA
 
 
 async def test_two_coordinators_at_once_record_one_round(
@@ -201,7 +257,8 @@ async def test_two_coordinators_at_once_record_one_round(
     """The second read 'no rounds yet' before the first committed: the store's unique
     (pep, round) key refuses it and nothing of theirs is kept."""
     pep_id = await started(world)
-    await world.qa.decide(pep_id, actor(COORDINATOR), {"voice": "green"}, QaDecision.APPROVE)
+    await world.qa.decide(pep_id, actor(COORDINATOR), confirmed({"voice": "green"}),
+                          QaDecision.APPROVE)
     pep = world.factory.stored_pep(pep_id)
     world.factory.state.peps[pep_id] = replace(pep, status=PepStatus.IN_QA)
 
@@ -210,7 +267,7 @@ async def test_two_coordinators_at_once_record_one_round(
 
     monkeypatch.setattr(InMemoryQaRepository, "rounds", no_rounds_yet)
     with pytest.raises(QaInvalid, match="decided this PEP meanwhile"):
-        await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), {"voice": "gold"},
+        await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), confirmed({"voice": "gold"}),
                               QaDecision.APPROVE)
     monkeypatch.undo()
     rounds = await world.factory.qa.rounds(pep_id)
@@ -227,14 +284,14 @@ async def test_only_a_coordinator_for_the_childs_school_grades(world: World,
     with pytest.raises(NotAllowed):
         await world.qa.review(pep_id, actor(who))
     with pytest.raises(NotAllowed):
-        await world.qa.decide(pep_id, actor(who), {"voice": "gold"}, QaDecision.APPROVE)
+        await world.qa.decide(pep_id, actor(who), confirmed({"voice": "gold"}), QaDecision.APPROVE)
     assert world.factory.stored_pep(pep_id).status is PepStatus.IN_QA
 
 
 async def test_an_authority_wide_coordinator_may_grade_any_school(world: World) -> None:
     pep_id = await started(world, "LCS100002")
     outcome = await world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR),
-                                    {"voice": "green"}, QaDecision.APPROVE)
+                                    confirmed({"voice": "green"}), QaDecision.APPROVE)
     assert outcome.round.coordinator_id == AUTHORITY_COORDINATOR.id
     assert [p.id for p in outcome.leads] == [OTHER_DT.id]
 
