@@ -180,7 +180,7 @@ class MeetingRoutes:
         except NotFound:  # names no PEP id: the card may be in a shared chat
             return Reply(invoke_card=_no_walkthrough_card())
         if not _live_here(view, turn):  # only a running walkthrough, in its own chat
-            return Reply(invoke_card=_not_running_card(view.pep))
+            return Reply(invoke_card=self._not_running(view, actor, turn))
         if actor.can(Capability.VIEW_MEETING, view.child) and turn.user_id and \
                 view.pep.meeting and turn.user_id not in view.pep.meeting.audience_ids():
             await self.service.join_audience(view.pep.id, turn.user_id)
@@ -190,7 +190,8 @@ class MeetingRoutes:
     async def save_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return (await self._record(turn, actor, data, data_section(data)))[1]
 
-    async def _not_live(self, turn: Turn, data: Mapping[str, Any]) -> Reply | None:
+    async def _not_live(self, turn: Turn, actor: Actor,
+                        data: Mapping[str, Any]) -> Reply | None:
         """A card in a group chat acts only on the walkthrough running in that chat: an
         old card, or one left behind in a chat the walkthrough moved from, changes
         nothing and says why. (A personal chat is the person's own.)"""
@@ -198,7 +199,21 @@ class MeetingRoutes:
             return None
         view = await self.service.get(data_str(data, "pep_id"), SYSTEM)
         return None if _live_here(view, turn) else \
-            Reply(invoke_card=_not_running_card(view.pep))
+            Reply(invoke_card=self._not_running(view, actor, turn))
+
+    def _not_running(self, view: PepView, actor: Actor, turn: Turn) -> dict[str, Any]:
+        """A meeting card whose walkthrough is not running in this chat. The lead, in the
+        chat where the meeting was held and finished, keeps the finished card (with
+        'Send to Business Support'); everyone else sees no child data."""
+        meeting = view.pep.meeting
+        if meeting is not None and meeting.chat_id == turn.conversation_id and \
+                view.pep.meeting_held_on is not None and \
+                view.pep.status is not PepStatus.IN_MEETING and \
+                actor.can(Capability.LEAD_MEETING, view.child):
+            return cards.finished_card(
+                view, record_filename=document_name(view.child.lcs_id, view.pep.term_id),
+                notice="This PEP meeting is already finished.")
+        return _not_running_card(view.pep)
 
     async def _record(self, turn: Turn, actor: Actor, data: Mapping[str, Any],
                       key: str) -> tuple[bool, Reply]:
@@ -252,7 +267,8 @@ class MeetingRoutes:
     async def navigate(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         key = data_section(data, "section" if data.get("section") else "nav.section")
-        refused = await self._not_live(turn, data) or await self.save_typed(turn, actor, data)
+        refused = await self._not_live(turn, actor, data) or \
+            await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
         await self.service.navigate(pep_id, key, actor)
@@ -262,7 +278,7 @@ class MeetingRoutes:
     @answers(Where.ANYWHERE)
     async def add_attendee(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
-        if (refused := await self._not_live(turn, data)) is not None:
+        if (refused := await self._not_live(turn, actor, data)) is not None:
             return refused
         name, role, attended = cards.attendee_from_card_data(data)
         outcome = await self.service.record_attendee(pep_id, name, role, attended, actor,
@@ -278,7 +294,8 @@ class MeetingRoutes:
     @answers(Where.ANYWHERE)
     async def finish(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
-        refused = await self._not_live(turn, data) or await self.save_typed(turn, actor, data)
+        refused = await self._not_live(turn, actor, data) or \
+            await self.save_typed(turn, actor, data)
         if refused is not None:
             return refused
         try:
@@ -304,7 +321,7 @@ class MeetingRoutes:
         updates = []
         if view.pep.meeting and view.pep.meeting.card_message_id:
             updates = [CardUpdate(view.pep.meeting.chat_id, view.pep.meeting.card_message_id,
-                                  cards.finished_shared_card())]
+                                  cards.finished_shared_card(view, _audience(view)))]
         return Reply(invoke_card=card, updates=updates, messages=record)
 
     # ---- meeting events ---------------------------------------------------------
@@ -319,7 +336,7 @@ class MeetingRoutes:
                     "PEP Companion is here",
                     "When you are ready, mention me with 'start pep' to walk through "
                     "the PEP."))])
-            if pep.status is PepStatus.IN_MEETING:
+            if not is_before_meeting(pep.status):  # running, or held and finished already
                 return Reply()
             return await self._start(turn, SYSTEM, pep.id)
         if pep is None:

@@ -41,9 +41,12 @@ def walkthrough_shared_card(view: PepView, audience: Sequence[str]) -> dict[str,
     }
 
 
-def finished_shared_card() -> dict[str, Any]:
-    """What the meeting chat keeps once the meeting is finished: no child data."""
-    return {
+def finished_shared_card(view: PepView | None = None,
+                         audience: Sequence[str] = ()) -> dict[str, Any]:
+    """What the meeting chat keeps once the meeting is finished: no child data. With the
+    PEP, it refreshes for the people who saw the walkthrough, so the lead gets back their
+    own finished card (with 'Send to Business Support')."""
+    result = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
@@ -55,3 +58,6 @@ def finished_shared_card() -> dict[str, Any]:
                            "lead in their chat with PEP Companion.")},
         ],
     }
+    if view is not None and audience:
+        result["refresh"] = refresh_for(REFRESH, pep_data(view.pep), audience)
+    return result

@@ -11,7 +11,7 @@ from typing import Any
 from pep_model.pep import pep_id_for
 from pep_model.workflow import PepStatus
 from tests.e2e.conftest import HARRIET, MARCUS, MAUREEN, RACHEL, BotEnv
-from tests.support.teams import BOT_MENTION, actions, card_text, submit
+from tests.support.teams import BOT_MENTION, actions, card_text, go_to, submit
 
 CHAT = "19:meeting_pep-demo@thread.v2"
 OTHER_CHAT = "19:meeting_other@thread.v2"
@@ -258,3 +258,37 @@ async def test_a_race_nobody_retried_is_answered_and_keeps_the_card(bot_env: Bot
         "type": "Action.Execute", "verb": "pep.test.race", "data": {}}})
     assert body["statusCode"] == 409
     assert "nothing was saved" in body["value"]["message"]
+
+
+async def test_after_finish_the_lead_keeps_the_finished_card_and_a_late_start_is_quiet(
+        bot_env: BotEnv) -> None:
+    lead = await start(bot_env)
+    for key, typed in (("summary", {"f.summary": "A good meeting."}),
+                       ("next_pep", {"f.date": "2027-01-20"})):
+        lead = card_of(await bot_env.invoke(HARRIET, CHAT, go_to(lead, key)))
+        lead = card_of(await bot_env.invoke(HARRIET, CHAT, submit(
+            lead, "pep.section.save", typed)))
+    finished = card_of(await bot_env.invoke(HARRIET, CHAT, submit(lead, "pep.finish")))
+    assert actions(finished, "pep.return.open")
+    # the shared message becomes 'finished' for everyone, and refreshes for the lead...
+    shared_update = [p.body for p in bot_env.connector.posted
+                     if p.method == "PUT" and p.conversation_id == CHAT][-1]
+    shared = shared_update["attachments"][0]["content"]
+    assert "PEP meeting finished" in card_text(shared)
+    assert HARRIET[0] in shared["refresh"]["userIds"]
+    # ...whose own view keeps 'Send to Business Support'; the carer's names nobody
+    mine = card_of(await bot_env.invoke(HARRIET, CHAT, submit(shared, "pep.walkthrough.refresh")
+                                        if actions(shared, "pep.walkthrough.refresh") else
+                                        {"action": shared["refresh"]["action"]}))
+    assert actions(mine, "pep.return.open") and "already finished" in card_text(mine)
+    theirs = card_of(await bot_env.invoke(MAUREEN, CHAT, {"action": shared["refresh"]["action"]}))
+    shows_no_child([theirs])
+    # Finish again from the old lead card: the same finished card, nothing sent twice
+    again = card_of(await bot_env.invoke(HARRIET, CHAT, submit(lead, "pep.finish")))
+    assert "already finished" in card_text(again)
+    # the Teams meeting 'starts' again later: nothing is posted, nothing restarts
+    before = len(bot_env.connector.posted)
+    await bot_env.send(HARRIET, CHAT, type="event", conversation_type="groupChat",
+                       name="application/vnd.microsoft.meetingStart", value={})
+    assert len(bot_env.connector.posted) == before
+    assert (await stored(bot_env)).status is PepStatus.AWAITING_RETURN
