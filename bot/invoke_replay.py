@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.card_data import BadRequest
 from bot.turn import Reply, Turn
@@ -31,6 +31,22 @@ from pep_model.ports import Clock, InvokeAnswer, InvokeClaim
 from store.unit_of_work import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def idempotent_by_data(handler: H) -> H:
+    """Mark a card verb whose repeat is harmless by its data alone (saving what is
+    stored is "Saved" and writes nothing; moving to the section on screen changes
+    nothing): a retry of it runs again instead of claiming and recording — two commits
+    fewer on the busiest request of a meeting (docs/benchmarks.md)."""
+    handler.__pep_idempotent__ = True  # type: ignore[attr-defined]
+    return handler
+
+
+def needs_record(handler: Callable[..., Any]) -> bool:
+    return not getattr(handler, "__pep_idempotent__", False)
+
 
 STILL_WORKING = ("PEP Companion is still working on the first press of this button. "
                  "Try again in a moment.")

@@ -10,6 +10,7 @@ import cards
 from bot.card_data import data_section, data_str, data_version
 from bot.commands import Where, answers
 from bot.identity import IdentityResolver
+from bot.invoke_replay import idempotent_by_data
 from bot.turn import CardUpdate, Outgoing, Reply, Turn
 from cards import meeting_start
 from pep_model.access import SYSTEM, Actor, Capability
@@ -187,6 +188,7 @@ class MeetingRoutes:
         return Reply(invoke_card=self.card_for(view, actor))
 
     @answers(Where.ANYWHERE)
+    @idempotent_by_data
     async def save_section(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return (await self._record(turn, actor, data, data_section(data)))[1]
 
@@ -264,6 +266,7 @@ class MeetingRoutes:
         return None if saved else reply
 
     @answers(Where.ANYWHERE)
+    @idempotent_by_data
     async def navigate(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         key = data_section(data, "section" if data.get("section") else "nav.section")

@@ -15,7 +15,7 @@ from bot.card_data import BadRequest, parse_action
 from bot.commands import Command, CommandRun, allowed_in, where_of
 from bot.files import FILE_DOWNLOAD
 from bot.identity import IdentityResolver
-from bot.invoke_replay import InvokeReplays
+from bot.invoke_replay import InvokeReplays, needs_record
 from bot.meeting_routes import MeetingRoutes
 from bot.personal_routes import PersonalRoutes
 from bot.qa_routes import QaRoutes
@@ -175,7 +175,9 @@ class Router:
 
         # a retried invoke (same activity id), on this instance or another, is answered
         # from the database without running again (bot/invoke_replay.py)
-        return await (self.replays.once(turn, run) if self.replays else run())
+        if self.replays is None or not needs_record(handler):
+            return await run()
+        return await self.replays.once(turn, run)
 
 
 NOT_ON_RECORD = ("I can't find you in this authority's PEP records, so I can't show you any "
