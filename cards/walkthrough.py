@@ -98,6 +98,15 @@ def _section_choices(current: str) -> Element:
                              value=current, choices=list(_SECTION_CHOICES))
 
 
+def _moves(spec: SectionSpec, data: Mapping[str, Any], verb: str,
+           next_title: str) -> list[Action]:
+    """◀ Previous and Next ▶ (each carrying what the card's Save carries)."""
+    before, after = neighbours(spec.key)
+    return [execute(title, verb, {**data, "section": key},
+                    tooltip=f"Go to {section_spec(key).title}")
+            for title, key in (("◀ Previous", before), (next_title, after)) if key]
+
+
 def _jump(view: PepView, current: str, carried: Mapping[str, Any], *,
           verb: str = NAV) -> Element:
     go = execute("Go", verb, pep_data(view.pep, **carried))
@@ -222,13 +231,7 @@ def _lead(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
     inputs, carried = _edit_area(view, spec, errors, typed, mode)
     body.extend(inputs)
     data, buttons = _save_button(view, spec, carried)
-    before, after = neighbours(spec.key)
-    if before:
-        buttons.append(execute("◀ Previous", NAV, {**data, "section": before},
-                               tooltip=f"Go to {section_spec(before).title}"))
-    if after:
-        buttons.append(execute("Next ▶", NAV, {**data, "section": after},
-                               tooltip=f"Go to {section_spec(after).title}"))
+    buttons.extend(_moves(spec, data, NAV, "Next ▶"))
     body.append(action_set(buttons, spacing="medium"))
     body.append(_jump(view, spec.key, {"current": spec.key, **(carried or {})}))
     actions: list[Action] = []
@@ -291,13 +294,7 @@ def _personal(view: PepView, spec: SectionSpec, errors: Sequence[FieldError],
         inputs, carried = _edit_area(view, spec, errors, typed, mode)
         body.extend(inputs)
         data, buttons = _save_button(view, spec, carried)
-    before, after = neighbours(spec.key)
-    if before:
-        buttons.append(execute("◀ Previous", SECTION_OPEN, {**data, "section": before},
-                               tooltip=f"Go to {section_spec(before).title}"))
-    if after:
-        buttons.append(execute("Next section ▶", SECTION_OPEN, {**data, "section": after},
-                               tooltip=f"Go to {section_spec(after).title}"))
+    buttons.extend(_moves(spec, data, SECTION_OPEN, "Next section ▶"))
     buttons.append(execute("Back to my PEPs", LIST, {"page": 1}))
     body.append(action_set(buttons, spacing="medium"))
     body.append(_jump(view, spec.key, {**data, **(carried or {})}, verb=SECTION_OPEN))
