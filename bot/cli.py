@@ -335,6 +335,9 @@ def parser() -> argparse.ArgumentParser:
     from bot.cli_reports import add_commands as add_report_commands
 
     add_m365_commands(sub)
+    from bot.inbox import add_commands as add_inbox_commands
+
+    add_inbox_commands(sub)  # inbox import
     add_report_commands(sub)
     return p
 

@@ -12,10 +12,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graph.dispatch import dispatcher_id
 from pep_model.jobs import (
+    INBOX_IMPORT,
     JOBS,
     NEXT_DATE_NAGS,
     OUTBOX_SWEEP,
@@ -176,7 +178,17 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
         return (f"{report.delivered} delivered, {report.retried} to retry, "
                 f"{report.failed} failed")
 
+    async def inbox_import() -> str:
+        from bot.inbox import import_inbox
+
+        folder = container.settings.inbox_dir
+        if not folder:
+            return "off (PEP_INBOX_DIR is not set)"
+        report = await import_inbox(container, Path(folder), sender=runtime.sender)
+        runtime.dispatcher.wake()
+        return report.summary()
+
     return {TERM_START: term_start, TRANSITION_ALERTS: transition_alerts,
             RETURN_REMINDERS: return_reminders, OVERDUE_RETURNS: overdue_returns,
             NEXT_DATE_NAGS: next_date_nags, OUTBOX_SWEEP: outbox_sweep,
-            WEEKLY_DIGEST: weekly_digest}
+            WEEKLY_DIGEST: weekly_digest, INBOX_IMPORT: inbox_import}

@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     card_update_coalesce_seconds: float = 0.25  # burst of saves -> one card update
     forms_dir: Path = Path("out/forms")
     max_upload_bytes: int = 10 * 1024 * 1024
+    inbox_dir: str = ""  # folder of e-mailed PEP forms as .eml (bot/inbox.py); "" = off
     # where uploaded files may be downloaded from (bot/download_hosts.py)
     download_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_DOWNLOAD_HOSTS))

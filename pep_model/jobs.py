@@ -54,6 +54,7 @@ OVERDUE_RETURNS = "overdue_returns"
 NEXT_DATE_NAGS = "next_date_nags"
 OUTBOX_SWEEP = "outbox_sweep"
 WEEKLY_DIGEST = "weekly_digest"
+INBOX_IMPORT = "inbox_import"
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(TERM_START, "term-start packs to designated teachers, in the first school "
@@ -72,6 +73,9 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(OUTBOX_SWEEP, "deliver whatever is due in the outbox (the dispatcher in "
             "`serve` does this continuously; this catches up under cron)",
             every=timedelta(minutes=1), lease=timedelta(minutes=10)),
+    JobSpec(INBOX_IMPORT, "save PEP forms e-mailed back into the inbox folder "
+            "(PEP_INBOX_DIR) and answer each sender", every=timedelta(minutes=5),
+            lease=timedelta(minutes=15)),
 )
 
 
