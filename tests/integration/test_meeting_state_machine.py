@@ -41,8 +41,10 @@ from hypothesis.stateful import (
 
 from pep_model.pep import pep_id_for
 from pep_model.sections import SECTIONS, FieldKind
+from tests.support.after_meeting_rules import AfterMeetingRules
 from tests.support.bot_auth import TokenAuthority
 from tests.support.child_details import Access, shown_strings, shown_text
+from tests.support.decision_checks import Decisions
 from tests.support.docx_fill import FormEditor
 from tests.support.meeting_cards import (
     ADD,
@@ -79,7 +81,8 @@ from tests.support.meeting_world import (
 )
 from tests.support.teams import inputs, walk
 
-CI_EXAMPLES, CI_STEPS = 30, 40   # about 30 s on two cores while every invariant holds
+CI_EXAMPLES, CI_STEPS = 30, 40   # about 20 s on two cores while every invariant holds
+CI_AFTER_MEETING = (20, 25)        # the after-meeting runs: about 20 s more
 TERM = "2026-autumn"
 PEPS = {c: pep_id_for(c, TERM) for c in (MEETING_CHILD, "LCS100002", "LCS100020")}
 COMMANDS = ("start pep", "start pep", "my peps", "my peps", "open LCS100001",
@@ -90,11 +93,11 @@ BY_KEY = {m.key: m for m in MEMBERS}
 PEOPLE = st.sampled_from(list(BY_KEY))   # by name: hypothesis prints them in a failing run
 
 
-def budget() -> tuple[settings, int | None]:
+def budget(ci_examples: int, ci_steps: int) -> tuple[settings, int | None]:
     """Fixed and derandomised unless PEP_STATEFUL_EXAMPLES / PEP_STATEFUL_SEED say
     otherwise: then from that seed, or a random one (printed, to replay)."""
-    examples = int(os.environ.get("PEP_STATEFUL_EXAMPLES") or CI_EXAMPLES)
-    steps = int(os.environ.get("PEP_STATEFUL_STEPS") or CI_STEPS)
+    examples = int(os.environ.get("PEP_STATEFUL_EXAMPLES") or ci_examples)
+    steps = int(os.environ.get("PEP_STATEFUL_STEPS") or ci_steps)
     chosen = os.environ.get("PEP_STATEFUL_SEED")
     longer = "PEP_STATEFUL_EXAMPLES" in os.environ
     run_seed = int(chosen) if chosen else (random.randrange(2**32) if longer else None)
@@ -121,7 +124,7 @@ def leading(held: Held, action: dict[str, Any]) -> bool:
     return action.get("verb") == FINISH and held.button("Go") is not None
 
 
-class MeetingMachine(RuleBasedStateMachine):
+class MeetingMachine(AfterMeetingRules, RuleBasedStateMachine):
     def __init__(self, runner: asyncio.Runner, template: Path, folder: Path,
                  authority: TokenAuthority, access: Access | None) -> None:
         super().__init__()
@@ -135,17 +138,24 @@ class MeetingMachine(RuleBasedStateMachine):
         self.typed_for: dict[str, str] = {}   # marker word -> LCS id of its PEP
         self.markers = itertools.count(1)
         self.cards = itertools.count()
+        self.after_meeting = False   # Ada's meeting was held before the run began
+        self.decisions = Decisions()
+        self.older: list[Choice] = []   # QA and PP+ cards decided on, for stale presses
 
     def teardown(self) -> None:
         self.run(self.world.close())
 
     # ---- rules -----------------------------------------------------------------------
 
-    @initialize(start=st.sampled_from(("walkthrough", "my peps", "nothing")))
-    def how_the_day_starts(self, start: str) -> None:
+    @initialize(start=st.sampled_from(("walkthrough", "my peps", "after the meeting",
+                                       "nothing")), known=st.booleans())
+    def how_the_day_starts(self, start: str, known: bool) -> None:
         """Most runs begin where the work is: Harriet has started Ada's walkthrough in
-        the first meeting chat, or has her list of PEPs."""
-        if start == "walkthrough":
+        the first meeting chat, or has her list of PEPs, or has held the meeting and
+        asks to return the PEP (tests/support/after_meeting_rules.py)."""
+        if start == "after the meeting":
+            self.meeting_was_held(known)
+        elif start == "walkthrough":
             self.say(HARRIET, MEETING_CHATS[0].id, "start pep")
             for member, held, action in self.choices(lambda h, a: a.get("verb") == START):
                 if member is HARRIET:
@@ -327,22 +337,27 @@ class MeetingMachine(RuleBasedStateMachine):
         verb, data = value["action"]["verb"], value["action"]["data"]
         shown = inputs(held.card)
         typing = {k: v if len(str(v)) < 40 else f"{str(v)[:30]}…" for k, v in data.items()
-                  if k not in ("pep_id", "version", "section", "current") and
+                  if k not in ("pep_id", "request_id", "round", "version", "section",
+                               "current") and
                   shown.get(k) != v}
         note((f"{member.key}'s Teams refreshes" if value["trigger"] == "automatic" else
               f"{member.key} presses {value['action'].get('title')!r}")
-             + f" ({verb}) on a card of {data.get('pep_id') or held.child or 'no PEP'} "
+             + f" ({verb}) on a card of "
+             f"{data.get('pep_id') or data.get('request_id') or held.child or 'no PEP'} "
              f"(version {data.get('version')}, {held.section or 'no section'}) in "
              f"{place(held.conversation)}" + (f", typed {typing}" if typing else "")
              + (", twice" if twice else ""))
         pep_id = str(data.get("pep_id") or "")
         before = self.run(self.world.stored(pep_id)) if pep_id else None
-        outcomes = []
+        outcomes: list[Outcome] = []
         for _ in range(2 if twice else 1):
+            watched = self.watch(member, held, verb)
             outcome = self.run(self.world.invoke(member, held.conversation,
                                                  held.message_id, value))
             note(f"  → {shown_text(outcome.card or {})[:150]!r}".replace("\\n", " | "))
             self.observe(member, outcome, held)
+            if watched is not None:
+                self.account(member, verb, outcome, watched)
             after = self.run(self.world.stored(pep_id)) if pep_id else None
             if before is not None and after is not None:
                 for broken in pressed(Press(member, held, value, outcome, before, after,
@@ -411,8 +426,26 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return asyncio.run(build_template(tmp_path_factory.mktemp("meeting-template")))
 
 
+class AfterTheMeeting(MeetingMachine):
+    """The same people and rules, every run starting after Ada's meeting: the return,
+    QA and PP+ decisions (tests/support/after_meeting_rules.py) get the whole run."""
+
+    @initialize(known=st.booleans())
+    def how_the_day_starts(self, known: bool) -> None:
+        self.meeting_was_held(known)
+
+
 def test_meeting_state_machine(template: Path, tmp_path: Path) -> None:
-    run_settings, run_seed = budget()
+    run_machine(MeetingMachine, template, tmp_path, CI_EXAMPLES, CI_STEPS)
+
+
+def test_after_the_meeting_state_machine(template: Path, tmp_path: Path) -> None:
+    run_machine(AfterTheMeeting, template, tmp_path, *CI_AFTER_MEETING)
+
+
+def run_machine(kind: type[MeetingMachine], template: Path, tmp_path: Path,
+                examples: int, steps: int) -> None:
+    run_settings, run_seed = budget(examples, steps)
     if run_seed is not None:
         print(f"PEP_STATEFUL_SEED={run_seed}")
     with asyncio.Runner() as runner:   # one event loop for the bot and every rule
@@ -421,8 +454,7 @@ def test_meeting_state_machine(template: Path, tmp_path: Path) -> None:
         known: list[Access] = []
 
         def machine() -> MeetingMachine:
-            m = MeetingMachine(runner, template, tmp_path, authority,
-                               known[0] if known else None)
+            m = kind(runner, template, tmp_path, authority, known[0] if known else None)
             known[:] = [m.access]
             return m
 

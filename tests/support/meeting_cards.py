@@ -116,7 +116,8 @@ def conflicted(card: dict[str, Any] | None) -> bool:
 
 
 def shows_errors(card: dict[str, Any] | None) -> bool:
-    return says(card, r"needs? attention before|^⚠|Cannot finish yet|Someone else changed")
+    return says(card, r"needs? attention before|^⚠|Cannot finish yet|Someone else changed|"
+                r"meeting is already finished")
 
 
 def shows_section(card: dict[str, Any] | None, key: str) -> bool:

@@ -36,8 +36,11 @@ from bot.paperwork import form_renderer
 from bot.server import DELIVERY, create_app
 from bot.settings import Settings
 from bot.wiring import Container, build_container
+from pep_model.access import Actor
+from pep_model.outbox import OutboxEntry
 from pep_model.people import Assignment, Person, Role
 from pep_model.pep import Pep
+from pep_model.pupil_premium import ApprovalRecord
 from store.migrate import upgrade
 from tests.support.bot_auth import APP_ID, ISSUER, TokenAuthority
 from tests.support.stub_connector import StubConnector
@@ -47,7 +50,8 @@ from tests.support.ticking_clock import TickingClock
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MEETING_CHILD = "LCS100001"   # Ada Fenwick-Lowe, Nursery, Little Acorns (school 999101)
 CARD = "application/vnd.microsoft.card.adaptive"
-PERSONAL = "a:personal-"      # the stub connector's personal chats: a:personal-<user id>
+PERSONAL = "a:personal-"
+TERM = "2026-autumn"      # the stub connector's personal chats: a:personal-<user id>
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,13 @@ SUPPORT = Member("support", "Social Care Business Support", "Business Support",
                  "29:support", "aad-support", "business.support@northvale.example")
 STRANGER = Member("stranger", "Sam Elsewhere", "unknown person", "29:stranger",
                   "aad-stranger", "someone@elsewhere.example")
-MEMBERS: tuple[Member, ...] = (HARRIET, RACHEL, MAUREEN, ADA, BETHAN, SUPPORT, STRANGER)
+# after the meeting (examples/staff.csv): Ada's school's PEP coordinator and advisor
+LUCY = Member("lucy", "Lucy Harrowby", "PEP coordinator", "29:lucy", "aad-lucy",
+              "lucy.harrowby@northvale.example")
+GWEN = Member("gwen", "Gwen Talbot-Price", "education advisor", "29:gwen", "aad-gwen",
+              "gwen.talbot-price@northvale.example")
+MEMBERS: tuple[Member, ...] = (HARRIET, RACHEL, MAUREEN, ADA, BETHAN, SUPPORT, STRANGER,
+                               LUCY, GWEN)
 
 
 @dataclass(frozen=True)
@@ -257,6 +267,47 @@ class World:
     async def stored(self, pep_id: str) -> Pep | None:
         async with self.container.uow() as uow:
             return await uow.peps.get(pep_id)
+
+    async def audit_actions(self, pep_id: str) -> list[str]:
+        async with self.container.uow() as uow:
+            return [e.action for e in await uow.audit.for_pep(pep_id)]
+
+    async def pp_decisions(self, pep_id: str) -> dict[str, ApprovalRecord]:
+        """Each decided PP+ request of the PEP, as the store holds its decision."""
+        async with self.container.uow() as uow:
+            return {s.request.id: s.decision for s in await uow.pupil_premium.for_pep(pep_id)
+                    if s.decision is not None}
+
+    async def qa_rounds(self, pep_id: str) -> int:
+        async with self.container.uow() as uow:
+            return len(await uow.qa.rounds(pep_id))
+
+    async def outbox(self) -> list[OutboxEntry]:
+        """Every message the bot queued to send by e-mail."""
+        async with self.container.uow() as uow:
+            return list(await uow.outbox.find())
+
+    async def meeting_held(self, child_id: str, raw: dict[str, dict[str, Any]],
+                           meeting: dict[str, dict[str, Any]]) -> None:
+        """Ada's PEP written and its meeting held and finished by Harriet through the
+        PEP service (what many steps of the machine would do): it awaits its return."""
+        service = self.container.service
+        async with self.container.uow() as uow:
+            person = await uow.people.get(HARRIET.email)
+            assert person is not None
+            lead = Actor(person=person,
+                         assignments=tuple(await uow.people.assignments(person.id)))
+        pep = await service.open_pep(child_id, TERM)
+        for values in (raw, None, meeting):
+            if values is None:
+                await service.start_meeting(pep.id, lead)
+                continue
+            for key, section in values.items():
+                version = (await service.get(pep.id, lead)).pep.version
+                saved = await service.record_section(pep.id, key, section, lead, version)
+                assert saved.saved, (key, saved.errors)
+        _, problems = await service.finish_meeting(pep.id, lead)
+        assert not problems, problems
 
     async def word_form(self, pep_id: str) -> tuple[str, bytes] | None:
         """The PEP's Word form as the school would be sent it today (None: no PEP)."""
