@@ -82,13 +82,12 @@ def test_demo_data_creates_it_and_lists_the_rows_to_check(
         "example" in out
 
 
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 async def test_postgresql_missing_or_not_set_up_is_refused(
         empty_database_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.cli import Refused, prepared_container
     from bot.settings import Settings
 
-    if not empty_database_url.startswith("postgresql"):
-        pytest.skip("the SQLite case is above")
     missing = empty_database_url.rsplit("/", 1)[0] + "/pep_no_such_database"
     for url, why in ((missing, "the database does not exist"),
                      (empty_database_url, "it has no PEP Companion tables")):
