@@ -22,6 +22,7 @@ from bot.app_package import (
     build_app_package,
     check_rsc_permissions,
 )
+from tests.support.tools import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = REPO / "tests" / "js"
@@ -58,10 +59,8 @@ def _manifest(zip_path: Path) -> dict[str, Any]:
 def _run_validator(manifest: dict[str, Any], tmp_path: Path) -> tuple[int, list[str]]:
     node = shutil.which("node")
     if node is None or not (JS_DIR / "node_modules" / "@microsoft" / "app-manifest").is_dir():
-        pytest.skip(
-            "Microsoft's manifest validator needs node and tests/js/node_modules: "
-            "run `npm ci --prefix tests/js`"
-        )
+        unavailable("Microsoft's manifest validator needs node and tests/js/node_modules: "
+                    "run `npm ci --prefix tests/js`")
     path = tmp_path / "manifest-under-test.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     proc = subprocess.run(

@@ -17,6 +17,7 @@ from tests.support.card_check import (
     render_errors,
     schema_errors,
 )
+from tests.support.tools import needs
 
 
 def good_card() -> dict[str, Any]:
@@ -266,9 +267,7 @@ def test_action_data_payload_is_not_checked_as_card_content() -> None:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    missing = render_available()
-    if missing is not None:
-        pytest.skip(missing)
+    needs(render_available())
     shots = tmp_path_factory.mktemp("card-shots")
     cards = [make() for make in RENDER_CASES.values()]
     started = time.perf_counter()
@@ -324,9 +323,7 @@ def test_render_is_fast_and_writes_screenshots(rendered: dict[str, Any]) -> None
 
 @pytest.mark.browser
 def test_assert_valid_cards_passes_and_lists_problems_per_card() -> None:
-    missing = render_available()
-    if missing is not None:
-        pytest.skip(missing)
+    needs(render_available())
     bad = copy.deepcopy(unknown_type_card())
     bad["body"][0]["colour"] = "Good"
     with pytest.raises(AssertionError) as raised:

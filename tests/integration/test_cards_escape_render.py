@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.card_check import render_available, run_renderer
+from tests.support.tools import needs
 from tests.unit.hostile_cards import TRICKS, list_cards, qa_and_pp_cards, walkthrough_cards
 
 pytestmark = pytest.mark.browser
@@ -17,9 +18,7 @@ BACKSLASH_TRICK = "a\\b"  # the one trick with a backslash of its own
 
 
 def test_typed_markdown_shows_literally_in_every_card() -> None:
-    unavailable = render_available()
-    if unavailable is not None:
-        pytest.skip(unavailable)
+    needs(render_available())
     variants = walkthrough_cards() + list_cards() + qa_and_pp_cards()
     out = run_renderer([card for _, card in variants], inspect=True)
     assert {name: messages for (name, _), messages in zip(variants, out["results"],

@@ -33,6 +33,7 @@ from pep_model.form_merge import Clearing
 from pep_model.sections import SECTION_KEYS
 from pep_model.workflow import PepStatus
 from tests.support.card_check import render_available, render_errors, schema_errors
+from tests.support.tools import needs
 from tests.unit.test_cards_fixtures import (
     LEADS,
     SERVICE,
@@ -108,9 +109,7 @@ def all_variants() -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_every_card_renders_without_errors() -> None:
-    unavailable = render_available()
-    if unavailable is not None:
-        pytest.skip(unavailable)
+    needs(render_available())
     variants = all_variants()
     names = [name for name, _ in variants]
     results = render_errors([card for _, card in variants])  # one browser launch
@@ -120,9 +119,7 @@ def test_every_card_renders_without_errors() -> None:
 
 
 def test_screenshots_of_the_walkthrough(tmp_path: Path) -> None:
-    unavailable = render_available()
-    if unavailable is not None:
-        pytest.skip(unavailable)
+    needs(render_available())
     cards = [card for _, card in all_variants()[:2]]
     assert [schema_errors(c) for c in cards] == [[], []]
     shots = Path(os.environ.get("PEP_CARD_SCREENSHOTS") or tmp_path / "shots")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.support.card_check import render_available, render_errors, schema_errors
+from tests.support.tools import needs
 from tests.unit.qa_card_fixtures import all_variants
 
 pytestmark = pytest.mark.browser
 
 
 def test_every_qa_pp_and_overview_card_renders_without_errors() -> None:
-    unavailable = render_available()
-    if unavailable is not None:
-        pytest.skip(unavailable)
+    needs(render_available())
     variants = all_variants()
     assert {name: schema_errors(card) for name, card in variants
             if schema_errors(card)} == {}

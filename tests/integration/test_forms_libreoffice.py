@@ -15,6 +15,7 @@ from forms.new_term import render_new_term_form
 from forms.read_back import read_form, to_content
 from pep_model.sections import SECTIONS
 from tests.support.docx_fill import FormEditor
+from tests.support.tools import unavailable
 from tests.unit.forms_fixtures import after_meeting, carried_targets, make_data
 
 pytestmark = pytest.mark.libreoffice
@@ -32,7 +33,7 @@ TYPED = {
 def _tools() -> tuple[str, str]:
     soffice, pdftotext = shutil.which("soffice"), shutil.which("pdftotext")
     if not soffice or not pdftotext:
-        pytest.skip("install libreoffice-writer-nogui and poppler-utils")
+        unavailable("install libreoffice-writer-nogui and poppler-utils")
     return soffice, pdftotext
 
 

@@ -3,14 +3,13 @@ host config (one browser launch for every variant of tests/unit/test_scheduling_
 
 from __future__ import annotations
 
-import pytest
-
 from pep_model.access import Actor
 from pep_model.rules import PepRules
 from pep_model.scheduling import SchedulingService
 from pep_model.services import PepService
 from pep_model.terms import default_calendar
 from tests.support.card_check import render_available, render_errors
+from tests.support.tools import needs
 from tests.unit.builders import make_child
 from tests.unit.conftest import ASSIGNMENTS, OTHER_SCHOOL, SCHOOL, SW
 from tests.unit.fakes import FixedClock, InMemoryUnitOfWorkFactory
@@ -18,9 +17,7 @@ from tests.unit.test_scheduling_cards import variants
 
 
 async def test_every_scheduling_card_renders_without_errors() -> None:
-    unavailable = render_available()
-    if unavailable is not None:
-        pytest.skip(unavailable)
+    needs(render_available())
     factory = InMemoryUnitOfWorkFactory().seed(
         schools=[SCHOOL, OTHER_SCHOOL], children=[make_child("LCS100001", 7, SCHOOL.urn)],
         people=list(ASSIGNMENTS), assignments=[a for h in ASSIGNMENTS.values() for a in h])
