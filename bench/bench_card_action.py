@@ -88,6 +88,7 @@ EXPERIMENTS = {"begin-timing"}
 # child processes
 # ---------------------------------------------------------------------------
 
+
 async def serve_stub(members: dict[str, dict[str, Any]]) -> None:
     """The local Bot Connector, plus a small control site the harness reads it through."""
     from tests.support.stub_connector import StubConnector
@@ -103,8 +104,9 @@ async def serve_stub(members: dict[str, dict[str, Any]]) -> None:
         return now
 
     async def cards(request: web.Request) -> web.Response:
-        return web.json_response(connector.cards(request.query.get("conv"),
-                                                 request.query.get("method")))
+        return web.json_response(
+            connector.cards(request.query.get("conv"), request.query.get("method"))
+        )
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(count())
@@ -124,8 +126,10 @@ async def serve_stub(members: dict[str, dict[str, Any]]) -> None:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        print(json.dumps({"service_url": connector.base_url,
-                          "control": f"http://127.0.0.1:{port}"}), flush=True)
+        print(
+            json.dumps({"service_url": connector.base_url, "control": f"http://127.0.0.1:{port}"}),
+            flush=True,
+        )
         await _until_signalled()
         await runner.cleanup()
 
@@ -159,14 +163,22 @@ def begin_summary() -> dict[str, Any]:
     if not w:
         return {}
     pick = lambda q: round(w[max(0, math.ceil(q * len(w)) - 1)], 2)  # noqa: E731
-    return {"begin_immediate_ms": {"n": len(w), "p50": pick(.5), "p90": pick(.9),
-                                   "p99": pick(.99), "max": round(w[-1], 1),
-                                   "over_10ms": sum(x > 10 for x in w),
-                                   "total_s": round(sum(w) / 1000, 2)}}
+    return {
+        "begin_immediate_ms": {
+            "n": len(w),
+            "p50": pick(0.5),
+            "p90": pick(0.9),
+            "p99": pick(0.99),
+            "max": round(w[-1], 1),
+            "over_10ms": sum(x > 10 for x in w),
+            "total_s": round(sum(w) / 1000, 2),
+        }
+    }
 
 
-async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path,
-                    experiment: str = "") -> None:
+async def serve_pep(
+    metadata_url: str, data_dir: Path, profile_path: Path, experiment: str = ""
+) -> None:
     """The real app, set up as tests/e2e/conftest.py does, served like `serve`."""
     chosen = set(filter(None, experiment.split(",")))
     if chosen - EXPERIMENTS:
@@ -182,14 +194,22 @@ async def serve_pep(metadata_url: str, data_dir: Path, profile_path: Path,
     from tests.support.bot_auth import APP_ID, ISSUER
     from tests.unit.fakes import FixedClock
 
-    logging.basicConfig(level=logging.INFO,  # as bot.cli.main does
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,  # as bot.cli.main does
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings(
-        _env_file=None, database_url=os.environ.get(
-            "PEP_BENCH_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/pep.sqlite3"),
-        app_id=APP_ID, openid_metadata_url=metadata_url, token_issuer=ISSUER,
-        allowed_tenants=[TENANT], forms_dir=data_dir / "forms")
+        _env_file=None,
+        database_url=os.environ.get(
+            "PEP_BENCH_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/pep.sqlite3"
+        ),
+        app_id=APP_ID,
+        openid_metadata_url=metadata_url,
+        token_issuer=ISSUER,
+        allowed_tenants=[TENANT],
+        forms_dir=data_dir / "forms",
+    )
     await upgrade(settings.database_url)
     container = build_container(settings, clock=FixedClock(today=TODAY))
     await load_demo_data(container, EXAMPLES)
@@ -237,6 +257,7 @@ async def _until_signalled() -> None:
 # process handling and /proc
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class Proc:
     name: str
@@ -251,8 +272,9 @@ class Proc:
         assert self.process.stdout is not None
         raw = await asyncio.wait_for(self.process.stdout.readline(), timeout)
         if not raw:
-            raise RuntimeError(f"{self.name} exited; see {self.log_path}:\n"
-                               f"{self.log_path.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{self.name} exited; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}"
+            )
         try:
             return dict(json.loads(raw))
         except ValueError:
@@ -273,8 +295,13 @@ async def spawn(name: str, args: list[str], log_dir: Path) -> Proc:
     log_path = log_dir / f"{name}.log"
     handle = log_path.open("wb")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdout=asyncio.subprocess.PIPE, stderr=handle,
-        cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+        sys.executable,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=handle,
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     handle.close()
     return Proc(name, process, log_path)
 
@@ -297,8 +324,8 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 def _ticks(stat_line: str) -> tuple[str, int]:
-    comm = stat_line[stat_line.index("(") + 1:stat_line.rindex(")")]
-    rest = stat_line[stat_line.rindex(")") + 2:].split()
+    comm = stat_line[stat_line.index("(") + 1 : stat_line.rindex(")")]
+    rest = stat_line[stat_line.rindex(")") + 2 :].split()
     return comm, int(rest[11]) + int(rest[12])  # utime + stime
 
 
@@ -333,6 +360,7 @@ def thread_cpu(pid: int) -> dict[str, float]:
 # ---------------------------------------------------------------------------
 # the load generator
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class LevelResult:
@@ -391,21 +419,37 @@ class CardSaves(Scenario):
 
         pep = self.peps[worker]
         self.n += 1
-        data = {**pep["data"], "version": pep["version"],
-                "f.views": f"Likes painting; bench save {self.n} by worker {worker}"}
-        value = {"action": {"type": "Action.Execute", "verb": SAVE, "data": data},
-                 "trigger": "manual"}
-        return json.dumps(activity(
-            self.service_url, pep["chat"], pep["user"], pep["aad"], type="invoke",
-            name="adaptiveCard/action", value=value, conversation_type="groupChat",
-            user_name=pep["user_name"])).encode()
+        data = {
+            **pep["data"],
+            "version": pep["version"],
+            "f.views": f"Likes painting; bench save {self.n} by worker {worker}",
+        }
+        value = {
+            "action": {"type": "Action.Execute", "verb": SAVE, "data": data},
+            "trigger": "manual",
+        }
+        return json.dumps(
+            activity(
+                self.service_url,
+                pep["chat"],
+                pep["user"],
+                pep["aad"],
+                type="invoke",
+                name="adaptiveCard/action",
+                value=value,
+                conversation_type="groupChat",
+                user_name=pep["user_name"],
+            )
+        ).encode()
 
     def judge(self, worker: int, status: int, text: str) -> str:
         if status != 200:
             return f"HTTP {status}: {text[:200]}"
         body = json.loads(text)
-        if body.get("statusCode") != 200 or \
-                body.get("type") != "application/vnd.microsoft.card.adaptive":
+        if (
+            body.get("statusCode") != 200
+            or body.get("type") != "application/vnd.microsoft.card.adaptive"
+        ):
             return f"invoke answer {text[:200]}"
         card = body["value"]
         version = _save_version(card)
@@ -438,16 +482,31 @@ class Echo(Scenario):
         from tests.support.teams import activity
 
         self.n += 1
-        return json.dumps(activity(self.service_url, f"a:echo-{worker}", "29:echo-user",
-                                   "aad-echo-user", text=f"hello {self.n}")).encode()
+        return json.dumps(
+            activity(
+                self.service_url,
+                f"a:echo-{worker}",
+                "29:echo-user",
+                "aad-echo-user",
+                text=f"hello {self.n}",
+            )
+        ).encode()
 
     def judge(self, worker: int, status: int, text: str) -> str:
         return "" if status in (200, 201) else f"HTTP {status}: {text[:200]}"
 
 
-async def run_level(http: aiohttp.ClientSession, url: str, headers: dict[str, str],
-                    scenario: Scenario, server: Proc, concurrency: int, warmup: float,
-                    seconds: float, server_name: str) -> LevelResult:
+async def run_level(
+    http: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    scenario: Scenario,
+    server: Proc,
+    concurrency: int,
+    warmup: float,
+    seconds: float,
+    server_name: str,
+) -> LevelResult:
     result = LevelResult(server_name, concurrency)
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -507,14 +566,16 @@ async def run_level(http: aiohttp.ClientSession, url: str, headers: dict[str, st
         result.cpu_percent = 100 * (cpu_at["cpu1"] - cpu_at["cpu0"]) / wall
         result.loadgen_cpu_percent = 100 * (cpu_at["me1"] - cpu_at["me0"]) / wall
         ours = sum(cpu_at[k + "1"] - cpu_at[k + "0"] for k in ("cpu", "me", "help"))
-        result.others_cpu_percent = max(0.0, 100 * (cpu_at["host1"] - cpu_at["host0"] - ours)
-                                        / wall)
+        result.others_cpu_percent = max(
+            0.0, 100 * (cpu_at["host1"] - cpu_at["host0"] - ours) / wall
+        )
     return result
 
 
 # ---------------------------------------------------------------------------
 # setting up the walkthroughs (the real flow, over HTTP)
 # ---------------------------------------------------------------------------
+
 
 def designated_teachers() -> list[tuple[str, str, str, str, str]]:
     """(lcs_id, user id, aad id, name, email) for every child in examples/roster.csv."""
@@ -528,19 +589,32 @@ def designated_teachers() -> list[tuple[str, str, str, str, str]]:
                 user, aad = "29:harriet", DEMO_USER_AAD_ID
             else:  # found by the email the (stub) Bot Connector gives for the member
                 user, aad = f"29:dt-{urn}", f"aad-dt-{urn}"
-            rows.append((r["lcs_id"], user, aad, r["designated_teacher_name"],
-                         r["designated_teacher_email"]))
+            rows.append(
+                (
+                    r["lcs_id"],
+                    user,
+                    aad,
+                    r["designated_teacher_name"],
+                    r["designated_teacher_email"],
+                )
+            )
     return rows
 
 
-async def start_walkthroughs(http: aiohttp.ClientSession, url: str, control: str,
-                             service_url: str, header: dict[str, str],
-                             count: int) -> list[dict[str, Any]]:
+async def start_walkthroughs(
+    http: aiohttp.ClientSession,
+    url: str,
+    control: str,
+    service_url: str,
+    header: dict[str, str],
+    count: int,
+) -> list[dict[str, Any]]:
     from tests.support.teams import actions, activity, card_text, submit
 
     async def send(who: tuple[str, str, str], chat: str, **kw: Any) -> Any:
-        a = activity(service_url, chat, who[0], who[1], conversation_type="groupChat",
-                     user_name=who[2], **kw)
+        a = activity(
+            service_url, chat, who[0], who[1], conversation_type="groupChat", user_name=who[2], **kw
+        )
         async with http.post(url, json=a, headers=header) as r:
             text = await r.text()
             assert r.status in (200, 201), (r.status, text)
@@ -576,22 +650,35 @@ async def start_walkthroughs(http: aiohttp.ClientSession, url: str, control: str
         lead = await invoke(who, chat, submit(shared, "pep.walkthrough.refresh"))
         # Go (without re-sending the first section's inputs: some children's first
         # section cannot be saved empty, and moving on saves what was typed)
-        voice = await invoke(who, chat, submit(lead, "pep.nav", {"nav.section": "voice"},
-                                               title="Go", keep_inputs=False))
+        voice = await invoke(
+            who,
+            chat,
+            submit(lead, "pep.nav", {"nav.section": "voice"}, title="Go", keep_inputs=False),
+        )
         assert actions(voice, SAVE), f"{lcs}: no save action on the voice card"
         value = submit(voice, SAVE, {"f.views": "First words", "f.how_gathered": "Talk"})
         saved = await invoke(who, chat, value)
         assert "Saved" in card_text(saved), card_text(saved)[:300]
         data = dict(value["action"]["data"])
-        peps.append({"lcs": lcs, "chat": chat, "user": user, "aad": aad, "user_name": name,
-                     "data": data, "version": _save_version(saved),
-                     "card_bytes": len(json.dumps(saved))})
+        peps.append(
+            {
+                "lcs": lcs,
+                "chat": chat,
+                "user": user,
+                "aad": aad,
+                "user_name": name,
+                "data": data,
+                "version": _save_version(saved),
+                "card_bytes": len(json.dumps(saved)),
+            }
+        )
     return peps
 
 
 # ---------------------------------------------------------------------------
 # reporting
 # ---------------------------------------------------------------------------
+
 
 def machine() -> str:
     model = "?"
@@ -609,24 +696,30 @@ def machine() -> str:
 
     import sqlalchemy
 
-    return (f"{os.cpu_count()} CPUs (nproc), \"{model}\", {mem_kb / 1024 / 1024:.1f} GiB RAM, "
-            f"Linux {platform.release()}; Python {platform.python_version()}, aiohttp "
-            f"{aiohttp.__version__}, botbuilder-core {version('botbuilder-core')}, "
-            f"SQLAlchemy {sqlalchemy.__version__}")
+    return (
+        f'{os.cpu_count()} CPUs (nproc), "{model}", {mem_kb / 1024 / 1024:.1f} GiB RAM, '
+        f"Linux {platform.release()}; Python {platform.python_version()}, aiohttp "
+        f"{aiohttp.__version__}, botbuilder-core {version('botbuilder-core')}, "
+        f"SQLAlchemy {sqlalchemy.__version__}"
+    )
 
 
 def table(results: list[LevelResult]) -> str:
-    lines = ["| server | concurrency | requests | req/s | p50 ms | p99 ms | errors "
-             "| peak RSS MB (VmHWM) | server CPU % | server CPU ms/req | load generator CPU % "
-             "| other processes on the host, CPU % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| server | concurrency | requests | req/s | p50 ms | p99 ms | errors "
+        "| peak RSS MB (VmHWM) | server CPU % | server CPU ms/req | load generator CPU % "
+        "| other processes on the host, CPU % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         errors = str(r.errors) + (f" ({r.conflicts} conflicts)" if r.conflicts else "")
-        lines.append(f"| {r.server} | {r.concurrency} | {r.requests} | {r.rps:.1f} "
-                     f"| {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {errors} "
-                     f"| {r.peak_rss_mb:.0f} ({r.hwm_mb:.0f}) | {r.cpu_percent:.0f} "
-                     f"| {r.cpu_ms_per_request:.2f} "
-                     f"| {r.loadgen_cpu_percent:.0f} | {r.others_cpu_percent:.0f} |")
+        lines.append(
+            f"| {r.server} | {r.concurrency} | {r.requests} | {r.rps:.1f} "
+            f"| {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {errors} "
+            f"| {r.peak_rss_mb:.0f} ({r.hwm_mb:.0f}) | {r.cpu_percent:.0f} "
+            f"| {r.cpu_ms_per_request:.2f} "
+            f"| {r.loadgen_cpu_percent:.0f} | {r.others_cpu_percent:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -641,28 +734,39 @@ def targets(card: list[LevelResult], echo: list[LevelResult]) -> tuple[bool, lis
         ratio = r.rps / e.rps
         met = ratio >= TARGET_RATIO
         ok &= met
-        lines.append(f"throughput at {r.concurrency}: card {r.rps:.0f} req/s = {ratio:.2f}x "
-                     f"echo {e.rps:.0f} req/s (target >= {TARGET_RATIO:.0f}x): "
-                     f"{'met' if met else 'MISSED'}; server CPU per request "
-                     f"{r.cpu_ms_per_request:.2f} vs {e.cpu_ms_per_request:.2f} ms = "
-                     f"{e.cpu_ms_per_request / r.cpu_ms_per_request:.2f}x")
+        lines.append(
+            f"throughput at {r.concurrency}: card {r.rps:.0f} req/s = {ratio:.2f}x "
+            f"echo {e.rps:.0f} req/s (target >= {TARGET_RATIO:.0f}x): "
+            f"{'met' if met else 'MISSED'}; server CPU per request "
+            f"{r.cpu_ms_per_request:.2f} vs {e.cpu_ms_per_request:.2f} ms = "
+            f"{e.cpu_ms_per_request / r.cpu_ms_per_request:.2f}x"
+        )
     at8 = [r for r in card if r.concurrency == 8]
     if at8:
         met = at8[0].pct(0.99) <= TARGET_P99_MS_AT_8
         ok &= met
-        lines.append(f"p99 at 8 concurrent: {at8[0].pct(0.99):.1f} ms (target <= "
-                     f"{TARGET_P99_MS_AT_8:.0f} ms): {'met' if met else 'MISSED'}")
+        lines.append(
+            f"p99 at 8 concurrent: {at8[0].pct(0.99):.1f} ms (target <= "
+            f"{TARGET_P99_MS_AT_8:.0f} ms): {'met' if met else 'MISSED'}"
+        )
     if card:
         peak = max(max(r.peak_rss_mb, r.hwm_mb) for r in card)
         met = peak <= TARGET_RSS_MB
         ok &= met
-        lines.append(f"card-action server RSS peak under load: {peak:.0f} MB (target <= "
-                     f"{TARGET_RSS_MB:.0f} MB): {'met' if met else 'MISSED'}")
+        lines.append(
+            f"card-action server RSS peak under load: {peak:.0f} MB (target <= "
+            f"{TARGET_RSS_MB:.0f} MB): {'met' if met else 'MISSED'}"
+        )
     if any(r.errors for r in card + echo):
         ok = False
-        lines.append("errors: " + "; ".join(f"{r.server} c={r.concurrency}: {r.errors} "
-                                            f"({r.first_error or 'conflicts'})"
-                                            for r in card + echo if r.errors))
+        lines.append(
+            "errors: "
+            + "; ".join(
+                f"{r.server} c={r.concurrency}: {r.errors} ({r.first_error or 'conflicts'})"
+                for r in card + echo
+                if r.errors
+            )
+        )
     return ok, lines
 
 
@@ -694,8 +798,9 @@ def profile_report(path: Path, requests: int, top: int) -> str:
     out.write("--- own time per package, ms per save (share of busy time; profiler on) ---\n")
     for g, t in sorted(groups.items(), key=lambda kv: -kv[1])[:22]:
         share = "" if g.startswith("idle") else f"{100 * t / busy:4.1f}%"
-        best = ", ".join(f"{name} {tt / n * 1000:.2f}" for tt, name in
-                         sorted(funcs[g], reverse=True)[:3])
+        best = ", ".join(
+            f"{name} {tt / n * 1000:.2f}" for tt, name in sorted(funcs[g], reverse=True)[:3]
+        )
         out.write(f"{t / n * 1000:6.3f} ms {share:>6} {g:40.40s} {best[:170]}\n")
     out.write("--- top functions by own time (tottime) ---\n")
     stats.stream = out  # type: ignore[attr-defined]
@@ -706,6 +811,7 @@ def profile_report(path: Path, requests: int, top: int) -> str:
 # ---------------------------------------------------------------------------
 # the run
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class Harness:
@@ -731,16 +837,27 @@ class Harness:
 
 
 def _line(r: LevelResult) -> str:
-    return (f"  c={r.concurrency:>2}: {r.requests} req, {r.rps:.1f} req/s, p50 {r.pct(.5):.1f}"
-            f" ms, p99 {r.pct(.99):.1f} ms, errors {r.errors}, RSS {r.peak_rss_mb:.0f} MB, "
-            f"CPU {r.cpu_percent:.0f}% (other processes on the host: "
-            f"{r.others_cpu_percent:.0f}% of one CPU)")
+    return (
+        f"  c={r.concurrency:>2}: {r.requests} req, {r.rps:.1f} req/s, p50 {r.pct(0.5):.1f}"
+        f" ms, p99 {r.pct(0.99):.1f} ms, errors {r.errors}, RSS {r.peak_rss_mb:.0f} MB, "
+        f"CPU {r.cpu_percent:.0f}% (other processes on the host: "
+        f"{r.others_cpu_percent:.0f}% of one CPU)"
+    )
 
 
 async def run_echo(h: Harness, levels: list[int]) -> list[LevelResult]:
     port = free_port()
-    echo = await spawn("echo-bot", [str(ROOT / "bench" / "echo_bot.py"), "--port", str(port),
-                                    "--metadata-url", h.metadata_url], h.work)
+    echo = await spawn(
+        "echo-bot",
+        [
+            str(ROOT / "bench" / "echo_bot.py"),
+            "--port",
+            str(port),
+            "--metadata-url",
+            h.metadata_url,
+        ],
+        h.work,
+    )
     h.procs.append(echo)
     await echo.line(60)
     url = f"http://127.0.0.1:{port}/api/messages"
@@ -749,14 +866,25 @@ async def run_echo(h: Harness, levels: list[int]) -> list[LevelResult]:
     results = []
     print("B: botbuilder 4.17.1 echo bot")
     for c in levels:
-        r = await run_level(h.http, url, h.headers, scenario, echo, c, h.args.warmup,
-                            h.args.seconds, "B: botbuilder echo")
+        r = await run_level(
+            h.http,
+            url,
+            h.headers,
+            scenario,
+            echo,
+            c,
+            h.args.warmup,
+            h.args.seconds,
+            "B: botbuilder echo",
+        )
         results.append(r)
         await h.connector_stats(clear=True)
         print(_line(r))
     replies = (await h.connector_stats())["echo"] - before
-    print(f"  {scenario.n} echo turns sent (incl. warm-up), {replies} replies reached the "
-          f"stub connector")
+    print(
+        f"  {scenario.n} echo turns sent (incl. warm-up), {replies} replies reached the "
+        f"stub connector"
+    )
     if replies != scenario.n:
         results[-1].errors += abs(scenario.n - replies)
         results[-1].first_error = f"replies {replies} != turns {scenario.n}"
@@ -764,34 +892,50 @@ async def run_echo(h: Harness, levels: list[int]) -> list[LevelResult]:
     return results
 
 
-async def run_card(h: Harness, levels: list[int],
-                   echo: list[LevelResult]) -> tuple[list[LevelResult], str]:
+async def run_card(
+    h: Harness, levels: list[int], echo: list[LevelResult]
+) -> tuple[list[LevelResult], str]:
     args = h.args
     me = str(Path(__file__).resolve())
-    pep = await spawn("pep-companion", [me, "serve-pep", "--metadata-url", h.metadata_url,
-                                        "--dir", str(h.work), "--experiment", args.experiment],
-                      h.work)
+    pep = await spawn(
+        "pep-companion",
+        [
+            me,
+            "serve-pep",
+            "--metadata-url",
+            h.metadata_url,
+            "--dir",
+            str(h.work),
+            "--experiment",
+            args.experiment,
+        ],
+        h.work,
+    )
     h.procs.append(pep)
     url = (await pep.line(120))["url"]
     t = time.monotonic()
-    peps = await start_walkthroughs(h.http, url, h.control, h.service_url, h.header,
-                                    max(levels))
-    print(f"A: PEP Companion{' [experiment ' + args.experiment + ']' if args.experiment else ''}"
-          f": {len(peps)} walkthroughs started through the real flow in "
-          f"{time.monotonic() - t:.1f}s; answer card ~{peps[0]['card_bytes']} bytes of JSON; "
-          f"server RSS after setup {proc_status(pep.pid)['VmRSS'] / 1024:.0f} MB")
+    peps = await start_walkthroughs(h.http, url, h.control, h.service_url, h.header, max(levels))
+    print(
+        f"A: PEP Companion{' [experiment ' + args.experiment + ']' if args.experiment else ''}"
+        f": {len(peps)} walkthroughs started through the real flow in "
+        f"{time.monotonic() - t:.1f}s; answer card ~{peps[0]['card_bytes']} bytes of JSON; "
+        f"server RSS after setup {proc_status(pep.pid)['VmRSS'] / 1024:.0f} MB"
+    )
     if len(peps) < max(levels):
         raise SystemExit(f"only {len(peps)} walkthroughs for {max(levels)} workers")
     scenario = CardSaves(h.service_url, peps)
     name = "A: PEP card action" + (f" [{args.experiment}]" if args.experiment else "")
     results = []
     for c in levels:
-        r = await run_level(h.http, url, h.headers, scenario, pep, c, args.warmup,
-                            args.seconds, name)
+        r = await run_level(
+            h.http, url, h.headers, scenario, pep, c, args.warmup, args.seconds, name
+        )
         results.append(r)
         stats = await h.connector_stats(clear=True)
-        print(_line(r) + f"  (stub connector so far: {stats['POST']} POST, {stats['PUT']} "
-              f"PUT card updates)")
+        print(
+            _line(r) + f"  (stub connector so far: {stats['POST']} POST, {stats['PUT']} "
+            f"PUT card updates)"
+        )
         if "begin-timing" in args.experiment.split(","):
             pep.process.send_signal(signal.SIGHUP)
             print(f"      warm-up + window: {await pep.line()}")
@@ -808,8 +952,10 @@ async def bench(args: argparse.Namespace) -> int:
 
     levels = [int(x) for x in args.levels.split(",")]
     work = Path(tempfile.mkdtemp(prefix="pep-bench-"))
-    members = {user: {"id": user, "email": email, "name": name}
-               for _, user, _, name, email in designated_teachers()}
+    members = {
+        user: {"id": user, "email": email, "name": name}
+        for _, user, _, name, email in designated_teachers()
+    }
     print(f"machine: {machine()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; work dir {work}")
     print(f"levels {levels}, warm-up {args.warmup:g}s + {args.seconds:g}s each\n")
@@ -818,17 +964,31 @@ async def bench(args: argparse.Namespace) -> int:
     procs: list[Proc] = []
     profile_text = ""
     try:
-        async with TokenAuthority() as authority, aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)) as http:
-            stub = await spawn("stub-connector", [str(Path(__file__).resolve()), "serve-stub",
-                                                  "--members", json.dumps(members)], work)
+        async with (
+            TokenAuthority() as authority,
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            ) as http,
+        ):
+            stub = await spawn(
+                "stub-connector",
+                [str(Path(__file__).resolve()), "serve-stub", "--members", json.dumps(members)],
+                work,
+            )
             procs.append(stub)
             HELPER_PIDS.append(stub.pid)
             where = await stub.line()
-            h = Harness(args, http, work, where["service_url"], where["control"],
-                        authority.metadata_url,
-                        # pre-signed once and reused (valid for an hour)
-                        authority.header(where["service_url"]), procs)
+            h = Harness(
+                args,
+                http,
+                work,
+                where["service_url"],
+                where["control"],
+                authority.metadata_url,
+                # pre-signed once and reused (valid for an hour)
+                authority.header(where["service_url"]),
+                procs,
+            )
             # the echo bot first, so the targets are known before A is (maybe) profiled
             if args.only in ("both", "echo"):
                 echo_results = await run_echo(h, levels)
@@ -851,29 +1011,37 @@ async def bench(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-async def profile_card(http: aiohttp.ClientSession, url: str, headers: dict[str, str],
-                       scenario: CardSaves, pep: Proc, args: argparse.Namespace) -> str:
+async def profile_card(
+    http: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    scenario: CardSaves,
+    pep: Proc,
+    args: argparse.Namespace,
+) -> str:
     """cProfile in the server's event-loop thread while 8 workers save sections; plus the
     CPU split between the server's threads (the loop vs aiosqlite's worker threads)."""
     c = min(args.profile_concurrency, len(scenario.peps))
     before = thread_cpu(pep.pid)
     pep.process.send_signal(signal.SIGUSR1)
     await pep.line()
-    r = await run_level(http, url, headers, scenario, pep, c, 0.0, args.profile_seconds,
-                        "A (profiled)")
+    r = await run_level(
+        http, url, headers, scenario, pep, c, 0.0, args.profile_seconds, "A (profiled)"
+    )
     pep.process.send_signal(signal.SIGUSR2)
     where = (await pep.line())["profile"]
     after = thread_cpu(pep.pid)
     split = sorted(((after[k] - before.get(k, 0.0), k) for k in after), reverse=True)
     total = sum(d for d, _ in split) or 1e-9
-    lines = [f"profile: c={c}, {r.requests} saves in {r.seconds:.1f}s under cProfile "
-             f"({r.rps:.0f} req/s with the profiler on), errors {r.errors}",
-             "server CPU by thread during the profile: " +
-             ", ".join(f"{k} {d:.2f}s ({100 * d / total:.0f}%)" for d, k in split[:5] if d)]
+    lines = [
+        f"profile: c={c}, {r.requests} saves in {r.seconds:.1f}s under cProfile "
+        f"({r.rps:.0f} req/s with the profiler on), errors {r.errors}",
+        "server CPU by thread during the profile: "
+        + ", ".join(f"{k} {d:.2f}s ({100 * d / total:.0f}%)" for d, k in split[:5] if d),
+    ]
     per = total / max(1, r.requests) * 1000
     lines.append(f"server CPU per save (all threads, profiler on): {per:.2f} ms")
-    return "\n".join(lines) + "\n" + profile_report(Path(where), r.requests,
-                                                         args.profile_top)
+    return "\n".join(lines) + "\n" + profile_report(Path(where), r.requests, args.profile_top)
 
 
 def main() -> int:
@@ -888,22 +1056,28 @@ def main() -> int:
     p.add_argument("--levels", default="1,8,32")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--warmup", type=float, default=3.0)
-    p.add_argument("--profile", choices=("auto", "yes", "no"), default="auto",
-                   help="profile the card action (auto: only when a target is missed)")
+    p.add_argument(
+        "--profile",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="profile the card action (auto: only when a target is missed)",
+    )
     p.add_argument("--profile-seconds", type=float, default=6.0)
     p.add_argument("--profile-top", type=int, default=25)
     p.add_argument("--profile-concurrency", type=int, default=1)
     p.add_argument("--only", choices=("both", "card", "echo"), default="both")
-    p.add_argument("--experiment", default="",
-                   help="begin-timing: report BEGIN IMMEDIATE waits (diagnostic)")
+    p.add_argument(
+        "--experiment", default="", help="begin-timing: report BEGIN IMMEDIATE waits (diagnostic)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (db, logs)")
     args = p.parse_args()
     if args.mode == "serve-stub":
         asyncio.run(serve_stub(json.loads(args.members)))
         return 0
     if args.mode == "serve-pep":
-        asyncio.run(serve_pep(args.metadata_url, args.dir, args.dir / "card_action.prof",
-                              args.experiment))
+        asyncio.run(
+            serve_pep(args.metadata_url, args.dir, args.dir / "card_action.prof", args.experiment)
+        )
         return 0
     return asyncio.run(bench(args))
 

@@ -31,12 +31,14 @@ EXAMPLES = ROOT / "examples"
 
 def _run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     elapsed = time.perf_counter() - started
     if done.returncode not in (0,):
-        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): "
-                         f"{done.stderr.decode()[-300:]}")
+        raise SystemExit(
+            f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-300:]}"
+        )
     return elapsed
 
 
@@ -47,8 +49,11 @@ def measure(runs: int, compiled: bool) -> dict[str, tuple[float, float]]:
         lines = (EXAMPLES / "roster.csv").read_text(encoding="utf-8-sig").splitlines()
         roster.write_text("\n".join(lines[:11]) + "\n", encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PEP_")}
-        env.update(PEP_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'pep.sqlite3'}",
-                   PYTHONPATH=str(ROOT), PEP_LOG_LEVEL="WARNING")
+        env.update(
+            PEP_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'pep.sqlite3'}",
+            PYTHONPATH=str(ROOT),
+            PEP_LOG_LEVEL="WARNING",
+        )
         if compiled:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
@@ -61,31 +66,36 @@ def measure(runs: int, compiled: bool) -> dict[str, tuple[float, float]]:
             "pep-companion --help": [*cli, "--help"],
             "pep-companion import-roster (10 rows)": [*cli, "import-roster", str(roster)],
         }
-        _run([*cli, "db", "upgrade"], env, folder)   # the database exists before
-        if compiled:                                   # bytecode compiled once, first
+        _run([*cli, "db", "upgrade"], env, folder)  # the database exists before
+        if compiled:  # bytecode compiled once, first
             for argv in commands.values():
                 _run(argv, env, folder)
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(runs):                          # interleaved: same load for each
+        for _ in range(runs):  # interleaved: same load for each
             for name, argv in commands.items():
                 times[name].append(_run(argv, env, folder))
     return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
 def report(runs: int) -> str:
-    lines = [f"CLI start-up, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — "
-             f"`.venv/bin/python bench/bench_cli_startup.py --runs {runs}`; "
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-             f"Python {platform.python_version()}, load average "
-             f"{os.getloadavg()[0]:.2f} at the start.", "",
-             "| command | bytecode | median s | min s | median ÷ `python -c pass` |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"CLI start-up, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — "
+        f"`.venv/bin/python bench/bench_cli_startup.py --runs {runs}`; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average "
+        f"{os.getloadavg()[0]:.2f} at the start.",
+        "",
+        "| command | bytecode | median s | min s | median ÷ `python -c pass` |",
+        "|---|---|---|---|---|",
+    ]
     for compiled in (True, False):
         found = measure(runs, compiled)
         base = found["python -c pass"][0]
         for name, (median, least) in found.items():
-            lines.append(f"| `{name}` | {'compiled' if compiled else 'none'} | "
-                         f"{median:.3f} | {least:.3f} | {median / base:.1f}× |")
+            lines.append(
+                f"| `{name}` | {'compiled' if compiled else 'none'} | "
+                f"{median:.3f} | {least:.3f} | {median / base:.1f}× |"
+            )
     return "\n".join(lines) + "\n"
 
 

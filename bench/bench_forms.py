@@ -31,17 +31,47 @@ from pep_model.pep import Pep
 from pep_model.terms import default_calendar
 from tests.support.docx_fill import FormEditor
 
-FIRST = ["Ada", "Jordan", "Zoë", "Mohammed", "Olivia", "Kacper", "Amara", "Finley", "Siân",
-         "Ravi", "Grace", "Tomasz", "Leah", "Oisín", "Priya", "Connor"]
-LAST = ["Fenwick", "Ellis", "O'Neil", "Khan", "Nowak", "Okafor", "Patel", "Hughes",
-        "Evans", "Byrne", "Smith & Co", "Lewandowski"]
+FIRST = [
+    "Ada",
+    "Jordan",
+    "Zoë",
+    "Mohammed",
+    "Olivia",
+    "Kacper",
+    "Amara",
+    "Finley",
+    "Siân",
+    "Ravi",
+    "Grace",
+    "Tomasz",
+    "Leah",
+    "Oisín",
+    "Priya",
+    "Connor",
+]
+LAST = [
+    "Fenwick",
+    "Ellis",
+    "O'Neil",
+    "Khan",
+    "Nowak",
+    "Okafor",
+    "Patel",
+    "Hughes",
+    "Evans",
+    "Byrne",
+    "Smith & Co",
+    "Lewandowski",
+]
 SCHOOLS = [School(str(137000 + i), f"School {i} <Academy> & Sixth Form") for i in range(40)]
 SEN = [SenStatus.NONE, SenStatus.SEN_SUPPORT, SenStatus.EHCP]
-TARGETS = ["Read for 20 minutes a day with carer and log it",
-           "Use the calm-down card in maths lessons instead of leaving",
-           "Attend after-school science club every week 🔬",
-           "Complete homework on time, checked by carer on Sundays",
-           "Speak to a key adult when worried: at least once a day"]
+TARGETS = [
+    "Read for 20 minutes a day with carer and log it",
+    "Use the calm-down card in maths lessons instead of leaving",
+    "Attend after-school science club every week 🔬",
+    "Complete homework on time, checked by carer on Sundays",
+    "Speak to a key adult when worried: at least once a day",
+]
 
 
 def make_batch(count: int) -> list[FormData]:
@@ -49,28 +79,50 @@ def make_batch(count: int) -> list[FormData]:
     batch = []
     for i in range(count):
         child = Child(
-            f"LCS{200000 + i}", FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)],
-            date(2010 + i % 10, 1 + i % 12, 1 + i % 28), YearGroup(i % 14 - 1 if i % 14 else 1),
-            SCHOOLS[i % len(SCHOOLS)].urn, placement_type="Foster care",
-            carer_name=f"Carer {i}", legal_status="Section 31",
-            sen_status=SEN[i % 3], transition_flag=i % 11 == 0)
+            f"LCS{200000 + i}",
+            FIRST[i % len(FIRST)],
+            LAST[(i * 7) % len(LAST)],
+            date(2010 + i % 10, 1 + i % 12, 1 + i % 28),
+            YearGroup(i % 14 - 1 if i % 14 else 1),
+            SCHOOLS[i % len(SCHOOLS)].urn,
+            placement_type="Foster care",
+            carer_name=f"Carer {i}",
+            legal_status="Section 31",
+            sen_status=SEN[i % 3],
+            transition_flag=i % 11 == 0,
+        )
         carried = TARGETS[: i % 6]
         sections: dict[str, Any] = {
             "send": {"status": SEN[i % 3].value},
-            "previous_targets": {"rows": [{"target": t, "outcome": None, "evidence": None}
-                                          for t in carried]},
+            "previous_targets": {
+                "rows": [{"target": t, "outcome": None, "evidence": None} for t in carried]
+            },
         }
         if i % 4 == 0:  # some already started in the cards
-            sections["voice"] = {"views": f"I like art and PE.\nMaths is hard ({i}).",
-                                 "how_gathered": "Talked with the DT"}
-            sections["attendance"] = {"possible_sessions": 120, "attended_sessions": 100 + i % 20,
-                                      "unauthorised_sessions": i % 3, "explanation": None}
+            sections["voice"] = {
+                "views": f"I like art and PE.\nMaths is hard ({i}).",
+                "how_gathered": "Talked with the DT",
+            }
+            sections["attendance"] = {
+                "possible_sessions": 120,
+                "attended_sessions": 100 + i % 20,
+                "unauthorised_sessions": i % 3,
+                "explanation": None,
+            }
         pep = Pep(child.lcs_id, term.id, sections=sections)
-        batch.append(FormData(child, SCHOOLS[i % len(SCHOOLS)], term, pep,
-                              f"Designated Teacher {i % 40}", f"Social Worker {i % 90}",
-                              f"Carer {i}", transition_reasons=(
-                                  ["flagged as a transition case"] if i % 11 == 0 else []),
-                              attendance_threshold=Decimal(95)))
+        batch.append(
+            FormData(
+                child,
+                SCHOOLS[i % len(SCHOOLS)],
+                term,
+                pep,
+                f"Designated Teacher {i % 40}",
+                f"Social Worker {i % 90}",
+                f"Carer {i}",
+                transition_reasons=(["flagged as a transition case"] if i % 11 == 0 else []),
+                attendance_threshold=Decimal(95),
+            )
+        )
     return batch
 
 
@@ -85,15 +137,19 @@ def timed(fn: Callable[[Any], Any], items: list[Any]) -> tuple[list[float], list
 
 def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
-    return {"mean": statistics.fmean(times), "p50": ordered[len(ordered) // 2],
-            "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-            "max": ordered[-1]}
+    return {
+        "mean": statistics.fmean(times),
+        "p50": ordered[len(ordered) // 2],
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "max": ordered[-1],
+    }
 
 
 def fill(form: bytes, i: int) -> bytes:
     editor = FormEditor(form)
-    editor.fill_text("f:voice.views", f"Likes science club.\nFinds reading hard ({i}).",
-                     paragraphs=i % 2 == 0)
+    editor.fill_text(
+        "f:voice.views", f"Likes science club.\nFinds reading hard ({i}).", paragraphs=i % 2 == 0
+    )
     editor.fill_text("f:attendance.possible_sessions", "120")
     editor.fill_text("f:attendance.attended_sessions", str(100 + i % 20))
     editor.fill_text("f:attendance.unauthorised_sessions", "0")
@@ -116,15 +172,20 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        ram_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                      if x.startswith("MemTotal"))
+        ram_kb = next(
+            int(x.split()[1])
+            for x in Path("/proc/meminfo").read_text().splitlines()
+            if x.startswith("MemTotal")
+        )
         ram = f"{ram_kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         ram = "unknown"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return (f"nproc {os.cpu_count()}, \"{cpu}\", RAM {ram}, Linux {platform.release()}, "
-            f"Python {platform.python_version()}; load average {load:.1f} at start "
-            "(other jobs share the host: p99/max carry their noise)")
+    return (
+        f'nproc {os.cpu_count()}, "{cpu}", RAM {ram}, Linux {platform.release()}, '
+        f"Python {platform.python_version()}; load average {load:.1f} at start "
+        "(other jobs share the host: p99/max carry their noise)"
+    )
 
 
 def run(args: argparse.Namespace) -> str:
@@ -167,61 +228,64 @@ def run(args: argparse.Namespace) -> str:
     assert all(not errors for _, errors in results), "filled forms should read cleanly"
     assert readings[0].child_id == batch[0].child.lcs_id
 
-    return "\n".join([
-        "## Word forms",
-        "",
-        f"Command: `.venv/bin/python bench/bench_forms.py --forms {args.forms} "
-        f"--naive {args.naive} --read {args.read}` (pinned to one core).",
-        f"Machine: {where}.",
-        "",
-        f"New-term forms ({args.forms} children, varied names, carried targets 0–5, a "
-        "quarter partly prefilled):",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| first form (prepares the template once per process) | {first_ms:.1f} ms |",
-        f"| per form mean / p50 / p99 / max | {fast['mean']:.2f} / {fast['p50']:.2f} / "
-        f"{fast['p99']:.2f} / {fast['max']:.2f} ms |",
-        f"| forms per second (one core) | {args.forms / wall:,.0f} |",
-        f"| form size mean | {statistics.fmean(sizes) / 1024:.1f} KB |",
-        f"| peak traced memory, whole batch kept in memory (tracemalloc) | "
-        f"{peak / 1024 / 1024:.1f} MB |",
-        f"| process peak RSS after the batch (ru_maxrss) | {rss_mb:.0f} MB |",
-        "",
-        f"Side by side on the first {args.naive} forms, same run:",
-        "",
-        "| build | mean | p50 | p99 | size |",
-        "|---|---|---|---|---|",
-        f"| prepared template + string assembly, zlib level 1 | {fast_sample['mean']:.2f} ms | "
-        f"{fast_sample['p50']:.2f} ms | {fast_sample['p99']:.2f} ms | "
-        f"{statistics.fmean(sizes[: args.naive]) / 1024:.1f} KB |",
-        f"| same, zlib level 6 | {level6['mean']:.2f} ms | {level6['p50']:.2f} ms | "
-        f"{level6['p99']:.2f} ms | {level6_size / 1024:.1f} KB |",
-        f"| plain python-docx (forms.naive) | {naive['mean']:.1f} ms | {naive['p50']:.1f} ms | "
-        f"{naive['p99']:.1f} ms | {naive_size / 1024:.1f} KB |",
-        "",
-        "Speed ratio python-docx / prepared template: "
-        f"**{naive['mean'] / fast_sample['mean']:.0f}×**.",
-        "",
-        f"Reading back {args.read} filled forms (typed text in split runs, line breaks, "
-        "paragraphs, date picker, ticks):",
-        "",
-        "| measure | mean | p50 | p99 |",
-        "|---|---|---|---|",
-        f"| read_form | {summary(read_times)['mean']:.2f} ms | {summary(read_times)['p50']:.2f} ms "
-        f"| {summary(read_times)['p99']:.2f} ms |",
-        f"| read_form + to_content | {summary(both_times)['mean']:.2f} ms | "
-        f"{summary(both_times)['p50']:.2f} ms | {summary(both_times)['p99']:.2f} ms |",
-        "",
-        "Targets: ≤ 5 ms per form and ≤ 200 MB for the batch, ≥ 10× faster than plain "
-        "python-docx, ≤ 20 ms per form read. The python-docx build is slow mostly in "
-        "`table.cell(r, c)` (quadratic in the table size) and style look-ups by name; the "
-        "prepared template builds empty boxes once per process and only the child's values "
-        f"per form. zlib level 1 is kept: {level6['mean'] - fast_sample['mean']:.1f} ms "
-        f"faster than level 6 for "
-        f"{(statistics.fmean(sizes[: args.naive]) - level6_size) / 1024:.1f} KB more per form.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "## Word forms",
+            "",
+            f"Command: `.venv/bin/python bench/bench_forms.py --forms {args.forms} "
+            f"--naive {args.naive} --read {args.read}` (pinned to one core).",
+            f"Machine: {where}.",
+            "",
+            f"New-term forms ({args.forms} children, varied names, carried targets 0–5, a "
+            "quarter partly prefilled):",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| first form (prepares the template once per process) | {first_ms:.1f} ms |",
+            f"| per form mean / p50 / p99 / max | {fast['mean']:.2f} / {fast['p50']:.2f} / "
+            f"{fast['p99']:.2f} / {fast['max']:.2f} ms |",
+            f"| forms per second (one core) | {args.forms / wall:,.0f} |",
+            f"| form size mean | {statistics.fmean(sizes) / 1024:.1f} KB |",
+            f"| peak traced memory, whole batch kept in memory (tracemalloc) | "
+            f"{peak / 1024 / 1024:.1f} MB |",
+            f"| process peak RSS after the batch (ru_maxrss) | {rss_mb:.0f} MB |",
+            "",
+            f"Side by side on the first {args.naive} forms, same run:",
+            "",
+            "| build | mean | p50 | p99 | size |",
+            "|---|---|---|---|---|",
+            f"| prepared template + string assembly, zlib level 1 | {fast_sample['mean']:.2f} ms | "
+            f"{fast_sample['p50']:.2f} ms | {fast_sample['p99']:.2f} ms | "
+            f"{statistics.fmean(sizes[: args.naive]) / 1024:.1f} KB |",
+            f"| same, zlib level 6 | {level6['mean']:.2f} ms | {level6['p50']:.2f} ms | "
+            f"{level6['p99']:.2f} ms | {level6_size / 1024:.1f} KB |",
+            f"| plain python-docx (forms.naive) | {naive['mean']:.1f} ms | {naive['p50']:.1f} ms | "
+            f"{naive['p99']:.1f} ms | {naive_size / 1024:.1f} KB |",
+            "",
+            "Speed ratio python-docx / prepared template: "
+            f"**{naive['mean'] / fast_sample['mean']:.0f}×**.",
+            "",
+            f"Reading back {args.read} filled forms (typed text in split runs, line breaks, "
+            "paragraphs, date picker, ticks):",
+            "",
+            "| measure | mean | p50 | p99 |",
+            "|---|---|---|---|",
+            f"| read_form | {summary(read_times)['mean']:.2f} ms | "
+            f"{summary(read_times)['p50']:.2f} ms "
+            f"| {summary(read_times)['p99']:.2f} ms |",
+            f"| read_form + to_content | {summary(both_times)['mean']:.2f} ms | "
+            f"{summary(both_times)['p50']:.2f} ms | {summary(both_times)['p99']:.2f} ms |",
+            "",
+            "Targets: ≤ 5 ms per form and ≤ 200 MB for the batch, ≥ 10× faster than plain "
+            "python-docx, ≤ 20 ms per form read. The python-docx build is slow mostly in "
+            "`table.cell(r, c)` (quadratic in the table size) and style look-ups by name; the "
+            "prepared template builds empty boxes once per process and only the child's values "
+            f"per form. zlib level 1 is kept: {level6['mean'] - fast_sample['mean']:.1f} ms "
+            f"faster than level 6 for "
+            f"{(statistics.fmean(sizes[: args.naive]) - level6_size) / 1024:.1f} KB more per form.",
+            "",
+        ]
+    )
 
 
 def write_section(path: Path, section: str) -> None:
@@ -232,10 +296,15 @@ def write_section(path: Path, section: str) -> None:
     if start is None:
         new = text.rstrip("\n") + "\n\n" + section
     else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        new = "\n".join([*lines[:start], *section.rstrip("\n").splitlines(), "",
-                         *lines[end:]]).rstrip("\n") + "\n"
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        new = (
+            "\n".join(
+                [*lines[:start], *section.rstrip("\n").splitlines(), "", *lines[end:]]
+            ).rstrip("\n")
+            + "\n"
+        )
     path.write_text(new)
 
 

@@ -39,37 +39,68 @@ from tests.support.zip_bombs import GB, MB, bomb_docx, member, zip_of  # noqa: E
 
 # the bomb's check sum is left 0 (computing it would mean inflating it here): zipfile
 # finds the mismatch only at the end, once all 1 GiB is in memory
-BEFORE = ("import zipfile, sys, time\n"
-          "data = open(sys.argv[1], 'rb').read()\n"
-          "t = time.perf_counter()\n"
-          "with zipfile.ZipFile(sys.argv[1]) as z:\n"
-          "    try:\n"
-          "        body = z.read('word/document.xml')\n"
-          "    except zipfile.BadZipFile:\n"
-          "        pass\n"
-          "print(time.perf_counter() - t)\n")
+BEFORE = (
+    "import zipfile, sys, time\n"
+    "data = open(sys.argv[1], 'rb').read()\n"
+    "t = time.perf_counter()\n"
+    "with zipfile.ZipFile(sys.argv[1]) as z:\n"
+    "    try:\n"
+    "        body = z.read('word/document.xml')\n"
+    "    except zipfile.BadZipFile:\n"
+    "        pass\n"
+    "print(time.perf_counter() - t)\n"
+)
 # each child reports its own peak (VmHWM: ru_maxrss would carry the bench's own
 # high-water mark across fork and exec)
-PEAK = ("\nprint([l.split()[1] for l in open('/proc/self/status')"
-        " if l.startswith('VmHWM')][0])\n")
-AFTER = ("import sys, time\n"
-         "from forms.read_back import NotAPepForm, read_form\n"
-         "data = open(sys.argv[1], 'rb').read()\n"
-         "t = time.perf_counter()\n"
-         "try:\n"
-         "    read_form(data)\n"
-         "except NotAPepForm:\n"
-         "    pass\n"
-         "print(time.perf_counter() - t)\n")
+PEAK = "\nprint([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
+AFTER = (
+    "import sys, time\n"
+    "from forms.read_back import NotAPepForm, read_form\n"
+    "data = open(sys.argv[1], 'rb').read()\n"
+    "t = time.perf_counter()\n"
+    "try:\n"
+    "    read_form(data)\n"
+    "except NotAPepForm:\n"
+    "    pass\n"
+    "print(time.perf_counter() - t)\n"
+)
 
 
 def _largest_accepted() -> bytes:
     """16 MB of paragraphs of varied words: compressed about as much as Word's XML."""
     w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-    words = ["read", "carer", "school", "target", "maths", "phonics", "attendance",
-             "voice", "calm", "card", "log", "teacher", "tutor", "reading", "writing",
-             "progress", "behaviour", "friends", "club", "Ada", "Theo", "minutes", "week",
-             "term", "spring", "summer", "autumn", "support", "plan", "review"]
+    words = [
+        "read",
+        "carer",
+        "school",
+        "target",
+        "maths",
+        "phonics",
+        "attendance",
+        "voice",
+        "calm",
+        "card",
+        "log",
+        "teacher",
+        "tutor",
+        "reading",
+        "writing",
+        "progress",
+        "behaviour",
+        "friends",
+        "club",
+        "Ada",
+        "Theo",
+        "minutes",
+        "week",
+        "term",
+        "spring",
+        "summer",
+        "autumn",
+        "support",
+        "plan",
+        "review",
+    ]
     pick = random.Random(11)
     head, tail = f"<w:document {w}><w:body>".encode(), b"</w:body></w:document>"
     paras, size = [], len(head) + len(tail)
@@ -82,8 +113,12 @@ def _largest_accepted() -> bytes:
 
 
 def _files(folder: Path) -> dict[str, Path]:
-    made = {"bomb-1g.docx": bomb_docx(GB), "lying-1g.docx": bomb_docx(GB, 16 * MB - 1),
-            "bomb-8g.docx": bomb_docx(8 * GB), "largest.docx": _largest_accepted()}
+    made = {
+        "bomb-1g.docx": bomb_docx(GB),
+        "lying-1g.docx": bomb_docx(GB, 16 * MB - 1),
+        "bomb-8g.docx": bomb_docx(8 * GB),
+        "largest.docx": _largest_accepted(),
+    }
     paths = {}
     for name, data in made.items():
         paths[name] = folder / name
@@ -99,8 +134,7 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"{argv} failed ({done.returncode}): "
-                         f"{done.stderr.decode()[-300:]}")
+        raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode()[-300:]}")
     step, peak_kb = done.stdout.split()[-2:]
     return elapsed, float(step), int(peak_kb) / 1024
 
@@ -113,35 +147,54 @@ def measure(runs: int) -> list[tuple[str, int, float, float]]:
         cases = {
             "`python -c pass`": ([py, "-c", "print(0)"], 0),
             "import forms.read_back": ([py, "-c", "import forms.read_back\nprint(0)"], 0),
-            "before: zipfile reads the 1 GiB body (1 MB file)":
-                ([py, "-c", BEFORE, str(f["bomb-1g.docx"])], f["bomb-1g.docx"].stat().st_size),
-            "after: read_form refuses the 1 GiB bomb":
-                ([py, "-c", AFTER, str(f["bomb-1g.docx"])], f["bomb-1g.docx"].stat().st_size),
-            "after: read_form refuses it with a lying directory":
-                ([py, "-c", AFTER, str(f["lying-1g.docx"])],
-                 f["lying-1g.docx"].stat().st_size),
-            "after: read_form refuses the 8 GiB bomb (8 MB file)":
-                ([py, "-c", AFTER, str(f["bomb-8g.docx"])], f["bomb-8g.docx"].stat().st_size),
-            "largest accepted body (16 MB of XML), read to the end":
-                ([py, "-c", AFTER, str(f["largest.docx"])], f["largest.docx"].stat().st_size),
+            "before: zipfile reads the 1 GiB body (1 MB file)": (
+                [py, "-c", BEFORE, str(f["bomb-1g.docx"])],
+                f["bomb-1g.docx"].stat().st_size,
+            ),
+            "after: read_form refuses the 1 GiB bomb": (
+                [py, "-c", AFTER, str(f["bomb-1g.docx"])],
+                f["bomb-1g.docx"].stat().st_size,
+            ),
+            "after: read_form refuses it with a lying directory": (
+                [py, "-c", AFTER, str(f["lying-1g.docx"])],
+                f["lying-1g.docx"].stat().st_size,
+            ),
+            "after: read_form refuses the 8 GiB bomb (8 MB file)": (
+                [py, "-c", AFTER, str(f["bomb-8g.docx"])],
+                f["bomb-8g.docx"].stat().st_size,
+            ),
+            "largest accepted body (16 MB of XML), read to the end": (
+                [py, "-c", AFTER, str(f["largest.docx"])],
+                f["largest.docx"].stat().st_size,
+            ),
         }
         found: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
         for _ in range(runs):  # interleaved: the same load for each
             for name, (argv, _size) in cases.items():
                 found[name].append(_run(argv, env))
-    return [(name, cases[name][1], statistics.median(t for t, _, _ in results),
-             statistics.median(s for _, s, _ in results), max(r for _, _, r in results))
-            for name, results in found.items()]
+    return [
+        (
+            name,
+            cases[name][1],
+            statistics.median(t for t, _, _ in results),
+            statistics.median(s for _, s, _ in results),
+            max(r for _, _, r in results),
+        )
+        for name, results in found.items()
+    ]
 
 
 def report(runs: int) -> str:
-    lines = [f"Zip bombs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — "
-             f"`.venv/bin/python bench/bench_hostile_upload.py --runs {runs}`; "
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-             f"Python {platform.python_version()}, load average "
-             f"{os.getloadavg()[0]:.2f} at the start.", "",
-             "| case | file MB | process, median s | reading step, median s | peak RSS MB |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"Zip bombs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — "
+        f"`.venv/bin/python bench/bench_hostile_upload.py --runs {runs}`; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average "
+        f"{os.getloadavg()[0]:.2f} at the start.",
+        "",
+        "| case | file MB | process, median s | reading step, median s | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
     for name, size, seconds, step, rss in measure(runs):
         shown = f"{size / MB:.1f}" if size else "—"
         step_shown = f"{step:.3f}" if size else "—"

@@ -36,8 +36,7 @@ TERM = "2026-autumn"
 SCHOOL = School("900001", "Bench School")
 CHILD = Child("LCSB1", "Bench", "Child", date(2014, 3, 9), YearGroup(7), SCHOOL.urn)
 TEACHER = Person("dt@bench.example", "Bench Teacher")
-ACTOR = Actor(TEACHER, (Assignment(TEACHER.id, Role.DESIGNATED_TEACHER,
-                                   school_urn=SCHOOL.urn),))
+ACTOR = Actor(TEACHER, (Assignment(TEACHER.id, Role.DESIGNATED_TEACHER, school_urn=SCHOOL.urn),))
 
 
 class FixedClock:
@@ -88,14 +87,21 @@ async def run(url: str, saves: int) -> dict[str, float]:
     finally:
         await engine.dispose()
     q = statistics.quantiles(rounds, n=100, method="inclusive")
-    return {"p50": q[49], "p99": q[98], "mean": statistics.fmean(rounds),
-            "save_p50": statistics.median(writes), "per_s": saves / elapsed}
+    return {
+        "p50": q[49],
+        "p99": q[98],
+        "mean": statistics.fmean(rounds),
+        "save_p50": statistics.median(writes),
+        "per_s": saves / elapsed,
+    }
 
 
 def show(name: str, saves: int, r: dict[str, float]) -> None:
-    print(f"{name:<11} {saves} saves: p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  "
-          f"mean {r['mean']:.2f} ms  {r['per_s']:.0f} saves/s  "
-          f"(record_section alone p50 {r['save_p50']:.2f} ms)")
+    print(
+        f"{name:<11} {saves} saves: p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  "
+        f"mean {r['mean']:.2f} ms  {r['per_s']:.0f} saves/s  "
+        f"(record_section alone p50 {r['save_p50']:.2f} ms)"
+    )
 
 
 async def main() -> int:

@@ -25,8 +25,7 @@ async def sqlite_database() -> AsyncIterator[str]:
 @asynccontextmanager
 async def postgres_database(server: str) -> AsyncIterator[str]:
     name = f"pep_bench_{secrets.token_hex(6)}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT",
-                                connect_args={"timeout": 5})
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
     try:
         async with admin.connect() as conn:
             await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')

@@ -71,21 +71,21 @@ class NoOutboundCredentials(ServiceClientCredentialsFactory):
     async def is_authentication_disabled(self) -> bool:
         return False
 
-    async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
-                                 validate_authority: bool) -> AppCredentials:
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> AppCredentials:
         return MicrosoftAppCredentials.empty()
 
 
 class EchoBot(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        await turn_context.send_activity(
-            MessageFactory.text(f"Echo: {turn_context.activity.text}"))
+        await turn_context.send_activity(MessageFactory.text(f"Echo: {turn_context.activity.text}"))
 
 
 def create_app(metadata_url: str, issuer: str = ISSUER, app_id: str = APP_ID) -> web.Application:
     auth = ConfigurationBotFrameworkAuthentication(
-        Config(metadata_url, issuer, app_id),
-        credentials_factory=NoOutboundCredentials(app_id))
+        Config(metadata_url, issuer, app_id), credentials_factory=NoOutboundCredentials(app_id)
+    )
     adapter = CloudAdapter(auth)
     bot = EchoBot()
 

@@ -25,8 +25,8 @@ import json
 import re
 from typing import Any
 
-MAX_DEPTH = 64        # activities Teams sends nest about 10 deep
-MAX_INT_DIGITS = 20   # int64 and then some
+MAX_DEPTH = 64  # activities Teams sends nest about 10 deep
+MAX_INT_DIGITS = 20  # int64 and then some
 
 NOT_JSON = "the body is not valid JSON"
 NOT_AN_ACTIVITY = "the body is not an activity"
@@ -102,8 +102,9 @@ def _bounded_int(number: str) -> int:
 
 
 # made once: json.loads with options would build a decoder for every request
-_DECODER = json.JSONDecoder(parse_constant=_not_a_number, parse_float=_finite,
-                            parse_int=_bounded_int)
+_DECODER = json.JSONDecoder(
+    parse_constant=_not_a_number, parse_float=_finite, parse_int=_bounded_int
+)
 
 
 def _check(body: Any, unstorable: bool) -> None:
@@ -112,8 +113,11 @@ def _check(body: Any, unstorable: bool) -> None:
     docstring for where)."""
     if not isinstance(body, (dict, list)):
         return
-    card_action = isinstance(body, dict) and body.get("type") == "invoke" and \
-        body.get("name") == "adaptiveCard/action"
+    card_action = (
+        isinstance(body, dict)
+        and body.get("type") == "invoke"
+        and body.get("name") == "adaptiveCard/action"
+    )
     if unstorable and isinstance(body, dict) and isinstance(body.get("text"), str):
         body["text"] = _UNSTORABLE.sub("\ufffd", body["text"])
     stack: list[tuple[Any, tuple[str, ...]]] = [(body, ())]
@@ -122,8 +126,9 @@ def _check(body: Any, unstorable: bool) -> None:
         if len(path) >= MAX_DEPTH:
             raise NotAnActivity(NOT_AN_ACTIVITY)
         look = unstorable and not (card_action and path[:3] == _CARD_DATA)
-        items = node.items() if isinstance(node, dict) else \
-            ((str(i), v) for i, v in enumerate(node))
+        items = (
+            node.items() if isinstance(node, dict) else ((str(i), v) for i, v in enumerate(node))
+        )
         for key, value in items:
             if look and _UNSTORABLE.search(key):
                 raise NotAnActivity(_broken((*path, key)))
@@ -135,5 +140,7 @@ def _check(body: Any, unstorable: bool) -> None:
 
 def _broken(path: tuple[str, ...]) -> str:
     where = ".".join(_UNSTORABLE.sub("\ufffd", p)[:40] for p in path) or "the activity"
-    return (f"{where} contains a broken character (half of a UTF-16 surrogate pair, or "
-            "NUL); the activity was not read")
+    return (
+        f"{where} contains a broken character (half of a UTF-16 surrogate pair, or "
+        "NUL); the activity was not read"
+    )

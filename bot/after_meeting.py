@@ -33,9 +33,20 @@ log = logging.getLogger(__name__)
 Upload = Callable[[str, bytes], Awaitable[None]]
 
 # telling people lives in bot/reach.py; these names are used from here by the routes
-__all__ = ["AfterMeeting", "Reach", "Told", "Upload", "after_meeting_services",
-           "as_message", "offline_reach", "reach_for", "reachable_names", "to_people",
-           "unposted_notice_hooks", "with_qa_settings"]
+__all__ = [
+    "AfterMeeting",
+    "Reach",
+    "Told",
+    "Upload",
+    "after_meeting_services",
+    "as_message",
+    "offline_reach",
+    "reach_for",
+    "reachable_names",
+    "to_people",
+    "unposted_notice_hooks",
+    "with_qa_settings",
+]
 
 
 def with_qa_settings(rules: PepRules, settings: Settings) -> PepRules:
@@ -43,10 +54,13 @@ def with_qa_settings(rules: PepRules, settings: Settings) -> PepRules:
     scale stops the start-up with a message)."""
     grades = tuple(g.strip().lower() for g in settings.qa_grades)
     GradeScale(grades)  # raises ValueError naming the problem
-    return replace(rules, qa_grades=grades,
-                   qa_amber_blocks_approval=settings.qa_amber_blocks_approval,
-                   qa_voice_min_words=settings.qa_voice_min_words,
-                   payment_needs_finalised_pep=settings.pupil_premium_needs_finalised_pep)
+    return replace(
+        rules,
+        qa_grades=grades,
+        qa_amber_blocks_approval=settings.qa_amber_blocks_approval,
+        qa_voice_min_words=settings.qa_voice_min_words,
+        payment_needs_finalised_pep=settings.pupil_premium_needs_finalised_pep,
+    )
 
 
 @dataclass(frozen=True)
@@ -66,22 +80,33 @@ def after_meeting_services(c: Container, reach: Reach | None = None) -> AfterMee
     rules = with_qa_settings(c.rules, c.settings)
     return AfterMeeting(
         QaService(c.uow, c.calendar, rules, c.clock),
-        PupilPremiumService(c.uow, c.calendar, rules, c.clock,
-                            document=render_payment_schedule,
-                            authority_name=c.settings.authority_name),
+        PupilPremiumService(
+            c.uow,
+            c.calendar,
+            rules,
+            c.clock,
+            document=render_payment_schedule,
+            authority_name=c.settings.authority_name,
+        ),
         OverviewService(c.uow, c.calendar, rules, c.clock),
-        reach=reach or offline_reach(c))
+        reach=reach or offline_reach(c),
+    )
 
 
-def to_people(people: list[Person] | tuple[Person, ...], card: dict[str, Any],
-              what: str, ref: str) -> list[Outgoing]:
+def to_people(
+    people: list[Person] | tuple[Person, ...], card: dict[str, Any], what: str, ref: str
+) -> list[Outgoing]:
     """Teams only, for people with a Teams id (no outbox at hand); prefer
     Reach.to_people, which reaches everyone else by e-mail."""
-    out = [Outgoing(card=card, to_user_id=p.entra_object_id) for p in people
-           if p.entra_object_id]
+    out = [Outgoing(card=card, to_user_id=p.entra_object_id) for p in people if p.entra_object_id]
     if len(out) < len(people):
-        log.warning("%s for %s: %d of %d recipients have no Teams id", what, ref,
-                    len(people) - len(out), len(people))
+        log.warning(
+            "%s for %s: %d of %d recipients have no Teams id",
+            what,
+            ref,
+            len(people) - len(out),
+            len(people),
+        )
     return out
 
 

@@ -121,8 +121,11 @@ def example_settings(settings: Any) -> list[str]:
     """The PEP_ settings that still name the example domain (a package built from them
     installs a bot Teams can never reach)."""
     fields = ("public_domain", "website_url", "privacy_url", "terms_url")
-    return [f"PEP_{name.upper()}" for name in fields
-            if EXAMPLE_DOMAIN in str(getattr(settings, name, "")).lower()]
+    return [
+        f"PEP_{name.upper()}"
+        for name in fields
+        if EXAMPLE_DOMAIN in str(getattr(settings, name, "")).lower()
+    ]
 
 
 def check_rsc_permissions(manifest: dict[str, Any]) -> list[str]:
@@ -222,14 +225,19 @@ def _declare(manifest: dict[str, Any]) -> None:
     """What the bot's code says once, written into the manifest: the command menu per
     scope (bot/commands.py: where each command answers) and the RSC permissions."""
     for bot in manifest.get("bots") or []:
-        lists = [{"scopes": [scope], "commands": commands.menu(where)}
-                 for scope, where in (("personal", Where.PERSONAL),
-                                      ("groupChat", Where.SHARED),
-                                      ("team", Where.CHANNEL))]
+        lists = [
+            {"scopes": [scope], "commands": commands.menu(where)}
+            for scope, where in (
+                ("personal", Where.PERSONAL),
+                ("groupChat", Where.SHARED),
+                ("team", Where.CHANNEL),
+            )
+        ]
         bot["commandLists"] = [entry for entry in lists if entry["commands"]]
     permissions = manifest.setdefault("authorization", {}).setdefault("permissions", {})
-    permissions["resourceSpecific"] = [{"name": name, "type": "Application"}
-                                       for name in RSC_PERMISSIONS]
+    permissions["resourceSpecific"] = [
+        {"name": name, "type": "Application"} for name in RSC_PERMISSIONS
+    ]
 
 
 def build_app_package(

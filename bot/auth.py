@@ -74,8 +74,9 @@ class _Keys:
 
 
 class TokenValidator:
-    def __init__(self, *, metadata_url: str, issuer: str, app_id: str,
-                 session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, *, metadata_url: str, issuer: str, app_id: str, session: aiohttp.ClientSession
+    ) -> None:
         self.metadata_url = metadata_url
         self.issuer = issuer
         self.app_id = app_id
@@ -117,9 +118,14 @@ class TokenValidator:
         key, endorsements = await self._key(str(header.get("kid", "")))
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key=key, algorithms=["RS256"], audience=self.app_id,
-                issuer=self.issuer, leeway=CLOCK_SKEW_SECONDS,
-                options={"require": ["exp", "iss", "aud"]})
+                token,
+                key=key,
+                algorithms=["RS256"],
+                audience=self.app_id,
+                issuer=self.issuer,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["exp", "iss", "aud"]},
+            )
         except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {exc}") from None
         return VerifiedToken(claims, endorsements)
@@ -127,8 +133,10 @@ class TokenValidator:
     async def _key(self, kid: str) -> tuple[Any, frozenset[str]]:
         keys = self._keys
         stale = keys is None or time.monotonic() - keys.fetched_at > KEYS_REFRESH_SECONDS
-        if stale or (kid not in keys.by_kid and   # type: ignore[union-attr]
-                     time.monotonic() - self._last_forced > UNKNOWN_KID_REFRESH_SECONDS):
+        if stale or (
+            kid not in keys.by_kid  # type: ignore[union-attr]
+            and time.monotonic() - self._last_forced > UNKNOWN_KID_REFRESH_SECONDS
+        ):
             async with self._lock:
                 if self._keys is keys:  # nobody refreshed while we waited
                     if not stale:
@@ -161,7 +169,9 @@ class TokenValidator:
                 continue
             endorsements = jwk.get("endorsements")
             endorsements = endorsements if isinstance(endorsements, list) else []
-            by_kid[jwk["kid"]] = (RSAAlgorithm.from_jwk(json.dumps(jwk)),
-                                  frozenset(e for e in endorsements if isinstance(e, str)))
+            by_kid[jwk["kid"]] = (
+                RSAAlgorithm.from_jwk(json.dumps(jwk)),
+                frozenset(e for e in endorsements if isinstance(e, str)),
+            )
         log.info("loaded %d signing keys", len(by_kid))
         return _Keys(by_kid, time.monotonic())

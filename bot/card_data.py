@@ -11,7 +11,7 @@ from pep_model.sections import SECTION_KEYS
 
 MAX_DATA_KEYS = 400
 MAX_VALUE_CHARS = 10_000
-MAX_NUMBER_DIGITS = 9   # versions and page numbers: far below 10**9, and int() is cheap
+MAX_NUMBER_DIGITS = 9  # versions and page numbers: far below 10**9, and int() is cheap
 # what the section model reads itself (pep_model/sections.py refuses a broken character
 # there with a message on the field); every other value is checked here
 SECTION_FIELD_PREFIXES = ("f.", "r.")
@@ -36,8 +36,7 @@ def parse_action(value: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(value, Mapping):
         raise BadRequest("The card action carried no data.")
     action = value.get("action")
-    if not isinstance(action, Mapping) or action.get("type", "Action.Execute") != \
-            "Action.Execute":
+    if not isinstance(action, Mapping) or action.get("type", "Action.Execute") != "Action.Execute":
         raise BadRequest("The card action is not an Action.Execute.")
     verb = action.get("verb")
     data = action.get("data") or {}
@@ -54,15 +53,19 @@ def parse_action(value: Any) -> tuple[str, dict[str, Any]]:
             raise BadRequest("The card sent a field without a name.")
         section_field = key.startswith(SECTION_FIELD_PREFIXES)
         if broken_text(key) and not section_field:
-            raise BadRequest(f"The card sent a field named {_shown(key)} with a broken "
-                             "character (half an emoji?) in its name.")
+            raise BadRequest(
+                f"The card sent a field named {_shown(key)} with a broken "
+                "character (half an emoji?) in its name."
+            )
         if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
             raise BadRequest(f"The field {_shown(key)} is too long.")
         if isinstance(item, (dict, list)):
             raise BadRequest(f"The field {_shown(key)} has an unexpected value.")
         if isinstance(item, str) and not section_field and broken_text(item):
-            raise BadRequest(f"The field {_shown(key)} contains a broken character (half "
-                             "an emoji?): retype it without it.")
+            raise BadRequest(
+                f"The field {_shown(key)} contains a broken character (half "
+                "an emoji?): retype it without it."
+            )
     return verb, dict(data)
 
 
@@ -76,12 +79,13 @@ def whole_number(value: Any, what: str) -> int:
     string of up to 9 ASCII digits. Anything else — "²", "١٢", "-1", "1.5", 5,000
     digits, true — is a BadRequest naming `what`."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value < 10 ** MAX_NUMBER_DIGITS:
+        if 0 <= value < 10**MAX_NUMBER_DIGITS:
             return value
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         return int(value)
-    raise BadRequest(f"The card's {what} is not a whole number of up to "
-                     f"{MAX_NUMBER_DIGITS} digits.")
+    raise BadRequest(
+        f"The card's {what} is not a whole number of up to {MAX_NUMBER_DIGITS} digits."
+    )
 
 
 def data_str(data: Mapping[str, Any], key: str) -> str:

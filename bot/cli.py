@@ -45,8 +45,9 @@ class Bar:
         if self.tty:
             width = 30
             filled = width * done // max(total, 1)
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                             f"{done}/{total}")
+            sys.stderr.write(
+                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            )
             if done >= total:
                 sys.stderr.write("\n")
         elif done >= total or done // 100 != self._last // 100:
@@ -64,8 +65,9 @@ def _container(settings: Settings) -> Any:
 def configure_logging(settings: Settings) -> None:
     import logging
 
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -165,8 +167,11 @@ async def cmd_import_previous(settings: Settings, args: argparse.Namespace) -> i
     need_folder(args.dir)
     c = await prepared_container(settings)
     try:
-        term = _term(c, args.term) if args.term else c.calendar.previous(
-            c.calendar.current_or_next(c.clock.today()))
+        term = (
+            _term(c, args.term)
+            if args.term
+            else c.calendar.previous(c.calendar.current_or_next(c.clock.today()))
+        )
         if term is None:
             print("no previous term in the calendar; pass --term", file=sys.stderr)
             return EXIT_USAGE
@@ -215,18 +220,26 @@ async def cmd_app_package(settings: Settings, args: argparse.Namespace) -> int:
         raise Refused("PEP_APP_ID is not set: set the bot's Entra app id (a GUID) first")
     examples = example_settings(settings)
     if examples and not args.allow_example:
-        raise Refused(f"{', '.join(examples)} still the example (pep-companion.example.org):"
-                      " set your own, or pass --allow-example for a test package")
+        raise Refused(
+            f"{', '.join(examples)} still the example (pep-companion.example.org):"
+            " set your own, or pass --allow-example for a test package"
+        )
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise Refused(f"--out {out}: is a file; give a folder (it is created when missing)")
     out.mkdir(parents=True, exist_ok=True)
     try:
         path = build_app_package(
-            app_id=settings.app_id, bot_id=settings.app_id, domain=settings.public_domain,
-            version=settings.app_version, developer_name=settings.developer_name,
-            website_url=settings.website_url, privacy_url=settings.privacy_url,
-            terms_url=settings.terms_url, out_path=out)
+            app_id=settings.app_id,
+            bot_id=settings.app_id,
+            domain=settings.public_domain,
+            version=settings.app_version,
+            developer_name=settings.developer_name,
+            website_url=settings.website_url,
+            privacy_url=settings.privacy_url,
+            terms_url=settings.terms_url,
+            out_path=out,
+        )
     except ValueError as exc:
         raise Refused(str(exc)) from None
     print(f"wrote {path}")
@@ -244,9 +257,14 @@ def cmd_terms(settings: Settings, args: argparse.Namespace) -> int:
         raise Refused(f"PEP_TERM_DATES_FILE {settings.term_dates_file}: {exc}") from None
     for term in calendar.terms:
         half = term.half_term
-        print(f"{term.id:<12} {british_date(term.start)} to {british_date(term.end)}  "
-              + (f"half-term {british_date(half.start)} to {british_date(half.end)}"
-                 if half else "no half-term"))
+        print(
+            f"{term.id:<12} {british_date(term.start)} to {british_date(term.end)}  "
+            + (
+                f"half-term {british_date(half.start)} to {british_date(half.end)}"
+                if half
+                else "no half-term"
+            )
+        )
     return EXIT_OK
 
 
@@ -277,7 +295,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pep-companion",
         description="Personal Education Plans for looked-after children, run in Teams. "
-                    "Settings come from PEP_* environment variables or .env (see README).")
+        "Settings come from PEP_* environment variables or .env (see README).",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Command, help_text: str, **kw: Any) -> argparse.ArgumentParser:
@@ -287,49 +306,82 @@ def parser() -> argparse.ArgumentParser:
 
     add("serve", cmd_serve, "Run the bot (POST /api/messages, GET /healthz, GET /readyz).")
     db = sub.add_parser("db", help="Database commands.").add_subparsers(
-        dest="db_command", required=True, metavar="DB_COMMAND")
-    db.add_parser("upgrade", help="Apply database migrations.",
-                  description="Apply database migrations.").set_defaults(func=cmd_db_upgrade)
-    sp = add("import-roster", cmd_import_roster,
-             "Import the roster CSV of looked-after children (see examples/README.md). "
-             "Exit status 1 when any row was rejected.")
+        dest="db_command", required=True, metavar="DB_COMMAND"
+    )
+    db.add_parser(
+        "upgrade", help="Apply database migrations.", description="Apply database migrations."
+    ).set_defaults(func=cmd_db_upgrade)
+    sp = add(
+        "import-roster",
+        cmd_import_roster,
+        "Import the roster CSV of looked-after children (see examples/README.md). "
+        "Exit status 1 when any row was rejected.",
+    )
     sp.add_argument("file", type=Path, help="CSV file (UTF-8, with or without BOM)")
-    sp = add("import-staff", cmd_import_staff,
-             "Import Virtual School, coordinator, advisor and Business Support staff.")
+    sp = add(
+        "import-staff",
+        cmd_import_staff,
+        "Import Virtual School, coordinator, advisor and Business Support staff.",
+    )
     sp.add_argument("file", type=Path)
-    sp = add("import-attendance", cmd_import_attendance,
-             "Import attendance (sessions possible, attended, unauthorised, explanation) "
-             "into each child's PEP; rows breaking the attendance rule are reported.")
+    sp = add(
+        "import-attendance",
+        cmd_import_attendance,
+        "Import attendance (sessions possible, attended, unauthorised, explanation) "
+        "into each child's PEP; rows breaking the attendance rule are reported.",
+    )
     sp.add_argument("file", type=Path)
     sp.add_argument("--term", help="term id (default: the current term)")
-    sp = add("import-previous-peps", cmd_import_previous,
-             "Store last term's finalised PDFs, matched to children by the LCS id in the "
-             "file name.")
+    sp = add(
+        "import-previous-peps",
+        cmd_import_previous,
+        "Store last term's finalised PDFs, matched to children by the LCS id in the file name.",
+    )
     sp.add_argument("dir", type=Path)
     sp.add_argument("--term", help="term the PDFs belong to (default: the previous term)")
     forms = sub.add_parser("forms", help="Word PEP forms.").add_subparsers(
-        dest="forms_command", required=True, metavar="FORMS_COMMAND")
-    sp = forms.add_parser("new-term", help="Write every child's new-term PEP form.",
-                          description="Write every child's new-term PEP form.")
+        dest="forms_command", required=True, metavar="FORMS_COMMAND"
+    )
+    sp = forms.add_parser(
+        "new-term",
+        help="Write every child's new-term PEP form.",
+        description="Write every child's new-term PEP form.",
+    )
     sp.set_defaults(func=cmd_forms_new_term)
     sp.add_argument("--term", help="term id, e.g. 2027-spring (default: the current term)")
     sp.add_argument("--out", type=Path, help="folder (default PEP_FORMS_DIR/<term>)")
     from bot.cli_forms import add_commands as add_form_commands
 
     add_form_commands(forms)  # forms read, forms import
-    sp = add("app-package", cmd_app_package,
-             "Build the Teams app package (zip) from PEP_APP_ID, PEP_PUBLIC_DOMAIN and the "
-             "URL settings. Refuses the example domain unless --allow-example.")
-    sp.add_argument("--out", type=Path, default=Path("out"),
-                    help="folder for pep-companion-<version>.zip, created when missing "
-                         "(default out/)")
-    sp.add_argument("--allow-example", action="store_true",
-                    help="accept the example domain pep-companion.example.org (a test "
-                         "package that Teams cannot reach)")
-    add("terms", cmd_terms, "List the terms (PEP_TERM_DATES_FILE or the built-in "
-        "calendar): term id, first and last day, half-term.")
-    sp = add("demo-data", cmd_demo_data,
-             "Load the fictional sample authority (roster, staff, last term's PDFs).")
+    sp = add(
+        "app-package",
+        cmd_app_package,
+        "Build the Teams app package (zip) from PEP_APP_ID, PEP_PUBLIC_DOMAIN and the "
+        "URL settings. Refuses the example domain unless --allow-example.",
+    )
+    sp.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        help="folder for pep-companion-<version>.zip, created when missing (default out/)",
+    )
+    sp.add_argument(
+        "--allow-example",
+        action="store_true",
+        help="accept the example domain pep-companion.example.org (a test "
+        "package that Teams cannot reach)",
+    )
+    add(
+        "terms",
+        cmd_terms,
+        "List the terms (PEP_TERM_DATES_FILE or the built-in "
+        "calendar): term id, first and last day, half-term.",
+    )
+    sp = add(
+        "demo-data",
+        cmd_demo_data,
+        "Load the fictional sample authority (roster, staff, last term's PDFs).",
+    )
     sp.add_argument("--examples", type=Path, default=Path("examples"))
     from bot.cli_m365 import add_commands as add_m365_commands
     from bot.cli_reports import add_commands as add_report_commands

@@ -50,8 +50,9 @@ def head_revision() -> str | None:
 
 def refusal(url: str, why: str = "") -> NoDatabase:
     reason = f" ({why})" if why else ""
-    return NoDatabase(f"no database at {shown(url)}{reason}; run db upgrade or set "
-                      "PEP_DATABASE_URL")
+    return NoDatabase(
+        f"no database at {shown(url)}{reason}; run db upgrade or set PEP_DATABASE_URL"
+    )
 
 
 async def schema_version(url: str) -> str | None:
@@ -69,13 +70,17 @@ async def schema_version(url: str) -> str | None:
             text = str(exc.orig or exc).lower()
             if "does not exist" in text:
                 raise refusal(url, "the database does not exist") from None
-            raise NoDatabase(f"cannot open the database at {shown(url)}: "
-                             f"{type(exc.orig or exc).__name__}; check PEP_DATABASE_URL "
-                             "and that the server is running") from None
+            raise NoDatabase(
+                f"cannot open the database at {shown(url)}: "
+                f"{type(exc.orig or exc).__name__}; check PEP_DATABASE_URL "
+                "and that the server is running"
+            ) from None
         except OSError as exc:
-            raise NoDatabase(f"cannot reach the database at {shown(url)}: "
-                             f"{exc.strerror or type(exc).__name__}; check "
-                             "PEP_DATABASE_URL and that the server is running") from None
+            raise NoDatabase(
+                f"cannot reach the database at {shown(url)}: "
+                f"{exc.strerror or type(exc).__name__}; check "
+                "PEP_DATABASE_URL and that the server is running"
+            ) from None
         try:
             result = await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
             row = result.first()

@@ -63,19 +63,27 @@ async def cmd_forms_read(settings: Settings, args: argparse.Namespace) -> int:
     except NotAPepForm as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    shown: dict[str, Any] = {"child_id": form.child_id, "term_id": form.term_id,
-                             "sections": dict(form.sections)}
+    shown: dict[str, Any] = {
+        "child_id": form.child_id,
+        "term_id": form.term_id,
+        "sections": dict(form.sections),
+    }
     c = await prepared_container(settings)
     try:
         outcome = await FormImport(c.service).import_form(
-            form, SYSTEM, "forms read", other_term_confirmed=True, dry_run=True)
+            form, SYSTEM, "forms read", other_term_confirmed=True, dry_run=True
+        )
         shown |= _report(outcome)
-        problems = bool(outcome.problems or outcome.gaps or outcome.conflicts
-                        or outcome.outside or outcome.locked)
+        problems = bool(
+            outcome.problems
+            or outcome.gaps
+            or outcome.conflicts
+            or outcome.outside
+            or outcome.locked
+        )
     except NotFound:  # no such PEP held: only what the form itself says can be judged
         shown["problems"] = [_where(e) for e in form.problems]
-        shown["note"] = (f"no PEP {form.pep_id} is held here, so only what could be read "
-                         "was checked")
+        shown["note"] = f"no PEP {form.pep_id} is held here, so only what could be read was checked"
         problems = bool(form.problems)
     finally:
         await c.close()
@@ -96,16 +104,19 @@ async def cmd_forms_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         actor = await _actor(c, args.as_email)
         if actor is None:
-            print(f"--as {args.as_email}: nobody with that e-mail is on record; import "
-                  "the staff or roster file that names them first", file=sys.stderr)
+            print(
+                f"--as {args.as_email}: nobody with that e-mail is on record; import "
+                "the staff or roster file that names them first",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         importer = FormImport(c.service)
         for path in args.files:
             try:
                 form = returned_form(read_form(path.read_bytes()))
                 outcome = await importer.import_form(
-                    form, actor, f"forms import: {path.name}",
-                    other_term_confirmed=args.other_term)
+                    form, actor, f"forms import: {path.name}", other_term_confirmed=args.other_term
+                )
             except OSError as exc:
                 print(f"{path}: cannot be read ({exc.strerror or exc})", file=sys.stderr)
                 status = EXIT_PROBLEMS
@@ -114,14 +125,29 @@ async def cmd_forms_import(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{path}: {exc}", file=sys.stderr)
                 status = EXIT_PROBLEMS
                 continue
-            print(json.dumps({"file": str(path), "pep": form.pep_id} | _report(outcome),
-                             indent=2, ensure_ascii=False, default=str))
+            print(
+                json.dumps(
+                    {"file": str(path), "pep": form.pep_id} | _report(outcome),
+                    indent=2,
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
             if outcome.other_term:
-                print(f"{path}: for the {outcome.term.label}, not the current "
-                      f"{outcome.current_term.label}; nothing saved (add --other-term to "
-                      "save it into that term's PEP)", file=sys.stderr)
-            if outcome.other_term or outcome.locked or outcome.problems or \
-                    outcome.conflicts or outcome.gaps or outcome.outside:
+                print(
+                    f"{path}: for the {outcome.term.label}, not the current "
+                    f"{outcome.current_term.label}; nothing saved (add --other-term to "
+                    "save it into that term's PEP)",
+                    file=sys.stderr,
+                )
+            if (
+                outcome.other_term
+                or outcome.locked
+                or outcome.problems
+                or outcome.conflicts
+                or outcome.gaps
+                or outcome.outside
+            ):
                 status = EXIT_PROBLEMS
     finally:
         await c.close()
@@ -131,26 +157,38 @@ async def cmd_forms_import(settings: Settings, args: argparse.Namespace) -> int:
 def add_commands(forms: Any) -> None:
     """`forms read` and `forms import` under the `forms` command."""
     sp = forms.add_parser(
-        "read", help="Read a completed PEP form: what it says and what saving it would do "
+        "read",
+        help="Read a completed PEP form: what it says and what saving it would do "
         "(JSON); nothing is saved.",
         description="Read a completed PEP form and print, as JSON, what it says and what "
         "an upload of it would save and report (the same rules). Nothing is saved. Exit "
-        "status 1 when anything needs attention.")
+        "status 1 when anything needs attention.",
+    )
     sp.set_defaults(func=cmd_forms_read)
     sp.add_argument("file", type=Path)
     sp = forms.add_parser(
-        "import", help="Save returned PEP forms into their PEPs, as an upload does.",
+        "import",
+        help="Save returned PEP forms into their PEPs, as an upload does.",
         description="Save each returned PEP form (e.g. e-mailed back by a school) into "
         "its PEP exactly as an upload in Teams does: only what the form's author changed, "
         "never over newer answers typed in Teams, never clearing an answer, never the "
         "meeting's record. Audited as imported by --as. Exit status 1 when anything "
-        "needs attention.")
+        "needs attention.",
+    )
     sp.set_defaults(func=cmd_forms_import)
     sp.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    sp.add_argument("--as", dest="as_email", required=True, metavar="EMAIL",
-                    help="who is importing (on record, with the right to complete the "
-                    "child's PEP, e.g. the child's social worker or a Virtual School "
-                    "officer); the audit log names them")
-    sp.add_argument("--other-term", action="store_true",
-                    help="save a form for another term than the current one into that "
-                    "term's PEP (otherwise it is reported and not saved)")
+    sp.add_argument(
+        "--as",
+        dest="as_email",
+        required=True,
+        metavar="EMAIL",
+        help="who is importing (on record, with the right to complete the "
+        "child's PEP, e.g. the child's social worker or a Virtual School "
+        "officer); the audit log names them",
+    )
+    sp.add_argument(
+        "--other-term",
+        action="store_true",
+        help="save a form for another term than the current one into that "
+        "term's PEP (otherwise it is reported and not saved)",
+    )

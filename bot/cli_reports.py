@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.after_meeting import AfterMeeting
     from bot.settings import Settings
 
+
 async def _services(settings: Settings) -> tuple[Any, AfterMeeting]:
     from bot.after_meeting import after_meeting_services
 
@@ -39,8 +40,11 @@ async def cmd_pp_schedule(settings: Settings, args: argparse.Namespace) -> int:
         if args.preview:
             view = await pp.schedule(args.term, SYSTEM)
             schedule, frozen = view.schedule, view.frozen
-            state = (f"frozen {frozen.frozen_at:%d/%m/%Y %H:%M} UTC" if frozen
-                     else "not exported yet (preview: nothing written, nothing frozen)")
+            state = (
+                f"frozen {frozen.frozen_at:%d/%m/%Y %H:%M} UTC"
+                if frozen
+                else "not exported yet (preview: nothing written, nothing frozen)"
+            )
         else:
             export = await pp.export(args.term, SYSTEM)
             schedule, frozen = export.schedule, export.frozen
@@ -50,9 +54,11 @@ async def cmd_pp_schedule(settings: Settings, args: argparse.Namespace) -> int:
             doc_path = out / frozen.document_name
             csv_path.write_bytes(frozen.csv.encode("utf-8"))
             doc_path.write_bytes(frozen.document)
-            state = (f"exported and frozen now ({export.carried} approvals passed to the "
-                     "next term)" if export.newly_frozen else
-                     f"already frozen {frozen.frozen_at:%d/%m/%Y %H:%M} UTC: the same files")
+            state = (
+                f"exported and frozen now ({export.carried} approvals passed to the next term)"
+                if export.newly_frozen
+                else f"already frozen {frozen.frozen_at:%d/%m/%Y %H:%M} UTC: the same files"
+            )
     except NotFound as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -63,11 +69,15 @@ async def cmd_pp_schedule(settings: Settings, args: argparse.Namespace) -> int:
         await container.close()
     children = len({(line.school_urn, line.child_id) for line in schedule.lines})
     print(f"PP+ payment schedule {args.term}: {state}")
-    print(f"  {len(schedule.schools)} schools, {children} children, "
-          f"{sum(s.requests for s in schedule.schools)} requests, "
-          f"total {format_pence(schedule.total_pence)}")
-    print(f"  held (PEP not finalised): {len(schedule.held)} children, "
-          f"{format_pence(schedule.held_pence)}")
+    print(
+        f"  {len(schedule.schools)} schools, {children} children, "
+        f"{sum(s.requests for s in schedule.schools)} requests, "
+        f"total {format_pence(schedule.total_pence)}"
+    )
+    print(
+        f"  held (PEP not finalised): {len(schedule.held)} children, "
+        f"{format_pence(schedule.held_pence)}"
+    )
     if not args.preview:
         print(f"  wrote {csv_path} and {doc_path}")
     return EXIT_OK
@@ -96,19 +106,28 @@ async def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 def add_commands(subparsers: Any) -> None:
     """Register `pupil-premium schedule` and `report` on pep-companion's subparsers."""
     pp = subparsers.add_parser("pupil-premium", help="Pupil Premium Plus.").add_subparsers(
-        dest="pp_command", required=True, metavar="PP_COMMAND")
-    text = ("The term's PP+ payment schedule: a CSV for finance and a Word document, per "
-            "school and child (LCS id). The first export freezes it: exporting again "
-            "writes the same files; later approvals go to next term's schedule.")
+        dest="pp_command", required=True, metavar="PP_COMMAND"
+    )
+    text = (
+        "The term's PP+ payment schedule: a CSV for finance and a Word document, per "
+        "school and child (LCS id). The first export freezes it: exporting again "
+        "writes the same files; later approvals go to next term's schedule."
+    )
     sp = pp.add_parser("schedule", help=text, description=text)
     sp.set_defaults(func=cmd_pp_schedule)
     sp.add_argument("--term", required=True, help="term id, e.g. 2026-autumn")
-    sp.add_argument("--out", type=Path,
-                    help="folder for the two files (default PEP_REPORTS_DIR/<term>)")
-    sp.add_argument("--preview", action="store_true",
-                    help="print the totals as they stand; write nothing, freeze nothing")
-    text = ("The Virtual School's overview of a term as CSV: PEPs by status, no meeting "
-            "scheduled, overdue returns, QA, grades, PP+, transition cases.")
+    sp.add_argument(
+        "--out", type=Path, help="folder for the two files (default PEP_REPORTS_DIR/<term>)"
+    )
+    sp.add_argument(
+        "--preview",
+        action="store_true",
+        help="print the totals as they stand; write nothing, freeze nothing",
+    )
+    text = (
+        "The Virtual School's overview of a term as CSV: PEPs by status, no meeting "
+        "scheduled, overdue returns, QA, grades, PP+, transition cases."
+    )
     sp = subparsers.add_parser("report", help=text, description=text)
     sp.set_defaults(func=cmd_report)
     sp.add_argument("--term", required=True, help="term id, e.g. 2026-autumn")

@@ -39,8 +39,9 @@ class FileTooLarge(ConnectorError):
     def __init__(self, limit: int, size: int | None) -> None:
         self.limit = limit
         self.size = size
-        super().__init__(413, f"file of {size or 'more than ' + str(limit)} bytes is "
-                              f"over the {limit}-byte limit")
+        super().__init__(
+            413, f"file of {size or 'more than ' + str(limit)} bytes is over the {limit}-byte limit"
+        )
 
 
 class TokenSource(Protocol):
@@ -83,8 +84,12 @@ def _safe_base(service_url: str) -> str:
 
 
 class Connector:
-    def __init__(self, session: aiohttp.ClientSession, tokens: TokenSource,
-                 download_hosts: DownloadHosts | None = None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tokens: TokenSource,
+        download_hosts: DownloadHosts | None = None,
+    ) -> None:
         self.session = session
         self.tokens = tokens
         self.download_hosts = download_hosts or DownloadHosts(DEFAULT_DOWNLOAD_HOSTS)
@@ -95,8 +100,9 @@ class Connector:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         for attempt in range(3):
-            async with self.session.request(method, url, json=body, headers=headers,
-                                            timeout=aiohttp.ClientTimeout(total=15)) as r:
+            async with self.session.request(
+                method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=15)
+            ) as r:
                 if r.status in (429, 502, 503, 504) and attempt < 2:
                     retry_after = r.headers.get("Retry-After", "")
                     delay = float(retry_after) if retry_after.isdigit() else 0.5 * 2**attempt
@@ -113,39 +119,51 @@ class Connector:
                     return {}
         raise ConnectorError(503, "gave up after retries")  # pragma: no cover
 
-    async def send(self, service_url: str, conversation_id: str,
-                   activity: dict[str, Any]) -> str:
+    async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
         url = f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}/activities"
         result = await self._call("POST", url, activity)
         return str(result.get("id", ""))
 
-    async def update(self, service_url: str, conversation_id: str, activity_id: str,
-                     activity: dict[str, Any]) -> None:
-        url = (f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}"
-               f"/activities/{quote(activity_id)}")
+    async def update(
+        self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
+    ) -> None:
+        url = (
+            f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}"
+            f"/activities/{quote(activity_id)}"
+        )
         await self._call("PUT", url, {**activity, "id": activity_id})
 
-    async def create_personal_chat(self, service_url: str, *, bot_id: str, user_id: str,
-                                   tenant_id: str) -> str:
+    async def create_personal_chat(
+        self, service_url: str, *, bot_id: str, user_id: str, tenant_id: str
+    ) -> str:
         url = f"{_safe_base(service_url)}/v3/conversations"
-        body = {"bot": {"id": bot_id}, "members": [{"id": user_id}], "isGroup": False,
-                "tenantId": tenant_id, "channelData": {"tenant": {"id": tenant_id}}}
+        body = {
+            "bot": {"id": bot_id},
+            "members": [{"id": user_id}],
+            "isGroup": False,
+            "tenantId": tenant_id,
+            "channelData": {"tenant": {"id": tenant_id}},
+        }
         result = await self._call("POST", url, body)
         return str(result.get("id", ""))
 
-    async def member(self, service_url: str, conversation_id: str,
-                     user_id: str) -> dict[str, Any]:
-        url = (f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}"
-               f"/members/{quote(user_id)}")
+    async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any]:
+        url = (
+            f"{_safe_base(service_url)}/v3/conversations/{quote(conversation_id)}"
+            f"/members/{quote(user_id)}"
+        )
         result: dict[str, Any] = await self._call("GET", url)
         return result
 
-    async def meeting_participant(self, service_url: str, meeting_id: str,
-                                  participant_id: str, tenant_id: str) -> dict[str, Any]:
+    async def meeting_participant(
+        self, service_url: str, meeting_id: str, participant_id: str, tenant_id: str
+    ) -> dict[str, Any]:
         """GET /v1/meetings/{meetingId}/participants/{participantId}?tenantId= — the
         URL botbuilder 4.17.1 gets wrong."""
-        url = (f"{_safe_base(service_url)}/v1/meetings/{quote(meeting_id)}/participants/"
-               f"{quote(participant_id)}?tenantId={quote(tenant_id)}")
+        url = (
+            f"{_safe_base(service_url)}/v1/meetings/{quote(meeting_id)}/participants/"
+            f"{quote(participant_id)}?tenantId={quote(tenant_id)}"
+        )
         result: dict[str, Any] = await self._call("GET", url)
         return result
 
@@ -190,9 +208,12 @@ class Connector:
     async def upload(self, url: str, content: bytes) -> None:
         """PUT a file to the upload URL Teams gave after the user accepted it."""
         _safe_base(url)
-        headers = {"Content-Length": str(len(content)),
-                   "Content-Range": f"bytes 0-{len(content) - 1}/{len(content)}"}
-        async with self.session.put(url, data=content, headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=60)) as r:
+        headers = {
+            "Content-Length": str(len(content)),
+            "Content-Range": f"bytes 0-{len(content) - 1}/{len(content)}",
+        }
+        async with self.session.put(
+            url, data=content, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+        ) as r:
             if r.status >= 400:
                 raise ConnectorError(r.status, "upload failed")

@@ -14,13 +14,19 @@ from bot.turn import CardUpdate, Outgoing, Turn
 
 log = logging.getLogger(__name__)
 
-UPDATE_REFUSED = ("The PEP card above could not be updated by Teams. Press 'Show the PEP' "
-                  "or type '@PEP Companion start pep' to see the latest.")
+UPDATE_REFUSED = (
+    "The PEP card above could not be updated by Teams. Press 'Show the PEP' "
+    "or type '@PEP Companion start pep' to see the latest."
+)
 
 
 def card_activity(card: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "message", "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
+    }
 
 
 def outgoing_activity(message: Outgoing) -> dict[str, Any]:
@@ -47,8 +53,9 @@ class Delivery:
         conversation = turn.conversation_id
         if message.to_user_id:
             conversation = await self.personal_chat(turn, message.to_user_id)
-        new_id = await self.connector.send(turn.service_url, conversation,
-                                           outgoing_activity(message))
+        new_id = await self.connector.send(
+            turn.service_url, conversation, outgoing_activity(message)
+        )
         if message.on_sent is not None and new_id:
             await message.on_sent(new_id)
         return new_id
@@ -60,7 +67,8 @@ class Delivery:
         if known:
             return known
         conversation = await self.connector.create_personal_chat(
-            turn.service_url, bot_id=turn.bot_id, user_id=user_id, tenant_id=turn.tenant_id)
+            turn.service_url, bot_id=turn.bot_id, user_id=user_id, tenant_id=turn.tenant_id
+        )
         self._personal_chats[user_id] = conversation
         return conversation
 
@@ -80,13 +88,15 @@ class Delivery:
             try:
                 await self.connector.update(service_url, key[0], key[1], card_activity(card))
             except ConnectorError as exc:
-                log.warning("Teams refused the update of card %s in %s: HTTP %s", key[1],
-                            key[0], exc.status)
+                log.warning(
+                    "Teams refused the update of card %s in %s: HTTP %s", key[1], key[0], exc.status
+                )
                 if 400 <= exc.status < 500:
                     await self._tell_refused(service_url, key)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                log.warning("could not update card %s in %s: %s", key[1], key[0],
-                            type(exc).__name__)
+                log.warning(
+                    "could not update card %s in %s: %s", key[1], key[0], type(exc).__name__
+                )
             else:
                 self._refused.discard(key)
         self._workers.pop(key, None)
@@ -101,11 +111,11 @@ class Delivery:
         try:
             await self.connector.send(service_url, key[0], notice)
         except ConnectorError as exc:
-            log.warning("could not tell chat %s about card %s: HTTP %s", key[0], key[1],
-                        exc.status)
+            log.warning("could not tell chat %s about card %s: HTTP %s", key[0], key[1], exc.status)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("could not tell chat %s about card %s: %s", key[0], key[1],
-                        type(exc).__name__)
+            log.warning(
+                "could not tell chat %s about card %s: %s", key[0], key[1], type(exc).__name__
+            )
 
     async def idle(self) -> None:
         """Wait for queued updates (tests, shutdown)."""

@@ -25,8 +25,8 @@ class HostNotAllowed(Exception):
 
 @dataclass(frozen=True)
 class _Entry:
-    host: str            # lower case; "*.x.y" for a wildcard
-    port: int | None     # None: the scheme's default port
+    host: str  # lower case; "*.x.y" for a wildcard
+    port: int | None  # None: the scheme's default port
 
     def matches(self, host: str, port: int, default_port: int) -> bool:
         if (self.port or default_port) != port:
@@ -70,8 +70,7 @@ def _parse(entry: str) -> _Entry:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     if not host or ("*" in host and not (host.startswith("*.") and "*" not in host[2:])):
-        raise ValueError(f"PEP_DOWNLOAD_HOSTS: {entry!r} is not a host, host:port or "
-                         "*.domain")
+        raise ValueError(f"PEP_DOWNLOAD_HOSTS: {entry!r} is not a host, host:port or *.domain")
     if sep and not port.isdigit():
         raise ValueError(f"PEP_DOWNLOAD_HOSTS: the port in {entry!r} is not a number")
     return _Entry(host, int(port) if sep else None)

@@ -37,8 +37,11 @@ async def send_finalised_record(runtime: M365Runtime, pep_id: str) -> str | None
         pep = await uow.peps.get(pep_id)
         if pep is None or pep.status is not PepStatus.FINALISED:
             return None
-        facts = finalised_facts(await uow.qa.rounds(pep_id),
-                                await uow.pupil_premium.for_pep(pep_id), scale.display_label)
+        facts = finalised_facts(
+            await uow.qa.rounds(pep_id),
+            await uow.pupil_premium.for_pep(pep_id),
+            scale.display_label,
+        )
         if facts is None:
             return None
         data = await form_data(uow, c.service, pep, c.settings.authority_name)

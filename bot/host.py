@@ -51,8 +51,7 @@ class PreAuthenticated(BotFrameworkAuthentication):
     async def authenticate_request(self, activity: Activity, auth_header: str) -> Any:
         raise PermissionError("requests must be authenticated by the server first")
 
-    async def authenticate_streaming_request(self, auth_header: str,
-                                             channel_id_header: str) -> Any:
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> Any:
         raise PermissionError("streaming is not supported")
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
@@ -76,23 +75,27 @@ class PepAdapter(CloudAdapter):
         super().__init__(self.auth)
         self.connector = connector
 
-    async def send_activities(self, context: TurnContext,
-                              activities: list[Activity]) -> list[ResourceResponse]:
+    async def send_activities(
+        self, context: TurnContext, activities: list[Activity]
+    ) -> list[ResourceResponse]:
         responses = []
         for activity in activities:
             if activity.type in ("invokeResponse", "trace"):
                 responses.extend(await super().send_activities(context, [activity]))
                 continue
-            new_id = await self.connector.send(context.activity.service_url,
-                                               context.activity.conversation.id,
-                                               activity.serialize())
+            new_id = await self.connector.send(
+                context.activity.service_url, context.activity.conversation.id, activity.serialize()
+            )
             responses.append(ResourceResponse(id=new_id))
         return responses
 
     async def update_activity(self, context: TurnContext, activity: Activity) -> Any:
-        await self.connector.update(context.activity.service_url,
-                                    context.activity.conversation.id, activity.id,
-                                    activity.serialize())
+        await self.connector.update(
+            context.activity.service_url,
+            context.activity.conversation.id,
+            activity.id,
+            activity.serialize(),
+        )
         return ResourceResponse(id=activity.id)
 
 
@@ -109,9 +112,11 @@ def _account(value: Any, cls: type[Any]) -> Any:
         raise ValueError("expected an object")
     fields = {"id": _text(value.get("id")), "name": _text(value.get("name"))}
     if cls is ConversationAccount:
-        fields.update(conversation_type=_text(value.get("conversationType")),
-                      tenant_id=_text(value.get("tenantId")),
-                      is_group=bool(value.get("isGroup")))
+        fields.update(
+            conversation_type=_text(value.get("conversationType")),
+            tenant_id=_text(value.get("tenantId")),
+            is_group=bool(value.get("isGroup")),
+        )
     else:
         fields["aad_object_id"] = _text(value.get("aadObjectId"))
     return cls(**fields)
@@ -128,11 +133,18 @@ def activity_from(body: dict[str, Any]) -> Activity:
     if channel_data is not None and not isinstance(channel_data, dict):
         raise ValueError("channelData is not an object")
     return Activity(
-        type=_text(body.get("type")), id=_text(body.get("id")), name=_text(body.get("name")),
-        channel_id=_text(body.get("channelId")), service_url=_text(body.get("serviceUrl")),
+        type=_text(body.get("type")),
+        id=_text(body.get("id")),
+        name=_text(body.get("name")),
+        channel_id=_text(body.get("channelId")),
+        service_url=_text(body.get("serviceUrl")),
         conversation=_account(body.get("conversation"), ConversationAccount),
         from_property=_account(body.get("from"), ChannelAccount),
         recipient=_account(body.get("recipient"), ChannelAccount),
-        reply_to_id=_text(body.get("replyToId")), text=_text(body.get("text")),
-        value=body.get("value"), channel_data=channel_data,
-        delivery_mode=_text(body.get("deliveryMode")), locale=_text(body.get("locale")))
+        reply_to_id=_text(body.get("replyToId")),
+        text=_text(body.get("text")),
+        value=body.get("value"),
+        channel_data=channel_data,
+        delivery_mode=_text(body.get("deliveryMode")),
+        locale=_text(body.get("locale")),
+    )

@@ -21,8 +21,13 @@ class IdentityResolver:
     """Entra object id first; else the email Teams gives for the member, matched against
     the roster (and the object id then remembered). Cached briefly per user."""
 
-    def __init__(self, uow: UnitOfWorkFactory, member_email: MemberLookup,
-                 ttl_seconds: float = 60.0, size: int = 5000) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        member_email: MemberLookup,
+        ttl_seconds: float = 60.0,
+        size: int = 5000,
+    ) -> None:
         self.uow = uow
         self.member_email = member_email
         self.ttl = ttl_seconds
@@ -50,8 +55,11 @@ class IdentityResolver:
                 email = await self.member_email(turn)
                 if email:
                     person = await uow.people.find(email=email)
-                    if person is not None and turn.aad_object_id and \
-                            person.entra_object_id != turn.aad_object_id:
+                    if (
+                        person is not None
+                        and turn.aad_object_id
+                        and person.entra_object_id != turn.aad_object_id
+                    ):
                         person = replace(person, entra_object_id=turn.aad_object_id)
                         await uow.people.upsert(person)
                         await uow.commit()

@@ -48,17 +48,23 @@ def needs_record(handler: Callable[..., Any]) -> bool:
     return not getattr(handler, "__pep_idempotent__", False)
 
 
-STILL_WORKING = ("PEP Companion is still working on the first press of this button. "
-                 "Try again in a moment.")
+STILL_WORKING = (
+    "PEP Companion is still working on the first press of this button. Try again in a moment."
+)
 USED_BY_SOMEONE_ELSE = "This card action was sent by someone else."
 
 
 class InvokeReplays:
-    def __init__(self, uow: SqlUnitOfWorkFactory, clock: Clock, *,
-                 keep: timedelta = timedelta(hours=24),
-                 lease: timedelta = timedelta(minutes=2),
-                 wait_seconds: float = 10.0,
-                 sweep_every: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self,
+        uow: SqlUnitOfWorkFactory,
+        clock: Clock,
+        *,
+        keep: timedelta = timedelta(hours=24),
+        lease: timedelta = timedelta(minutes=2),
+        wait_seconds: float = 10.0,
+        sweep_every: timedelta = timedelta(hours=1),
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.keep = keep
@@ -77,16 +83,22 @@ class InvokeReplays:
         except StoreUnavailable:
             raise  # the handler could not reach the records either: "busy"
         except Exception as error:  # ids the database refuses: answer without the record
-            log.warning("invoke %s not claimed (%s): run without the record",
-                        turn.activity_id, type(error).__name__)
+            log.warning(
+                "invoke %s not claimed (%s): run without the record",
+                turn.activity_id,
+                type(error).__name__,
+            )
             return await run()
         if claim.foreign:
             log.warning("invoke %s arrived again from another sender", turn.activity_id)
             raise BadRequest(USED_BY_SOMEONE_ELSE)
         if claim.answer is not None:
             log.info("replayed invoke %s answered from the record", turn.activity_id)
-            return Reply(invoke_status=claim.answer.status, invoke_card=claim.answer.card,
-                         invoke_message=claim.answer.message)
+            return Reply(
+                invoke_status=claim.answer.status,
+                invoke_card=claim.answer.card,
+                invoke_message=claim.answer.message,
+            )
         if not claim.mine:
             log.info("replayed invoke %s: the first is still running", turn.activity_id)
             return Reply(invoke_status=503, invoke_message=STILL_WORKING)
@@ -106,8 +118,9 @@ class InvokeReplays:
         while True:
             now = self.clock.now()
             async with self.uow() as uow:
-                claim = await uow.invokes.claim(turn.conversation_id, turn.activity_id,
-                                                _sender(turn), now, now + self.lease)
+                claim = await uow.invokes.claim(
+                    turn.conversation_id, turn.activity_id, _sender(turn), now, now + self.lease
+                )
                 await uow.commit()
             if not claim.running or time.monotonic() + delay > deadline:
                 return claim
@@ -122,8 +135,9 @@ class InvokeReplays:
                 await uow.commit()
             await self._sweep_now_and_then()
         except Exception as error:  # the change is made: answer it all the same
-            log.warning("invoke %s answered but not recorded (%s)", turn.activity_id,
-                        type(error).__name__)
+            log.warning(
+                "invoke %s answered but not recorded (%s)", turn.activity_id, type(error).__name__
+            )
             await self._release(turn)  # a retry runs again (the data rule answers it)
 
     async def _release(self, turn: Turn) -> None:
@@ -132,8 +146,9 @@ class InvokeReplays:
                 await uow.invokes.release(turn.conversation_id, turn.activity_id)
                 await uow.commit()
         except Exception as error:  # its lease runs out instead
-            log.warning("invoke %s: claim not released (%s)", turn.activity_id,
-                        type(error).__name__)
+            log.warning(
+                "invoke %s: claim not released (%s)", turn.activity_id, type(error).__name__
+            )
 
     async def _sweep_now_and_then(self) -> None:
         now = self.clock.now()

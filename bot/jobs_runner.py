@@ -45,9 +45,14 @@ RETRY_AFTER_FAILURE = timedelta(minutes=5)
 
 
 class JobRunner:
-    def __init__(self, uow: SqlUnitOfWorkFactory, clock: Clock,
-                 handlers: Mapping[str, Handler] | None = None,
-                 specs: Sequence[JobSpec] = JOBS, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        uow: SqlUnitOfWorkFactory,
+        clock: Clock,
+        handlers: Mapping[str, Handler] | None = None,
+        specs: Sequence[JobSpec] = JOBS,
+        owner: str | None = None,
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.handlers: dict[str, Handler] = dict(handlers or {})
@@ -63,8 +68,9 @@ class JobRunner:
                 await uow.jobs.ensure(spec.name, spec.next_run(now))
             await uow.commit()
 
-    async def run_due(self, only: Sequence[str] | None = None,
-                      force: bool = False) -> list[tuple[str, str]]:
+    async def run_due(
+        self, only: Sequence[str] | None = None, force: bool = False
+    ) -> list[tuple[str, str]]:
         """Run every job that is due (or `only` these; `force`: even if not due).
         Returns (job, outcome) for each run this instance made."""
         await self.ensure()
@@ -103,8 +109,7 @@ class JobRunner:
         except Exception as error:
             log.exception("job %s failed", spec.name)
             outcome = f"failed: {type(error).__name__}"
-            next_run = min(spec.next_run(self.clock.now()),
-                           self.clock.now() + RETRY_AFTER_FAILURE)
+            next_run = min(spec.next_run(self.clock.now()), self.clock.now() + RETRY_AFTER_FAILURE)
         async with self.uow() as uow:
             await uow.jobs.finish(spec.name, self.owner, self.clock.now(), next_run, outcome)
             await uow.commit()
@@ -135,9 +140,11 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
             return "not in the first school days of a term"
         report = await runtime.term_start.run(term.id)
         runtime.dispatcher.wake()
-        return (f"{term.id}: {len(report.queued)} packs queued, "
-                f"{len(report.already_queued)} already queued, "
-                f"{len(report.not_sent)} not sent")
+        return (
+            f"{term.id}: {len(report.queued)} packs queued, "
+            f"{len(report.already_queued)} already queued, "
+            f"{len(report.not_sent)} not sent"
+        )
 
     async def transition_alerts() -> str:
         added = await alert_unscheduled(runtime.scheduling.service)
@@ -166,17 +173,22 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
         async with container.uow() as uow:
             heads = await uow.staff.authority_wide(Role.VIRTUAL_SCHOOL_HEAD)
             for head in heads:
-                await uow.outbox.add(notice(f"weekly-digest:{year}-W{week:02d}:{head.id}",
-                                            person_target(head.id), "weekly_digest", {}),
-                                     now)
+                await uow.outbox.add(
+                    notice(
+                        f"weekly-digest:{year}-W{week:02d}:{head.id}",
+                        person_target(head.id),
+                        "weekly_digest",
+                        {},
+                    ),
+                    now,
+                )
             await uow.commit()
         runtime.dispatcher.wake()
         return f"digest queued for {len(heads)} Virtual School Head(s)"
 
     async def outbox_sweep() -> str:
         report = await runtime.dispatcher.drain()
-        return (f"{report.delivered} delivered, {report.retried} to retry, "
-                f"{report.failed} failed")
+        return f"{report.delivered} delivered, {report.retried} to retry, {report.failed} failed"
 
     async def inbox_import() -> str:
         from bot.inbox import import_inbox
@@ -188,7 +200,13 @@ def job_handlers(runtime: M365Runtime) -> dict[str, Handler]:
         runtime.dispatcher.wake()
         return report.summary()
 
-    return {TERM_START: term_start, TRANSITION_ALERTS: transition_alerts,
-            RETURN_REMINDERS: return_reminders, OVERDUE_RETURNS: overdue_returns,
-            NEXT_DATE_NAGS: next_date_nags, OUTBOX_SWEEP: outbox_sweep,
-            WEEKLY_DIGEST: weekly_digest, INBOX_IMPORT: inbox_import}
+    return {
+        TERM_START: term_start,
+        TRANSITION_ALERTS: transition_alerts,
+        RETURN_REMINDERS: return_reminders,
+        OVERDUE_RETURNS: overdue_returns,
+        NEXT_DATE_NAGS: next_date_nags,
+        OUTBOX_SWEEP: outbox_sweep,
+        WEEKLY_DIGEST: weekly_digest,
+        INBOX_IMPORT: inbox_import,
+    }

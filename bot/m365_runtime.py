@@ -34,24 +34,31 @@ from pep_model.workflow import PepStatus
 log = logging.getLogger(__name__)
 
 OFFLINE_SENDER = "business-support@pep-companion.invalid"
-_RECORD_STILL_OPEN = frozenset({PepStatus.IN_MEETING, PepStatus.AWAITING_RETURN,
-                                PepStatus.AMENDMENTS_REQUESTED})
+_RECORD_STILL_OPEN = frozenset(
+    {PepStatus.IN_MEETING, PepStatus.AWAITING_RETURN, PepStatus.AMENDMENTS_REQUESTED}
+)
 
 
 def m365_settings(settings: Settings) -> M365Settings:
     return M365Settings(
-        tenant_id=settings.graph_tenant_id, client_id=settings.graph_client_id,
+        tenant_id=settings.graph_tenant_id,
+        client_id=settings.graph_client_id,
         client_secret=settings.graph_client_secret,
         certificate_path=settings.graph_certificate_path,
-        managed_identity=settings.graph_managed_identity, base_url=settings.graph_base_url,
-        mail_sender=settings.mail_sender, teams_app_id=settings.teams_app_id,
-        outbox_dir=settings.outbox_dir)
+        managed_identity=settings.graph_managed_identity,
+        base_url=settings.graph_base_url,
+        mail_sender=settings.mail_sender,
+        teams_app_id=settings.teams_app_id,
+        outbox_dir=settings.outbox_dir,
+    )
 
 
 def meeting_wording(settings: Settings) -> MeetingWording:
-    return MeetingWording(subject=settings.meeting_subject,
-                          agenda=tuple(settings.meeting_agenda) or DEFAULT_AGENDA,
-                          authority_name=settings.authority_name)
+    return MeetingWording(
+        subject=settings.meeting_subject,
+        agenda=tuple(settings.meeting_agenda) or DEFAULT_AGENDA,
+        authority_name=settings.authority_name,
+    )
 
 
 @dataclass
@@ -79,16 +86,19 @@ class M365Runtime:
             name = document_name(pep.child_id, pep.term_id)
             if pep.status in _RECORD_STILL_OPEN:  # once returned, the stored record is
                 # the version Business Support was sent (pep_model/returns.py)
-                await uow.documents.put(StoredDocument(pep.child_id, pep.term_id,
-                                                       FINAL_RECORD, name, DOCX, content))
+                await uow.documents.put(
+                    StoredDocument(pep.child_id, pep.term_id, FINAL_RECORD, name, DOCX, content)
+                )
                 await uow.commit()
         return name, content
 
     def start_background(self) -> None:
         """The dispatcher and the job runner, as tasks of this event loop."""
         stop = self._stop = asyncio.Event()
-        self._tasks = [asyncio.create_task(self.dispatcher.run(stop), name="outbox"),
-                       asyncio.create_task(self.jobs.run_forever(stop), name="jobs")]
+        self._tasks = [
+            asyncio.create_task(self.dispatcher.run(stop), name="outbox"),
+            asyncio.create_task(self.jobs.run_forever(stop), name="jobs"),
+        ]
 
     async def stop_background(self) -> None:
         if not self._tasks:
@@ -99,8 +109,9 @@ class M365Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(container: Container, connector: Connector | None = None, *,
-                       background: bool = False) -> AsyncIterator[M365Runtime]:
+async def open_runtime(
+    container: Container, connector: Connector | None = None, *, background: bool = False
+) -> AsyncIterator[M365Runtime]:
     """Everything Microsoft 365 for this process. connector: the Bot Connector client for
     Teams notices (None: notices are recorded as not posted). background: run the
     dispatcher and the job runner until the block ends (inside `serve`)."""
@@ -111,24 +122,47 @@ async def open_runtime(container: Container, connector: Connector | None = None,
         scheduling = SchedulingService(service, meeting_wording(settings))
         # returned PEPs: the configured mailbox, else the staff file's Business Support
         # (pep_model.returns.business_support_mailboxes), never the placeholder sender
-        returns = ReturnService(service, sender=sender,
-                                business_support=settings.business_support_email or
-                                m365.mail_sender,
-                                authority_name=settings.authority_name)
+        returns = ReturnService(
+            service,
+            sender=sender,
+            business_support=settings.business_support_email or m365.mail_sender,
+            authority_name=settings.authority_name,
+        )
         notices = TeamsNotices(container, connector, scheduling) if connector else None
         dispatcher = Dispatcher(
-            container.uow, container.clock, calendar=m365.calendar, mailbox=m365.mailbox,
-            chat_app=m365.chat_app, notices=notices,
+            container.uow,
+            container.clock,
+            calendar=m365.calendar,
+            mailbox=m365.mailbox,
+            chat_app=m365.chat_app,
+            notices=notices,
             hooks={**scheduling.hooks(), **unposted_notice_hooks(container, sender)},
-            report_mailbox=settings.failure_report_email or settings.business_support_email
-            or sender, sender=sender,
+            report_mailbox=settings.failure_report_email
+            or settings.business_support_email
+            or sender,
+            sender=sender,
             lease_seconds=settings.outbox_lease_seconds,
-            batch_size=settings.outbox_batch_size, concurrency=settings.outbox_concurrency,
-            backoff=Backoff(max_attempts=settings.outbox_max_attempts))
-        term_start = TermStart(service, form_renderer(service, settings.authority_name),
-                               sender=sender, authority_name=settings.authority_name)
-        runtime = M365Runtime(container, m365, sender, scheduling, returns, term_start,
-                              dispatcher, notices, JobRunner(container.uow, container.clock))
+            batch_size=settings.outbox_batch_size,
+            concurrency=settings.outbox_concurrency,
+            backoff=Backoff(max_attempts=settings.outbox_max_attempts),
+        )
+        term_start = TermStart(
+            service,
+            form_renderer(service, settings.authority_name),
+            sender=sender,
+            authority_name=settings.authority_name,
+        )
+        runtime = M365Runtime(
+            container,
+            m365,
+            sender,
+            scheduling,
+            returns,
+            term_start,
+            dispatcher,
+            notices,
+            JobRunner(container.uow, container.clock),
+        )
         runtime.jobs.handlers = job_handlers(runtime)
         if background:
             runtime.start_background()

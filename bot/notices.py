@@ -40,8 +40,12 @@ Card = dict[str, Any]
 
 def reference_of(turn: Turn) -> dict[str, str]:
     """What a proactive message needs: ids and the service URL, nothing personal."""
-    return {"service_url": turn.service_url, "conversation_id": base_conversation(turn),
-            "tenant_id": turn.tenant_id, "bot_id": turn.bot_id}
+    return {
+        "service_url": turn.service_url,
+        "conversation_id": base_conversation(turn),
+        "tenant_id": turn.tenant_id,
+        "bot_id": turn.bot_id,
+    }
 
 
 def base_conversation(turn: Turn) -> str:
@@ -50,8 +54,9 @@ def base_conversation(turn: Turn) -> str:
 
 
 class TeamsNotices:
-    def __init__(self, container: Container, connector: Connector,
-                 scheduling: SchedulingService) -> None:
+    def __init__(
+        self, container: Container, connector: Connector, scheduling: SchedulingService
+    ) -> None:
         self.c = container
         self.connector = connector
         self.scheduling = scheduling
@@ -67,12 +72,12 @@ class TeamsNotices:
             "weekly_digest": self._weekly_digest,
         }
 
-    async def post(self, target: str, template: str, data: Mapping[str, Any],
-                   key: str) -> Json:
+    async def post(self, target: str, template: str, data: Mapping[str, Any], key: str) -> Json:
         render = self._templates.get(template)
         if render is None:
-            raise DeliveryError(f"unknown notice template {template!r}", status=400,
-                                retryable=False)
+            raise DeliveryError(
+                f"unknown notice template {template!r}", status=400, retryable=False
+            )
         async with self.c.uow() as uow:
             reference = await uow.conversations.get(target)
         if reference is None:
@@ -84,16 +89,18 @@ class TeamsNotices:
         if card is None:
             return {"posted": False, "reason": "nothing to say any more"}
         try:
-            activity_id = await self.connector.send(reference["service_url"],
-                                                    reference["conversation_id"],
-                                                    card_activity(card))
+            activity_id = await self.connector.send(
+                reference["service_url"], reference["conversation_id"], card_activity(card)
+            )
         except ConnectorError as error:
             retryable = error.status >= 500 or error.status in (0, 408, 429)
-            raise DeliveryError(f"Teams answered {error.status}", status=error.status,
-                                retryable=retryable) from error
+            raise DeliveryError(
+                f"Teams answered {error.status}", status=error.status, retryable=retryable
+            ) from error
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise DeliveryError(f"could not reach Teams ({type(error).__name__})",
-                                status=0, retryable=True) from error
+            raise DeliveryError(
+                f"could not reach Teams ({type(error).__name__})", status=0, retryable=True
+            ) from error
         log.info("teams notice %s posted: key=%s activity=%s", template, key, activity_id)
         return {"posted": True, "activity_id": activity_id}
 
@@ -114,20 +121,28 @@ class TeamsNotices:
         async with self.c.uow() as uow:
             meeting = await uow.meetings.get(pep_id)
             pep = await uow.peps.get(pep_id)
-            if meeting is None or pep is None or not meeting.live or \
-                    meeting.generation != data.get("generation"):
+            if (
+                meeting is None
+                or pep is None
+                or not meeting.live
+                or meeting.generation != data.get("generation")
+            ):
                 return None
             child = await uow.children.get(meeting.child_id)
             school = await uow.children.get_school(child.school_urn) if child else None
         if child is None:
             return None
         return scheduling_cards.meeting_scheduled_card(
-            child_id=child.lcs_id, initials=child.initials,
+            child_id=child.lcs_id,
+            initials=child.initials,
             school=school.name if school else child.school_urn,
-            starts_at=meeting.starts_at, minutes=meeting.minutes,
+            starts_at=meeting.starts_at,
+            minutes=meeting.minutes,
             attendees=[a.name for a in meeting.attendees],
-            join_url=pep.meeting.join_url if pep.meeting else "", sent=True,
-            rescheduled=bool(data.get("rescheduled")))
+            join_url=pep.meeting.join_url if pep.meeting else "",
+            sent=True,
+            rescheduled=bool(data.get("rescheduled")),
+        )
 
     async def virtual_school_card(self, pep_id: str, notice: str = "") -> Card:
         async with self.c.uow() as uow:
@@ -145,12 +160,16 @@ class TeamsNotices:
                 names.append(person.name if person else person_id)
         term = self.c.calendar.get(meeting.term_id)
         return scheduling_cards.virtual_school_alert_card(
-            pep_id=pep_id, child_id=child.lcs_id,
+            pep_id=pep_id,
+            child_id=child.lcs_id,
             school=school.name if school else child.school_urn,
-            starts_at=meeting.starts_at, minutes=meeting.minutes,
+            starts_at=meeting.starts_at,
+            minutes=meeting.minutes,
             reasons=self.scheduling.reasons(child, term) or ["a Virtual School case"],
-            join_url=pep.meeting.join_url if pep.meeting else "", attending=names,
-            notice=notice if meeting.live else "This meeting has been cancelled.")
+            join_url=pep.meeting.join_url if pep.meeting else "",
+            attending=names,
+            notice=notice if meeting.live else "This meeting has been cancelled.",
+        )
 
     async def _virtual_school_alert(self, data: Mapping[str, Any]) -> Card | None:
         return await self.virtual_school_card(str(data["pep_id"]))
@@ -163,14 +182,23 @@ class TeamsNotices:
             return None
         term = self.c.calendar.get(str(data["term_id"]))
         return scheduling_cards.virtual_school_unscheduled_card(
-            child_id=child.lcs_id, school=school.name if school else child.school_urn,
-            term_label=term.label, school_days=int(data.get("school_days") or 0),
-            reasons=self.scheduling.reasons(child, term))
+            child_id=child.lcs_id,
+            school=school.name if school else child.school_urn,
+            term_label=term.label,
+            school_days=int(data.get("school_days") or 0),
+            reasons=self.scheduling.reasons(child, term),
+        )
 
     async def _overdue(self, data: Mapping[str, Any]) -> Card | None:
-        rows = [OverdueReturn(str(r["child_id"]), str(r["school_urn"]),
-                              date.fromisoformat(str(r["return_due"])),
-                              int(r["days_overdue"])) for r in data.get("rows") or []]
+        rows = [
+            OverdueReturn(
+                str(r["child_id"]),
+                str(r["school_urn"]),
+                date.fromisoformat(str(r["return_due"])),
+                int(r["days_overdue"]),
+            )
+            for r in data.get("rows") or []
+        ]
         return await self.overdue_card(rows, date.fromisoformat(str(data["as_of"])))
 
     async def overdue_card(self, rows: Sequence[OverdueReturn], as_of: date) -> Card:
@@ -178,21 +206,33 @@ class TeamsNotices:
             schools = {s.urn: s.name for s in await uow.children.list_schools()}
         return scheduling_cards.overdue_returns_card(rows, as_of, schools)
 
-    async def return_card(self, pep_id: str, *, reminder_day: int | None = None,
-                          notice: str = "", problem: str = "") -> Card:
+    async def return_card(
+        self, pep_id: str, *, reminder_day: int | None = None, notice: str = "", problem: str = ""
+    ) -> Card:
         view = await self.c.service.get(pep_id, SYSTEM)
         pep, child = view.pep, view.child
         term_label = self.c.calendar.get(pep.term_id).label
         if (why := not_returnable_yet(pep)) is not None:
             return cards.message_card(
                 f"Not ready to return: {child.initials} ({child.lcs_id}), {term_label}",
-                why, style="attention")
+                why,
+                style="attention",
+            )
         returned = pep.status in (PepStatus.RETURNED, PepStatus.IN_QA, PepStatus.FINALISED)
         return scheduling_cards.return_card(
-            pep_id=pep.id, version=pep.version, initials=child.initials,
-            child_id=child.lcs_id, term_label=term_label, held_on=pep.meeting_held_on,
-            due=pep.return_due, status_label=pep.status.label,
-            returned=returned, reminder_day=reminder_day, notice=notice, problem=problem)
+            pep_id=pep.id,
+            version=pep.version,
+            initials=child.initials,
+            child_id=child.lcs_id,
+            term_label=term_label,
+            held_on=pep.meeting_held_on,
+            due=pep.return_due,
+            status_label=pep.status.label,
+            returned=returned,
+            reminder_day=reminder_day,
+            notice=notice,
+            problem=problem,
+        )
 
     async def _return_reminder(self, data: Mapping[str, Any]) -> Card | None:
         view = await self.c.service.get(str(data["pep_id"]), SYSTEM)
@@ -212,6 +252,8 @@ class TeamsNotices:
 
     async def _failed(self, data: Mapping[str, Any]) -> Card | None:
         return scheduling_cards.delivery_failed_card(
-            str(data.get("what") or "a message"), str(data.get("key") or ""),
-            int(data.get("status") or 0), str(data.get("error") or ""))
-
+            str(data.get("what") or "a message"),
+            str(data.get("key") or ""),
+            int(data.get("status") or 0),
+            str(data.get("error") or ""),
+        )

@@ -38,23 +38,30 @@ class OverviewRoutes:
         term = self.overview.term(overview.term_id)
         return Reply(invoke_card=overview_card(overview, term.label, self.overview.scale))
 
-    async def overview_export(self, turn: Turn, actor: Actor,
-                              data: Mapping[str, Any]) -> Reply:
+    async def overview_export(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         term_id = data_str(data, "term_id")
         content = (await self.overview.report_csv(term_id, actor)).encode("utf-8")
         to = "" if turn.personal else turn.user_id
-        offer = Outgoing(attachment=file_offer(
-            overview_csv_name(term_id), len(content),
-            {"term_id": term_id, "report": REPORT_OVERVIEW_CSV}, "PEP overview (CSV)"),
-            to_user_id=to)
-        return Reply(invoke_card=message_card("Overview CSV",
-                                              "The file is offered to you below."),
-                     messages=[offer])
+        offer = Outgoing(
+            attachment=file_offer(
+                overview_csv_name(term_id),
+                len(content),
+                {"term_id": term_id, "report": REPORT_OVERVIEW_CSV},
+                "PEP overview (CSV)",
+            ),
+            to_user_id=to,
+        )
+        return Reply(
+            invoke_card=message_card("Overview CSV", "The file is offered to you below."),
+            messages=[offer],
+        )
 
     async def file(self, report: str, term_id: str, actor: Actor) -> tuple[str, bytes]:
         """The overview CSV, when its offer is accepted."""
-        return (overview_csv_name(term_id),
-                (await self.overview.report_csv(term_id, actor)).encode("utf-8"))
+        return (
+            overview_csv_name(term_id),
+            (await self.overview.report_csv(term_id, actor)).encode("utf-8"),
+        )
 
     # ---- the weekly digest ----------------------------------------------------------
 

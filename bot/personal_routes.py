@@ -32,8 +32,14 @@ RecordFile = Callable[[str], Awaitable[tuple[str, bytes]]]  # pep id -> (name, b
 
 
 class PersonalRoutes:
-    def __init__(self, service: PepService, save_typed: SaveTyped, download: Download,
-                 upload: Upload, record_file: RecordFile) -> None:
+    def __init__(
+        self,
+        service: PepService,
+        save_typed: SaveTyped,
+        download: Download,
+        upload: Upload,
+        record_file: RecordFile,
+    ) -> None:
         self.service = service
         self.save_typed = save_typed
         self.download = download
@@ -46,8 +52,15 @@ class PersonalRoutes:
     async def my_peps(self, turn: Turn, actor: Actor) -> Reply:
         views = await self.service.my_peps(actor)
         if not views:
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "No PEPs", "You are not assigned to any child's PEP this term."))])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        card=cards.message_card(
+                            "No PEPs", "You are not assigned to any child's PEP this term."
+                        )
+                    )
+                ]
+            )
         return Reply(messages=[Outgoing(card=cards.my_peps_card(views, self._term_label()))])
 
     async def my_peps_command(self, turn: Turn, actor: Actor, match: Any) -> Reply:
@@ -61,29 +74,38 @@ class PersonalRoutes:
     async def open_command(self, turn: Turn, actor: Actor, match: Any) -> Reply:
         child_id = (match.group(1) or "").upper()
         if not child_id:
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "Which child?", "Type 'open' and the child's LCS id, e.g. 'open LCS100001', "
-                "or type 'my peps' and press Open beside the child."))])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        card=cards.message_card(
+                            "Which child?",
+                            "Type 'open' and the child's LCS id, e.g. 'open LCS100001', "
+                            "or type 'my peps' and press Open beside the child.",
+                        )
+                    )
+                ]
+            )
         return Reply(messages=[Outgoing(card=await self._open_card(actor, child_id))])
 
     async def _open_card(self, actor: Actor, child_id: str) -> dict[str, Any]:
         try:
-            view = await self.service.pep_or_preview(child_id, self.service.current_term_id(),
-                                                     actor)
+            view = await self.service.pep_or_preview(
+                child_id, self.service.current_term_id(), actor
+            )
         except NotAllowed:  # the same answer whether the child exists or not
             return cards.message_card(
-                "No PEP found", f"I can't find a child with the LCS id {child_id} whose PEP "
+                "No PEP found",
+                f"I can't find a child with the LCS id {child_id} whose PEP "
                 "you work on. Check the id, or type 'my peps' to see your children's PEPs.",
-                style="attention")
+                style="attention",
+            )
         return self._section_card(view, actor, _first_gap(view))
 
-    def _section_card(self, view: PepView, actor: Actor, key: str,
-                      **extra: Any) -> dict[str, Any]:
+    def _section_card(self, view: PepView, actor: Actor, key: str, **extra: Any) -> dict[str, Any]:
         """The section editable, or read-only for whoever cannot change it now."""
         if view.editable_by(actor, key):
             return cards.section_edit_card(view, key, **extra)
-        return cards.section_edit_card(view, key, notice=extra.get("notice", ""),
-                                       read_only=True)
+        return cards.section_edit_card(view, key, notice=extra.get("notice", ""), read_only=True)
 
     async def _view(self, actor: Actor, data: Mapping[str, Any]) -> PepView:
         """The PEP a card names; one nobody has opened yet is opened (or previewed) for
@@ -93,11 +115,14 @@ class PersonalRoutes:
             return await self.service.get(pep_id, actor)
         except NotFound:
             child_id = data.get("child_id")
-            if not isinstance(child_id, str) or pep_id_for(
-                    child_id, self.service.current_term_id()) != pep_id:
+            if (
+                not isinstance(child_id, str)
+                or pep_id_for(child_id, self.service.current_term_id()) != pep_id
+            ):
                 raise
-            return await self.service.pep_or_preview(child_id,
-                                                     self.service.current_term_id(), actor)
+            return await self.service.pep_or_preview(
+                child_id, self.service.current_term_id(), actor
+            )
 
     async def open_pep(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         view = await self._view(actor, data)
@@ -129,34 +154,46 @@ class PersonalRoutes:
             content = attachment.get("content") or {}
             url = content.get("downloadUrl") if isinstance(content, Mapping) else None
             if name.lower().endswith(".doc"):
-                replies.messages.append(Outgoing(card=cards.message_card(
-                    "Word 97-2003 file", f"{name} is an old Word file. In Word choose File > "
-                    "Save As and save it as Word Document (.docx), not Word 97-2003, then "
-                    "send it again.", style="attention")))
+                replies.messages.append(
+                    Outgoing(
+                        card=cards.message_card(
+                            "Word 97-2003 file",
+                            f"{name} is an old Word file. In Word choose File > "
+                            "Save As and save it as Word Document (.docx), not Word 97-2003, then "
+                            "send it again.",
+                            style="attention",
+                        )
+                    )
+                )
                 continue
             if not name.lower().endswith(".docx") or not isinstance(url, str):
-                replies.messages.append(Outgoing(card=cards.message_card(
-                    "Not a Word form", f"{name} is not a .docx file. Send the PEP form "
-                    "as a Word document.", style="attention")))
+                replies.messages.append(
+                    Outgoing(
+                        card=cards.message_card(
+                            "Not a Word form",
+                            f"{name} is not a .docx file. Send the PEP form as a Word document.",
+                            style="attention",
+                        )
+                    )
+                )
                 continue
             replies.messages.append(Outgoing(card=await self._read_upload(actor, name, url)))
         return replies
 
-    async def save_other_term(self, turn: Turn, actor: Actor,
-                              data: Mapping[str, Any]) -> Reply:
+    async def save_other_term(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         """'Save into that term's PEP': the same file read again, the term confirmed."""
-        name, url, term_id = (data_str(data, "name"), data_str(data, "url"),
-                              data_str(data, "term_id"))
-        return Reply(invoke_card=await self._read_upload(actor, name, url,
-                                                         other_term=term_id))
+        name, url, term_id = (
+            data_str(data, "name"),
+            data_str(data, "url"),
+            data_str(data, "term_id"),
+        )
+        return Reply(invoke_card=await self._read_upload(actor, name, url, other_term=term_id))
 
-    async def clear_answers(self, turn: Turn, actor: Actor,
-                            data: Mapping[str, Any]) -> Reply:
+    async def clear_answers(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         """'Clear them': exactly the answers the card listed, where still unchanged."""
         pep_id = data_str(data, "pep_id")
         clearings, versions = _clearings(data)
-        outcome = await FormImport(self.service).clear_answers(pep_id, clearings, versions,
-                                                              actor)
+        outcome = await FormImport(self.service).clear_answers(pep_id, clearings, versions, actor)
         return Reply(invoke_card=cleared_card(outcome))
 
     async def _download(self, name: str, url: str) -> bytes | dict[str, Any]:
@@ -165,23 +202,28 @@ class PersonalRoutes:
         except FileTooLarge as exc:  # sending it again would not help: say why
             mb = 1024 * 1024  # the limit rounded down, the size up, to 0.1 MB
             limit = f"{exc.limit * 10 // mb / 10:g} MB"
-            size = f"is {-(-exc.size * 10 // mb) / 10:g} MB" if exc.size \
-                else "is larger than that"
+            size = f"is {-(-exc.size * 10 // mb) / 10:g} MB" if exc.size else "is larger than that"
             log.info("refused an uploaded form of %s bytes", exc.size or "too many")
             return cards.message_card(
-                "File too large", f"PEP forms up to {limit} can be read; {name} {size}. "
+                "File too large",
+                f"PEP forms up to {limit} can be read; {name} {size}. "
                 "Make it smaller (for example, remove pictures or save it without them) "
-                "and send it again.", style="attention")
+                "and send it again.",
+                style="attention",
+            )
         except NotAPepForm as exc:
             return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
         except Exception as exc:  # a download that failed: say so, keep nothing
             log.warning("could not fetch an uploaded form: %s", type(exc).__name__)
-            return cards.message_card("Could not read the file",
-                                      f"I could not download {name}. Please send it again.",
-                                      style="attention")
+            return cards.message_card(
+                "Could not read the file",
+                f"I could not download {name}. Please send it again.",
+                style="attention",
+            )
 
-    async def _read_upload(self, actor: Actor, name: str, url: str, *,
-                           other_term: str = "") -> dict[str, Any]:
+    async def _read_upload(
+        self, actor: Actor, name: str, url: str, *, other_term: str = ""
+    ) -> dict[str, Any]:
         data = await self._download(name, url)
         if isinstance(data, dict):
             return data
@@ -191,15 +233,21 @@ class PersonalRoutes:
             return cards.message_card("Not a PEP form", f"{name}: {exc}", style="attention")
         try:
             outcome = await FormImport(self.service).import_form(
-                form, actor, f"uploaded in Teams: {name}",
-                other_term_confirmed=bool(other_term) and other_term == form.term_id)
+                form,
+                actor,
+                f"uploaded in Teams: {name}",
+                other_term_confirmed=bool(other_term) and other_term == form.term_id,
+            )
         except NotFound:
-            return cards.message_card("Unknown PEP", f"{name} is for a PEP I do not hold "
-                                      f"({form.child_id}, {form.term_id}).",
-                                      style="attention")
+            return cards.message_card(
+                "Unknown PEP",
+                f"{name} is for a PEP I do not hold ({form.child_id}, {form.term_id}).",
+                style="attention",
+            )
         log.info("form uploaded for %s: saved %s", form.pep_id, ",".join(outcome.saved))
-        return form_import_card(outcome, name, term_data={
-            "name": name, "url": url, "term_id": form.term_id})
+        return form_import_card(
+            outcome, name, term_data={"name": name, "url": url, "term_id": form.term_id}
+        )
 
     # ---- the record file (Teams file consent) --------------------------------------
 
@@ -211,8 +259,14 @@ class PersonalRoutes:
             raise BadRequest("The file offer did not say which PEP.")
         await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
         if value.get("action") != "accept":
-            return Reply(messages=[Outgoing(text="All right, I haven't saved the PEP record. "
-                                            "Type 'my peps' to find it again.")])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        text="All right, I haven't saved the PEP record. "
+                        "Type 'my peps' to find it again."
+                    )
+                ]
+            )
         upload_address(value)  # no address: nothing to make
         name, content = await self.record_file(pep_id)
         return await save_accepted(self.upload_file, value, name, content)
@@ -234,11 +288,14 @@ def _clearings(data: Mapping[str, Any]) -> tuple[list[Clearing], dict[str, int]]
     found: list[Clearing] = []
     for item in raw.split(";"):
         parts = item.split(".")
-        if len(parts) not in (2, 3) or parts[0] not in SECTION_KEYS or not parts[1] or (
-                len(parts) == 3 and not (parts[2].isdecimal() and len(parts[2]) <= 3)):
+        if (
+            len(parts) not in (2, 3)
+            or parts[0] not in SECTION_KEYS
+            or not parts[1]
+            or (len(parts) == 3 and not (parts[2].isdecimal() and len(parts[2]) <= 3))
+        ):
             raise BadRequest("The card's answers to clear are malformed.")
-        found.append(Clearing(parts[0], parts[1], int(parts[2]) if len(parts) == 3
-                              else None))
+        found.append(Clearing(parts[0], parts[1], int(parts[2]) if len(parts) == 3 else None))
     checked: dict[str, int] = {}
     for item in versions.split(","):
         key, _, version = item.partition(":")

@@ -53,10 +53,15 @@ class PupilPremiumRoutes:
         self.reach = services.reach
 
     def verbs(self) -> dict[str, CardHandler]:
-        return {PP_OPEN: self.pp_open, PP_APPROVE: self.pp_approve,
-                PP_APPROVE_AMOUNT: self.pp_approve_amount, PP_DECLINE: self.pp_decline,
-                PP_LIST: self.pp_list, PP_SCHEDULE: self.pp_schedule,
-                PP_EXPORT: self.pp_export}
+        return {
+            PP_OPEN: self.pp_open,
+            PP_APPROVE: self.pp_approve,
+            PP_APPROVE_AMOUNT: self.pp_approve_amount,
+            PP_DECLINE: self.pp_decline,
+            PP_LIST: self.pp_list,
+            PP_SCHEDULE: self.pp_schedule,
+            PP_EXPORT: self.pp_export,
+        }
 
     # ---- the advisor's decisions ----------------------------------------------------
 
@@ -67,8 +72,7 @@ class PupilPremiumRoutes:
     async def pp_approve(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return await self._decide(actor, data, PP_APPROVE)
 
-    async def pp_approve_amount(self, turn: Turn, actor: Actor,
-                                data: Mapping[str, Any]) -> Reply:
+    async def pp_approve_amount(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return await self._decide(actor, data, PP_APPROVE_AMOUNT)
 
     async def pp_decline(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
@@ -79,24 +83,30 @@ class PupilPremiumRoutes:
         view = await self.pp.view(request_id, actor)
         try:
             decision = decision_from_card_data(verb, data, view.request.index)
-            outcome = await self.pp.decide(request_id, actor, decision,
-                                           version=version_from_card_data(data, view))
+            outcome = await self.pp.decide(
+                request_id, actor, decision, version=version_from_card_data(data, view)
+            )
         except ValidationFailed as exc:
             return Reply(invoke_card=pp_request_card(view, errors=exc.errors, typed=data))
         except DecisionOutOfDate as stale:
-            log.info("PP+ request %s: a card of an older version, nothing recorded",
-                     request_id)
-            return Reply(invoke_card=pp_request_card(
-                stale.view, typed=data, notice=out_of_date_notice(stale.view, actor.id)))
+            log.info("PP+ request %s: a card of an older version, nothing recorded", request_id)
+            return Reply(
+                invoke_card=pp_request_card(
+                    stale.view, typed=data, notice=out_of_date_notice(stale.view, actor.id)
+                )
+            )
         if not outcome.changed:
             log.info("PP+ request %s: the same decision again, nothing sent", request_id)
-            return Reply(invoke_card=pp_request_card(
-                outcome.view, notice=same_decision_notice(outcome.view, actor.id)))
-        messages = await self.reach.to_people(outcome.leads, pp_outcome_card(outcome),
-                                              "PP+ outcome", request_id)
+            return Reply(
+                invoke_card=pp_request_card(
+                    outcome.view, notice=same_decision_notice(outcome.view, actor.id)
+                )
+            )
+        messages = await self.reach.to_people(
+            outcome.leads, pp_outcome_card(outcome), "PP+ outcome", request_id
+        )
         log.info("PP+ request %s decided: %s", request_id, outcome.record.kind.value)
-        return Reply(invoke_card=pp_decided_card(outcome, messages.names),
-                     messages=messages)
+        return Reply(invoke_card=pp_decided_card(outcome, messages.names), messages=messages)
 
     async def pp_list(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return Reply(invoke_card=pp_pending_card(await self.pp.pending(actor)))
@@ -120,23 +130,40 @@ class PupilPremiumRoutes:
             return Reply(invoke_card=schedule_card(view, can_export=True, notice=str(exc)))
         frozen = export.frozen
         view = await self.pp.schedule(term_id, actor)
-        notice = ("Exported and frozen. " if export.newly_frozen else "") + \
-            "The CSV for finance and the document are offered to you below."
+        notice = (
+            "Exported and frozen. " if export.newly_frozen else ""
+        ) + "The CSV for finance and the document are offered to you below."
         context = {"term_id": export.term.id}
         to = "" if turn.personal else turn.user_id
         offers = [
-            Outgoing(attachment=file_offer(schedule_csv_name(export.term.id),
-                                           len(frozen.csv.encode("utf-8")),
-                                           {**context, "report": REPORT_SCHEDULE_CSV},
-                                           "PP+ payment schedule for finance (CSV)"),
-                     to_user_id=to),
-            Outgoing(attachment=file_offer(frozen.document_name, len(frozen.document),
-                                           {**context, "report": REPORT_SCHEDULE_DOCX},
-                                           "PP+ payment schedule (Word)"), to_user_id=to)]
-        log.info("PP+ schedule %s exported (newly frozen: %s, carried: %d)", export.term.id,
-                 export.newly_frozen, export.carried)
-        return Reply(invoke_card=schedule_card(view, can_export=True, notice=notice),
-                     messages=offers)
+            Outgoing(
+                attachment=file_offer(
+                    schedule_csv_name(export.term.id),
+                    len(frozen.csv.encode("utf-8")),
+                    {**context, "report": REPORT_SCHEDULE_CSV},
+                    "PP+ payment schedule for finance (CSV)",
+                ),
+                to_user_id=to,
+            ),
+            Outgoing(
+                attachment=file_offer(
+                    frozen.document_name,
+                    len(frozen.document),
+                    {**context, "report": REPORT_SCHEDULE_DOCX},
+                    "PP+ payment schedule (Word)",
+                ),
+                to_user_id=to,
+            ),
+        ]
+        log.info(
+            "PP+ schedule %s exported (newly frozen: %s, carried: %d)",
+            export.term.id,
+            export.newly_frozen,
+            export.carried,
+        )
+        return Reply(
+            invoke_card=schedule_card(view, can_export=True, notice=notice), messages=offers
+        )
 
     async def file(self, report: str, term_id: str, actor: Actor) -> tuple[str, bytes]:
         """The exported schedule's file (one of REPORTS), when its offer is accepted."""

@@ -69,8 +69,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-def build_qa_routes(c: Container, upload: Upload | None = None,
-                    reach: Reach | None = None) -> QaRoutes:
+
+def build_qa_routes(
+    c: Container, upload: Upload | None = None, reach: Reach | None = None
+) -> QaRoutes:
     return QaRoutes(after_meeting_services(c, reach), upload)
 
 
@@ -88,17 +90,21 @@ class QaRoutes:
 
     def verbs(self) -> dict[str, CardHandler]:
         return {
-            QA_OPEN: self.qa_open, QA_CALCULATE: self.qa_calculate,
-            QA_APPROVE: self.qa_approve, QA_RETURN: self.qa_return,
-            QA_RESUBMIT: self.qa_resubmit, QA_CHECK: self.qa_check, QA_LIST: self.qa_list,
+            QA_OPEN: self.qa_open,
+            QA_CALCULATE: self.qa_calculate,
+            QA_APPROVE: self.qa_approve,
+            QA_RETURN: self.qa_return,
+            QA_RESUBMIT: self.qa_resubmit,
+            QA_CHECK: self.qa_check,
+            QA_LIST: self.qa_list,
             QA_ACCEPT_ALL: self.qa_accept_all,
-            **self.pupil_premium.verbs(), **self.overviews.verbs(),
+            **self.pupil_premium.verbs(),
+            **self.overviews.verbs(),
         }
 
     # ---- entry points for the rest of the bot ------------------------------------
 
-    async def on_pep_returned(self, pep_id: str, returned_by: str | None = None
-                              ) -> list[Outgoing]:
+    async def on_pep_returned(self, pep_id: str, returned_by: str | None = None) -> list[Outgoing]:
         """A PEP was returned (or resubmitted after amendment): it goes into QA; the QA
         card goes to the responsible coordinator(s) and a card per new or changed PP+
         request to the school's link education advisor(s). Calling it again for a PEP
@@ -108,26 +114,36 @@ class QaRoutes:
         if start.started:
             if not start.coordinators:
                 log.warning("no PEP coordinator to quality-assure %s", pep_id)
-            out += await self.reach.to_people(start.coordinators, qa_card(start.review),
-                                              "QA card", pep_id, pep_id)
+            out += await self.reach.to_people(
+                start.coordinators, qa_card(start.review), "QA card", pep_id, pep_id
+            )
         receipt = await self.pupil_premium.pp.receive(pep_id, returned_by)
         if receipt.to_decide and not receipt.advisors:
             log.warning("no education advisor for the PP+ requests of %s", pep_id)
         for view in receipt.to_decide:
             advisors = [a for a in receipt.advisors if a.id != view.request.requested_by]
-            out += await self.reach.to_people(advisors, pp_request_card(view), "PP+ card",
-                                              view.request.id, pep_id)
-        log.info("PEP %s returned: QA %s, %d PP+ request(s) to decide, %d withdrawn",
-                 pep_id, "started" if start.started else "already open",
-                 len(receipt.to_decide), len(receipt.withdrawn))
+            out += await self.reach.to_people(
+                advisors, pp_request_card(view), "PP+ card", view.request.id, pep_id
+            )
+        log.info(
+            "PEP %s returned: QA %s, %d PP+ request(s) to decide, %d withdrawn",
+            pep_id,
+            "started" if start.started else "already open",
+            len(receipt.to_decide),
+            len(receipt.withdrawn),
+        )
         return out
 
     # ---- personal-chat commands ------------------------------------------------------
 
     def commands(self) -> dict[Command, CommandRun]:
-        return {commands.CHECK: self._check, commands.PP_SCHEDULE: self._pp_schedule,
-                commands.OVERVIEW: self._overview, commands.QA: self._qa,
-                commands.PP: self._pp}
+        return {
+            commands.CHECK: self._check,
+            commands.PP_SCHEDULE: self._pp_schedule,
+            commands.OVERVIEW: self._overview,
+            commands.QA: self._qa,
+            commands.PP: self._pp,
+        }
 
     async def _check(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
         return await self._check_command(actor, match.group(1))
@@ -137,8 +153,9 @@ class QaRoutes:
         return await self.pupil_premium.pp_schedule(turn, actor, {"term_id": term})
 
     async def _overview(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
-        return as_message(await self.overviews.overview_open(
-            turn, actor, {"term_id": match.group(1) or ""}))
+        return as_message(
+            await self.overviews.overview_open(turn, actor, {"term_id": match.group(1) or ""})
+        )
 
     async def _qa(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
         return as_message(await self.qa_list(turn, actor, {}))
@@ -159,9 +176,17 @@ class QaRoutes:
         try:
             pre = await self.qa.check(pep_id_for(child_id, term_id), actor)
         except NotFound:
-            return Reply(messages=[Outgoing(card=message_card(
-                "Not started yet", f"There is no PEP for {child_id} this term yet. Type "
-                f"'open {child_id}' to start it, then check it again."))])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        card=message_card(
+                            "Not started yet",
+                            f"There is no PEP for {child_id} this term yet. Type "
+                            f"'open {child_id}' to start it, then check it again.",
+                        )
+                    )
+                ]
+            )
         return Reply(messages=[Outgoing(card=pre_assessment_card(pre))])
 
     # ---- quality assurance ---------------------------------------------------------
@@ -174,15 +199,21 @@ class QaRoutes:
         review = await self.qa.review(data_str(data, "pep_id"), actor)
         try:
             assessment = review.preview(
-                grades_from_card_data(data), override=override_from_card_data(data),
+                grades_from_card_data(data),
+                override=override_from_card_data(data),
                 override_reason=qa_text(data, OVERRIDE_REASON),
-                feedback=qa_text(data, FEEDBACK))
+                feedback=qa_text(data, FEEDBACK),
+            )
         except QaInvalid as exc:
-            return Reply(invoke_card=qa_card(review, typed=data,
-                                             errors={error_key(exc.field): exc.message}))
+            return Reply(
+                invoke_card=qa_card(review, typed=data, errors={error_key(exc.field): exc.message})
+            )
         label = review.policy.scale.label(assessment.overall)
-        return Reply(invoke_card=qa_card(review, typed=data, assessment=assessment,
-                                         notice=f"Overall grade: {label}"))
+        return Reply(
+            invoke_card=qa_card(
+                review, typed=data, assessment=assessment, notice=f"Overall grade: {label}"
+            )
+        )
 
     async def qa_approve(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return await self._qa_decide(actor, data, QaDecision.APPROVE)
@@ -190,57 +221,80 @@ class QaRoutes:
     async def qa_return(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         return await self._qa_decide(actor, data, QaDecision.RETURN)
 
-    async def _qa_decide(self, actor: Actor, data: Mapping[str, Any],
-                         decision: QaDecision) -> Reply:
+    async def _qa_decide(
+        self, actor: Actor, data: Mapping[str, Any], decision: QaDecision
+    ) -> Reply:
         pep_id = data_str(data, "pep_id")
         try:
             outcome = await self.qa.decide(
-                pep_id, actor, grades_from_card_data(data), decision,
+                pep_id,
+                actor,
+                grades_from_card_data(data),
+                decision,
                 override=override_from_card_data(data),
                 override_reason=qa_text(data, OVERRIDE_REASON),
-                feedback=qa_text(data, FEEDBACK), expected_round=_int(data.get("round")))
+                feedback=qa_text(data, FEEDBACK),
+                expected_round=_int(data.get("round")),
+            )
         except QaInvalid as exc:
             review = await self.qa.review(pep_id, actor)
-            return Reply(invoke_card=qa_card(review, typed=data,
-                                             errors={error_key(exc.field): exc.message}))
+            return Reply(
+                invoke_card=qa_card(review, typed=data, errors={error_key(exc.field): exc.message})
+            )
         except QaAlreadyDecided as done:
-            log.info("QA of %s: a card of round %d, already recorded; nothing sent",
-                     pep_id, done.decided.number)
-            return Reply(invoke_card=qa_card(done.review, notice=already_decided_notice(
-                done.review, done.decided, actor.id)))
+            log.info(
+                "QA of %s: a card of round %d, already recorded; nothing sent",
+                pep_id,
+                done.decided.number,
+            )
+            return Reply(
+                invoke_card=qa_card(
+                    done.review, notice=already_decided_notice(done.review, done.decided, actor.id)
+                )
+            )
         r = outcome.round
         told = outcome.review
-        for_school = finalised_card(told, r) if r.decision is QaDecision.APPROVE \
-            else amendment_card(told, r)
-        messages = await self.reach.to_people(outcome.leads, for_school,
-                                              f"QA {r.decision.value}", pep_id, pep_id)
+        for_school = (
+            finalised_card(told, r) if r.decision is QaDecision.APPROVE else amendment_card(told, r)
+        )
+        messages = await self.reach.to_people(
+            outcome.leads, for_school, f"QA {r.decision.value}", pep_id, pep_id
+        )
         log.info("QA round %d of %s recorded: %s", r.number, pep_id, r.decision.value)
         if r.decision is QaDecision.APPROVE and self.on_finalised is not None:
             await self.on_finalised(pep_id)  # bot/finalised_record.py; once per version
-        return Reply(invoke_card=qa_decided_card(told, r, messages.names),
-                     messages=messages)
+        return Reply(invoke_card=qa_decided_card(told, r, messages.names), messages=messages)
 
-    async def qa_accept_all(self, turn: Turn, actor: Actor, data: Mapping[str, Any]
-                            ) -> Reply:
+    async def qa_accept_all(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         """'Accept all suggestions': the unconfirmed sections take the suggested grade
         (audited); the coordinator then approves or returns."""
-        accepted = await self.qa.accept_suggestions(data_str(data, "pep_id"), actor,
-                                                    grades_from_card_data(data))
+        accepted = await self.qa.accept_suggestions(
+            data_str(data, "pep_id"), actor, grades_from_card_data(data)
+        )
         typed = {**data, **grades_as_card_data(accepted.choices)}
         n = len(accepted.filled)
-        notice = (f"Suggestions accepted for {n} section{'s' if n != 1 else ''}. Check "
-                  "them, then approve or return the PEP.") if n else \
-            "Every section already had a grade you chose."
+        notice = (
+            (
+                f"Suggestions accepted for {n} section{'s' if n != 1 else ''}. Check "
+                "them, then approve or return the PEP."
+            )
+            if n
+            else "Every section already had a grade you chose."
+        )
         return Reply(invoke_card=qa_card(accepted.review, typed=typed, notice=notice))
 
     async def qa_resubmit(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
         await self.qa.resubmit(pep_id, actor)
         messages = await self.on_pep_returned(pep_id, returned_by=actor.id)
-        return Reply(invoke_card=message_card(
-            "Sent back for quality assurance",
-            "The PEP coordinator has the amended PEP. I'll tell you the outcome.",
-            style="good"), messages=messages)
+        return Reply(
+            invoke_card=message_card(
+                "Sent back for quality assurance",
+                "The PEP coordinator has the amended PEP. I'll tell you the outcome.",
+                style="good",
+            ),
+            messages=messages,
+        )
 
     async def qa_check(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pre = await self.qa.check(data_str(data, "pep_id"), actor)

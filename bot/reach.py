@@ -50,13 +50,17 @@ def reach_for(c: Container, runtime: M365Runtime) -> Reach:
     Teams id looked up and the app installed for them; e-mail otherwise."""
     m365 = runtime.m365
     apps = m365.chat_app
-    online = m365.online and bool(c.settings.teams_app_id) and \
-        hasattr(apps, "install_for_user")
+    online = m365.online and bool(c.settings.teams_app_id) and hasattr(apps, "install_for_user")
     support = c.settings.business_support_email
-    return Reach(c.uow, c.clock, runtime.sender, (support,) if support else (),
-                 directory=m365.directory if online else None,
-                 apps=apps if online else None,  # type: ignore[arg-type]
-                 wake=runtime.dispatcher.wake)
+    return Reach(
+        c.uow,
+        c.clock,
+        runtime.sender,
+        (support,) if support else (),
+        directory=m365.directory if online else None,
+        apps=apps if online else None,  # type: ignore[arg-type]
+        wake=runtime.dispatcher.wake,
+    )
 
 
 class Told(list[Outgoing]):
@@ -94,17 +98,28 @@ class Reach:
     def tenant(self) -> bool:
         return self.directory is not None and self.apps is not None
 
-    async def to_people(self, people: Sequence[Person], card: dict[str, Any], what: str,
-                        ref: str, pep_id: str | None = None) -> Told:
+    async def to_people(
+        self,
+        people: Sequence[Person],
+        card: dict[str, Any],
+        what: str,
+        ref: str,
+        pep_id: str | None = None,
+    ) -> Told:
         """The card for each person, by the route that reaches them; the e-mails and
         Business Support's notes are queued in the outbox in one commit."""
         notice = notice_for(card, what, ref, pep_id)
         told = Told()
         by_mail: list[tuple[Person, Route]] = []
         # look up everyone who needs it at once: the wait is one lookup, not one each
-        routed = await asyncio.gather(*(
-            self._resolve(p) if route(p, tenant=self.tenant) is Route.RESOLVE_THEN_TEAMS
-            else _as_is(p, route(p, tenant=self.tenant)) for p in people))
+        routed = await asyncio.gather(
+            *(
+                self._resolve(p)
+                if route(p, tenant=self.tenant) is Route.RESOLVE_THEN_TEAMS
+                else _as_is(p, route(p, tenant=self.tenant))
+                for p in people
+            )
+        )
         for person, way in routed:
             if way is Route.TEAMS and person.entra_object_id:
                 told.append(Outgoing(card=card, to_user_id=person.entra_object_id))
@@ -115,20 +130,32 @@ class Reach:
             async with self.uow() as uow:
                 support = await self.support(uow)
                 for person, way in by_mail:
-                    rows = outbox_rows(person, notice, way, sender=self.sender,
-                                       business_support=support)
+                    rows = outbox_rows(
+                        person, notice, way, sender=self.sender, business_support=support
+                    )
                     for row in rows:
                         await uow.outbox.add(row, self.clock.now())
                     (told.by_email if way is Route.EMAIL and rows else told.nobody).append(
-                        person.name)
+                        person.name
+                    )
                     if way is Route.NOBODY and not rows:
-                        log.error("%s for %s: a recipient reached nobody and Business "
-                                  "Support could not be told (no mailbox)", what, ref)
+                        log.error(
+                            "%s for %s: a recipient reached nobody and Business "
+                            "Support could not be told (no mailbox)",
+                            what,
+                            ref,
+                        )
                 await uow.commit()
             if self.wake is not None:
                 self.wake()
-        log.info("%s for %s: %d in Teams, %d by e-mail, %d reached nobody", what, ref,
-                 len(told.in_teams), len(told.by_email), len(told.nobody))
+        log.info(
+            "%s for %s: %d in Teams, %d by e-mail, %d reached nobody",
+            what,
+            ref,
+            len(told.in_teams),
+            len(told.by_email),
+            len(told.nobody),
+        )
         return told
 
     async def support(self, uow: UnitOfWork) -> tuple[str, ...]:
@@ -137,15 +164,22 @@ class Reach:
         if self.business_support:
             return self.business_support
         staff = await uow.staff.authority_wide(Role.BUSINESS_SUPPORT)
-        return tuple(sorted({p.email for p in staff if p.email})) or \
-            ((self.sender,) if self.sender else ())
+        return tuple(sorted({p.email for p in staff if p.email})) or (
+            (self.sender,) if self.sender else ()
+        )
 
     async def after_notice(self, uow: UnitOfWork, entry: OutboxEntry, result: Json) -> None:
         """After-delivery hook for Teams notices: one that could not be posted (the
         person has no chat with the bot) goes by e-mail, when nothing else of it does."""
         support = await self.support(uow)
-        for row in unposted_rows(entry.key, entry.payload, result, sender=self.sender,
-                                 business_support=support, pep_id=entry.pep_id):
+        for row in unposted_rows(
+            entry.key,
+            entry.payload,
+            result,
+            sender=self.sender,
+            business_support=support,
+            pep_id=entry.pep_id,
+        ):
             await uow.outbox.add(row, self.clock.now())
 
     async def _resolve(self, person: Person) -> tuple[Person, Route]:
@@ -161,8 +195,11 @@ class Reach:
                     await self.apps.install_for_user(object_id)
                     installed = True
         except (DeliveryError, TimeoutError) as error:
-            log.warning("could not reach %s in Teams (%s): sending by e-mail instead",
-                        object_id or "a person without a Teams id", str(error) or "timed out")
+            log.warning(
+                "could not reach %s in Teams (%s): sending by e-mail instead",
+                object_id or "a person without a Teams id",
+                str(error) or "timed out",
+            )
         way = after_lookup(person, object_id, installed=installed)
         if way is not Route.TEAMS:
             return person, way
@@ -172,8 +209,7 @@ class Reach:
                 await uow.people.upsert(found)
                 await uow.commit()
         except Exception as error:  # e.g. the id is held by another row: still post
-            log.warning("could not keep the Teams id %s: %s", object_id,
-                        type(error).__name__)
+            log.warning("could not keep the Teams id %s: %s", object_id, type(error).__name__)
         return found, way
 
 
@@ -221,11 +257,19 @@ def card_words(element: Any) -> list[str]:
     if kind == "TextBlock":
         return [str(element.get("text") or "")]
     if kind == "RichTextBlock":
-        return ["".join(str(r.get("text") or "") for r in element.get("inlines") or []
-                        if isinstance(r, dict))]
+        return [
+            "".join(
+                str(r.get("text") or "")
+                for r in element.get("inlines") or []
+                if isinstance(r, dict)
+            )
+        ]
     if kind == "FactSet":
-        return [f"{f.get('title', '')}: {f.get('value', '')}"
-                for f in element.get("facts") or [] if isinstance(f, dict)]
+        return [
+            f"{f.get('title', '')}: {f.get('value', '')}"
+            for f in element.get("facts") or []
+            if isinstance(f, dict)
+        ]
     lines: list[str] = []
     for name in ("body", "items", "columns"):
         lines += card_words(element.get(name))

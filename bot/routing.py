@@ -45,11 +45,16 @@ CHANGED_MESSAGE = CHANGED + " Please try again."
 
 
 class Router:
-    def __init__(self, identity: IdentityResolver,
-                 meeting: MeetingRoutes, personal: PersonalRoutes,
-                 qa: QaRoutes | None = None,
-                 schedule: ScheduleRoutes | None = None, *,
-                 replays: InvokeReplays | None = None) -> None:
+    def __init__(
+        self,
+        identity: IdentityResolver,
+        meeting: MeetingRoutes,
+        personal: PersonalRoutes,
+        qa: QaRoutes | None = None,
+        schedule: ScheduleRoutes | None = None,
+        *,
+        replays: InvokeReplays | None = None,
+    ) -> None:
         self.identity = identity
         self.meeting = meeting
         self.personal = personal
@@ -108,22 +113,35 @@ class Router:
         except (NotFound, IllegalTransition, BadRequest, CardOutOfStep) as exc:
             return self._answer(turn, "Cannot do that", str(exc))
         except StoreUnavailable as exc:
-            log.warning("store unavailable for %s %s: %s", turn.type, turn.activity_id,
-                        exc.__cause__ or exc)
+            log.warning(
+                "store unavailable for %s %s: %s", turn.type, turn.activity_id, exc.__cause__ or exc
+            )
             if turn.type == "invoke":
                 # an error answer: Teams shows it on the card and keeps the card, with
                 # whatever was typed in it, as it is
                 return Reply(invoke_status=503, invoke_message=BUSY_CARD)
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "Try again in a moment", BUSY_MESSAGE, style="attention"))])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        card=cards.message_card(
+                            "Try again in a moment", BUSY_MESSAGE, style="attention"
+                        )
+                    )
+                ]
+            )
         except ConflictError:
             # a change that raced another and was not retried where it happened: nothing
             # was saved; the card (and what was typed in it) stays as it is
             log.info("conflict for %s %s", turn.type, turn.activity_id)
             if turn.type == "invoke":
                 return Reply(invoke_status=409, invoke_message=CHANGED_CARD)
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "Try again", CHANGED_MESSAGE, style="attention"))])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        card=cards.message_card("Try again", CHANGED_MESSAGE, style="attention")
+                    )
+                ]
+            )
 
     def _answer(self, turn: Turn, title: str, text: str) -> Reply:
         card = cards.message_card(title, text, style="attention")
@@ -169,8 +187,9 @@ class Router:
         async def run() -> Reply:
             actor = await self.identity.resolve(turn)
             if actor.person is None and not actor.system:
-                return self._answer(turn, "Not available",
-                                    "I can't find you in this authority's PEP records.")
+                return self._answer(
+                    turn, "Not available", "I can't find you in this authority's PEP records."
+                )
             return await handler(turn, actor, data)
 
         # a retried invoke (same activity id), on this instance or another, is answered
@@ -180,12 +199,12 @@ class Router:
         return await self.replays.once(turn, run)
 
 
-NOT_ON_RECORD = ("I can't find you in this authority's PEP records, so I can't show you any "
-                 "PEPs. Please ask the Virtual School to add you.")
+NOT_ON_RECORD = (
+    "I can't find you in this authority's PEP records, so I can't show you any "
+    "PEPs. Please ask the Virtual School to add you."
+)
 NOBODY = Actor(person=None)
 
 
 def _file_attachments(turn: Turn) -> list[dict[str, Any]]:
-    return [a for a in turn.attachments
-            if a.get("contentType") == FILE_DOWNLOAD]
-
+    return [a for a in turn.attachments if a.get("contentType") == FILE_DOWNLOAD]

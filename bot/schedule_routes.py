@@ -38,16 +38,22 @@ OnReturned = Callable[[str, str], Awaitable[list[Outgoing]]]  # (pep id, actor i
 FinalRecord = Callable[[str], Awaitable[tuple[str, bytes]]]
 
 
-
 def request_from(data: Mapping[str, Any]) -> ScheduleRequest:
     """The card's inputs as typed (Teams sends every input's value with the action)."""
-    invited = frozenset(k[len(sc.INVITE):] for k, v in data.items()
-                        if k.startswith(sc.INVITE) and str(v).lower() == "true")
+    invited = frozenset(
+        k[len(sc.INVITE) :]
+        for k, v in data.items()
+        if k.startswith(sc.INVITE) and str(v).lower() == "true"
+    )
     return ScheduleRequest(
-        child_id=data_str(data, sc.CHILD), day=str(data.get(sc.DATE) or ""),
-        at=str(data.get(sc.TIME) or ""), minutes=str(data.get(sc.DURATION) or ""),
-        invited=invited, extra=str(data.get(sc.EXTRA) or ""),
-        accept_out_of_hours=str(data.get("accept") or "").lower() == "true")
+        child_id=data_str(data, sc.CHILD),
+        day=str(data.get(sc.DATE) or ""),
+        at=str(data.get(sc.TIME) or ""),
+        minutes=str(data.get(sc.DURATION) or ""),
+        invited=invited,
+        extra=str(data.get(sc.EXTRA) or ""),
+        accept_out_of_hours=str(data.get("accept") or "").lower() == "true",
+    )
 
 
 def _version(data: Mapping[str, Any]) -> int | None:
@@ -56,12 +62,19 @@ def _version(data: Mapping[str, Any]) -> int | None:
 
 
 class ScheduleRoutes:
-    def __init__(self, service: PepService,
-                 scheduling: SchedulingService, returns: ReturnService,
-                 dispatcher: Dispatcher | None, notices: TeamsNotices,
-                 final_record: FinalRecord, *, wait_seconds: float = 3.0,
-                 virtual_school_channel_id: str = "",
-                 on_returned: OnReturned | None = None) -> None:
+    def __init__(
+        self,
+        service: PepService,
+        scheduling: SchedulingService,
+        returns: ReturnService,
+        dispatcher: Dispatcher | None,
+        notices: TeamsNotices,
+        final_record: FinalRecord,
+        *,
+        wait_seconds: float = 3.0,
+        virtual_school_channel_id: str = "",
+        on_returned: OnReturned | None = None,
+    ) -> None:
         self.on_returned = on_returned  # e.g. quality assurance picks the PEP up
         self.service = service
         self.scheduling = scheduling
@@ -73,9 +86,14 @@ class ScheduleRoutes:
         self.channel_id = virtual_school_channel_id
 
     def verbs(self) -> dict[str, CardHandler]:
-        return {sc.SCHEDULE_FORM: self.form, sc.SCHEDULE_SUBMIT: self.submit,
-                sc.SCHEDULE_CANCEL: self.cancel, sc.VS_ATTEND: self.attend,
-                sc.RETURN_OPEN: self.open_return, sc.RETURN_SEND: self.send_return}
+        return {
+            sc.SCHEDULE_FORM: self.form,
+            sc.SCHEDULE_SUBMIT: self.submit,
+            sc.SCHEDULE_CANCEL: self.cancel,
+            sc.VS_ATTEND: self.attend,
+            sc.RETURN_OPEN: self.open_return,
+            sc.RETURN_SEND: self.send_return,
+        }
 
     # ---- conversations the bot may post to later ------------------------------------
 
@@ -94,50 +112,87 @@ class ScheduleRoutes:
     async def on_installed(self, turn: Turn) -> Reply | None:
         """conversationUpdate: the bot added to the configured Virtual School channel."""
         added = turn.bot_added
-        if not added or turn.conversation_type != "channel" or not self.channel_id or \
-                base_conversation(turn) != self.channel_id:
+        if (
+            not added
+            or turn.conversation_type != "channel"
+            or not self.channel_id
+            or base_conversation(turn) != self.channel_id
+        ):
             return None
         await self._store(VIRTUAL_SCHOOL_CHANNEL, turn)
         log.info("virtual school channel reference stored")
-        return Reply(messages=[Outgoing(card=cards.message_card(
-            "Virtual School alerts", "I'll post transition and complex-case PEP meetings, "
-            "and overdue returns, in this channel.", style="good"))])
+        return Reply(
+            messages=[
+                Outgoing(
+                    card=cards.message_card(
+                        "Virtual School alerts",
+                        "I'll post transition and complex-case PEP meetings, "
+                        "and overdue returns, in this channel.",
+                        style="good",
+                    )
+                )
+            ]
+        )
 
     # ---- commands -------------------------------------------------------------------
 
     def commands(self) -> dict[Command, CommandRun]:
-        return {commands.SCHEDULE: self._schedule, commands.RETURN: self._return,
-                commands.OVERDUE: self._overdue, commands.ALERTS_HERE: self._alerts}
+        return {
+            commands.SCHEDULE: self._schedule,
+            commands.RETURN: self._return,
+            commands.OVERDUE: self._overdue,
+            commands.ALERTS_HERE: self._alerts,
+        }
 
     async def _schedule(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
-        return Reply(messages=[Outgoing(card=await self._form_card(
-            actor, (match.group(1) or "").upper() or None))])
+        return Reply(
+            messages=[
+                Outgoing(card=await self._form_card(actor, (match.group(1) or "").upper() or None))
+            ]
+        )
 
     async def _return(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
         if not match.group(1):
-            return Reply(messages=[Outgoing(card=cards.message_card(
-                "Which child?", "Type 'return pep' and the child's LCS id, e.g. "
-                "'return pep LCS100001', or press 'Send to Business Support' on the "
-                "finished meeting card."))])
+            return Reply(
+                messages=[
+                    Outgoing(
+                        card=cards.message_card(
+                            "Which child?",
+                            "Type 'return pep' and the child's LCS id, e.g. "
+                            "'return pep LCS100001', or press 'Send to Business Support' on the "
+                            "finished meeting card.",
+                        )
+                    )
+                ]
+            )
         pep_id = pep_id_for(match.group(1).upper(), self.service.current_term_id())
         await self.service.get(pep_id, actor, Capability.LEAD_MEETING)
         return Reply(messages=[Outgoing(card=await self.notices.return_card(pep_id))])
 
     async def _overdue(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
         if not (actor.has_overview() or commands.OVERDUE.is_for(actor)):
-            raise NotAllowed("The overdue list is for the Virtual School and Business "
-                             "Support.")
-        card = await self.notices.overdue_card(await self.returns.overdue(),
-                                               self.service.clock.today())
+            raise NotAllowed("The overdue list is for the Virtual School and Business Support.")
+        card = await self.notices.overdue_card(
+            await self.returns.overdue(), self.service.clock.today()
+        )
         return Reply(messages=[Outgoing(card=card)])
 
     async def _alerts(self, turn: Turn, actor: Actor, match: re.Match[str]) -> Reply:
         """'virtual school alerts here' (the Router has checked: a channel, Virtual
         School staff)."""
         await self._store(VIRTUAL_SCHOOL_CHANNEL, turn)
-        return Reply(messages=[Outgoing(card=cards.message_card(
-            "Virtual School alerts", "From now on I'll post transition and complex-case PEP "
-            "meetings, and overdue returns, in this channel.", style="good"))])
+        return Reply(
+            messages=[
+                Outgoing(
+                    card=cards.message_card(
+                        "Virtual School alerts",
+                        "From now on I'll post transition and complex-case PEP "
+                        "meetings, and overdue returns, in this channel.",
+                        style="good",
+                    )
+                )
+            ]
+        )
 
     async def _form_card(self, actor: Actor, child_id: str | None) -> dict[str, Any]:
         if child_id is None:
@@ -147,15 +202,17 @@ class ScheduleRoutes:
             child_id = children[0].lcs_id
         plan = await self.scheduling.plan(actor, child_id)
         rules = self.service.rules
-        return sc.schedule_form_card(plan, minutes_choices=rules.meeting_minutes,
-                                     default_minutes=rules.default_meeting_minutes)
+        return sc.schedule_form_card(
+            plan,
+            minutes_choices=rules.meeting_minutes,
+            default_minutes=rules.default_meeting_minutes,
+        )
 
     # ---- card verbs -------------------------------------------------------------------
 
     async def form(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         child_id = data.get(sc.CHILD)
-        return Reply(invoke_card=await self._form_card(
-            actor, str(child_id) if child_id else None))
+        return Reply(invoke_card=await self._form_card(actor, str(child_id) if child_id else None))
 
     async def submit(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         await self.remember(turn, actor)
@@ -163,10 +220,16 @@ class ScheduleRoutes:
         outcome = await self.scheduling.submit(actor, request, _version(data))
         if not outcome.done:
             rules = self.service.rules
-            return Reply(invoke_card=sc.schedule_form_card(
-                outcome.plan, typed=request, errors=outcome.errors,
-                warnings=outcome.warnings, minutes_choices=rules.meeting_minutes,
-                default_minutes=rules.default_meeting_minutes))
+            return Reply(
+                invoke_card=sc.schedule_form_card(
+                    outcome.plan,
+                    typed=request,
+                    errors=outcome.errors,
+                    warnings=outcome.warnings,
+                    minutes_choices=rules.meeting_minutes,
+                    default_minutes=rules.default_meeting_minutes,
+                )
+            )
         sent = await self._deliver(outcome.delivery_key)
         if sent:
             async with self.service.uow() as uow:  # shown here: no second confirmation
@@ -187,11 +250,16 @@ class ScheduleRoutes:
             pep = await uow.peps.get(meeting.pep_id)
         plan = outcome.plan
         return sc.meeting_scheduled_card(
-            child_id=plan.child.lcs_id, initials=plan.child.initials,
-            school=plan.school_name, starts_at=meeting.starts_at, minutes=meeting.minutes,
+            child_id=plan.child.lcs_id,
+            initials=plan.child.initials,
+            school=plan.school_name,
+            starts_at=meeting.starts_at,
+            minutes=meeting.minutes,
             attendees=[a.name for a in meeting.attendees],
-            join_url=pep.meeting.join_url if pep and pep.meeting else "", sent=sent,
-            rescheduled=outcome.delivery_key.endswith(":update"))
+            join_url=pep.meeting.join_url if pep and pep.meeting else "",
+            sent=sent,
+            rescheduled=outcome.delivery_key.endswith(":update"),
+        )
 
     async def cancel(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
         pep_id = data_str(data, "pep_id")
@@ -201,8 +269,11 @@ class ScheduleRoutes:
         async with self.service.uow() as uow:
             child = await uow.children.get(meeting.child_id)
         initials = child.initials if child else ""
-        return Reply(invoke_card=sc.meeting_cancelled_card(
-            child_id=meeting.child_id, initials=initials, starts_at=meeting.starts_at))
+        return Reply(
+            invoke_card=sc.meeting_cancelled_card(
+                child_id=meeting.child_id, initials=initials, starts_at=meeting.starts_at
+            )
+        )
 
     @answers(Where.ANYWHERE)
     async def attend(self, turn: Turn, actor: Actor, data: Mapping[str, Any]) -> Reply:
@@ -212,8 +283,11 @@ class ScheduleRoutes:
         if added and actor.person is not None and self.dispatcher is not None:
             key = meeting.key(f"attend:{attendee_key(actor.person.email)}")
             await self.dispatcher.deliver_now([key], self.wait_seconds)
-        notice = f"{name} will attend: the invitation is on its way." if added else \
-            f"{name} is already invited."
+        notice = (
+            f"{name} will attend: the invitation is on its way."
+            if added
+            else f"{name} is already invited."
+        )
         return Reply(invoke_card=await self.notices.virtual_school_card(pep_id, notice))
 
     @answers(Where.ANYWHERE)
@@ -230,37 +304,50 @@ class ScheduleRoutes:
             return Reply(invoke_card=await self.notices.return_card(pep_id))
         name, content = await self.final_record(pep_id)
         try:
-            outcome = await self.returns.send_to_business_support(pep_id, actor, name,
-                                                                  content)
+            outcome = await self.returns.send_to_business_support(pep_id, actor, name, content)
         except NotReturnableYet:  # the card says why (the meeting has not happened)
             return Reply(invoke_card=await self.notices.return_card(pep_id))
         except ConflictError:
-            return Reply(invoke_card=await self.notices.return_card(
-                pep_id, problem="The PEP changed while you were sending it. Please press "
-                "Send again."))
+            return Reply(
+                invoke_card=await self.notices.return_card(
+                    pep_id,
+                    problem="The PEP changed while you were sending it. Please press Send again.",
+                )
+            )
         if not outcome.sent:
-            return Reply(invoke_card=await self.notices.return_card(
-                pep_id, notice="Already returned: Business Support has it."))
+            return Reply(
+                invoke_card=await self.notices.return_card(
+                    pep_id, notice="Already returned: Business Support has it."
+                )
+            )
         sent = await self._deliver(outcome.key)
-        notice = ("Sent to Business Support." if sent else
-                  "Returned: the email to Business Support is on its way.")
+        notice = (
+            "Sent to Business Support."
+            if sent
+            else "Returned: the email to Business Support is on its way."
+        )
         reply = Reply(invoke_card=await self.notices.return_card(pep_id, notice=notice))
         if self.on_returned is not None:
             reply.messages.extend(await self.on_returned(pep_id, actor.id))
         return reply
 
 
-def build_schedule_routes(runtime: Any, on_returned: OnReturned | None = None
-                          ) -> ScheduleRoutes:
+def build_schedule_routes(runtime: Any, on_returned: OnReturned | None = None) -> ScheduleRoutes:
     """The routes on an open bot.m365_runtime.M365Runtime (whose notices need the Bot
     Connector: open it with a connector)."""
     if runtime.notices is None:
-        raise ValueError("the scheduling routes need Teams notices: open the runtime "
-                         "with a connector")
+        raise ValueError(
+            "the scheduling routes need Teams notices: open the runtime with a connector"
+        )
     settings = runtime.container.settings
-    return ScheduleRoutes(runtime.container.service, runtime.scheduling, runtime.returns,
-                          runtime.dispatcher, runtime.notices, runtime.final_record,
-                          wait_seconds=settings.schedule_wait_seconds,
-                          virtual_school_channel_id=settings.virtual_school_channel_id,
-                          on_returned=on_returned)
-
+    return ScheduleRoutes(
+        runtime.container.service,
+        runtime.scheduling,
+        runtime.returns,
+        runtime.dispatcher,
+        runtime.notices,
+        runtime.final_record,
+        wait_seconds=settings.schedule_wait_seconds,
+        virtual_school_channel_id=settings.virtual_school_channel_id,
+        on_returned=on_returned,
+    )

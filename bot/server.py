@@ -53,17 +53,23 @@ RUNTIME = web.AppKey("m365_runtime", M365Runtime)
 def check_startup(settings: Settings) -> None:
     if settings.auth_disabled:
         if settings.host not in LOOPBACK:
-            raise SystemExit("PEP_AUTH_DISABLED is only allowed when PEP_HOST is a loopback "
-                             f"address (it is {settings.host!r}).")
-        log.warning("AUTHENTICATION IS OFF (PEP_AUTH_DISABLED=true): local demo only, "
-                    "listening on %s only", settings.host)
+            raise SystemExit(
+                "PEP_AUTH_DISABLED is only allowed when PEP_HOST is a loopback "
+                f"address (it is {settings.host!r})."
+            )
+        log.warning(
+            "AUTHENTICATION IS OFF (PEP_AUTH_DISABLED=true): local demo only, listening on %s only",
+            settings.host,
+        )
     elif not settings.app_id:
-        raise SystemExit("PEP_APP_ID is not set: set the bot's app id, or PEP_AUTH_DISABLED="
-                         "true for a local demo on loopback.")
-    if settings.app_type == "SingleTenant" and settings.app_password and \
-            not settings.app_tenant_id:
-        raise SystemExit("PEP_APP_TENANT_ID is not set: a single-tenant bot gets its token "
-                         "from its own tenant.")
+        raise SystemExit(
+            "PEP_APP_ID is not set: set the bot's app id, or PEP_AUTH_DISABLED="
+            "true for a local demo on loopback."
+        )
+    if settings.app_type == "SingleTenant" and settings.app_password and not settings.app_tenant_id:
+        raise SystemExit(
+            "PEP_APP_TENANT_ID is not set: a single-tenant bot gets its token from its own tenant."
+        )
     if not settings.tenants:
         log.warning("PEP_ALLOWED_TENANTS is empty: activities from any tenant are accepted")
 
@@ -71,8 +77,11 @@ def check_startup(settings: Settings) -> None:
 def token_source(settings: Settings) -> TokenSource:
     """The bot's own token for calls to the Bot Connector: from its client secret or
     managed identity. Without either (the Playground, test stand-ins) calls carry none."""
-    if settings.auth_disabled or not settings.app_id or (
-            not settings.app_password and settings.app_type != "UserAssignedMSI"):
+    if (
+        settings.auth_disabled
+        or not settings.app_id
+        or (not settings.app_password and settings.app_type != "UserAssignedMSI")
+    ):
         if not settings.auth_disabled:
             log.warning("PEP_APP_PASSWORD is not set: outbound calls carry no token")
         return NoToken()
@@ -82,8 +91,9 @@ def token_source(settings: Settings) -> TokenSource:
     if settings.app_type == "UserAssignedMSI":
         credential = ManagedIdentityCredential(client_id=settings.app_id)
     else:
-        credential = ClientSecretCredential(settings.app_tenant_id or "botframework.com",
-                                            settings.app_id, settings.app_password)
+        credential = ClientSecretCredential(
+            settings.app_tenant_id or "botframework.com", settings.app_id, settings.app_password
+        )
     return AzureIdentityToken(credential, settings.connector_scope)
 
 
@@ -96,8 +106,9 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         own = container is None
         c = container or build_container(settings)
         session = aiohttp.ClientSession()
-        connector = Connector(session, token_source(settings),
-                              DownloadHosts(settings.download_hosts))
+        connector = Connector(
+            session, token_source(settings), DownloadHosts(settings.download_hosts)
+        )
         delivery = Delivery(connector, settings.card_update_coalesce_seconds)
         m365 = open_runtime(c, connector, background=settings.jobs_enabled)
         runtime = await m365.__aenter__()
@@ -107,9 +118,12 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         app[ROUTER] = build_router(c, connector, runtime)
         app[ADAPTER] = PepAdapter(connector)
         app[BOT] = PepTeamsBot(app[ROUTER], delivery)
-        app[VALIDATOR] = TokenValidator(metadata_url=settings.openid_metadata_url,
-                                        issuer=settings.token_issuer, app_id=settings.app_id,
-                                        session=session)
+        app[VALIDATOR] = TokenValidator(
+            metadata_url=settings.openid_metadata_url,
+            issuer=settings.token_issuer,
+            app_id=settings.app_id,
+            session=session,
+        )
         yield
         await m365.__aexit__(None, None, None)
         await delivery.idle()
@@ -131,24 +145,27 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
         if not turn.service_url or not turn.conversation_id or not turn.user_id:
             return None
         try:
-            member = await connector.member(turn.service_url, turn.conversation_id,
-                                            turn.user_id)
+            member = await connector.member(turn.service_url, turn.conversation_id, turn.user_id)
         except (ConnectorError, aiohttp.ClientError, TimeoutError):
             return None
         return str(member.get("email") or member.get("userPrincipalName") or "") or None
 
     async def participant(turn: Turn, aad_id: str) -> dict[str, Any] | None:
         try:
-            return await connector.meeting_participant(turn.service_url, turn.meeting_id,
-                                                       aad_id, turn.tenant_id)
+            return await connector.meeting_participant(
+                turn.service_url, turn.meeting_id, aad_id, turn.tenant_id
+            )
         except (ConnectorError, aiohttp.ClientError, TimeoutError) as exc:
             log.info("meeting participant lookup failed: %s", exc)
             return None
 
     async def deliver_record(view: PepView, turn: Turn) -> list[Outgoing]:
         name, content = await runtime.final_record(view.pep.id)
-        return [Outgoing(attachment=record_offer(name, len(content), view.pep.id),
-                         to_user_id=turn.user_id)]
+        return [
+            Outgoing(
+                attachment=record_offer(name, len(content), view.pep.id), to_user_id=turn.user_id
+            )
+        ]
 
     reach = reach_for(c, runtime)
 
@@ -156,23 +173,24 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
         """Teams for those it knows (or finds); e-mail for the others (pep_model/reach)."""
         async with c.uow() as uow:
             people = await next_date_askers(uow, view.child)
-        return await reach.to_people(people, cards.next_date_request_card(view),
-                                     "next date", view.pep.id, view.pep.id)
+        return await reach.to_people(
+            people, cards.next_date_request_card(view), "next date", view.pep.id, view.pep.id
+        )
 
     async def download(url: str) -> bytes:
         return await connector.download(url, settings.max_upload_bytes)
 
     identity = IdentityResolver(c.uow, member_email)
-    meeting = MeetingRoutes(c.service, identity, participant, deliver_record,
-                            ask_for_next_date)
-    personal = PersonalRoutes(c.service, meeting.save_typed, download, connector.upload,
-                              runtime.final_record)
+    meeting = MeetingRoutes(c.service, identity, participant, deliver_record, ask_for_next_date)
+    personal = PersonalRoutes(
+        c.service, meeting.save_typed, download, connector.upload, runtime.final_record
+    )
     qa = build_qa_routes(c, upload=connector.upload, reach=reach)
     qa.on_finalised = lambda pep_id: send_finalised_record(runtime, pep_id)
     schedule = build_schedule_routes(
-        runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id))
-    return Router(identity, meeting, personal, qa, schedule,
-                  replays=InvokeReplays(c.uow, c.clock))
+        runtime, on_returned=lambda pep_id, actor_id: qa.on_pep_returned(pep_id, actor_id)
+    )
+    return Router(identity, meeting, personal, qa, schedule, replays=InvokeReplays(c.uow, c.clock))
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -229,8 +247,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
     context = ACTIVITY_BODY.set(body)
     try:
         response = await adapter.process_activity(
-            adapter.auth.result_for(token.claims if token else {}), activity,
-            app[BOT].on_turn)
+            adapter.auth.result_for(token.claims if token else {}), activity, app[BOT].on_turn
+        )
     except Exception:
         log.exception("turn failed for activity %.80r", body.get("id"))
         return _error(500, "the bot could not process this activity")
@@ -238,8 +256,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         ACTIVITY_BODY.reset(context)
     if response is not None:
         # json.dumps escapes to ASCII: an answer holding a lone surrogate still encodes
-        return web.json_response(response.body, status=int(response.status),
-                                 dumps=json.dumps)
+        return web.json_response(response.body, status=int(response.status), dumps=json.dumps)
     return web.Response(status=201)
 
 
@@ -255,6 +272,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 def run(settings: Settings) -> None:
     app = create_app(settings)
-    log.info("PEP Companion listening on http://%s:%d/api/messages", settings.host,
-             settings.port)
+    log.info("PEP Companion listening on http://%s:%d/api/messages", settings.host, settings.port)
     web.run_app(app, host=settings.host, port=settings.port, print=None)

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
 
     # after the meeting: QA and PP+ (docs/qa-and-pp-workflow.md)
     qa_grades: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["gold", "green", "amber", "red"])
+        default_factory=lambda: ["gold", "green", "amber", "red"]
+    )
     qa_amber_blocks_approval: bool = False
     qa_voice_min_words: int = 3
     pupil_premium_needs_finalised_pep: bool = True
@@ -74,11 +75,11 @@ class Settings(BaseSettings):
     graph_certificate_path: str = ""
     graph_managed_identity: bool = False
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
-    teams_app_id: str = ""              # the app's Teams catalog id, for meeting chats
-    outbox_dir: Path = Path("outbox")   # the offline outbox folder (.ics, .eml)
-    mail_sender: str = ""               # the Business Support shared mailbox mail is sent from
-    business_support_email: str = ""    # where returned PEPs go (default: mail_sender)
-    failure_report_email: str = ""      # told when a message is refused (default: BS)
+    teams_app_id: str = ""  # the app's Teams catalog id, for meeting chats
+    outbox_dir: Path = Path("outbox")  # the offline outbox folder (.ics, .eml)
+    mail_sender: str = ""  # the Business Support shared mailbox mail is sent from
+    business_support_email: str = ""  # where returned PEPs go (default: mail_sender)
+    failure_report_email: str = ""  # told when a message is refused (default: BS)
     virtual_school_channel_id: str = ""  # the Teams channel (19:…@thread.tacv2) for alerts
     meeting_subject: str = "{initials} PEP"
     meeting_agenda: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "|"-separated
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
     term_pack_school_days: int = 10
     return_reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 5])
     schedule_wait_seconds: float = 3.0  # the scheduling card waits this long for Graph
-    jobs_enabled: bool = True           # `serve` runs the job runner and the dispatcher
+    jobs_enabled: bool = True  # `serve` runs the job runner and the dispatcher
     outbox_batch_size: int = 20
     outbox_concurrency: int = 4
     outbox_max_attempts: int = 10
@@ -101,7 +102,8 @@ class Settings(BaseSettings):
     inbox_dir: str = ""  # folder of e-mailed PEP forms as .eml (bot/inbox.py); "" = off
     # where uploaded files may be downloaded from (bot/download_hosts.py)
     download_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_DOWNLOAD_HOSTS))
+        default_factory=lambda: list(DEFAULT_DOWNLOAD_HOSTS)
+    )
 
     # the Teams app package
     public_domain: str = "pep-companion.example.org"
@@ -111,8 +113,14 @@ class Settings(BaseSettings):
     privacy_url: str = "https://pep-companion.example.org/privacy"
     terms_url: str = "https://pep-companion.example.org/terms"
 
-    @field_validator("allowed_tenants", "pupil_premium_bands", "qa_grades",
-                     "return_reminder_days", "download_hosts", mode="before")
+    @field_validator(
+        "allowed_tenants",
+        "pupil_premium_bands",
+        "qa_grades",
+        "return_reminder_days",
+        "download_hosts",
+        mode="before",
+    )
     @classmethod
     def _split(cls, value: object) -> object:
         return _csv(value)
@@ -142,8 +150,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_app_id(cls, value: str) -> str:
         if value and not _GUID.match(value.strip()):
-            raise ValueError("expected the bot's Entra app id, a GUID like "
-                             "00000000-0000-0000-0000-000000000000")
+            raise ValueError(
+                "expected the bot's Entra app id, a GUID like 00000000-0000-0000-0000-000000000000"
+            )
         return value.strip()
 
 
@@ -159,7 +168,10 @@ def describe_errors(error: ValidationError) -> list[str]:
         name = str(problem["loc"][0]) if problem.get("loc") else "?"
         message = str(problem.get("msg") or "not valid").removeprefix("Value error, ")
         given = problem.get("input")
-        shown = "" if name in _SECRET_FIELDS or isinstance(given, dict | list) or \
-            given is None else f", got {str(given)[:60]!r}"
+        shown = (
+            ""
+            if name in _SECRET_FIELDS or isinstance(given, dict | list) or given is None
+            else f", got {str(given)[:60]!r}"
+        )
         lines.append(f"PEP_{name.upper()}: {message}{shown}")
     return lines

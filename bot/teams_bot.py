@@ -28,8 +28,7 @@ class PepTeamsBot(TeamsActivityHandler):
         # the JSON the server already parsed; serialising the msrest object again
         # would cost more than the rest of the turn
         body = ACTIVITY_BODY.get(None)
-        turn = Turn.from_activity_dict(body if body is not None
-                                       else context.activity.serialize())
+        turn = Turn.from_activity_dict(body if body is not None else context.activity.serialize())
         reply = await self.router.handle(turn)
         for message in reply.messages:
             try:
@@ -59,5 +58,6 @@ class PepTeamsBot(TeamsActivityHandler):
         # handed to the adapter directly: ActivityHandler would otherwise send it
         # through TurnContext.send_activities, which deep-copies the whole card
         turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
-            type=ActivityTypes.invoke_response, value=response)
+            type=ActivityTypes.invoke_response, value=response
+        )
         return response

@@ -1,4 +1,4 @@
-""""Show all": one answer of a section shortened to fit its card, in full, and back.
+""" "Show all": one answer of a section shortened to fit its card, in full, and back.
 
 In a one-to-one chat the person must be allowed to read the whole PEP (VIEW). In a
 meeting chat the meeting's viewer rule applies, as for the walkthrough card itself
@@ -48,14 +48,16 @@ class TextRoutes:
             view = await self.service.get(pep_id, SYSTEM)
             if not _live_here(view, turn):
                 return Reply(invoke_card=_not_running_card(view.pep))
-            if key != view.pep.current_section or \
-                    not actor.can(Capability.VIEW_MEETING, view.child):
+            if key != view.pep.current_section or not actor.can(
+                Capability.VIEW_MEETING, view.child
+            ):
                 # a section the meeting has moved on from, or someone the PEP is not for:
                 # what the meeting's card shows them now
                 return Reply(invoke_card=self.meeting.card_for(view, actor))
         try:
-            card = full_text_card(view, key, field=field, row=row, part=part,
-                                  personal=turn.personal)
+            card = full_text_card(
+                view, key, field=field, row=row, part=part, personal=turn.personal
+            )
         except NoSuchAnswer:
             raise NotFound("That answer is no longer in this section of the PEP.") from None
         return Reply(invoke_card=card)

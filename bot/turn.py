@@ -17,10 +17,10 @@ ACTIVITY_BODY: ContextVar[dict[str, Any] | None] = ContextVar("activity_body", d
 
 @dataclass(frozen=True)
 class Turn:
-    type: str                 # message, invoke, event, conversationUpdate
-    name: str = ""            # invoke / event name
+    type: str  # message, invoke, event, conversationUpdate
+    name: str = ""  # invoke / event name
     activity_id: str = ""
-    user_id: str = ""         # Teams user id (29:…)
+    user_id: str = ""  # Teams user id (29:…)
     aad_object_id: str = ""
     user_name: str = ""
     conversation_id: str = ""
@@ -34,7 +34,7 @@ class Turn:
     meeting_id: str = ""
     attachments: tuple[dict[str, Any], ...] = ()
     members_added: tuple[dict[str, Any], ...] = ()
-    mentions_bot: bool = False   # the message @mentions this bot (an entity naming it)
+    mentions_bot: bool = False  # the message @mentions this bot (an entity naming it)
 
     @property
     def personal(self) -> bool:
@@ -54,21 +54,28 @@ class Turn:
         tenant = tenant_of(a) or ""
         meeting = channel_data.get("meeting") or {}
         return Turn(
-            type=str(a.get("type") or ""), name=str(a.get("name") or ""),
-            activity_id=str(a.get("id") or ""), user_id=str(frm.get("id") or ""),
+            type=str(a.get("type") or ""),
+            name=str(a.get("name") or ""),
+            activity_id=str(a.get("id") or ""),
+            user_id=str(frm.get("id") or ""),
             aad_object_id=str(frm.get("aadObjectId") or ""),
-            user_name=str(frm.get("name") or ""), conversation_id=str(conv.get("id") or ""),
-            conversation_type=str(conv.get("conversationType") or
-                                  ("groupChat" if conv.get("isGroup") else "personal")),
-            tenant_id=str(tenant), service_url=str(a.get("serviceUrl") or ""),
+            user_name=str(frm.get("name") or ""),
+            conversation_id=str(conv.get("id") or ""),
+            conversation_type=str(
+                conv.get("conversationType") or ("groupChat" if conv.get("isGroup") else "personal")
+            ),
+            tenant_id=str(tenant),
+            service_url=str(a.get("serviceUrl") or ""),
             bot_id=str((a.get("recipient") or {}).get("id") or ""),
             reply_to_id=str(a.get("replyToId") or ""),
-            text=str(a.get("text") or "")[:MAX_TEXT], value=a.get("value"),
+            text=str(a.get("text") or "")[:MAX_TEXT],
+            value=a.get("value"),
             meeting_id=str(meeting.get("id") or ""),
             attachments=tuple(x for x in a.get("attachments") or [] if isinstance(x, dict)),
             members_added=tuple(x for x in a.get("membersAdded") or [] if isinstance(x, dict)),
-            mentions_bot=_mentions(a.get("entities"),
-                                   str((a.get("recipient") or {}).get("id") or "")),
+            mentions_bot=_mentions(
+                a.get("entities"), str((a.get("recipient") or {}).get("id") or "")
+            ),
         )
 
 
@@ -103,7 +110,7 @@ class Outgoing:
     card: dict[str, Any] | None = None
     text: str = ""
     attachment: dict[str, Any] | None = None
-    to_user_id: str = ""   # "" = this conversation; else the user's personal chat
+    to_user_id: str = ""  # "" = this conversation; else the user's personal chat
     on_sent: Callable[[str], Awaitable[None]] | None = None
 
 
@@ -118,20 +125,29 @@ class CardUpdate:
 class Reply:
     messages: list[Outgoing] = field(default_factory=list)
     invoke_status: int = 200
-    invoke_card: dict[str, Any] | None = None   # adaptiveCard/action answer
-    invoke_message: str = ""                     # answer with a message instead
+    invoke_card: dict[str, Any] | None = None  # adaptiveCard/action answer
+    invoke_message: str = ""  # answer with a message instead
     updates: list[CardUpdate] = field(default_factory=list)
 
     def invoke_body(self) -> dict[str, Any]:
         if self.invoke_card is not None:
-            return {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",
-                    "value": self.invoke_card}
+            return {
+                "statusCode": 200,
+                "type": "application/vnd.microsoft.card.adaptive",
+                "value": self.invoke_card,
+            }
         if self.invoke_status >= 400:
             code = HTTPStatus(self.invoke_status).phrase.replace(" ", "")  # "BadRequest"
-            return {"statusCode": self.invoke_status, "type": "application/vnd.microsoft.error",
-                    "value": {"code": code, "message": self.invoke_message}}
-        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
-                "value": self.invoke_message or "Done."}
+            return {
+                "statusCode": self.invoke_status,
+                "type": "application/vnd.microsoft.error",
+                "value": {"code": code, "message": self.invoke_message},
+            }
+        return {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": self.invoke_message or "Done.",
+        }
 
 
 # What handles one card verb: the turn, who is acting, the action's data.

@@ -21,8 +21,9 @@ from forms.read_back import FormReading, read_form
 MAX_FORMS_PER_MESSAGE = 5
 FORMS_READ_AT_ONCE = 2
 
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
+)
 
 
 async def read_uploaded_form(docx: bytes) -> FormReading:
@@ -35,6 +36,9 @@ async def read_uploaded_form(docx: bytes) -> FormReading:
 
 def too_many_forms_card(count: int) -> dict[str, Any]:
     return cards.message_card(
-        "Too many files", f"I read up to {MAX_FORMS_PER_MESSAGE} forms from one message "
+        "Too many files",
+        f"I read up to {MAX_FORMS_PER_MESSAGE} forms from one message "
         f"and this one has {count} files, so none of them was read. Please send them "
-        f"again, up to {MAX_FORMS_PER_MESSAGE} in a message.", style="attention")
+        f"again, up to {MAX_FORMS_PER_MESSAGE} in a message.",
+        style="attention",
+    )

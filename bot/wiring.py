@@ -69,5 +69,6 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     calendar = load_calendar(settings.term_dates_file)
     rules = rules_from(settings)
     clock = clock or SystemClock()
-    return Container(settings, engine, uow, calendar, rules, clock,
-                     PepService(uow, calendar, rules, clock))
+    return Container(
+        settings, engine, uow, calendar, rules, clock, PepService(uow, calendar, rules, clock)
+    )

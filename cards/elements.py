@@ -51,11 +51,17 @@ class Shortening:
     buttons: str = ANSWER
 
 
-DISPLAY_LIMITS = (Shortening(None), Shortening(1000), Shortening(300), Shortening(100, ROW),
-                  Shortening(40, SECTION), Shortening(0, SECTION))  # the last always fits
+DISPLAY_LIMITS = (
+    Shortening(None),
+    Shortening(1000),
+    Shortening(300),
+    Shortening(100, ROW),
+    Shortening(40, SECTION),
+    Shortening(0, SECTION),
+)  # the last always fits
 
 Element = Any  # an adaptive-cards-py element model
-Action = Any   # an adaptive-cards-py action model
+Action = Any  # an adaptive-cards-py action model
 
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
@@ -94,28 +100,55 @@ def as_enum(kind: type[E], value: str | None) -> E | None:
     return None if value is None else kind(value)
 
 
-def text(value: str, *, weight: str | None = None, size: str | None = None,
-         color: str | None = None, subtle: bool | None = None,
-         spacing: str | None = None, separator: bool | None = None) -> Element:
-    return ac.TextBlock(text=plain(value), wrap=True, weight=as_enum(act.FontWeight, weight),
-                        size=as_enum(act.FontSize, size), color=as_enum(act.Colors, color),
-                        is_subtle=subtle, spacing=as_enum(act.Spacing, spacing),
-                        separator=separator)
+def text(
+    value: str,
+    *,
+    weight: str | None = None,
+    size: str | None = None,
+    color: str | None = None,
+    subtle: bool | None = None,
+    spacing: str | None = None,
+    separator: bool | None = None,
+) -> Element:
+    return ac.TextBlock(
+        text=plain(value),
+        wrap=True,
+        weight=as_enum(act.FontWeight, weight),
+        size=as_enum(act.FontSize, size),
+        color=as_enum(act.Colors, color),
+        is_subtle=subtle,
+        spacing=as_enum(act.Spacing, spacing),
+        separator=separator,
+    )
 
 
 def heading(value: str, *, size: str = "medium") -> Element:
-    return ac.TextBlock(text=plain(value), wrap=True, weight=act.FontWeight.BOLDER,
-                        size=as_enum(act.FontSize, size), style=act.TextBlockStyle.HEADING)
+    return ac.TextBlock(
+        text=plain(value),
+        wrap=True,
+        weight=act.FontWeight.BOLDER,
+        size=as_enum(act.FontSize, size),
+        style=act.TextBlockStyle.HEADING,
+    )
 
 
 def bullets(lines: Iterable[str], *, color: str | None = None) -> list[Element]:
     return [text(f"• {line}", color=color, spacing="none") for line in lines]
 
 
-def container(items: Sequence[Element], *, style: Style | None = None,
-              separator: bool | None = None, spacing: str | None = None) -> Element:
-    return ac.Container(items=list(items), style=as_enum(act.ContainerStyle, style),
-                        separator=separator, spacing=as_enum(act.Spacing, spacing))
+def container(
+    items: Sequence[Element],
+    *,
+    style: Style | None = None,
+    separator: bool | None = None,
+    spacing: str | None = None,
+) -> Element:
+    return ac.Container(
+        items=list(items),
+        style=as_enum(act.ContainerStyle, style),
+        separator=separator,
+        spacing=as_enum(act.Spacing, spacing),
+    )
 
 
 def facts(pairs: Iterable[tuple[str, str]]) -> Element:
@@ -139,18 +172,33 @@ def problem_lines(errors: Sequence[FieldError], limit: int | None = None) -> lis
     return [f"{e.where()}: {e.message}" for e in shown]
 
 
-def problems_block(title: str, errors: Sequence[FieldError], *,
-                   style: Style = "attention") -> Element:
-    return container([text(title, weight="bolder", color="attention"),
-                      *bullets(problem_lines(errors))], style=style)
+def problems_block(
+    title: str, errors: Sequence[FieldError], *, style: Style = "attention"
+) -> Element:
+    return container(
+        [text(title, weight="bolder", color="attention"), *bullets(problem_lines(errors))],
+        style=style,
+    )
 
 
 # ---- actions ---------------------------------------------------------------------
 
-def execute(title: str, verb: str, data: Mapping[str, Any], *,
-            style: str | None = None, tooltip: str | None = None) -> Action:
-    return ac.ActionExecute(title=title, verb=verb, data=dict(data),
-                            style=as_enum(act.ActionStyle, style), tooltip=tooltip)
+
+def execute(
+    title: str,
+    verb: str,
+    data: Mapping[str, Any],
+    *,
+    style: str | None = None,
+    tooltip: str | None = None,
+) -> Action:
+    return ac.ActionExecute(
+        title=title,
+        verb=verb,
+        data=dict(data),
+        style=as_enum(act.ActionStyle, style),
+        tooltip=tooltip,
+    )
 
 
 def action_set(actions: Sequence[Action], *, spacing: str | None = None) -> Element:
@@ -169,6 +217,7 @@ ShowAll = Callable[[str, str | None, int | None], Action]  # (section, field, ro
 def show_all_for(pep: Pep) -> ShowAll:
     """The "Show all" buttons of a shortened section: one answer (a field, or a field of
     a row), one row, or (neither) the whole section, in full on a card of its own."""
+
     def button(section: str, field: str | None, row: int | None) -> Action:
         data: dict[str, Any] = {"pep_id": pep.id, "section": section}
         if field is not None:
@@ -182,20 +231,27 @@ def show_all_for(pep: Pep) -> ShowAll:
         else:
             title = "Show the whole section"
         return execute(title, SHOW_TEXT, data)
+
     return button
 
 
 # ---- the card --------------------------------------------------------------------
 
-def card(body: Sequence[Element], actions: Sequence[Action] = (), *,
-         refresh: Mapping[str, Any] | None = None) -> dict[str, Any]:
+
+def card(
+    body: Sequence[Element],
+    actions: Sequence[Action] = (),
+    *,
+    refresh: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     built = ac.AdaptiveCard.new().version(CARD_VERSION).add_items(list(body))
     if actions:
         built = built.add_actions(list(actions))
     # the dict json.loads(AdaptiveCard.to_json()) would give (same serialiser, same key
     # order), without writing the JSON text and parsing it back
-    result: dict[str, Any] = built.create().model_dump(mode="json", exclude_none=True,
-                                                       by_alias=True, warnings=False)
+    result: dict[str, Any] = built.create().model_dump(
+        mode="json", exclude_none=True, by_alias=True, warnings=False
+    )
     if refresh is not None:
         result["refresh"] = dict(refresh)
     return result
@@ -211,8 +267,7 @@ def card_bytes(result: Any) -> int:
     return utf16_bytes(json.dumps(result, ensure_ascii=False))
 
 
-def fitted(build: Callable[[T], dict[str, Any]], tries: Sequence[T],
-           last: T) -> dict[str, Any]:
+def fitted(build: Callable[[T], dict[str, Any]], tries: Sequence[T], last: T) -> dict[str, Any]:
     """The first build(t), t in tries, whose JSON fits CARD_BUDGET; else build(last)."""
     for attempt in tries:
         result = build(attempt)
@@ -229,17 +284,19 @@ def shortened(value: str, limit: int | None) -> str:
 
 def sub_card(body: Sequence[Element], actions: Sequence[Action] = ()) -> Any:
     """A card nested in an Action.ShowCard."""
-    return ac.AdaptiveCard(version=CARD_VERSION, body=list(body),
-                           actions=list(actions) or None)
+    return ac.AdaptiveCard(version=CARD_VERSION, body=list(body), actions=list(actions) or None)
 
 
 def refresh_for(verb: str, data: Mapping[str, Any], user_ids: Sequence[str]) -> dict[str, Any]:
     """Universal Actions refresh: these users' clients fetch their own view (max 60)."""
-    return {"action": {"type": "Action.Execute", "verb": verb, "data": dict(data)},
-            "userIds": [str(u) for u in list(user_ids)[:60]]}
+    return {
+        "action": {"type": "Action.Execute", "verb": verb, "data": dict(data)},
+        "userIds": [str(u) for u in list(user_ids)[:60]],
+    }
 
 
 # ---- words about a PEP -----------------------------------------------------------
+
 
 def term_label(term_id: str) -> str:
     """'2026-autumn' -> 'Autumn term 2026', worded by the model's Term."""
@@ -263,8 +320,10 @@ def section_position(key: str) -> int:
 
 def neighbours(key: str) -> tuple[str | None, str | None]:
     i = SECTION_KEYS.index(section_spec(key).key)
-    return (SECTION_KEYS[i - 1] if i > 0 else None,
-            SECTION_KEYS[i + 1] if i + 1 < len(SECTION_KEYS) else None)
+    return (
+        SECTION_KEYS[i - 1] if i > 0 else None,
+        SECTION_KEYS[i + 1] if i + 1 < len(SECTION_KEYS) else None,
+    )
 
 
 def progress_bar(position: int, total: int = SECTION_COUNT) -> str:

@@ -47,8 +47,14 @@ EXTRA_EMPTY_ROWS = 2
 TABLE_MAX_COLUMNS = 4  # wider tables do not fit a chat card: one block per row
 SAVED_PREVIEW_CHARS = 300
 NOT_TYPED: Any = object()  # field_block: nothing typed, show the stored value
-_SHORT_KINDS = {FieldKind.TEXT, FieldKind.INTEGER, FieldKind.MONEY, FieldKind.DATE,
-                FieldKind.CHOICE, FieldKind.FLAG}
+_SHORT_KINDS = {
+    FieldKind.TEXT,
+    FieldKind.INTEGER,
+    FieldKind.MONEY,
+    FieldKind.DATE,
+    FieldKind.CHOICE,
+    FieldKind.FLAG,
+}
 
 ErrorIndex = dict[tuple[int | None, str], list[FieldError]]
 KEEP_DATE = "Yes, keep this date"
@@ -64,6 +70,7 @@ def index_errors(errors: Sequence[FieldError], section_key: str) -> ErrorIndex:
 
 
 # ---- one input -------------------------------------------------------------------
+
 
 def _as_text(value: Any) -> str:
     if value is None:
@@ -86,37 +93,65 @@ def _input(spec: FieldSpec, input_id: str, value: str) -> Element:
     placeholder = spec.hint or None
     readable, parsed = _parsed(spec, value)
     kind = spec.kind
-    if not readable and kind in (FieldKind.INTEGER, FieldKind.DATE, FieldKind.CHOICE,
-                                 FieldKind.FLAG):
+    if not readable and kind in (
+        FieldKind.INTEGER,
+        FieldKind.DATE,
+        FieldKind.CHOICE,
+        FieldKind.FLAG,
+    ):
         # keep what was typed: these inputs could not show it
         return ac.InputText(id=input_id, label=label, value=value, max_length=spec.max_length)
     if kind is FieldKind.INTEGER:
-        return ac.InputNumber(id=input_id, label=label, min=0, value=parsed,
-                              placeholder=placeholder)
+        return ac.InputNumber(
+            id=input_id, label=label, min=0, value=parsed, placeholder=placeholder
+        )
     if kind is FieldKind.DATE:
-        return ac.InputDate(id=input_id, label=label, value=parsed or None,
-                            placeholder=placeholder)
+        return ac.InputDate(id=input_id, label=label, value=parsed or None, placeholder=placeholder)
     if kind is FieldKind.CHOICE:
         return ac.InputChoiceSet(
-            id=input_id, label=label, style=COMPACT, value=parsed or None,
+            id=input_id,
+            label=label,
+            style=COMPACT,
+            value=parsed or None,
             placeholder=placeholder or "Choose…",
-            choices=[ac.InputChoice(title=t, value=v) for v, t in spec.choices])
+            choices=[ac.InputChoice(title=t, value=v) for v, t in spec.choices],
+        )
     if kind is FieldKind.FLAG:
-        return ac.InputToggle(id=input_id, label=label, title="Yes",
-                              value="true" if parsed else "false",
-                              value_on="true", value_off="false")
+        return ac.InputToggle(
+            id=input_id,
+            label=label,
+            title="Yes",
+            value="true" if parsed else "false",
+            value_on="true",
+            value_off="false",
+        )
     if kind is FieldKind.MONEY:
-        return ac.InputText(id=input_id, label=label, value=value or None,
-                            placeholder=placeholder or "In pounds, like 550.00",
-                            max_length=12)
-    return ac.InputText(id=input_id, label=label, value=value or None,
-                        placeholder=placeholder, max_length=spec.max_length,
-                        is_multiline=kind is FieldKind.LONG_TEXT or None)
+        return ac.InputText(
+            id=input_id,
+            label=label,
+            value=value or None,
+            placeholder=placeholder or "In pounds, like 550.00",
+            max_length=12,
+        )
+    return ac.InputText(
+        id=input_id,
+        label=label,
+        value=value or None,
+        placeholder=placeholder,
+        max_length=spec.max_length,
+        is_multiline=kind is FieldKind.LONG_TEXT or None,
+    )
 
 
-def field_block(spec: FieldSpec, input_id: str, stored: Any, typed: Any,
-                messages: Sequence[str | FieldError], *,
-                show_saved: bool = True) -> list[Element]:
+def field_block(
+    spec: FieldSpec,
+    input_id: str,
+    stored: Any,
+    typed: Any,
+    messages: Sequence[str | FieldError],
+    *,
+    show_saved: bool = True,
+) -> list[Element]:
     """The input, then the saved value when the typing differs from it, then errors —
     with a "Yes, keep this date" toggle beside an error that only asks (FieldError's
     confirm). A broken character typed (half an emoji) is shown as �."""
@@ -126,8 +161,7 @@ def field_block(spec: FieldSpec, input_id: str, stored: Any, typed: Any,
         readable, parsed = _parsed(spec, value)
         if not readable or parsed != stored:
             shown = shortened(display_value(spec, stored), SAVED_PREVIEW_CHARS)
-            items.append(text(f"Saved version: {shown}", size="small", subtle=True,
-                              spacing="none"))
+            items.append(text(f"Saved version: {shown}", size="small", subtle=True, spacing="none"))
     for message in messages:
         items.extend(_error(spec, message))
     return items
@@ -138,9 +172,15 @@ def _error(spec: FieldSpec, error: str | FieldError) -> list[Element]:
         return [error_line(error)]
     items = [error_line(error.message)]
     if error.confirm:
-        items.append(ac.InputToggle(
-            id=confirm_id(error.confirm), value="false", value_on="true", value_off="false",
-            title=KEEP_DATE if spec.kind is FieldKind.DATE else KEEP_VALUE))
+        items.append(
+            ac.InputToggle(
+                id=confirm_id(error.confirm),
+                value="false",
+                value_on="true",
+                value_off="false",
+                title=KEEP_DATE if spec.kind is FieldKind.DATE else KEEP_VALUE,
+            )
+        )
     return items
 
 
@@ -153,8 +193,9 @@ def _layout(blocks: list[tuple[FieldSpec, list[Element]]]) -> list[Element]:
         if len(pending) == 1:
             out.extend(pending[0])
         elif pending:
-            out.append(ac.ColumnSet(columns=[
-                ac.Column(width="stretch", items=items) for items in pending]))
+            out.append(
+                ac.ColumnSet(columns=[ac.Column(width="stretch", items=items) for items in pending])
+            )
         pending.clear()
 
     for spec, items in blocks:
@@ -171,19 +212,34 @@ def _layout(blocks: list[tuple[FieldSpec, list[Element]]]) -> list[Element]:
 
 # ---- a section as inputs ---------------------------------------------------------
 
-def section_inputs(spec: SectionSpec, content: Mapping[str, Any], *,
-                   errors: Sequence[FieldError] = (),
-                   typed: Mapping[str, Any] | None = None,
-                   show_saved: bool = True) -> tuple[list[Element], dict[str, Any]]:
+
+def section_inputs(
+    spec: SectionSpec,
+    content: Mapping[str, Any],
+    *,
+    errors: Sequence[FieldError] = (),
+    typed: Mapping[str, Any] | None = None,
+    show_saved: bool = True,
+) -> tuple[list[Element], dict[str, Any]]:
     """The section's inputs and the data actions must carry (a target's ref per row)."""
     index = index_errors(errors, spec.key)
     body: list[Element] = []
     blocks = []
     for f in spec.fields:
         typed_value = typed.get(f.name, NOT_TYPED) if typed is not None else NOT_TYPED
-        blocks.append((f, field_block(f, field_id(f.name), content.get(f.name),
-                                      typed_value, index.get((None, f.name), []),
-                                      show_saved=show_saved)))
+        blocks.append(
+            (
+                f,
+                field_block(
+                    f,
+                    field_id(f.name),
+                    content.get(f.name),
+                    typed_value,
+                    index.get((None, f.name), []),
+                    show_saved=show_saved,
+                ),
+            )
+        )
     body.extend(_layout(blocks))
     if spec.key == "attendance":
         pct = attendance_percentage(content)
@@ -196,14 +252,17 @@ def section_inputs(spec: SectionSpec, content: Mapping[str, Any], *,
     return body, carried
 
 
-def _table_inputs(spec: SectionSpec, content: Mapping[str, Any], index: ErrorIndex,
-                  typed: Mapping[str, Any] | None,
-                  show_saved: bool) -> tuple[list[Element], dict[str, Any]]:
+def _table_inputs(
+    spec: SectionSpec,
+    content: Mapping[str, Any],
+    index: ErrorIndex,
+    typed: Mapping[str, Any] | None,
+    show_saved: bool,
+) -> tuple[list[Element], dict[str, Any]]:
     stored_rows = list(content.get("rows") or [])
     if typed is not None and "rows" not in typed:
         typed = None  # nothing typed in the table: show it as saved
-    source = [_repaired(r) for r in typed.get("rows") or []] if typed is not None \
-        else stored_rows
+    source = [_repaired(r) for r in typed.get("rows") or []] if typed is not None else stored_rows
     count = len(source) + EXTRA_EMPTY_ROWS
     if spec.max_rows:
         count = min(count, max(spec.max_rows, len(source)))
@@ -229,14 +288,25 @@ def _table_inputs(spec: SectionSpec, content: Mapping[str, Any], index: ErrorInd
                 typed_value = NOT_TYPED
             else:
                 typed_value = row_typed.get(f.name) if row_typed is not None else None
-            blocks.append((f, field_block(f, row_id(i, f.name), stored.get(f.name),
-                                          typed_value, index.get((i, f.name), []),
-                                          show_saved=show_saved)))
+            blocks.append(
+                (
+                    f,
+                    field_block(
+                        f,
+                        row_id(i, f.name),
+                        stored.get(f.name),
+                        typed_value,
+                        index.get((i, f.name), []),
+                        show_saved=show_saved,
+                    ),
+                )
+            )
         items.extend(_layout(blocks))
         body.append(container(items, style="emphasis", spacing="medium"))
     if spec.max_rows and len(source) >= spec.max_rows:
-        body.append(text(f"This section holds at most {spec.max_rows} {spec.row_noun}s.",
-                         subtle=True))
+        body.append(
+            text(f"This section holds at most {spec.max_rows} {spec.row_noun}s.", subtle=True)
+        )
     return body, carried
 
 
@@ -251,8 +321,7 @@ def _typed_confirmations(typed: Mapping[str, Any]) -> dict[str, str]:
     tokens = typed.get(CONFIRMED)
     if not isinstance(tokens, list):
         return {}
-    return {confirm_id(t): "true" for t in tokens
-            if isinstance(t, str) and t == repair_broken(t)}
+    return {confirm_id(t): "true" for t in tokens if isinstance(t, str) and t == repair_broken(t)}
 
 
 def _row_title(spec: SectionSpec, i: int, values: Mapping[str, Any], *, existing: bool) -> str:
@@ -268,9 +337,13 @@ def _row_title(spec: SectionSpec, i: int, values: Mapping[str, Any], *, existing
 TOO_LONG_TO_SHOW = "This section is too long to show on this card."
 
 
-def section_display(spec: SectionSpec, content: Mapping[str, Any], *,
-                    limit: int | Shortening | None = None,
-                    show_all: ShowAll | None = None) -> list[Element]:
+def section_display(
+    spec: SectionSpec,
+    content: Mapping[str, Any],
+    *,
+    limit: int | Shortening | None = None,
+    show_all: ShowAll | None = None,
+) -> list[Element]:
     """Read-only: short fields as facts, then long text as paragraphs, tables as a Table.
 
     `limit` shortens long text (to keep a card under the size limit); with `show_all`
@@ -279,10 +352,15 @@ def section_display(spec: SectionSpec, content: Mapping[str, Any], *,
     cut = limit if isinstance(limit, Shortening) else Shortening(limit)
     more = show_all if cut.chars is not None else None
     if cut.chars == 0:
-        return [text(TOO_LONG_TO_SHOW, subtle=True),
-                *([_button(more(spec.key, None, None))] if more else [])]
-    pairs = [(f.label, display_value(f, content.get(f.name)) or NOT_FILLED_IN)
-             for f in spec.fields if f.kind is not FieldKind.LONG_TEXT]
+        return [
+            text(TOO_LONG_TO_SHOW, subtle=True),
+            *([_button(more(spec.key, None, None))] if more else []),
+        ]
+    pairs = [
+        (f.label, display_value(f, content.get(f.name)) or NOT_FILLED_IN)
+        for f in spec.fields
+        if f.kind is not FieldKind.LONG_TEXT
+    ]
     if spec.key == "attendance":
         pct = attendance_percentage(content)
         pairs.append(("Attendance", f"{pct}%" if pct is not None else NOT_FILLED_IN))
@@ -311,13 +389,19 @@ def _button(action: Action) -> Element:
 
 
 def paragraph(label: str, value: str) -> list[Element]:
-    return [text(label, weight="bolder", spacing="medium"),
-            text(value or NOT_FILLED_IN, spacing="none", subtle=not value or None)]
+    return [
+        text(label, weight="bolder", spacing="medium"),
+        text(value or NOT_FILLED_IN, spacing="none", subtle=not value or None),
+    ]
 
 
-def table_display(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], *,
-                  limit: int | Shortening | None = None,
-                  show_all: ShowAll | None = None) -> list[Element]:
+def table_display(
+    spec: SectionSpec,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    limit: int | Shortening | None = None,
+    show_all: ShowAll | None = None,
+) -> list[Element]:
     """A Table; a table too wide for a chat card (over 4 columns) as one block per row."""
     cut = limit if isinstance(limit, Shortening) else Shortening(limit)
     body, unshown = _table(spec, rows, cut, show_all)
@@ -326,8 +410,9 @@ def table_display(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], *,
     return body
 
 
-def _table(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], cut: Shortening,
-           show_all: ShowAll | None) -> tuple[list[Element], bool]:
+def _table(
+    spec: SectionSpec, rows: Sequence[Mapping[str, Any]], cut: Shortening, show_all: ShowAll | None
+) -> tuple[list[Element], bool]:
     """The rows, and whether something shortened is left without a button of its own."""
     if not rows:
         return [text(f"{NOT_FILLED_IN}: no {spec.row_noun}s yet.", subtle=True)], False
@@ -335,8 +420,10 @@ def _table(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], cut: Shortening
     if len(columns) > TABLE_MAX_COLUMNS:
         blocks = [_row_block(spec, i, row, cut, show_all) for i, row in enumerate(rows)]
         return [b for b, _ in blocks], any(unshown for _, unshown in blocks)
-    header = ac.TableRow(style="accent", cells=[
-        ac.TableCell(items=[text(f.label, weight="bolder")]) for f in columns])
+    header = ac.TableRow(
+        style="accent",
+        cells=[ac.TableCell(items=[text(f.label, weight="bolder")]) for f in columns],
+    )
     unshown = False
     lines = []
     for i, row in enumerate(rows):
@@ -352,12 +439,18 @@ def _table(spec: SectionSpec, rows: Sequence[Mapping[str, Any]], cut: Shortening
             cells.append(ac.TableCell(items=items))
         lines.append(ac.TableRow(cells=cells))
     widths = [1 if f.kind in _SHORT_KINDS else 2 for f in columns]
-    return [ac.Table(columns=[ac.TableColumnDefinition(width=w) for w in widths],
-                     rows=[header, *lines], show_grid_lines=True)], unshown
+    return [
+        ac.Table(
+            columns=[ac.TableColumnDefinition(width=w) for w in widths],
+            rows=[header, *lines],
+            show_grid_lines=True,
+        )
+    ], unshown
 
 
-def _row_block(spec: SectionSpec, i: int, row: Mapping[str, Any], cut: Shortening,
-               show_all: ShowAll | None) -> tuple[Element, bool]:
+def _row_block(
+    spec: SectionSpec, i: int, row: Mapping[str, Any], cut: Shortening, show_all: ShowAll | None
+) -> tuple[Element, bool]:
     """One row, its fields in order: runs of short fields as facts, long text as text;
     and whether something shortened is left to the whole section's button."""
     hidden = CARRIED_ROW_FIELDS.get(spec.key, ())
@@ -376,8 +469,12 @@ def _row_block(spec: SectionSpec, i: int, row: Mapping[str, Any], cut: Shortenin
         if pairs:
             items.append(facts(pairs))
             pairs = []
-        items.extend([text(f.label, weight="bolder", size="small", spacing="small"),
-                      text(shown, spacing="none")])
+        items.extend(
+            [
+                text(f.label, weight="bolder", size="small", spacing="small"),
+                text(shown, spacing="none"),
+            ]
+        )
         if shown != (value or "—") and show_all and cut.buttons == ANSWER:
             items.append(_button(show_all(spec.key, f.name, i)))
         else:

@@ -41,8 +41,9 @@ class NoSuchAnswer(LookupError):
     """The field or row a "Show all" button named is not in the section (any more)."""
 
 
-def answers(spec: SectionSpec, content: Mapping[str, Any], field: str | None,
-            row: int | None) -> list[tuple[str, str]]:
+def answers(
+    spec: SectionSpec, content: Mapping[str, Any], field: str | None, row: int | None
+) -> list[tuple[str, str]]:
     """(label, text) of one answer, one row's answers, or (neither) the whole section."""
     rows = list(content.get("rows") or [])
     if row is not None:
@@ -50,8 +51,9 @@ def answers(spec: SectionSpec, content: Mapping[str, Any], field: str | None,
             raise NoSuchAnswer(f"row {row}")
         return _row_answers(spec, row, rows[row], field)
     if field is not None:
-        return [(f.label, display_value(f, content.get(f.name)))
-                for f in _fields(spec.fields, field)]
+        return [
+            (f.label, display_value(f, content.get(f.name))) for f in _fields(spec.fields, field)
+        ]
     out = [(f.label, display_value(f, content.get(f.name))) for f in spec.fields]
     for i, values in enumerate(rows):
         out += _row_answers(spec, i, values, None)
@@ -65,13 +67,16 @@ def _fields(fields: Sequence[FieldSpec], name: str) -> list[FieldSpec]:
     return found
 
 
-def _row_answers(spec: SectionSpec, i: int, values: Mapping[str, Any],
-                 field: str | None) -> list[tuple[str, str]]:
+def _row_answers(
+    spec: SectionSpec, i: int, values: Mapping[str, Any], field: str | None
+) -> list[tuple[str, str]]:
     hidden = CARRIED_ROW_FIELDS.get(spec.key, ())
     shown = [f for f in spec.row_fields if f.name not in hidden]
     title = _row_title(spec, i, values, existing=True)
-    return [(f"{title} — {f.label}", display_value(f, values.get(f.name)))
-            for f in (_fields(shown, field) if field is not None else shown)]
+    return [
+        (f"{title} — {f.label}", display_value(f, values.get(f.name)))
+        for f in (_fields(shown, field) if field is not None else shown)
+    ]
 
 
 def chunks(value: str, size: int = CHUNK_CHARS) -> list[str]:
@@ -99,8 +104,12 @@ def _blocks(pairs: Sequence[tuple[str, str]]) -> list[Element]:
 
 
 def _size(element: Element) -> int:
-    return card_bytes(element.model_dump(mode="json", exclude_none=True, by_alias=True,
-                                         warnings=False)) + 4  # ", " between elements
+    return (
+        card_bytes(
+            element.model_dump(mode="json", exclude_none=True, by_alias=True, warnings=False)
+        )
+        + 4
+    )  # ", " between elements
 
 
 def _parts(blocks: Sequence[Element], room: int) -> list[list[Element]]:
@@ -123,9 +132,15 @@ def _title(view: PepView, personal: bool) -> str:
     return f"{prefix} — {who}, {child.year_group.label}, {term_label(view.pep.term_id)}"
 
 
-def full_text_card(view: PepView, section: str, *, field: str | None = None,
-                   row: int | None = None, part: int = 0,
-                   personal: bool) -> dict[str, Any]:
+def full_text_card(
+    view: PepView,
+    section: str,
+    *,
+    field: str | None = None,
+    row: int | None = None,
+    part: int = 0,
+    personal: bool,
+) -> dict[str, Any]:
     """The answer(s) a "Show all" button named, in full. `personal`: in a one-to-one chat
     (the child's full name; Back opens the section), else in the meeting chat (initials;
     Back returns to the meeting's card). NoSuchAnswer for a field or row not there."""
@@ -138,10 +153,12 @@ def full_text_card(view: PepView, section: str, *, field: str | None = None,
     def build(shown: Sequence[Element], number: int, total: int) -> dict[str, Any]:
         body: list[Element] = [
             container([text(_title(view, personal), weight="bolder")], style="emphasis"),
-            heading(heading_text)]
+            heading(heading_text),
+        ]
         if total > 1:
-            body.append(text(f"Part {number + 1} of {total}", size="small", subtle=True,
-                             spacing="none"))
+            body.append(
+                text(f"Part {number + 1} of {total}", size="small", subtle=True, spacing="none")
+            )
         body += shown
         return card(body, _actions(view, spec.key, field, row, number, total, personal))
 
@@ -151,8 +168,15 @@ def full_text_card(view: PepView, section: str, *, field: str | None = None,
     return build(parts[number], number, len(parts))
 
 
-def _actions(view: PepView, key: str, field: str | None, row: int | None, number: int,
-             total: int, personal: bool) -> list[Action]:
+def _actions(
+    view: PepView,
+    key: str,
+    field: str | None,
+    row: int | None,
+    number: int,
+    total: int,
+    personal: bool,
+) -> list[Action]:
     where: dict[str, Any] = {"pep_id": view.pep.id, "section": key}
     if field is not None:
         where["field"] = field
@@ -164,8 +188,9 @@ def _actions(view: PepView, key: str, field: str | None, row: int | None, number
     if number + 1 < total:
         actions.append(execute("Next part ▶", SHOW_TEXT, {**where, "part": number + 1}))
     if personal:
-        actions.append(execute("Back to the section", SECTION_OPEN,
-                               pep_data(view.pep, section=key)))
+        actions.append(
+            execute("Back to the section", SECTION_OPEN, pep_data(view.pep, section=key))
+        )
     else:
         actions.append(execute("Back to the meeting", REFRESH, pep_data(view.pep)))
     return actions

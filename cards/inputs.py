@@ -80,18 +80,21 @@ def raw_from_card_data(section_key: str, data: Mapping[str, Any]) -> dict[str, A
             continue
         if key.startswith(CONFIRM_PREFIX):
             if _ticked(value):
-                confirmed[key[len(CONFIRM_PREFIX):]] = None
+                confirmed[key[len(CONFIRM_PREFIX) :]] = None
         elif key.startswith(FIELD_PREFIX):
-            raw[key[len(FIELD_PREFIX):]] = _raw_value(value)
+            raw[key[len(FIELD_PREFIX) :]] = _raw_value(value)
         elif key.startswith(ROW_PREFIX):
-            index_text, _, name = key[len(ROW_PREFIX):].partition(".")
+            index_text, _, name = key[len(ROW_PREFIX) :].partition(".")
             if index_text.isdigit() and name:
                 rows.setdefault(int(index_text), {})[name] = _raw_value(value)
             else:
                 raw[key] = _raw_value(value)  # reported as an unknown field
     if spec.is_table or rows:
-        raw["rows"] = [row for _, row in sorted(rows.items())
-                       if not all(_blank(v) for k, v in row.items() if k not in carried)]
+        raw["rows"] = [
+            row
+            for _, row in sorted(rows.items())
+            if not all(_blank(v) for k, v in row.items() if k not in carried)
+        ]
     if confirmed:
         raw[CONFIRMED] = list(confirmed)
     return raw
@@ -108,6 +111,7 @@ def typed_raw(section_key: str, typed: Mapping[str, Any] | None) -> dict[str, An
 
 def attendee_from_card_data(data: Mapping[str, Any]) -> tuple[str, str, str]:
     """The "Add attendee" form: (name, role, attended), each stripped text."""
+
     def value(key: str) -> str:
         v = data.get(key)
         return "" if v is None else str(v).strip()

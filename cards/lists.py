@@ -56,28 +56,50 @@ def _pep_entry(view: PepView, shown: int | None = PROBLEMS_SHOWN) -> Element:
     about = f"{child.lcs_id} · {child.year_group.label} · {pep.status.label}"
     if shown is None:
         transition = " · Transition PEP" if view.transition_reasons else ""
-        items = [text(child.full_name, weight="bolder"),
-                 text(f"{about} · {ready}{transition}", size="small", spacing="none")]
+        items = [
+            text(child.full_name, weight="bolder"),
+            text(f"{about} · {ready}{transition}", size="small", spacing="none"),
+        ]
     else:
-        items = [text(child.full_name, weight="bolder"),
-                 text(about, size="small", subtle=True, spacing="none"),
-                 text(ready, color=color, weight="bolder", spacing="small"),
-                 *bullets(problem_lines(view.problems, shown))]
+        items = [
+            text(child.full_name, weight="bolder"),
+            text(about, size="small", subtle=True, spacing="none"),
+            text(ready, color=color, weight="bolder", spacing="small"),
+            *bullets(problem_lines(view.problems, shown)),
+        ]
         if shown and len(view.problems) > shown:
-            items.append(text(f"and {len(view.problems) - shown} more", size="small",
-                              subtle=True, spacing="none"))
+            items.append(
+                text(
+                    f"and {len(view.problems) - shown} more",
+                    size="small",
+                    subtle=True,
+                    spacing="none",
+                )
+            )
         if view.transition_reasons:
-            items.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
-                              color="accent", size="small"))
+            items.append(
+                text(
+                    "Transition PEP: " + "; ".join(view.transition_reasons),
+                    color="accent",
+                    size="small",
+                )
+            )
     data = pep_data(pep, child_id=child.lcs_id)  # a PEP nobody has opened yet opens
     buttons: list[Action] = [execute("Open", OPEN, data)]
     if view.problems:
         buttons.append(execute("What's missing", READINESS, data))
-    return ac.ColumnSet(separator=True, spacing=act.Spacing.MEDIUM, columns=[
-        ac.Column(width="stretch", items=items),
-        ac.Column(width="auto", vertical_content_alignment=act.VerticalAlignment.CENTER,
-                  items=[action_set(buttons)]),
-    ])
+    return ac.ColumnSet(
+        separator=True,
+        spacing=act.Spacing.MEDIUM,
+        columns=[
+            ac.Column(width="stretch", items=items),
+            ac.Column(
+                width="auto",
+                vertical_content_alignment=act.VerticalAlignment.CENTER,
+                items=[action_set(buttons)],
+            ),
+        ],
+    )
 
 
 def my_peps_card(views: Sequence[PepView], term_label: str, page: int = 1) -> dict[str, Any]:
@@ -86,23 +108,31 @@ def my_peps_card(views: Sequence[PepView], term_label: str, page: int = 1) -> di
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     first = (page - 1) * PAGE_SIZE
-    shown = views[first:first + PAGE_SIZE]
+    shown = views[first : first + PAGE_SIZE]
     body: list[Element] = [heading(f"My PEPs — {term_label}")]
     if not total:
         body.append(text("There are no PEPs for you this term."))
         return card(body)
     ready = sum(1 for v in views if not v.problems)
-    body.append(text(f"{total} PEPs, {ready} ready for the meeting. "
-                     f"Showing {first + 1}–{first + len(shown)}"
-                     + (f" (page {page} of {pages})." if pages > 1 else "."), subtle=True))
+    body.append(
+        text(
+            f"{total} PEPs, {ready} ready for the meeting. "
+            f"Showing {first + 1}–{first + len(shown)}"
+            + (f" (page {page} of {pages})." if pages > 1 else "."),
+            subtle=True,
+        )
+    )
     actions: list[Action] = []
     if page > 1:
         actions.append(execute("Previous page", LIST, {"page": page - 1}))
     if page < pages:
         actions.append(execute("More", LIST, {"page": page + 1}))
     # fewer of each PEP's missing things when the page would be too large for Teams
-    return fitted(lambda problems: card([*body, *(_pep_entry(v, problems) for v in shown)],
-                                        actions), (PROBLEMS_SHOWN, 1, 0), None)
+    return fitted(
+        lambda problems: card([*body, *(_pep_entry(v, problems) for v in shown)], actions),
+        (PROBLEMS_SHOWN, 1, 0),
+        None,
+    )
 
 
 def child_chooser_card(children: Sequence[Child], *, full_names: bool = False) -> dict[str, Any]:
@@ -116,18 +146,27 @@ def child_chooser_card(children: Sequence[Child], *, full_names: bool = False) -
         name = c.full_name if full_names else c.initials
         return f"{name} ({c.lcs_id}), {c.year_group.label}"
 
-    body.append(ac.InputChoiceSet(
-        id=CHILD_INPUT, label="Whose PEP is this meeting for?", style=COMPACT,
-        is_required=True, error_message="Choose a child", placeholder="Choose a child…",
-        value=children[0].lcs_id if len(children) == 1 else None,
-        choices=[ac.InputChoice(title=title(c), value=c.lcs_id) for c in children]))
+    body.append(
+        ac.InputChoiceSet(
+            id=CHILD_INPUT,
+            label="Whose PEP is this meeting for?",
+            style=COMPACT,
+            is_required=True,
+            error_message="Choose a child",
+            placeholder="Choose a child…",
+            value=children[0].lcs_id if len(children) == 1 else None,
+            choices=[ac.InputChoice(title=title(c), value=c.lcs_id) for c in children],
+        )
+    )
     return card(body, [execute("Start walkthrough", START, {}, style="positive")])
 
 
 def _child_line(view: PepView) -> str:
     child = view.child
-    return (f"{child.initials} ({child.lcs_id}), {child.year_group.label}, "
-            f"{term_name(view.pep.term_id)}")
+    return (
+        f"{child.initials} ({child.lcs_id}), {child.year_group.label}, "
+        f"{term_name(view.pep.term_id)}"
+    )
 
 
 def _short(error: FieldError) -> str:
@@ -135,36 +174,60 @@ def _short(error: FieldError) -> str:
     label = spec.field_label(error.field)
     if error.field == "rows":
         label = f"{spec.row_noun.capitalize()}s"
-    where = f"{spec.row_noun.capitalize()} {error.row + 1}, {label}" \
-        if error.row is not None else label
+    where = (
+        f"{spec.row_noun.capitalize()} {error.row + 1}, {label}" if error.row is not None else label
+    )
     return f"{where}: {error.message}"
 
 
 def readiness_card(view: PepView) -> dict[str, Any]:
     """What is still missing before the meeting, section by section."""
-    body: list[Element] = [heading("Is the PEP ready for the meeting?"),
-                           text(_child_line(view), subtle=True, spacing="none")]
+    body: list[Element] = [
+        heading("Is the PEP ready for the meeting?"),
+        text(_child_line(view), subtle=True, spacing="none"),
+    ]
     if view.transition_reasons:
-        body.append(text("Transition PEP: " + "; ".join(view.transition_reasons),
-                         color="accent"))
+        body.append(text("Transition PEP: " + "; ".join(view.transition_reasons), color="accent"))
     if not view.problems:
-        body.append(container([text("Ready for the meeting", weight="bolder", color="good"),
-                               text("Everything to complete before the meeting is in.")],
-                              style="good"))
+        body.append(
+            container(
+                [
+                    text("Ready for the meeting", weight="bolder", color="good"),
+                    text("Everything to complete before the meeting is in."),
+                ],
+                style="good",
+            )
+        )
         return card(body)
     count = len(view.problems)
-    body.append(text(f"{count} thing{'s' if count != 1 else ''} missing:",
-                     weight="bolder", color="attention"))
+    body.append(
+        text(
+            f"{count} thing{'s' if count != 1 else ''} missing:", weight="bolder", color="attention"
+        )
+    )
     for spec in SECTIONS:
         problems = [p for p in view.problems if p.section == spec.key]
         if not problems:
             continue
-        body.append(container([
-            text(spec.title, weight="bolder"),
-            *bullets(_short(p) for p in problems),
-            action_set([execute("Open this section", SECTION_OPEN,
-                                pep_data(view.pep, section=spec.key))]),
-        ], separator=True, spacing="medium"))
+        body.append(
+            container(
+                [
+                    text(spec.title, weight="bolder"),
+                    *bullets(_short(p) for p in problems),
+                    action_set(
+                        [
+                            execute(
+                                "Open this section",
+                                SECTION_OPEN,
+                                pep_data(view.pep, section=spec.key),
+                            )
+                        ]
+                    ),
+                ],
+                separator=True,
+                spacing="medium",
+            )
+        )
     return card(body)
 
 

@@ -38,8 +38,7 @@ def _next_pep_text(view: PepView) -> str:
     return "Not set"
 
 
-def finished_card(view: PepView, record_filename: str, *,
-                  notice: str = "") -> dict[str, Any]:
+def finished_card(view: PepView, record_filename: str, *, notice: str = "") -> dict[str, Any]:
     """The meeting is over: when the PEP must be returned, and the next PEP's date
     (notice: e.g. that it was finished already, for a second press of Finish)."""
     pep = view.pep
@@ -56,21 +55,36 @@ def finished_card(view: PepView, record_filename: str, *,
     body: list[Element] = [
         meeting_header(view),
         *notice_block(notice),
-        container([heading("PEP meeting finished"),
-                   text("Thank you. The meeting record is saved.", spacing="none")],
-                  style="good"),
+        container(
+            [
+                heading("PEP meeting finished"),
+                text("Thank you. The meeting record is saved.", spacing="none"),
+            ],
+            style="good",
+        ),
         facts(pairs),
     ]
     if pep.return_due:
-        body.append(text(f"The school returns the completed PEP to Business Support by "
-                         f"{british(pep.return_due)}.", weight="bolder"))
-    return card(body, [execute("Send to Business Support", RETURN_OPEN, {"pep_id": pep.id},
-                               style="positive")])
+        body.append(
+            text(
+                f"The school returns the completed PEP to Business Support by "
+                f"{british(pep.return_due)}.",
+                weight="bolder",
+            )
+        )
+    return card(
+        body,
+        [execute("Send to Business Support", RETURN_OPEN, {"pep_id": pep.id}, style="positive")],
+    )
 
 
-def next_date_request_card(view: PepView, *, errors: Sequence[FieldError] = (),
-                           typed: Mapping[str, Any] | None = None,
-                           notice: str = "") -> dict[str, Any]:
+def next_date_request_card(
+    view: PepView,
+    *,
+    errors: Sequence[FieldError] = (),
+    typed: Mapping[str, Any] | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
     """The meeting cannot end without next term's PEP date, or a reason why not. Sent to
     the social worker and designated teacher when the meeting ended without it; Save
     keeps this card (with its Finish), and Finish saves what is typed first."""
@@ -80,21 +94,27 @@ def next_date_request_card(view: PepView, *, errors: Sequence[FieldError] = (),
         meeting_header(view),
         *notice_block(notice),
         heading("When is next term's PEP?"),
-        text("The meeting cannot finish until next term's PEP date is set. If no date can "
-             "be agreed, say why.", spacing="none"),
+        text(
+            "The meeting cannot finish until next term's PEP date is set. If no date can "
+            "be agreed, say why.",
+            spacing="none",
+        ),
     ]
     index = index_errors(errors, NEXT_PEP)
-    elsewhere = [e for e in errors if e.section != NEXT_PEP or e.field not in ("date",
-                                                                              "reason")]
+    elsewhere = [e for e in errors if e.section != NEXT_PEP or e.field not in ("date", "reason")]
     if elsewhere:  # e.g. no summary yet: shown above, the date's own errors beside it
         body.append(problems_block("The meeting cannot finish yet:", elsewhere))
     for name in ("date", "reason"):
         f = spec.field(name)
         shown = typed.get(field_id(name), NOT_TYPED) if typed else NOT_TYPED
-        body.extend(field_block(f, field_id(name), content.get(name), shown,
-                                index.get((None, name), [])))
+        body.extend(
+            field_block(f, field_id(name), content.get(name), shown, index.get((None, name), []))
+        )
     data = pep_data(view.pep, current=NEXT_PEP)
-    return card(body, [
-        execute("Save date", SAVE, {**data, "section": NEXT_PEP}, style="positive"),
-        execute("Finish PEP meeting", FINISH, data),
-    ])
+    return card(
+        body,
+        [
+            execute("Save date", SAVE, {**data, "section": NEXT_PEP}, style="positive"),
+            execute("Finish PEP meeting", FINISH, data),
+        ],
+    )

@@ -20,29 +20,51 @@ from pep_model.services import PepView
 def walkthrough_shared_card(view: PepView, audience: Sequence[str]) -> dict[str, Any]:
     pep = view.pep
     key = pep.current_section
-    action = {"type": "Action.Execute", "title": "Show the PEP", "verb": REFRESH,
-              "data": pep_data(pep)}
+    action = {
+        "type": "Action.Execute",
+        "title": "Show the PEP",
+        "verb": REFRESH,
+        "data": pep_data(pep),
+    }
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
         "refresh": refresh_for(REFRESH, pep_data(pep), audience),
         "body": [
-            {"type": "TextBlock", "text": plain("PEP meeting walkthrough"), "weight": "Bolder",
-             "size": "Medium", "wrap": True},
-            {"type": "TextBlock", "wrap": True, "isSubtle": True,
-             "text": plain(f"Now discussing section {section_position(key)} of "
-                           f"{SECTION_COUNT}: {section_spec(key).title}")},
-            {"type": "TextBlock", "wrap": True, "size": "Small",
-             "text": plain("The PEP is shown only to the people working with the child. "
-                           "Select 'Show the PEP' to see it.")},
+            {
+                "type": "TextBlock",
+                "text": plain("PEP meeting walkthrough"),
+                "weight": "Bolder",
+                "size": "Medium",
+                "wrap": True,
+            },
+            {
+                "type": "TextBlock",
+                "wrap": True,
+                "isSubtle": True,
+                "text": plain(
+                    f"Now discussing section {section_position(key)} of "
+                    f"{SECTION_COUNT}: {section_spec(key).title}"
+                ),
+            },
+            {
+                "type": "TextBlock",
+                "wrap": True,
+                "size": "Small",
+                "text": plain(
+                    "The PEP is shown only to the people working with the child. "
+                    "Select 'Show the PEP' to see it."
+                ),
+            },
         ],
         "actions": [action],
     }
 
 
-def finished_shared_card(view: PepView | None = None,
-                         audience: Sequence[str] = ()) -> dict[str, Any]:
+def finished_shared_card(
+    view: PepView | None = None, audience: Sequence[str] = ()
+) -> dict[str, Any]:
     """What the meeting chat keeps once the meeting is finished: no child data. With the
     PEP, it refreshes for the people who saw the walkthrough, so the lead gets back their
     own finished card (with 'Send to Business Support')."""
@@ -51,11 +73,21 @@ def finished_shared_card(view: PepView | None = None,
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
         "body": [
-            {"type": "TextBlock", "text": plain("PEP meeting finished"), "weight": "Bolder",
-             "size": "Medium", "wrap": True},
-            {"type": "TextBlock", "wrap": True,
-             "text": plain("Next term's PEP date is set and the record has gone to the PEP "
-                           "lead in their chat with PEP Companion.")},
+            {
+                "type": "TextBlock",
+                "text": plain("PEP meeting finished"),
+                "weight": "Bolder",
+                "size": "Medium",
+                "wrap": True,
+            },
+            {
+                "type": "TextBlock",
+                "wrap": True,
+                "text": plain(
+                    "Next term's PEP date is set and the record has gone to the PEP "
+                    "lead in their chat with PEP Companion."
+                ),
+            },
         ],
     }
     if view is not None and audience:

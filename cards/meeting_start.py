@@ -21,11 +21,17 @@ MOVE = "pep.walkthrough.move"
 def choosing_card(asker_user_id: str) -> dict[str, Any]:
     """What everyone in the chat sees while the person who typed 'start pep' chooses."""
     return card(
-        [heading("Starting a PEP walkthrough"),
-         text("The person who asked is choosing the child's PEP. Only they see the "
-              "choices.", subtle=True, spacing="none")],
+        [
+            heading("Starting a PEP walkthrough"),
+            text(
+                "The person who asked is choosing the child's PEP. Only they see the choices.",
+                subtle=True,
+                spacing="none",
+            ),
+        ],
         [execute("Choose the child", CHOOSE, {})],
-        refresh=refresh_for(CHOOSE, {}, [asker_user_id] if asker_user_id else []))
+        refresh=refresh_for(CHOOSE, {}, [asker_user_id] if asker_user_id else []),
+    )
 
 
 def with_choice_refresh(chooser: dict[str, Any], user_id: str) -> dict[str, Any]:
@@ -35,24 +41,48 @@ def with_choice_refresh(chooser: dict[str, Any], user_id: str) -> dict[str, Any]
 
 def started_card() -> dict[str, Any]:
     """The choosing message once a walkthrough has started: names nobody."""
-    return card([container([text("PEP walkthrough started", weight="bolder"),
-                            text("It is in the message below.", spacing="none")],
-                           style="good")])
+    return card(
+        [
+            container(
+                [
+                    text("PEP walkthrough started", weight="bolder"),
+                    text("It is in the message below.", spacing="none"),
+                ],
+                style="good",
+            )
+        ]
+    )
 
 
 def moved_away_card() -> dict[str, Any]:
     """The old chat's walkthrough message once the walkthrough moved to another chat."""
-    return card([container([text("This PEP walkthrough moved", weight="bolder"),
-                            text("It continues in another chat. Nothing more can be "
-                                 "changed from here.", spacing="none")],
-                           style="emphasis")])
+    return card(
+        [
+            container(
+                [
+                    text("This PEP walkthrough moved", weight="bolder"),
+                    text(
+                        "It continues in another chat. Nothing more can be changed from here.",
+                        spacing="none",
+                    ),
+                ],
+                style="emphasis",
+            )
+        ]
+    )
 
 
 def running_elsewhere_card(view: PepView) -> dict[str, Any]:
     """Shown only to the lead who chose a child whose walkthrough runs in another chat."""
     return card(
-        [heading("This PEP's walkthrough is already running"),
-         text(f"The walkthrough for {view.child.initials} is open in another chat. Move "
-              "it here to carry on in this chat; the other chat's card will say it "
-              "moved, and nothing typed there is lost.", spacing="none")],
-        [execute("Move it here", MOVE, pep_data(view.pep), style="positive")])
+        [
+            heading("This PEP's walkthrough is already running"),
+            text(
+                f"The walkthrough for {view.child.initials} is open in another chat. Move "
+                "it here to carry on in this chat; the other chat's card will say it "
+                "moved, and nothing typed there is lost.",
+                spacing="none",
+            ),
+        ],
+        [execute("Move it here", MOVE, pep_data(view.pep), style="positive")],
+    )

@@ -54,12 +54,15 @@ def _summary_rows(data: FormData, finalised: FinalisedFacts | None) -> list[tupl
     if pct is not None:
         exact = attendance_exact(pep.section("attendance"))
         below = exact is not None and exact < data.attendance_threshold  # unrounded
-        attendance = f"{pct}%" + (f" (below the {data.attendance_threshold}% threshold)"
-                                  if below else "")
+        attendance = f"{pct}%" + (
+            f" (below the {data.attendance_threshold}% threshold)" if below else ""
+        )
     rows = [("Meeting held on", _day(pep.meeting_held_on))]
     if finalised is not None:
-        rows += [("Finalised on", _day(finalised.finalised_on)),
-                 ("Quality assurance grade", finalised.qa_grade)]
+        rows += [
+            ("Finalised on", _day(finalised.finalised_on)),
+            ("Quality assurance grade", finalised.qa_grade),
+        ]
     return [*rows, ("Attendance this year", attendance)]
 
 
@@ -70,20 +73,35 @@ def _pupil_premium_xml(finalised: FinalisedFacts) -> str:
         return "".join(out)
     widths = [LABEL_WIDTH, 1800, VALUE_WIDTH - 1800]
     out.append(table_start(widths))
-    out.append(row("".join(label_cell(w, label) for w, label in
-                           zip(widths, ("Purpose", "Requested", "Decision"), strict=True))))
+    out.append(
+        row(
+            "".join(
+                label_cell(w, label)
+                for w, label in zip(widths, ("Purpose", "Requested", "Decision"), strict=True)
+            )
+        )
+    )
     for line in finalised.pupil_premium:
-        out.append(row("".join(cell(w, text_para(text, "CellText")) for w, text in
-                               zip(widths, (line.purpose, line.requested, line.decision),
-                                   strict=True))))
+        out.append(
+            row(
+                "".join(
+                    cell(w, text_para(text, "CellText"))
+                    for w, text in zip(
+                        widths, (line.purpose, line.requested, line.decision), strict=True
+                    )
+                )
+            )
+        )
     out.append(wordml.TABLE_END)
     return "".join(out)
 
 
 def _two_column(rows: list[tuple[str, str]]) -> str:
     out = [table_start([LABEL_WIDTH, VALUE_WIDTH])]
-    out.extend(row(label_cell(LABEL_WIDTH, label) + cell(VALUE_WIDTH, _value_para(value)))
-               for label, value in rows)
+    out.extend(
+        row(label_cell(LABEL_WIDTH, label) + cell(VALUE_WIDTH, _value_para(value)))
+        for label, value in rows
+    )
     out.append(wordml.TABLE_END)
     return "".join(out)
 
@@ -91,8 +109,7 @@ def _two_column(rows: list[tuple[str, str]]) -> str:
 def _section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str:
     out = [text_para(layout.section_heading(number, spec), "Heading2")]
     if spec.fields:
-        out.append(_two_column([(f.label, _shown(f, content.get(f.name)))
-                                for f in spec.fields]))
+        out.append(_two_column([(f.label, _shown(f, content.get(f.name))) for f in spec.fields]))
     if spec.is_table:
         rows = [r for r in content.get("rows") or [] if isinstance(r, dict)]
         if not rows:
@@ -101,28 +118,38 @@ def _section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str
             widths = row_widths(spec)
             out.append(rows_table_start(spec))
             for values in rows:
-                out.append(row("".join(
-                    cell(w, text_para(_shown(f, values.get(f.name)), "CellText"))
-                    for w, f in zip(widths, spec.row_fields, strict=True))))
+                out.append(
+                    row(
+                        "".join(
+                            cell(w, text_para(_shown(f, values.get(f.name)), "CellText"))
+                            for w, f in zip(widths, spec.row_fields, strict=True)
+                        )
+                    )
+                )
             out.append(wordml.TABLE_END)
     return "".join(out)
 
 
 def document_xml(data: FormData, finalised: FinalisedFacts | None = None) -> str:
     pep = data.pep
-    out = [wordml.DOCUMENT_START,
-           text_para(FINALISED_TITLE if finalised else layout.FORM_TITLE, "Title"),
-           text_para(f"Record of the PEP · {layout.subtitle(data)}", "Subtitle")]
+    out = [
+        wordml.DOCUMENT_START,
+        text_para(FINALISED_TITLE if finalised else layout.FORM_TITLE, "Title"),
+        text_para(f"Record of the PEP · {layout.subtitle(data)}", "Subtitle"),
+    ]
     if finalised is not None:
         out.append(text_para(TO_FILE, "Heading2"))
-    out += [_two_column(_summary_rows(data, finalised)),
-            text_para(layout.CHILD_DETAILS, "Heading1"),
-            child_table_xml(data, runs(pep.id))]
+    out += [
+        _two_column(_summary_rows(data, finalised)),
+        text_para(layout.CHILD_DETAILS, "Heading1"),
+        child_table_xml(data, runs(pep.id)),
+    ]
     for (_, numbered), title in zip(layout.stages(), PART_TITLES, strict=True):
         if numbered:
             out.append(text_para(title, "Heading1"))
-            out.extend(_section_xml(n, spec, layout.section_content(data, spec))
-                       for n, spec in numbered)
+            out.extend(
+                _section_xml(n, spec, layout.section_content(data, spec)) for n, spec in numbered
+            )
     if finalised is not None:
         out.append(_pupil_premium_xml(finalised))
     out.append(text_para(f"Produced by PEP Companion for {data.authority_name}.", "Guidance"))

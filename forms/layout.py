@@ -23,8 +23,7 @@ LABEL_WIDTH = 3300
 SENSITIVITY = "OFFICIAL-SENSITIVE"
 
 # Rows offered in each table of a new form (prefilled rows count towards them).
-TABLE_ROWS = {"targets": 6, "attainment": 10, "pupil_premium": 4, "attendees": 10,
-              "actions": 8}
+TABLE_ROWS = {"targets": 6, "attainment": 10, "pupil_premium": 4, "attendees": 10, "actions": 8}
 DEFAULT_TABLE_ROWS = 4
 CARRIED_SECTION = "previous_targets"  # as many rows as were carried, 3 when none
 CARRIED_DEFAULT_ROWS = 3
@@ -67,8 +66,8 @@ def stages() -> Iterator[tuple[str, list[tuple[int, SectionSpec]]]]:
     meeting = [(n, s) for n, s in numbered if s.stage is Stage.MEETING]
     ordered = before + meeting
     renumbered = [(i, s) for i, (_, s) in enumerate(ordered, start=1)]
-    yield BEFORE_HEADING, renumbered[:len(before)]
-    yield MEETING_HEADING, renumbered[len(before):]
+    yield BEFORE_HEADING, renumbered[: len(before)]
+    yield MEETING_HEADING, renumbered[len(before) :]
 
 
 def section_heading(number: int, spec: SectionSpec) -> str:
@@ -89,8 +88,10 @@ def child_details(data: FormData) -> list[tuple[str, str]]:
         ("Name", child.full_name),
         ("Date of birth", british_date(child.date_of_birth)),
         ("Year group", child.year_group.label),
-        ("School", f"{data.school.name} (URN {data.school.urn})" if data.school.urn
-         else data.school.name),
+        (
+            "School",
+            f"{data.school.name} (URN {data.school.urn})" if data.school.urn else data.school.name,
+        ),
         ("Placement type", child.placement_type),
         ("Carer", data.carer),
         ("Legal status", child.legal_status),

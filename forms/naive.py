@@ -54,8 +54,15 @@ def _run(text: str, style: str = "") -> Any:
     return r
 
 
-def _sdt(tag: str, alias: str, kind: str, text: str = "", checked: bool = False,
-         day: date | None = None, locked: bool = False) -> Any:
+def _sdt(
+    tag: str,
+    alias: str,
+    kind: str,
+    text: str = "",
+    checked: bool = False,
+    day: date | None = None,
+    locked: bool = False,
+) -> Any:
     sdt, props, content = _el("w:sdt"), _el("w:sdtPr"), _el("w:sdtContent")
     props.append(_el("w:alias", w_val=clean(alias)))
     props.append(_el("w:tag", w_val=tag))
@@ -78,8 +85,9 @@ def _sdt(tag: str, alias: str, kind: str, text: str = "", checked: bool = False,
         picker.append(_el("w:dateFormat", w_val="dd/MM/yyyy"))
         picker.append(_el("w:lid", w_val="en-GB"))
         props.append(picker)
-        content.append(_run(british_date(day)) if day
-                       else _run(DATE_PLACEHOLDER, "PlaceholderText"))
+        content.append(
+            _run(british_date(day)) if day else _run(DATE_PLACEHOLDER, "PlaceholderText")
+        )
     else:
         if not text:
             props.append(_el("w:showingPlcHdr"))
@@ -97,8 +105,14 @@ def _fill_cell(cell: Any, spec: SectionSpec, f: FieldSpec, value: Any, n: int | 
     if choices:
         chosen = layout.chosen_value(f, value)
         for choice, label in choices:
-            p._p.append(_sdt(choice_tag(spec.key, f.name, choice, n), f"{alias}: {label}",
-                             "checkbox", checked=choice == chosen))
+            p._p.append(
+                _sdt(
+                    choice_tag(spec.key, f.name, choice, n),
+                    f"{alias}: {label}",
+                    "checkbox",
+                    checked=choice == chosen,
+                )
+            )
             p.add_run(f"\u00a0{label}   ")
         return
     tag = text_tag(spec.key, f.name, n)
@@ -133,7 +147,8 @@ def render_with_python_docx(data: FormData) -> bytes:
         table.cell(r, 1).text = clean(value)
     table.cell(len(details), 0).text = "Form reference"
     table.cell(len(details), 1).paragraphs[0]._p.append(
-        _sdt(IDENTITY_TAG, "Form reference", "text", data.pep.id, locked=True))
+        _sdt(IDENTITY_TAG, "Form reference", "text", data.pep.id, locked=True)
+    )
 
     for index, (part, numbered) in enumerate(layout.stages()):
         heading = doc.add_heading(part, level=1)
@@ -165,17 +180,19 @@ def render_with_python_docx(data: FormData) -> bytes:
                     values = rows[r - 1] if r <= len(rows) else {}
                     for c, f in enumerate(spec.row_fields):
                         _fill_cell(table.cell(r, c), spec, f, values.get(f.name), r)
-    doc.add_paragraph(f"End of the form. Return it within {data.return_days} days of the "
-                      "meeting.")
+    doc.add_paragraph(f"End of the form. Return it within {data.return_days} days of the meeting.")
 
     pep = data.pep
     doc.core_properties.title = layout.FORM_TITLE
     doc.core_properties.subject = layout.document_subject(data)
     doc.core_properties.identifier = pep.id
     package = doc.part.package
-    props = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES,
-                 custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id,
-                                                pep.term_id)).encode(), package)
+    props = Part(
+        PackURI("/docProps/custom.xml"),
+        CT.OFC_CUSTOM_PROPERTIES,
+        custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)).encode(),
+        package,
+    )
     package.relate_to(props, RT.CUSTOM_PROPERTIES)
     out = io.BytesIO()
     doc.save(out)

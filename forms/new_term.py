@@ -39,13 +39,15 @@ VALUE_WIDTH = TEXT_WIDTH - LABEL_WIDTH
 
 # ---- one place to type ---------------------------------------------------------------
 
+
 def _boxes(spec: SectionSpec, f: FieldSpec, value: Any, n: int | None, stacked: bool) -> str:
     chosen = layout.chosen_value(f, value)
     alias = layout.control_alias(spec, f, n)
     pieces = []
     for choice, label in options(f):
-        box = checkbox(choice_tag(spec.key, f.name, choice, n), f"{alias}: {label}",
-                       choice == chosen)
+        box = checkbox(
+            choice_tag(spec.key, f.name, choice, n), f"{alias}: {label}", choice == chosen
+        )
         pieces.append(box + runs(_NBSP + label.replace(" ", _NBSP)))
     if stacked:
         return "".join(para(p, "CellText") for p in pieces)
@@ -71,11 +73,16 @@ def control_xml(spec: SectionSpec, f: FieldSpec, value: Any, n: int | None = Non
         text = str(value)  # not a date: shown as it is, so nothing is lost
     else:
         text = display_value(f, value)
-    return para(text_control(tag, layout.control_alias(spec, f, n), text,
-                             multiline=f.kind is FieldKind.LONG_TEXT), "CellText")
+    return para(
+        text_control(
+            tag, layout.control_alias(spec, f, n), text, multiline=f.kind is FieldKind.LONG_TEXT
+        ),
+        "CellText",
+    )
 
 
 # ---- fragments built once --------------------------------------------------------------
+
 
 @functools.cache
 def row_widths(spec: SectionSpec) -> list[int]:
@@ -83,8 +90,10 @@ def row_widths(spec: SectionSpec) -> list[int]:
 
 
 def _field_row(spec: SectionSpec, f: FieldSpec, value: Any) -> str:
-    return row(label_cell(LABEL_WIDTH, f.label, f.hint) + cell(VALUE_WIDTH,
-               control_xml(spec, f, value)), min_height=layout.min_row_height((f,), False))
+    return row(
+        label_cell(LABEL_WIDTH, f.label, f.hint) + cell(VALUE_WIDTH, control_xml(spec, f, value)),
+        min_height=layout.min_row_height((f,), False),
+    )
 
 
 @functools.cache
@@ -94,9 +103,13 @@ def _empty_field_row(spec: SectionSpec, name: str) -> str:
 
 def _table_row(spec: SectionSpec, n: int, values: dict[str, Any]) -> str:
     widths = row_widths(spec)
-    return row("".join(cell(w, control_xml(spec, f, values.get(f.name), n))
-                       for w, f in zip(widths, spec.row_fields, strict=True)),
-               min_height=layout.min_row_height(spec.row_fields, True))
+    return row(
+        "".join(
+            cell(w, control_xml(spec, f, values.get(f.name), n))
+            for w, f in zip(widths, spec.row_fields, strict=True)
+        ),
+        min_height=layout.min_row_height(spec.row_fields, True),
+    )
 
 
 @functools.cache
@@ -106,8 +119,10 @@ def _empty_table_row(spec: SectionSpec, n: int) -> str:
 
 @functools.cache
 def _section_head(number: int, spec: SectionSpec) -> str:
-    out = [text_para(layout.section_heading(number, spec), "Heading2"),
-           text_para(spec.guidance, "Guidance")]
+    out = [
+        text_para(layout.section_heading(number, spec), "Heading2"),
+        text_para(spec.guidance, "Guidance"),
+    ]
     out.extend(text_para(h, "Guidance") for h in layout.hint_lines(spec))
     return "".join(out)
 
@@ -116,8 +131,9 @@ def _section_head(number: int, spec: SectionSpec) -> str:
 def rows_table_start(spec: SectionSpec) -> str:
     widths = row_widths(spec)
     spacer = wordml.SPACER if spec.fields else ""  # keeps Word from merging the tables
-    return (spacer + table_start(widths)
-            + wordml.header_row(widths, [f.label for f in spec.row_fields]))
+    return (
+        spacer + table_start(widths) + wordml.header_row(widths, [f.label for f in spec.row_fields])
+    )
 
 
 _FIELDS_TABLE_START = table_start([LABEL_WIDTH, VALUE_WIDTH])
@@ -131,6 +147,7 @@ def _part_heading(title: str, first: bool) -> str:
 
 # ---- the form --------------------------------------------------------------------------
 
+
 def section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str:
     """One section: heading, guidance, its fields' table and/or its rows' table."""
     out = [_section_head(number, spec)]
@@ -138,15 +155,19 @@ def section_xml(number: int, spec: SectionSpec, content: dict[str, Any]) -> str:
         out.append(_FIELDS_TABLE_START)
         for f in spec.fields:
             value = content.get(f.name)
-            out.append(_empty_field_row(spec, f.name) if value in (None, "")
-                       else _field_row(spec, f, value))
+            out.append(
+                _empty_field_row(spec, f.name)
+                if value in (None, "")
+                else _field_row(spec, f, value)
+            )
         out.append(wordml.TABLE_END)
     if spec.is_table:
         out.append(rows_table_start(spec))
         rows = [r for r in content.get("rows") or [] if isinstance(r, dict)]
         for n in range(1, layout.table_row_count(spec, len(rows)) + 1):
-            out.append(_table_row(spec, n, rows[n - 1]) if n <= len(rows)
-                       else _empty_table_row(spec, n))
+            out.append(
+                _table_row(spec, n, rows[n - 1]) if n <= len(rows) else _empty_table_row(spec, n)
+            )
         out.append(wordml.TABLE_END)
     return "".join(out)
 
@@ -156,41 +177,55 @@ def _sections_xml(data: FormData, out: list[str]) -> None:
         if not numbered:
             continue
         out.append(_part_heading(part, index == 0))
-        out.extend(section_xml(number, spec, layout.section_content(data, spec))
-                   for number, spec in numbered)
+        out.extend(
+            section_xml(number, spec, layout.section_content(data, spec))
+            for number, spec in numbered
+        )
 
 
 def _note_xml(data: FormData) -> str:
     lines = [text_para("How to complete this form", "CellLabel")]
     lines.extend(text_para("•\t" + line, "Note") for line in layout.how_to_complete(data))
-    return (table_start([TEXT_WIDTH]) + row(cell(TEXT_WIDTH, "".join(lines), wordml.NOTE_FILL))
-            + wordml.TABLE_END)
+    return (
+        table_start([TEXT_WIDTH])
+        + row(cell(TEXT_WIDTH, "".join(lines), wordml.NOTE_FILL))
+        + wordml.TABLE_END
+    )
 
 
 def child_table_xml(data: FormData, reference: str) -> str:
     """The child details table; `reference` is the identity box's XML (or plain text)."""
     out = [table_start([LABEL_WIDTH, VALUE_WIDTH])]
     for label, value in layout.child_details(data):
-        out.append(row(label_cell(LABEL_WIDTH, label)
-                       + cell(VALUE_WIDTH, text_para(value, "CellText"))))
-    out.append(row(label_cell(LABEL_WIDTH, "Form reference")
-                   + cell(VALUE_WIDTH, para(reference, "CellText"))))
+        out.append(
+            row(label_cell(LABEL_WIDTH, label) + cell(VALUE_WIDTH, text_para(value, "CellText")))
+        )
+    out.append(
+        row(
+            label_cell(LABEL_WIDTH, "Form reference")
+            + cell(VALUE_WIDTH, para(reference, "CellText"))
+        )
+    )
     out.append(wordml.TABLE_END)
     return "".join(out)
 
 
 def document_xml(data: FormData) -> str:
     pep = data.pep
-    out = [wordml.DOCUMENT_START,
-           text_para(layout.FORM_TITLE, "Title"),
-           text_para(layout.subtitle(data), "Subtitle"),
-           _note_xml(data),
-           _part_heading(layout.CHILD_DETAILS, True),
-           child_table_xml(data, wordml.locked_text_control(IDENTITY_TAG, "Form reference",
-                                                             pep.id))]
+    out = [
+        wordml.DOCUMENT_START,
+        text_para(layout.FORM_TITLE, "Title"),
+        text_para(layout.subtitle(data), "Subtitle"),
+        _note_xml(data),
+        _part_heading(layout.CHILD_DETAILS, True),
+        child_table_xml(data, wordml.locked_text_control(IDENTITY_TAG, "Form reference", pep.id)),
+    ]
     _sections_xml(data, out)
-    out.append(text_para(f"End of the form. Return it within {data.return_days} days of the "
-                         "meeting.", "Guidance"))
+    out.append(
+        text_para(
+            f"End of the form. Return it within {data.return_days} days of the meeting.", "Guidance"
+        )
+    )
     out.append(wordml.DOCUMENT_END)
     return "".join(out)
 
@@ -205,10 +240,12 @@ def base_properties(data: FormData) -> dict[str, str]:
     pep = data.pep
     return {
         PEP_VERSION: str(pep.version),
-        SECTION_VERSIONS: ",".join(f"{s.key}:{pep.section_versions.get(s.key, 0)}"
-                                   for s in SECTIONS),
-        SECTION_PRINTS: ",".join(f"{s.key}:{section_print(layout.section_content(data, s))}"
-                                 for s in SECTIONS),
+        SECTION_VERSIONS: ",".join(
+            f"{s.key}:{pep.section_versions.get(s.key, 0)}" for s in SECTIONS
+        ),
+        SECTION_PRINTS: ",".join(
+            f"{s.key}:{section_print(layout.section_content(data, s))}" for s in SECTIONS
+        ),
     }
 
 
@@ -244,7 +281,9 @@ def render_new_term_form(data: FormData, *, level: int = LEVEL) -> bytes:
         wordml.header_xml(layout.SENSITIVITY),
         wordml.footer_xml(layout.footer_text(data)),
         core_xml(layout.FORM_TITLE, layout.document_subject(data), data.authority_name, pep.id),
-        custom_xml(identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)
-                   | base_properties(data)),
+        custom_xml(
+            identity_properties(FORM_KIND, pep.id, pep.child_id, pep.term_id)
+            | base_properties(data)
+        ),
         level,
     )

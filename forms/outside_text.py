@@ -33,8 +33,11 @@ def typed_outside(spec: SectionSpec, rows: Sequence[Any]) -> bool:
     what the form itself prints there: labels, hints, the choices' names)."""
     printed = {_squash(f.label + f.hint) for f in spec.fields}
     printed |= {_squash(f.label) for f in spec.fields}
-    labels = sorted({_squash(label) for f in (*spec.fields, *spec.row_fields)
-                     for _, label in options(f)}, key=len, reverse=True)
+    labels = sorted(
+        {_squash(label) for f in (*spec.fields, *spec.row_fields) for _, label in options(f)},
+        key=len,
+        reverse=True,
+    )
     for tr in rows:
         for tc in tr.iterchildren(_TC):
             has_box = next(tc.iter(_SDT), None) is not None

@@ -67,13 +67,22 @@ APP = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Application>PEP Companion</Application></Properties>"""
 
 
-def _style(kind: str, style_id: str, name: str, ppr: str = "", rpr: str = "",
-           based_on: str = "Normal", extra: str = "") -> str:
+def _style(
+    kind: str,
+    style_id: str,
+    name: str,
+    ppr: str = "",
+    rpr: str = "",
+    based_on: str = "Normal",
+    extra: str = "",
+) -> str:
     base = f'<w:basedOn w:val="{based_on}"/>' if based_on else ""
-    return (f'<w:style w:type="{kind}" w:styleId="{style_id}"{extra}><w:name w:val="{name}"/>'
-            f"{base}<w:qFormat/>"
-            f"{f'<w:pPr>{ppr}</w:pPr>' if ppr else ''}{f'<w:rPr>{rpr}</w:rPr>' if rpr else ''}"
-            "</w:style>")
+    return (
+        f'<w:style w:type="{kind}" w:styleId="{style_id}"{extra}><w:name w:val="{name}"/>'
+        f"{base}<w:qFormat/>"
+        f"{f'<w:pPr>{ppr}</w:pPr>' if ppr else ''}{f'<w:rPr>{rpr}</w:rPr>' if rpr else ''}"
+        "</w:style>"
+    )
 
 
 _NAVY, _BLUE, _GREY = "1F3864", "2F5496", "595959"
@@ -95,45 +104,103 @@ STYLES = (
     '<w:top w:w="0" w:type="dxa"/><w:left w:w="108" w:type="dxa"/>'
     '<w:bottom w:w="0" w:type="dxa"/><w:right w:w="108" w:type="dxa"/></w:tblCellMar>'
     "</w:tblPr></w:style>"
-    + _style("paragraph", "Title", "Title", '<w:spacing w:after="40"/>',
-             f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="44"/><w:szCs w:val="44"/>')
-    + _style("paragraph", "Subtitle", "Subtitle", '<w:spacing w:after="200"/>',
-             f'<w:color w:val="{_GREY}"/><w:sz w:val="24"/><w:szCs w:val="24"/>')
-    + _style("paragraph", "Heading1", "heading 1",
-             '<w:keepNext/><w:keepLines/><w:pBdr><w:bottom w:val="single" w:sz="8" '
-             f'w:space="1" w:color="{_BLUE}"/></w:pBdr><w:spacing w:before="360" w:after="120"/>'
-             '<w:outlineLvl w:val="0"/>',
-             f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="30"/><w:szCs w:val="30"/>')
-    + _style("paragraph", "Heading2", "heading 2",
-             '<w:keepNext/><w:keepLines/><w:spacing w:before="280" w:after="60"/>'
-             '<w:outlineLvl w:val="1"/>',
-             f'<w:b/><w:color w:val="{_BLUE}"/><w:sz w:val="25"/><w:szCs w:val="25"/>')
-    + _style("paragraph", "Guidance", "PEP Guidance",
-             '<w:keepNext/><w:spacing w:after="100"/>',
-             f'<w:i/><w:color w:val="{_GREY}"/><w:sz w:val="18"/><w:szCs w:val="18"/>')
-    + _style("paragraph", "CellLabel", "PEP Cell Label", '<w:spacing w:after="0"/>',
-             '<w:b/><w:sz w:val="18"/><w:szCs w:val="18"/>')
-    + _style("paragraph", "CellHint", "PEP Cell Hint", '<w:spacing w:before="20" w:after="0"/>',
-             f'<w:i/><w:color w:val="{_GREY}"/><w:sz w:val="15"/><w:szCs w:val="15"/>')
-    + _style("paragraph", "CellHeading", "PEP Cell Heading", '<w:spacing w:after="0"/>',
-             f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="17"/><w:szCs w:val="17"/>')
-    + _style("paragraph", "CellText", "PEP Cell Text", '<w:spacing w:after="0"/>',
-             '<w:sz w:val="18"/><w:szCs w:val="18"/>')
-    + _style("paragraph", "Note", "PEP Note",
-             '<w:tabs><w:tab w:val="left" w:pos="284"/></w:tabs><w:spacing w:after="60"/>'
-             '<w:ind w:left="284" w:hanging="284"/>',
-             '<w:sz w:val="18"/><w:szCs w:val="18"/>')
-    + _style("paragraph", "Header", "header", '<w:spacing w:after="0"/>',
-             f'<w:color w:val="{_GREY}"/><w:sz w:val="16"/><w:szCs w:val="16"/>')
-    + _style("paragraph", "Footer", "footer", '<w:spacing w:after="0"/>',
-             f'<w:color w:val="{_GREY}"/><w:sz w:val="16"/><w:szCs w:val="16"/>')
+    + _style(
+        "paragraph",
+        "Title",
+        "Title",
+        '<w:spacing w:after="40"/>',
+        f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="44"/><w:szCs w:val="44"/>',
+    )
+    + _style(
+        "paragraph",
+        "Subtitle",
+        "Subtitle",
+        '<w:spacing w:after="200"/>',
+        f'<w:color w:val="{_GREY}"/><w:sz w:val="24"/><w:szCs w:val="24"/>',
+    )
+    + _style(
+        "paragraph",
+        "Heading1",
+        "heading 1",
+        '<w:keepNext/><w:keepLines/><w:pBdr><w:bottom w:val="single" w:sz="8" '
+        f'w:space="1" w:color="{_BLUE}"/></w:pBdr><w:spacing w:before="360" w:after="120"/>'
+        '<w:outlineLvl w:val="0"/>',
+        f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="30"/><w:szCs w:val="30"/>',
+    )
+    + _style(
+        "paragraph",
+        "Heading2",
+        "heading 2",
+        '<w:keepNext/><w:keepLines/><w:spacing w:before="280" w:after="60"/>'
+        '<w:outlineLvl w:val="1"/>',
+        f'<w:b/><w:color w:val="{_BLUE}"/><w:sz w:val="25"/><w:szCs w:val="25"/>',
+    )
+    + _style(
+        "paragraph",
+        "Guidance",
+        "PEP Guidance",
+        '<w:keepNext/><w:spacing w:after="100"/>',
+        f'<w:i/><w:color w:val="{_GREY}"/><w:sz w:val="18"/><w:szCs w:val="18"/>',
+    )
+    + _style(
+        "paragraph",
+        "CellLabel",
+        "PEP Cell Label",
+        '<w:spacing w:after="0"/>',
+        '<w:b/><w:sz w:val="18"/><w:szCs w:val="18"/>',
+    )
+    + _style(
+        "paragraph",
+        "CellHint",
+        "PEP Cell Hint",
+        '<w:spacing w:before="20" w:after="0"/>',
+        f'<w:i/><w:color w:val="{_GREY}"/><w:sz w:val="15"/><w:szCs w:val="15"/>',
+    )
+    + _style(
+        "paragraph",
+        "CellHeading",
+        "PEP Cell Heading",
+        '<w:spacing w:after="0"/>',
+        f'<w:b/><w:color w:val="{_NAVY}"/><w:sz w:val="17"/><w:szCs w:val="17"/>',
+    )
+    + _style(
+        "paragraph",
+        "CellText",
+        "PEP Cell Text",
+        '<w:spacing w:after="0"/>',
+        '<w:sz w:val="18"/><w:szCs w:val="18"/>',
+    )
+    + _style(
+        "paragraph",
+        "Note",
+        "PEP Note",
+        '<w:tabs><w:tab w:val="left" w:pos="284"/></w:tabs><w:spacing w:after="60"/>'
+        '<w:ind w:left="284" w:hanging="284"/>',
+        '<w:sz w:val="18"/><w:szCs w:val="18"/>',
+    )
+    + _style(
+        "paragraph",
+        "Header",
+        "header",
+        '<w:spacing w:after="0"/>',
+        f'<w:color w:val="{_GREY}"/><w:sz w:val="16"/><w:szCs w:val="16"/>',
+    )
+    + _style(
+        "paragraph",
+        "Footer",
+        "footer",
+        '<w:spacing w:after="0"/>',
+        f'<w:color w:val="{_GREY}"/><w:sz w:val="16"/><w:szCs w:val="16"/>',
+    )
     + '<w:style w:type="character" w:styleId="PlaceholderText"><w:name w:val="Placeholder Text"/>'
     '<w:basedOn w:val="DefaultParagraphFont"/><w:uiPriority w:val="99"/><w:semiHidden/>'
     '<w:rPr><w:color w:val="808080"/><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr></w:style>'
-    "</w:styles>")
+    "</w:styles>"
+)
 
 
 # ---- the zip ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ZipEntry:
@@ -158,17 +225,53 @@ def write_zip(entries: list[ZipEntry]) -> bytes:
     central: list[bytes] = []
     offset = 0
     for e in entries:
-        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, _DOS_TIME, _DOS_DATE,
-                            e.crc, len(e.data), e.size, len(e.name), 0) + e.name
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8,
-                                   _DOS_TIME, _DOS_DATE, e.crc, len(e.data), e.size,
-                                   len(e.name), 0, 0, 0, 0, 0, offset) + e.name)
+        local = (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0,
+                8,
+                _DOS_TIME,
+                _DOS_DATE,
+                e.crc,
+                len(e.data),
+                e.size,
+                len(e.name),
+                0,
+            )
+            + e.name
+        )
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                _DOS_TIME,
+                _DOS_DATE,
+                e.crc,
+                len(e.data),
+                e.size,
+                len(e.name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + e.name
+        )
         out.append(local)
         out.append(e.data)
         offset += len(local) + len(e.data)
     directory = b"".join(central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
-                      len(directory), offset, 0)
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), offset, 0
+    )
     return b"".join(out) + directory + end
 
 
@@ -187,8 +290,10 @@ def static_entries() -> tuple[ZipEntry, ...]:
 
 # ---- document properties -----------------------------------------------------------
 
-def core_xml(title: str, subject: str, creator: str, identifier: str,
-             when: datetime | None = None) -> str:
+
+def core_xml(
+    title: str, subject: str, creator: str, identifier: str, when: datetime | None = None
+) -> str:
     """Word's core properties; `when` (default now) is the created/modified time, fixed
     by callers whose document must be the same bytes every time."""
     now = (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -202,7 +307,8 @@ def core_xml(title: str, subject: str, creator: str, identifier: str,
         f"<dc:creator>{esc(creator)}</dc:creator><dc:identifier>{esc(identifier)}"
         f'</dc:identifier><dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified>'
-        "</cp:coreProperties>")
+        "</cp:coreProperties>"
+    )
 
 
 def custom_xml(properties: dict[str, str]) -> str:
@@ -210,25 +316,36 @@ def custom_xml(properties: dict[str, str]) -> str:
     items = "".join(
         f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" '
         f'name="{PROPERTY_PREFIX}{attr(name)}"><vt:lpwstr>{esc(value)}</vt:lpwstr></property>'
-        for pid, (name, value) in enumerate(properties.items(), start=2))
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/'
-            f'2006/docPropsVTypes">{items}</Properties>')
+        for pid, (name, value) in enumerate(properties.items(), start=2)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/'
+        f'2006/docPropsVTypes">{items}</Properties>'
+    )
 
 
 def identity_properties(kind: str, pep_id: str, child_id: str, term_id: str) -> dict[str, str]:
-    return {"Form": kind, "FormVersion": FORMAT_VERSION, "PepId": pep_id,
-            "ChildId": child_id, "TermId": term_id}
+    return {
+        "Form": kind,
+        "FormVersion": FORMAT_VERSION,
+        "PepId": pep_id,
+        "ChildId": child_id,
+        "TermId": term_id,
+    }
 
 
-def build_docx(document: str, header: str, footer: str, core: str, custom: str,
-               level: int = LEVEL) -> bytes:
-    return write_zip([
-        *static_entries(),
-        deflate("word/document.xml", document, level),
-        deflate("word/header1.xml", header, level),
-        deflate("word/footer1.xml", footer, level),
-        deflate("docProps/core.xml", core, level),
-        deflate("docProps/custom.xml", custom, level),
-    ])
+def build_docx(
+    document: str, header: str, footer: str, core: str, custom: str, level: int = LEVEL
+) -> bytes:
+    return write_zip(
+        [
+            *static_entries(),
+            deflate("word/document.xml", document, level),
+            deflate("word/header1.xml", header, level),
+            deflate("word/footer1.xml", footer, level),
+            deflate("docProps/core.xml", core, level),
+            deflate("docProps/custom.xml", custom, level),
+        ]
+    )

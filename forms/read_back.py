@@ -34,12 +34,18 @@ _T, _TAB, _BR, _CR = _W + "t", _W + "tab", _W + "br", _W + "cr"
 _NB_HYPHEN = _W + "noBreakHyphen"
 _TBL, _TR_PR, _TBL_HEADER = _W + "tbl", _W + "trPr", _W + "tblHeader"
 _CHECKBOX, _CHECKED, _W14_VAL = _W14 + "checkbox", _W14 + "checked", _W14 + "val"
-_PLACEHOLDERS = {TEXT_PLACEHOLDER, DATE_PLACEHOLDER, "Click here to enter text.",
-                 "Click here to enter a date.", "Choose an item."}
+_PLACEHOLDERS = {
+    TEXT_PLACEHOLDER,
+    DATE_PLACEHOLDER,
+    "Click here to enter text.",
+    "Click here to enter a date.",
+    "Choose an item.",
+}
 # what we write, and the other ways a box is seen ticked in Word
 _TICKED_GLYPHS, _EMPTY_GLYPHS = {CHECKED, *"☑✓✔xX"}, {UNCHECKED}
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                          remove_comments=True)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True
+)
 _TERM_AT_END = re.compile(r"-(\d{4}-[a-z]+)$")
 
 
@@ -61,6 +67,7 @@ class FormReading:
 
 # ---- opening the file --------------------------------------------------------------
 
+
 def _open(docx: bytes) -> tuple[bytes, bytes | None]:
     # through forms.safe_docx: sizes, ratio and member count checked before inflating
     try:
@@ -68,8 +75,10 @@ def _open(docx: bytes) -> tuple[bytes, bytes | None]:
     except DocxRefused as exc:
         raise NotAPepForm(str(exc)) from exc
     if "word/document.xml" not in parts:
-        raise NotAPepForm("This file is not a Word document (.docx): it has no "
-                          "document body. Please return the PEP form you were sent.")
+        raise NotAPepForm(
+            "This file is not a Word document (.docx): it has no "
+            "document body. Please return the PEP form you were sent."
+        )
     return parts["word/document.xml"], parts.get("docProps/custom.xml")
 
 
@@ -84,7 +93,7 @@ def _properties(custom: bytes | None) -> dict[str, str]:
     for prop in root:
         name = str(prop.get("name") or "")
         if name.startswith(PROPERTY_PREFIX):
-            found[name[len(PROPERTY_PREFIX):]] = "".join(prop.itertext()).strip()
+            found[name[len(PROPERTY_PREFIX) :]] = "".join(prop.itertext()).strip()
     return found
 
 
@@ -93,13 +102,14 @@ def _split_pep_id(pep_id: str) -> tuple[str, str]:
     if match:
         try:
             parse_term_id(match.group(1))
-            return pep_id[:match.start()], match.group(1)
+            return pep_id[: match.start()], match.group(1)
         except ValueError:
             pass
     raise NotAPepForm(f"The form's reference '{pep_id}' is not a PEP reference.")
 
 
 # ---- what a box holds ------------------------------------------------------------
+
 
 def _box_text(sdt: Any) -> str:
     """The text a person sees in a box; empty while it shows only the placeholder.
@@ -152,6 +162,7 @@ def _box_ticked(sdt: Any) -> bool | None:
 
 
 # ---- gathering the boxes ----------------------------------------------------------
+
 
 @dataclass
 class _Values:
@@ -209,48 +220,67 @@ def _gather(root: Any) -> tuple[dict[str, _Section], list[str]]:
 
 # ---- values, with a problem instead of a guess ---------------------------------
 
+
 @dataclass
 class _Problem:
     field: str
     message: str
 
 
-def _field_value(spec: FieldSpec, found: _Values | None,
-                 problems: list[_Problem]) -> str | None:
+def _field_value(spec: FieldSpec, found: _Values | None, problems: list[_Problem]) -> str | None:
     choices = options(spec)
     if found is None or (choices and not found.ticks) or (not choices and not found.texts):
-        problems.append(_Problem(spec.name, "the box for this answer is missing from the "
-                                            "form; it may have been deleted"))
+        problems.append(
+            _Problem(
+                spec.name,
+                "the box for this answer is missing from the form; it may have been deleted",
+            )
+        )
         return None
     if choices:
         return _choice_value(spec, choices, found, problems)
     typed = [t for t in found.texts if t.strip()]
     if len({t.strip() for t in typed}) > 1:
-        problems.append(_Problem(spec.name, "this box appears more than once with different "
-                                            "answers; keep one"))
+        problems.append(
+            _Problem(spec.name, "this box appears more than once with different answers; keep one")
+        )
         return " | ".join(typed)
     return typed[0] if typed else ""
 
 
-def _choice_value(spec: FieldSpec, choices: tuple[tuple[str, str], ...], found: _Values,
-                  problems: list[_Problem]) -> str | None:
+def _choice_value(
+    spec: FieldSpec, choices: tuple[tuple[str, str], ...], found: _Values, problems: list[_Problem]
+) -> str | None:
     labels = dict(choices)
     unclear = [v for v, states in found.ticks.items() if None in states]
     ticked = [v for v, states in found.ticks.items() if True in states]
     if unclear:
-        problems.append(_Problem(spec.name, "a box's tick cannot be read ("
-                                 + ", ".join(labels.get(v, v) for v in unclear)
-                                 + "); untick it and tick it again in Word"))
+        problems.append(
+            _Problem(
+                spec.name,
+                "a box's tick cannot be read ("
+                + ", ".join(labels.get(v, v) for v in unclear)
+                + "); untick it and tick it again in Word",
+            )
+        )
         return " + ".join(labels.get(v, v) for v in unclear + ticked)
     if len(ticked) > 1:
-        problems.append(_Problem(spec.name, "tick only one box (ticked: "
-                                 + ", ".join(labels.get(v, v) for v in ticked) + ")"))
+        problems.append(
+            _Problem(
+                spec.name,
+                "tick only one box (ticked: " + ", ".join(labels.get(v, v) for v in ticked) + ")",
+            )
+        )
         return " + ".join(labels.get(v, v) for v in ticked)
     if ticked:
         return ticked[0]
     if any(v not in found.ticks for v, _ in choices):
-        problems.append(_Problem(spec.name, "some boxes for this answer are missing from the "
-                                            "form; it may have been deleted"))
+        problems.append(
+            _Problem(
+                spec.name,
+                "some boxes for this answer are missing from the form; it may have been deleted",
+            )
+        )
     return None
 
 
@@ -258,15 +288,17 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _unknown(found: dict[str, _Values], spec_fields: tuple[FieldSpec, ...],
-             raw: dict[str, Any]) -> None:
+def _unknown(
+    found: dict[str, _Values], spec_fields: tuple[FieldSpec, ...], raw: dict[str, Any]
+) -> None:
     """Boxes for fields the model no longer has: passed on so normalising reports them."""
     known = {f.name for f in spec_fields}
     for name, values in found.items():
         if name in known:
             continue
         value = next((t for t in values.texts if t.strip()), None) or next(
-            (v for v, states in values.ticks.items() if True in states), None)
+            (v for v, states in values.ticks.items() if True in states), None
+        )
         if value is not None:
             raw[name] = value
 
@@ -282,14 +314,20 @@ def _outside_text(spec: SectionSpec, section: _Section) -> list[FieldError]:
             if tr_pr is not None and tr_pr.find(_TBL_HEADER) is not None:
                 continue
             if "".join(tr.itertext()).strip():
-                problems.append(FieldError(
-                    spec.key, "rows", "text typed in a table row without boxes was not "
-                    f"read; type each {spec.row_noun} into the boxes of an empty row"))
+                problems.append(
+                    FieldError(
+                        spec.key,
+                        "rows",
+                        "text typed in a table row without boxes was not "
+                        f"read; type each {spec.row_noun} into the boxes of an empty row",
+                    )
+                )
     return problems
 
 
-def _read_section(spec: SectionSpec, section: _Section | None,
-                  problems: list[FieldError]) -> dict[str, Any]:
+def _read_section(
+    spec: SectionSpec, section: _Section | None, problems: list[FieldError]
+) -> dict[str, Any]:
     section = section or _Section()
     raw: dict[str, Any] = {}
     found_problems: list[_Problem] = []
@@ -308,12 +346,16 @@ def _read_section(spec: SectionSpec, section: _Section | None,
         _unknown(row_found, spec.row_fields, row_raw)
         if all(_blank(v) for v in row_raw.values()):
             continue  # an empty row; its missing boxes lose nothing
-        problems.extend(FieldError(spec.key, p.field, p.message, len(rows))
-                        for p in row_problems)
+        problems.extend(FieldError(spec.key, p.field, p.message, len(rows)) for p in row_problems)
         rows.append(row_raw)
     if not section.rows:
-        problems.append(FieldError(spec.key, "rows", "the table for this section is missing "
-                                                     "from the form; it may have been deleted"))
+        problems.append(
+            FieldError(
+                spec.key,
+                "rows",
+                "the table for this section is missing from the form; it may have been deleted",
+            )
+        )
     problems.extend(_outside_text(spec, section))
     raw["rows"] = rows
     return raw
@@ -321,42 +363,55 @@ def _read_section(spec: SectionSpec, section: _Section | None,
 
 # ---- the API -----------------------------------------------------------------------
 
+
 def read_form(docx: bytes) -> FormReading:
     """Read a PEP form as returned by a school. Raises NotAPepForm for anything else."""
     body, custom = _open(docx)
     props = _properties(custom)
     kind = props.get("Form")
     if kind and kind != FORM_KIND:
-        raise NotAPepForm("This document is a PEP record, not a PEP form to complete; "
-                          "please return the PEP form you were sent.")
+        raise NotAPepForm(
+            "This document is a PEP record, not a PEP form to complete; "
+            "please return the PEP form you were sent."
+        )
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise NotAPepForm("This Word document is damaged and cannot be read; please save "
-                          "the PEP form again in Word and send it.") from exc
+        raise NotAPepForm(
+            "This Word document is damaged and cannot be read; please save "
+            "the PEP form again in Word and send it."
+        ) from exc
     found, identity = _gather(root)
     pep_id = props.get("PepId") or ""
     marked = {i for i in identity if i}
     if len(marked) > 1 or (pep_id and marked and marked != {pep_id}):
-        raise NotAPepForm("This form carries two different PEP references, so it cannot be "
-                          "matched to a child's PEP safely.")
+        raise NotAPepForm(
+            "This form carries two different PEP references, so it cannot be "
+            "matched to a child's PEP safely."
+        )
     pep_id = pep_id or next(iter(marked), "")
     if not pep_id:
-        raise NotAPepForm("This is not a PEP form from this service: it has no PEP "
-                          "reference. Please return the PEP form you were sent.")
+        raise NotAPepForm(
+            "This is not a PEP form from this service: it has no PEP "
+            "reference. Please return the PEP form you were sent."
+        )
     child_id, term_id = props.get("ChildId") or "", props.get("TermId") or ""
     if not (child_id and term_id):
         child_id, term_id = _split_pep_id(pep_id)
     if not found:
-        raise NotAPepForm("This PEP form's boxes were lost when it was saved, so nothing in "
-                          "it can be read. Some programs other than Microsoft Word remove "
-                          "them; please complete the form you were sent in Word.")
+        raise NotAPepForm(
+            "This PEP form's boxes were lost when it was saved, so nothing in "
+            "it can be read. Some programs other than Microsoft Word remove "
+            "them; please complete the form you were sent in Word."
+        )
     problems: list[FieldError] = []
-    sections = {spec.key: _read_section(spec, found.get(spec.key), problems)
-                for spec in SECTIONS}
-    outside = [spec.key for spec in SECTIONS
-               if spec.key in found and typed_outside(
-                   spec, [*found[spec.key].field_rows, *found[spec.key].rows])]
+    sections = {spec.key: _read_section(spec, found.get(spec.key), problems) for spec in SECTIONS}
+    outside = [
+        spec.key
+        for spec in SECTIONS
+        if spec.key in found
+        and typed_outside(spec, [*found[spec.key].field_rows, *found[spec.key].rows])
+    ]
     return FormReading(pep_id, child_id, term_id, sections, problems, read_base(props), outside)
 
 
@@ -388,5 +443,6 @@ def returned_form(reading: FormReading) -> ReturnedForm:
     """A reading as the model takes it (pep_model.form_import): answers normalised,
     each problem by section and field."""
     contents, errors = to_content(reading)
-    return ReturnedForm(reading.child_id, reading.term_id, contents, errors, reading.base,
-                        reading.outside)
+    return ReturnedForm(
+        reading.child_id, reading.term_id, contents, errors, reading.base, reading.outside
+    )

@@ -34,42 +34,55 @@ class DocxLimits:
     5-20 times, pictures hardly at all."""
 
     max_members: int = 1000
-    max_part_bytes: int = 16 * MB         # each part read (inflated)
-    max_total_bytes: int = 128 * MB       # every member together, as declared
-    max_ratio: int = 100                  # inflated / compressed, per member
-    ratio_floor_bytes: int = 1 * MB       # smaller members may compress any amount
+    max_part_bytes: int = 16 * MB  # each part read (inflated)
+    max_total_bytes: int = 128 * MB  # every member together, as declared
+    max_ratio: int = 100  # inflated / compressed, per member
+    ratio_floor_bytes: int = 1 * MB  # smaller members may compress any amount
 
 
 LIMITS = DocxLimits()
 
-DAMAGED = ("This file is not a Word document (.docx) or it is damaged; please save the "
-           "PEP form again in Word and send it.")
-NOT_A_FORM = "It cannot be a PEP form, so it was not opened. Please return the PEP form " \
-             "you were sent."
+DAMAGED = (
+    "This file is not a Word document (.docx) or it is damaged; please save the "
+    "PEP form again in Word and send it."
+)
+NOT_A_FORM = (
+    "It cannot be a PEP form, so it was not opened. Please return the PEP form you were sent."
+)
 
 
-def read_parts(docx: bytes, names: Iterable[str],
-               limits: DocxLimits = LIMITS) -> dict[str, bytes]:
+def read_parts(docx: bytes, names: Iterable[str], limits: DocxLimits = LIMITS) -> dict[str, bytes]:
     """The named parts that the document has (inflated), after the checks above.
     Raises DocxRefused for anything that is not a .docx that can be read safely."""
     wanted = list(names)
     try:
         with zipfile.ZipFile(io.BytesIO(docx)) as archive:
             members = _checked_directory(archive, limits)
-            return {name: _read_member(archive, members[name], limits)
-                    for name in wanted if name in members}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
-            NotImplementedError, RuntimeError, ValueError) as exc:
+            return {
+                name: _read_member(archive, members[name], limits)
+                for name in wanted
+                if name in members
+            }
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as exc:
         # RuntimeError: an encrypted member; NotImplementedError: an unknown method
         raise DocxRefused(DAMAGED) from exc
 
 
-def _checked_directory(archive: zipfile.ZipFile,
-                       limits: DocxLimits) -> dict[str, zipfile.ZipInfo]:
+def _checked_directory(archive: zipfile.ZipFile, limits: DocxLimits) -> dict[str, zipfile.ZipInfo]:
     infos = archive.infolist()
     if len(infos) > limits.max_members:
-        raise DocxRefused(f"This file holds {len(infos)} parts, where a Word document "
-                          f"holds a few dozen. {NOT_A_FORM}")
+        raise DocxRefused(
+            f"This file holds {len(infos)} parts, where a Word document "
+            f"holds a few dozen. {NOT_A_FORM}"
+        )
     members: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for info in infos:
@@ -84,11 +97,12 @@ def _checked_directory(archive: zipfile.ZipFile,
     return members
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                 limits: DocxLimits) -> bytes:
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: DocxLimits) -> bytes:
     if info.flag_bits & 0x1:
-        raise DocxRefused("This Word document is protected with a password; please "
-                          "remove the password in Word and send it again.")
+        raise DocxRefused(
+            "This Word document is protected with a password; please "
+            "remove the password in Word and send it again."
+        )
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise DocxRefused(DAMAGED)  # Word writes only these two
     if info.file_size > limits.max_part_bytes:
@@ -107,15 +121,18 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
 
 
 def _too_packed(inflated: int, compressed: int, limits: DocxLimits) -> bool:
-    return inflated > limits.ratio_floor_bytes and \
-        inflated > limits.max_ratio * max(compressed, 1)
+    return inflated > limits.ratio_floor_bytes and inflated > limits.max_ratio * max(compressed, 1)
 
 
 def _size_message(limit: int) -> str:
-    return (f"This file would unpack to more than {limit // MB} MB, far more than any "
-            f"PEP form. {NOT_A_FORM}")
+    return (
+        f"This file would unpack to more than {limit // MB} MB, far more than any "
+        f"PEP form. {NOT_A_FORM}"
+    )
 
 
 def _packed_message(limits: DocxLimits) -> str:
-    return (f"This file is packed more than {limits.max_ratio} times tighter than Word "
-            f"packs a document. {NOT_A_FORM}")
+    return (
+        f"This file is packed more than {limits.max_ratio} times tighter than Word "
+        f"packs a document. {NOT_A_FORM}"
+    )

@@ -1,10 +1,10 @@
 """The content-control tag scheme: the stable key of every place to type.
 
-    f:<section>.<field>                  a single-value text or date box
-    r:<section>.<row>.<field>            a box in row <row> (1-based) of a table section
-    c:<section>.<field>=<value>          one checkbox of a choice or yes/no field
-    c:<section>.<row>.<field>=<value>    the same in a table row
-    id:pep                               the form's reference (the PEP id), locked
+f:<section>.<field>                  a single-value text or date box
+r:<section>.<row>.<field>            a box in row <row> (1-based) of a table section
+c:<section>.<field>=<value>          one checkbox of a choice or yes/no field
+c:<section>.<row>.<field>=<value>    the same in a table row
+id:pep                               the form's reference (the PEP id), locked
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def sdt_id(tag: str) -> int:
 
 @dataclass(frozen=True)
 class Tag:
-    kind: str           # "f", "r" or "c"
+    kind: str  # "f", "r" or "c"
     section: str
     field: str
     row: int | None = None

@@ -40,12 +40,19 @@ def graph_middleware() -> list[BaseMiddleware]:
     Graph telemetry (SdkVersion and client-request-id headers)."""
     options: dict[str, RequestOption] = {
         UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
-            enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"}),
+            enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"}
+        ),
     }
-    middleware = [m for m in KiotaClientFactory.get_default_middleware(options)
-                  if not isinstance(m, RetryHandler)]
-    middleware.append(GraphTelemetryHandler(GraphTelemetryHandlerOption(
-        api_version=APIVersion.v1, sdk_version=MSGRAPH_VERSION)))
+    middleware = [
+        m
+        for m in KiotaClientFactory.get_default_middleware(options)
+        if not isinstance(m, RetryHandler)
+    ]
+    middleware.append(
+        GraphTelemetryHandler(
+            GraphTelemetryHandlerOption(api_version=APIVersion.v1, sdk_version=MSGRAPH_VERSION)
+        )
+    )
     return middleware
 
 
@@ -55,25 +62,32 @@ def _checked_base_url(base_url: str) -> tuple[str, str]:
     if not host or parts.scheme not in ("https", "http"):
         raise ValueError(f"PEP_GRAPH_BASE_URL must be an absolute URL, not {base_url!r}")
     if parts.scheme == "http" and host not in _LOOPBACK:
-        raise ValueError("plain http is allowed for a loopback Graph (tests) only; "
-                         f"use https for {host}")
+        raise ValueError(
+            f"plain http is allowed for a loopback Graph (tests) only; use https for {host}"
+        )
     return base_url.rstrip("/"), host
 
 
-def make_graph_client(credential: AsyncTokenCredential, base_url: str = GRAPH_BASE_URL, *,
-                      scopes: Sequence[str] = (GRAPH_SCOPE,),
-                      timeout: float = 60.0) -> GraphServiceClient:
+def make_graph_client(
+    credential: AsyncTokenCredential,
+    base_url: str = GRAPH_BASE_URL,
+    *,
+    scopes: Sequence[str] = (GRAPH_SCOPE,),
+    timeout: float = 60.0,
+) -> GraphServiceClient:
     """A GraphServiceClient with no retrying middleware, talking to base_url, sending the
     credential's token only to base_url's host. Close it with close_graph_client; the
     credential stays the caller's to close."""
     base, host = _checked_base_url(base_url)
     http_client = httpx.AsyncClient(
-        base_url=base, http2=True,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)))
+        base_url=base, http2=True, timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0))
+    )
     http_client = GraphClientFactory.create_with_custom_middleware(
-        graph_middleware(), client=http_client)
+        graph_middleware(), client=http_client
+    )
     auth = AzureIdentityAuthenticationProvider(
-        credential, scopes=list(scopes), allowed_hosts=[host])
+        credential, scopes=list(scopes), allowed_hosts=[host]
+    )
     adapter = GraphRequestAdapter(auth, client=http_client)
     adapter.base_url = base
     return GraphServiceClient(request_adapter=adapter)
@@ -97,16 +111,23 @@ async def close_graph_client(client: GraphServiceClient) -> None:
             await inner.aclose()
 
 
-def make_credential(tenant_id: str, client_id: str, *, client_secret: str | None = None,
-                    certificate_path: str | None = None,
-                    managed_identity: bool = False) -> AsyncTokenCredential:
+def make_credential(
+    tenant_id: str,
+    client_id: str,
+    *,
+    client_secret: str | None = None,
+    certificate_path: str | None = None,
+    managed_identity: bool = False,
+) -> AsyncTokenCredential:
     """The app-only credential for Graph: exactly one of a client secret, a certificate
     (PEM or PKCS12 file holding the private key) or a managed identity (client_id is then
     the user-assigned identity's client id; empty for the system-assigned one)."""
     chosen = [bool(client_secret), bool(certificate_path), managed_identity]
     if sum(chosen) != 1:
-        raise ValueError("set exactly one of PEP_GRAPH_CLIENT_SECRET, "
-                         "PEP_GRAPH_CERTIFICATE_PATH or PEP_GRAPH_MANAGED_IDENTITY=true")
+        raise ValueError(
+            "set exactly one of PEP_GRAPH_CLIENT_SECRET, "
+            "PEP_GRAPH_CERTIFICATE_PATH or PEP_GRAPH_MANAGED_IDENTITY=true"
+        )
     from azure.identity.aio import (
         CertificateCredential,
         ClientSecretCredential,

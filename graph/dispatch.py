@@ -92,10 +92,10 @@ class Backoff:
     jitter: float = 0.2
     max_attempts: int = 10
 
-    def delay(self, attempts: int, retry_after: float | None,
-              rng: random.Random | None = None) -> float:
-        exponential: float = min(self.cap_seconds,
-                                 self.base_seconds * 2.0 ** max(0, attempts - 1))
+    def delay(
+        self, attempts: int, retry_after: float | None, rng: random.Random | None = None
+    ) -> float:
+        exponential: float = min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
         spread = (rng or random.Random()).uniform(1 - self.jitter, 1 + self.jitter)
         return max(exponential * spread, retry_after or 0.0)
 
@@ -105,7 +105,7 @@ class DispatchReport:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
-    lost_lease: int = 0   # someone else finished it after our lease ran out
+    lost_lease: int = 0  # someone else finished it after our lease ran out
     failures: list[tuple[str, int, str]] = field(default_factory=list)  # key, status, why
     next_due: datetime | None = None  # drain(): when the next pending message falls due
 
@@ -126,13 +126,25 @@ def dispatcher_id() -> str:
 
 
 class Dispatcher:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, calendar: CalendarPort,
-                 mailbox: MailboxPort, chat_app: ChatAppPort,
-                 notices: TeamsNoticePort | None = None,
-                 hooks: Mapping[OutboxKind, AfterDelivery] | None = None,
-                 report_mailbox: str = "", sender: str = "", owner: str | None = None,
-                 lease_seconds: float = 120.0, batch_size: int = 20, concurrency: int = 4,
-                 backoff: Backoff | None = None, max_pause_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        calendar: CalendarPort,
+        mailbox: MailboxPort,
+        chat_app: ChatAppPort,
+        notices: TeamsNoticePort | None = None,
+        hooks: Mapping[OutboxKind, AfterDelivery] | None = None,
+        report_mailbox: str = "",
+        sender: str = "",
+        owner: str | None = None,
+        lease_seconds: float = 120.0,
+        batch_size: int = 20,
+        concurrency: int = 4,
+        backoff: Backoff | None = None,
+        max_pause_seconds: float = 300.0,
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.calendar = calendar
@@ -160,8 +172,9 @@ class Dispatcher:
         record each outcome in its own commit as soon as it is known."""
         report = DispatchReport()
         async with self.uow() as uow:
-            batch = await uow.outbox.claim(self.owner, self.clock.now(), self.lease_seconds,
-                                           self.batch_size, keys)
+            batch = await uow.outbox.claim(
+                self.owner, self.clock.now(), self.lease_seconds, self.batch_size, keys
+            )
             await uow.commit()
         if not batch:
             return report
@@ -194,37 +207,43 @@ class Dispatcher:
             if first is not None and first.status is OutboxStatus.PENDING:
                 return WAIT
             if first is None or first.status is not OutboxStatus.DELIVERED:
-                return {"posted": False, "reason": (
-                    f"{after} was {first.status.value if first else 'not queued'}")}
+                return {
+                    "posted": False,
+                    "reason": (f"{after} was {first.status.value if first else 'not queued'}"),
+                }
         try:
             return await self._deliver(entry)
         except DeliveryError as error:
             return error
         except Exception as error:  # an adapter bug: retried, then failed, never lost
-            log.exception("outbox %s %s: unexpected %s", entry.kind, entry.key,
-                          type(error).__name__)
-            return DeliveryError(f"internal error ({type(error).__name__})", status=0,
-                                 retryable=True)
+            log.exception(
+                "outbox %s %s: unexpected %s", entry.kind, entry.key, type(error).__name__
+            )
+            return DeliveryError(
+                f"internal error ({type(error).__name__})", status=0, retryable=True
+            )
 
     async def _deliver(self, entry: OutboxEntry) -> Json:
         p = entry.payload
         kind = entry.kind
         if kind is OutboxKind.MEETING_CREATE:
-            return _meeting(await self.calendar.create_meeting(
-                invite_from(entry.key, p["invite"])))
+            return _meeting(await self.calendar.create_meeting(invite_from(entry.key, p["invite"])))
         if kind is OutboxKind.MEETING_UPDATE:
             event_id = await self._event_of(p)
-            return _meeting(await self.calendar.update_meeting(
-                event_id, invite_from(entry.key, p["invite"])))
+            return _meeting(
+                await self.calendar.update_meeting(event_id, invite_from(entry.key, p["invite"]))
+            )
         if kind is OutboxKind.MEETING_CANCEL:
             event_id = await self._event_of(p)
-            await self.calendar.cancel_meeting(event_id, str(p["organiser_email"]),
-                                               str(p.get("comment") or ""))
+            await self.calendar.cancel_meeting(
+                event_id, str(p["organiser_email"]), str(p.get("comment") or "")
+            )
             return {"event_id": event_id}
         if kind is OutboxKind.MEETING_ADD_ATTENDEE:
             event_id = await self._event_of(p)
-            await self.calendar.add_attendee(event_id, str(p["organiser_email"]),
-                                             invitee_from(p["invitee"]))
+            await self.calendar.add_attendee(
+                event_id, str(p["organiser_email"]), invitee_from(p["invitee"])
+            )
             return {"event_id": event_id}
         if kind is OutboxKind.CHAT_INSTALL:
             await self.chat_app.install_app(str(p["chat_id"]))
@@ -242,8 +261,11 @@ class Dispatcher:
         if kind is OutboxKind.TEAMS_NOTICE:
             if self.notices is None:
                 return {"posted": False, "reason": "Teams is not connected here"}
-            return dict(await self.notices.post(str(p["target"]), str(p["template"]),
-                                                p.get("data") or {}, entry.key))
+            return dict(
+                await self.notices.post(
+                    str(p["target"]), str(p["template"]), p.get("data") or {}, entry.key
+                )
+            )
         raise DeliveryError(f"unknown message kind {kind}", status=400, retryable=False)
 
     async def _already_sent(self, entry: OutboxEntry, message: MailMessage) -> bool:
@@ -256,22 +278,34 @@ class Dispatcher:
         except DeliveryError as error:
             if error.retryable:
                 raise
-            log.warning("outbox mail %s: cannot look in Sent Items (%s %s); sending",
-                        entry.key, error.status, error.code or "")
+            log.warning(
+                "outbox mail %s: cannot look in Sent Items (%s %s); sending",
+                entry.key,
+                error.status,
+                error.code or "",
+            )
             return False
 
     async def _event_of(self, payload: Mapping[str, Any]) -> str:
         """The event a change applies to: the one its meeting's create produced."""
         async with self.uow() as uow:
             created = await uow.outbox.get(str(payload["event_of"]))
-        if created is None or created.status is not OutboxStatus.DELIVERED or \
-                not (created.result or {}).get("event_id"):
-            raise DeliveryError("the meeting this change belongs to was never created",
-                                status=409, retryable=False, code="NoEvent")
+        if (
+            created is None
+            or created.status is not OutboxStatus.DELIVERED
+            or not (created.result or {}).get("event_id")
+        ):
+            raise DeliveryError(
+                "the meeting this change belongs to was never created",
+                status=409,
+                retryable=False,
+                code="NoEvent",
+            )
         return str((created.result or {})["event_id"])
 
-    async def _record_alone(self, entry: OutboxEntry, outcome: Outcome,
-                            report: DispatchReport) -> None:
+    async def _record_alone(
+        self, entry: OutboxEntry, outcome: Outcome, report: DispatchReport
+    ) -> None:
         hook = self.hooks.get(entry.kind)
         try:
             async with self.uow() as uow:
@@ -281,21 +315,35 @@ class Dispatcher:
             if hook is None or not isinstance(outcome, dict):
                 raise
             # What was sent stays sent: record it without the follow-up, and say so.
-            log.exception("outbox %s %s: after-delivery step failed (%s); recorded as "
-                          "delivered without it", entry.kind, entry.key,
-                          type(error).__name__)
+            log.exception(
+                "outbox %s %s: after-delivery step failed (%s); recorded as delivered without it",
+                entry.kind,
+                entry.key,
+                type(error).__name__,
+            )
             async with self.uow() as uow:
                 await self._record_one(uow, entry, outcome, report, run_hook=False)
                 await uow.commit()
 
-    async def _record_one(self, uow: UnitOfWork, entry: OutboxEntry, outcome: Outcome,
-                          report: DispatchReport, *, run_hook: bool = True) -> None:
+    async def _record_one(
+        self,
+        uow: UnitOfWork,
+        entry: OutboxEntry,
+        outcome: Outcome,
+        report: DispatchReport,
+        *,
+        run_hook: bool = True,
+    ) -> None:
         now = self.clock.now()
         if isinstance(outcome, _Wait):
             if await uow.outbox.retry_later(
-                    entry.id, self.owner, now,
-                    now + timedelta(seconds=self.backoff.base_seconds), 0,
-                    f"waiting for {entry.payload.get('after')}"):
+                entry.id,
+                self.owner,
+                now,
+                now + timedelta(seconds=self.backoff.base_seconds),
+                0,
+                f"waiting for {entry.payload.get('after')}",
+            ):
                 report.retried += 1
             else:
                 report.lost_lease += 1
@@ -305,18 +353,21 @@ class Dispatcher:
             return
         if not await uow.outbox.delivered(entry.id, self.owner, now, outcome):
             report.lost_lease += 1
-            log.warning("outbox %s %s: delivered, but the lease had passed to another "
-                        "dispatcher", entry.kind, entry.key)
+            log.warning(
+                "outbox %s %s: delivered, but the lease had passed to another dispatcher",
+                entry.kind,
+                entry.key,
+            )
             return
         hook = self.hooks.get(entry.kind)
         if hook is not None and run_hook:
             await hook(uow, entry, outcome)
         report.delivered += 1
-        log.info("outbox %s delivered: key=%s attempt=%d", entry.kind, entry.key,
-                 entry.attempts)
+        log.info("outbox %s delivered: key=%s attempt=%d", entry.kind, entry.key, entry.attempts)
 
-    async def _refused_or_retry(self, uow: UnitOfWork, entry: OutboxEntry,
-                                error: DeliveryError, report: DispatchReport) -> None:
+    async def _refused_or_retry(
+        self, uow: UnitOfWork, entry: OutboxEntry, error: DeliveryError, report: DispatchReport
+    ) -> None:
         now = self.clock.now()
         why = error.message[:300]
         if error.status == 429 and error.retry_after:
@@ -324,26 +375,37 @@ class Dispatcher:
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
         if error.retryable and entry.attempts < self.backoff.max_attempts:
             delay = self.backoff.delay(entry.attempts, error.retry_after, self._rng)
-            if await uow.outbox.retry_later(entry.id, self.owner, now,
-                                            now + timedelta(seconds=delay), error.status,
-                                            why):
+            if await uow.outbox.retry_later(
+                entry.id, self.owner, now, now + timedelta(seconds=delay), error.status, why
+            ):
                 report.retried += 1
-                log.info("outbox %s %s: %s, retry %d in %.1fs", entry.kind, entry.key,
-                         error.status, entry.attempts, delay)
+                log.info(
+                    "outbox %s %s: %s, retry %d in %.1fs",
+                    entry.kind,
+                    entry.key,
+                    error.status,
+                    entry.attempts,
+                    delay,
+                )
             else:
                 report.lost_lease += 1
             return
         if not await uow.outbox.failed(entry.id, self.owner, now, error.status, why):
             report.lost_lease += 1
             return
-        for message in failure_reports(entry, error.status, why,
-                                       report_mailbox=self.report_mailbox,
-                                       sender=self.sender):
+        for message in failure_reports(
+            entry, error.status, why, report_mailbox=self.report_mailbox, sender=self.sender
+        ):
             await uow.outbox.add(message, now)
         report.failed += 1
         report.failures.append((entry.key, error.status, why))
-        log.warning("outbox %s %s: failed after %d attempt(s): %s", entry.kind, entry.key,
-                    entry.attempts, error)
+        log.warning(
+            "outbox %s %s: failed after %d attempt(s): %s",
+            entry.kind,
+            entry.key,
+            entry.attempts,
+            error,
+        )
 
     # ---- until nothing is due ------------------------------------------------------
 
@@ -352,9 +414,14 @@ class Dispatcher:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def drain(self, *, keys: Sequence[str] | None = None,
-                    wait_seconds: float = 0.0, poll_seconds: float = 1.0,
-                    progress: ProgressFn | None = None) -> DispatchReport:
+    async def drain(
+        self,
+        *,
+        keys: Sequence[str] | None = None,
+        wait_seconds: float = 0.0,
+        poll_seconds: float = 1.0,
+        progress: ProgressFn | None = None,
+    ) -> DispatchReport:
         """Deliver until nothing is left that is due within `wait_seconds` (0: only
         what is due now). Retries due inside the window are waited for."""
         report = DispatchReport()
@@ -371,8 +438,7 @@ class Dispatcher:
                 next_due = report.next_due = await uow.outbox.next_due()
                 if keys is not None:
                     entries = [await uow.outbox.get(k) for k in keys]
-                    if all(e is None or e.status is not OutboxStatus.PENDING
-                           for e in entries):
+                    if all(e is None or e.status is not OutboxStatus.PENDING for e in entries):
                         return report
             if next_due is None:
                 return report
@@ -385,8 +451,9 @@ class Dispatcher:
     async def deliver_now(self, keys: Sequence[str], timeout: float) -> dict[str, OutboxStatus]:
         """Deliver these messages now, waiting at most `timeout` seconds for them. The
         delivery carries on in the background after the wait (never cut off mid-call)."""
-        task = asyncio.create_task(self.drain(keys=list(keys), wait_seconds=timeout,
-                                              poll_seconds=0.1))
+        task = asyncio.create_task(
+            self.drain(keys=list(keys), wait_seconds=timeout, poll_seconds=0.1)
+        )
         self._background.add(task)
         task.add_done_callback(self._finished)
         await asyncio.wait({task}, timeout=timeout)
@@ -401,8 +468,9 @@ class Dispatcher:
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("outbox delivery in the background failed: %s",
-                      type(task.exception()).__name__)
+            log.error(
+                "outbox delivery in the background failed: %s", type(task.exception()).__name__
+            )
 
     def wake(self) -> None:
         """Something was queued: deliver now rather than at the next poll."""
@@ -423,8 +491,7 @@ class Dispatcher:
             self._wake.clear()
             stopping = asyncio.create_task(stop.wait())
             woken = asyncio.create_task(self._wake.wait())
-            await asyncio.wait({stopping, woken}, timeout=wait,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({stopping, woken}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             for task in (stopping, woken):
                 task.cancel()
         await self.idle()
@@ -437,6 +504,9 @@ class Dispatcher:
 
 
 def _meeting(meeting: ScheduledMeeting) -> Json:
-    return {"event_id": meeting.event_id, "join_url": meeting.join_url,
-            "chat_id": meeting.chat_id, "ical_uid": meeting.ical_uid}
-
+    return {
+        "event_id": meeting.event_id,
+        "join_url": meeting.join_url,
+        "chat_id": meeting.chat_id,
+        "ical_uid": meeting.ical_uid,
+    }

@@ -17,8 +17,9 @@ from pep_model.m365 import DeliveryError
 THROTTLED = frozenset({429, 503, 504})
 
 
-def retry_after_seconds(headers: Mapping[str, str] | httpx.Headers | None,
-                        now: datetime | None = None) -> float | None:
+def retry_after_seconds(
+    headers: Mapping[str, str] | httpx.Headers | None, now: datetime | None = None
+) -> float | None:
     """Retry-After as seconds: either delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
     if not headers:
         return None
@@ -42,13 +43,23 @@ def retry_after_seconds(headers: Mapping[str, str] | httpx.Headers | None,
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def from_status(status: int, message: str, *, code: str | None = None,
-                headers: Mapping[str, str] | httpx.Headers | None = None) -> DeliveryError:
+def from_status(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    headers: Mapping[str, str] | httpx.Headers | None = None,
+) -> DeliveryError:
     """429/503/504: retryable, with Retry-After; other 5xx: retryable; 4xx: not."""
     retryable = status in THROTTLED or status >= 500
     retry_after = retry_after_seconds(headers) if retryable else None
-    return DeliveryError(message or f"Graph answered {status}", status=status,
-                         retryable=retryable, retry_after=retry_after, code=code)
+    return DeliveryError(
+        message or f"Graph answered {status}",
+        status=status,
+        retryable=retryable,
+        retry_after=retry_after,
+        code=code,
+    )
 
 
 def _odata_parts(error: APIError) -> tuple[str | None, str]:
@@ -69,17 +80,24 @@ def to_delivery_error(error: BaseException) -> DeliveryError:
             return DeliveryError(message or "Graph gave no status", status=0, retryable=True)
         return from_status(status, message, code=code, headers=headers)
     if isinstance(error, httpx.TimeoutException):
-        return DeliveryError(f"Graph did not answer in time ({type(error).__name__})",
-                             status=0, retryable=True)
+        return DeliveryError(
+            f"Graph did not answer in time ({type(error).__name__})", status=0, retryable=True
+        )
     if isinstance(error, httpx.HTTPError):
-        return DeliveryError(f"could not reach Graph ({type(error).__name__})",
-                             status=0, retryable=True)
+        return DeliveryError(
+            f"could not reach Graph ({type(error).__name__})", status=0, retryable=True
+        )
     if isinstance(error, ClientAuthenticationError):
-        return DeliveryError(f"could not get a Graph token: {error.message}", status=401,
-                             retryable=False, code="ClientAuthenticationError")
+        return DeliveryError(
+            f"could not get a Graph token: {error.message}",
+            status=401,
+            retryable=False,
+            code="ClientAuthenticationError",
+        )
     if isinstance(error, AzureError):
-        return DeliveryError(f"could not get a Graph token ({type(error).__name__})",
-                             status=0, retryable=True)
+        return DeliveryError(
+            f"could not get a Graph token ({type(error).__name__})", status=0, retryable=True
+        )
     raise TypeError(f"not a Graph failure: {type(error).__name__}") from error
 
 

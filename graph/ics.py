@@ -22,8 +22,7 @@ from pep_model.m365 import Invitee, MeetingInvite
 
 PRODID = "-//PEP Companion//Outbox folder//EN"
 IDEMPOTENCY_PROPERTY = "X-PEP-IDEMPOTENCY-KEY"
-_BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
-           "table"}
+_BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table"}
 
 
 class _TextOf(HTMLParser):
@@ -55,8 +54,7 @@ def html_to_text(html: str) -> str:
 
 def _unescape_text(value: str) -> str:
     """RFC 5545 TEXT unescaping, for X- properties icalendar leaves raw."""
-    return re.sub(r"\\([\\;,nN])",
-                  lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,20 @@ class Invitation:
     method: str
     uid: str
     sequence: int
-    invite: MeetingInvite        # idempotency_key: the request that wrote the file
+    invite: MeetingInvite  # idempotency_key: the request that wrote the file
     join_url: str
 
 
-def invitation_ics(*, method: str, uid: str, sequence: int, invite: MeetingInvite,
-                   join_url: str, stamp: datetime, comment: str | None = None) -> bytes:
+def invitation_ics(
+    *,
+    method: str,
+    uid: str,
+    sequence: int,
+    invite: MeetingInvite,
+    join_url: str,
+    stamp: datetime,
+    comment: str | None = None,
+) -> bytes:
     zone = ZoneInfo(invite.time_zone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -89,8 +95,11 @@ def invitation_ics(*, method: str, uid: str, sequence: int, invite: MeetingInvit
     description = html_to_text(invite.body_html)
     if comment:
         description = f"{comment}\n\n{description}"
-    event.add("description", f"{description}\n\nJoin: {join_url}\n(Offline outbox: this "
-                             "is a placeholder, there is no Teams meeting behind it.)")
+    event.add(
+        "description",
+        f"{description}\n\nJoin: {join_url}\n(Offline outbox: this "
+        "is a placeholder, there is no Teams meeting behind it.)",
+    )
     event.add("x-alt-desc", vText(invite.body_html), parameters={"FMTTYPE": "text/html"})
     event.add("location", "Microsoft Teams meeting")
     event.add("url", join_url)
@@ -104,15 +113,15 @@ def invitation_ics(*, method: str, uid: str, sequence: int, invite: MeetingInvit
         address = vCalAddress(f"mailto:{invitee.email}")
         address.params["CN"] = vText(invitee.name)
         address.params["CUTYPE"] = vText("INDIVIDUAL")
-        address.params["ROLE"] = vText("REQ-PARTICIPANT" if invitee.required
-                                       else "OPT-PARTICIPANT")
+        address.params["ROLE"] = vText("REQ-PARTICIPANT" if invitee.required else "OPT-PARTICIPANT")
         address.params["PARTSTAT"] = vText("NEEDS-ACTION")
         address.params["RSVP"] = vText("TRUE")
         event.add("attendee", address)
     calendar.add_component(event)
     margin = timedelta(days=400)
-    calendar.add_missing_timezones(first_date=(invite.start - margin).date(),
-                                   last_date=(invite.end + margin).date())
+    calendar.add_missing_timezones(
+        first_date=(invite.start - margin).date(), last_date=(invite.end + margin).date()
+    )
     for timezone in calendar.timezones:
         timezone.pop("COMMENT", None)  # icalendar notes the span it generated
     data: bytes = calendar.to_ical()
@@ -133,16 +142,28 @@ def read_invitation(data: bytes) -> Invitation:
     if not isinstance(attendees, list):
         attendees = [attendees]
     invitees = tuple(
-        Invitee(email=_address(a), name=str(a.params.get("CN") or _address(a)),
-                required=str(a.params.get("ROLE", "REQ-PARTICIPANT")) != "OPT-PARTICIPANT")
-        for a in attendees)
+        Invitee(
+            email=_address(a),
+            name=str(a.params.get("CN") or _address(a)),
+            required=str(a.params.get("ROLE", "REQ-PARTICIPANT")) != "OPT-PARTICIPANT",
+        )
+        for a in attendees
+    )
     html = event.get("x-alt-desc")
     invite = MeetingInvite(
         idempotency_key=str(event.get(IDEMPOTENCY_PROPERTY.lower()) or "?"),
         organiser_email=_address(event["organizer"]),
         subject=str(event.get("summary") or ""),
         body_html=_unescape_text(str(html)) if html is not None else "",
-        start=start, end=end, attendees=invitees, time_zone=str(tzid))
-    return Invitation(method=str(calendar.get("method") or ""), uid=str(event["uid"]),
-                      sequence=int(event.get("sequence") or 0), invite=invite,
-                      join_url=str(event.get("url") or ""))
+        start=start,
+        end=end,
+        attendees=invitees,
+        time_zone=str(tzid),
+    )
+    return Invitation(
+        method=str(calendar.get("method") or ""),
+        uid=str(event["uid"]),
+        sequence=int(event.get("sequence") or 0),
+        invite=invite,
+        join_url=str(event.get("url") or ""),
+    )

@@ -75,11 +75,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 IDEMPOTENCY_HEADER = "x-pep-idempotency-key"
-SENT_ITEMS_PAGE = 100   # messages per page when looking for a mail in Sent Items
+SENT_ITEMS_PAGE = 100  # messages per page when looking for a mail in Sent Items
 SENT_ITEMS_PAGES = 20
 MAX_INLINE_ATTACHMENT_BYTES = 3 * 1024 * 1024  # sendMail's inline limit per attachment
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # Graph's limit on one request, base64 included
 _REQUEST_OVERHEAD = 4096  # JSON around the message: recipients, headers, names
+
+
 async def _graph(call: Awaitable[T]) -> T:
     """Await one SDK call; every Graph, network or token failure becomes DeliveryError."""
     try:
@@ -96,7 +98,8 @@ def _wall_clock(moment: datetime, time_zone: str) -> DateTimeTimeZone:
 def _attendee(invitee: Invitee) -> Attendee:
     return Attendee(
         email_address=EmailAddress(address=invitee.email, name=invitee.name),
-        type=AttendeeType.Required if invitee.required else AttendeeType.Optional)
+        type=AttendeeType.Required if invitee.required else AttendeeType.Optional,
+    )
 
 
 def _event_fields(invite: MeetingInvite) -> Event:
@@ -118,8 +121,9 @@ class GraphCalendar:
     None and a warning is logged.
     """
 
-    def __init__(self, client: GraphServiceClient, *,
-                 find_chat_via_online_meetings: bool = True) -> None:
+    def __init__(
+        self, client: GraphServiceClient, *, find_chat_via_online_meetings: bool = True
+    ) -> None:
         self._client = client
         self._find_chat = find_chat_via_online_meetings
 
@@ -138,16 +142,20 @@ class GraphCalendar:
         return await self._scheduled(invite.organiser_email, event)
 
     async def update_meeting(self, event_id: str, invite: MeetingInvite) -> ScheduledMeeting:
-        updated = await _graph(self._event(invite.organiser_email, event_id)
-                               .patch(_event_fields(invite)))
+        updated = await _graph(
+            self._event(invite.organiser_email, event_id).patch(_event_fields(invite))
+        )
         event = self._require(updated, event_id)
         log.info("graph event updated: event=%s key=%s", event_id, invite.idempotency_key)
         return await self._scheduled(invite.organiser_email, event)
 
     async def cancel_meeting(self, event_id: str, organiser_email: str, comment: str) -> None:
         try:
-            await _graph(self._event(organiser_email, event_id).cancel.post(
-                CancelPostRequestBody(comment=comment)))
+            await _graph(
+                self._event(organiser_email, event_id).cancel.post(
+                    CancelPostRequestBody(comment=comment)
+                )
+            )
         except DeliveryError as error:
             # Cancel moves the event to Deleted Items, so its id no longer resolves: a
             # retried cancel whose first answer was lost gets 404. Nothing left to do.
@@ -157,23 +165,32 @@ class GraphCalendar:
             return
         log.info("graph event cancelled: event=%s", event_id)
 
-    async def add_attendee(self, event_id: str, organiser_email: str,
-                           invitee: Invitee) -> None:
+    async def add_attendee(self, event_id: str, organiser_email: str, invitee: Invitee) -> None:
         query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
-            select=["attendees"])
-        current = await _graph(self._event(organiser_email, event_id).get(
-            RequestConfiguration(query_parameters=query)))
+            select=["attendees"]
+        )
+        current = await _graph(
+            self._event(organiser_email, event_id).get(RequestConfiguration(query_parameters=query))
+        )
         existing = (current.attendees if current else None) or []
         wanted = invitee.email.casefold()
-        if any(a.email_address and (a.email_address.address or "").casefold() == wanted
-               for a in existing):
+        if any(
+            a.email_address and (a.email_address.address or "").casefold() == wanted
+            for a in existing
+        ):
             log.info("graph attendee already invited: event=%s", event_id)
             return
         # Send back address, name and type only: status is read-only.
-        attendees = [Attendee(email_address=EmailAddress(address=a.email_address.address,
-                                                         name=a.email_address.name),
-                              type=a.type or AttendeeType.Required)
-                     for a in existing if a.email_address is not None]
+        attendees = [
+            Attendee(
+                email_address=EmailAddress(
+                    address=a.email_address.address, name=a.email_address.name
+                ),
+                type=a.type or AttendeeType.Required,
+            )
+            for a in existing
+            if a.email_address is not None
+        ]
         attendees.append(_attendee(invitee))
         await _graph(self._event(organiser_email, event_id).patch(Event(attendees=attendees)))
         log.info("graph attendee added: event=%s attendees=%d", event_id, len(attendees))
@@ -181,8 +198,9 @@ class GraphCalendar:
     @staticmethod
     def _require(event: Event | None, event_id: str | None = None) -> Event:
         if event is None or not event.id:
-            raise DeliveryError("Graph answered without an event", status=502,
-                                retryable=True, code="NoEvent")
+            raise DeliveryError(
+                "Graph answered without an event", status=502, retryable=True, code="NoEvent"
+            )
         if event_id is not None and event.id != event_id:
             log.info("graph event id changed: %s -> %s", event_id, event.id)
         return event
@@ -192,9 +210,11 @@ class GraphCalendar:
         if event.online_meeting is None or not event.online_meeting.join_url:
             # Teams provisioning can lag the create; read the event once more.
             query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
-                select=["id", "iCalUId", "onlineMeeting"])
-            again = await _graph(self._event(organiser, event.id).get(
-                RequestConfiguration(query_parameters=query)))
+                select=["id", "iCalUId", "onlineMeeting"]
+            )
+            again = await _graph(
+                self._event(organiser, event.id).get(RequestConfiguration(query_parameters=query))
+            )
             if again is not None:
                 event.online_meeting = again.online_meeting
                 event.i_cal_u_id = event.i_cal_u_id or again.i_cal_u_id
@@ -204,22 +224,32 @@ class GraphCalendar:
             chat_id = await self._chat_from_online_meeting(organiser, event.id, join_url)
         if join_url is None:
             log.warning("graph event has no Teams meeting yet: event=%s", event.id)
-        return ScheduledMeeting(event_id=event.id, join_url=join_url, chat_id=chat_id,
-                                ical_uid=event.i_cal_u_id or "")
+        return ScheduledMeeting(
+            event_id=event.id, join_url=join_url, chat_id=chat_id, ical_uid=event.i_cal_u_id or ""
+        )
 
-    async def _chat_from_online_meeting(self, organiser: str, event_id: str,
-                                        join_url: str) -> str | None:
+    async def _chat_from_online_meeting(
+        self, organiser: str, event_id: str, join_url: str
+    ) -> str | None:
         query = OnlineMeetingsRequestBuilder.OnlineMeetingsRequestBuilderGetQueryParameters(
-            filter=f"JoinWebUrl eq {odata_string(join_url)}")
+            filter=f"JoinWebUrl eq {odata_string(join_url)}"
+        )
         try:
-            found = await _graph(self._client.users.by_user_id(organiser).online_meetings.get(
-                RequestConfiguration(query_parameters=query)))
+            found = await _graph(
+                self._client.users.by_user_id(organiser).online_meetings.get(
+                    RequestConfiguration(query_parameters=query)
+                )
+            )
         except DeliveryError as error:
             if error.retryable:
                 raise  # the create/update is idempotent: let the dispatcher try again
-            log.warning("graph meeting chat not found for event=%s (%s %s): grant "
-                        "OnlineMeetings.Read.All and an application access policy",
-                        event_id, error.status, error.code)
+            log.warning(
+                "graph meeting chat not found for event=%s (%s %s): grant "
+                "OnlineMeetings.Read.All and an application access policy",
+                event_id,
+                error.status,
+                error.code,
+            )
             return None
         for meeting in (found.value if found else None) or []:
             if meeting.chat_info and meeting.chat_info.thread_id:
@@ -232,8 +262,9 @@ class GraphMailbox:
     """POST /users/{sender}/sendMail (Mail.Send), inline file attachments up to 3 MB each,
     a copy in the sender's Sent Items."""
 
-    def __init__(self, client: GraphServiceClient, *,
-                 max_attachment_bytes: int = MAX_INLINE_ATTACHMENT_BYTES) -> None:
+    def __init__(
+        self, client: GraphServiceClient, *, max_attachment_bytes: int = MAX_INLINE_ATTACHMENT_BYTES
+    ) -> None:
         self._client = client
         self._max_attachment_bytes = max_attachment_bytes
 
@@ -247,29 +278,43 @@ class GraphMailbox:
                     f"attachment {index} of {count} is {size / 1048576:.1f} MB; Graph "
                     f"sendMail takes inline attachments up to "
                     f"{self._max_attachment_bytes / 1048576:.0f} MB each — send a link "
-                    f"instead", status=413, retryable=False, code="AttachmentTooLarge")
-        encoded = (_REQUEST_OVERHEAD + len(message.subject.encode()) * 2
-                   + len(message.body_text.encode()) * 2
-                   + sum(4 * -(-len(a.content) // 3) for a in message.attachments))
+                    f"instead",
+                    status=413,
+                    retryable=False,
+                    code="AttachmentTooLarge",
+                )
+        encoded = (
+            _REQUEST_OVERHEAD
+            + len(message.subject.encode()) * 2
+            + len(message.body_text.encode()) * 2
+            + sum(4 * -(-len(a.content) // 3) for a in message.attachments)
+        )
         if encoded > MAX_REQUEST_BYTES:
             raise DeliveryError(
                 f"the message is {encoded / 1048576:.1f} MB once encoded; Graph sendMail "
                 f"takes requests up to {MAX_REQUEST_BYTES / 1048576:.0f} MB — send fewer or "
-                f"smaller attachments, or a link", status=413, retryable=False,
-                code="MessageTooLarge")
+                f"smaller attachments, or a link",
+                status=413,
+                retryable=False,
+                code="MessageTooLarge",
+            )
         body = SendMailPostRequestBody(
             message=Message(
                 subject=message.subject,
                 body=ItemBody(content_type=BodyType.Text, content=message.body_text),
-                to_recipients=[Recipient(email_address=EmailAddress(address=a))
-                               for a in message.to],
-                cc_recipients=[Recipient(email_address=EmailAddress(address=a))
-                               for a in message.cc] or None,
-                attachments=[FileAttachment(name=a.name, content_type=a.media_type,
-                                            content_bytes=a.content)
-                             for a in message.attachments] or None,
-                internet_message_headers=[InternetMessageHeader(
-                    name=IDEMPOTENCY_HEADER, value=message.idempotency_key)],
+                to_recipients=[
+                    Recipient(email_address=EmailAddress(address=a)) for a in message.to
+                ],
+                cc_recipients=[Recipient(email_address=EmailAddress(address=a)) for a in message.cc]
+                or None,
+                attachments=[
+                    FileAttachment(name=a.name, content_type=a.media_type, content_bytes=a.content)
+                    for a in message.attachments
+                ]
+                or None,
+                internet_message_headers=[
+                    InternetMessageHeader(name=IDEMPOTENCY_HEADER, value=message.idempotency_key)
+                ],
             ),
             save_to_sent_items=True,
         )
@@ -281,25 +326,35 @@ class GraphMailbox:
         sent at or after `since` (Mail.Read on that mailbox). Graph cannot
         $filter on internetMessageHeaders, so the messages sent since then are read with
         their headers and looked at here, page by page (at most SENT_ITEMS_PAGES)."""
-        messages = self._client.users.by_user_id(message.sender).mail_folders \
-            .by_mail_folder_id("sentitems").messages
+        messages = (
+            self._client.users.by_user_id(message.sender)
+            .mail_folders.by_mail_folder_id("sentitems")
+            .messages
+        )
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
-            filter=f"sentDateTime ge {stamp}", select=["internetMessageHeaders"],
-            top=SENT_ITEMS_PAGE)
+            filter=f"sentDateTime ge {stamp}",
+            select=["internetMessageHeaders"],
+            top=SENT_ITEMS_PAGE,
+        )
         page = await _graph(messages.get(RequestConfiguration(query_parameters=query)))
         for _ in range(SENT_ITEMS_PAGES):
             for item in (page.value if page else None) or []:
                 for header in item.internet_message_headers or []:
-                    if (header.name or "").lower() == IDEMPOTENCY_HEADER and \
-                            header.value == message.idempotency_key:
+                    if (
+                        header.name or ""
+                    ).lower() == IDEMPOTENCY_HEADER and header.value == message.idempotency_key:
                         return True
             link = page.odata_next_link if page else None
             if not link:
                 return False
             page = await _graph(messages.with_url(link).get())
-        log.warning("graph sent items: more than %d pages since %s; key=%s not found",
-                    SENT_ITEMS_PAGES, stamp, message.idempotency_key)
+        log.warning(
+            "graph sent items: more than %d pages since %s; key=%s not found",
+            SENT_ITEMS_PAGES,
+            stamp,
+            message.idempotency_key,
+        )
         return False
 
 
@@ -312,8 +367,11 @@ class GraphDirectory:
     async def object_id_for(self, email: str) -> str | None:
         query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id"])
         try:
-            user = await _graph(self._client.users.by_user_id(email).get(
-                RequestConfiguration(query_parameters=query)))
+            user = await _graph(
+                self._client.users.by_user_id(email).get(
+                    RequestConfiguration(query_parameters=query)
+                )
+            )
             if user is not None and user.id:
                 return user.id
         except DeliveryError as error:
@@ -321,9 +379,9 @@ class GraphDirectory:
                 raise
         # The address may be a mail address that is not the UPN.
         search = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
-            filter=f"mail eq {odata_string(email)}", select=["id"])
-        found = await _graph(self._client.users.get(
-            RequestConfiguration(query_parameters=search)))
+            filter=f"mail eq {odata_string(email)}", select=["id"]
+        )
+        found = await _graph(self._client.users.get(RequestConfiguration(query_parameters=search)))
         for candidate in (found.value if found else None) or []:
             if candidate.id:
                 return candidate.id
@@ -342,8 +400,13 @@ class GraphChatApp:
     ...AndConsentForChat.All); see docs/graph.md.
     """
 
-    def __init__(self, client: GraphServiceClient, teams_app_id: str, *,
-                 rsc_permissions: Sequence[str] = MEETING_RSC_PERMISSIONS) -> None:
+    def __init__(
+        self,
+        client: GraphServiceClient,
+        teams_app_id: str,
+        *,
+        rsc_permissions: Sequence[str] = MEETING_RSC_PERMISSIONS,
+    ) -> None:
         if not teams_app_id:
             raise ValueError("PEP_TEAMS_APP_ID is required to install the app in chats")
         self._client = client
@@ -352,15 +415,21 @@ class GraphChatApp:
 
     async def install_app(self, chat_id: str) -> None:
         base = self._client.request_adapter.base_url.rstrip("/")
-        body = TeamsAppInstallation(additional_data={
-            "teamsApp@odata.bind": f"{base}/appCatalogs/teamsApps/{self._teams_app_id}"})
+        body = TeamsAppInstallation(
+            additional_data={
+                "teamsApp@odata.bind": f"{base}/appCatalogs/teamsApps/{self._teams_app_id}"
+            }
+        )
         if self._rsc_permissions:
             body.consented_permission_set = TeamsAppPermissionSet(
                 resource_specific_permissions=[
                     TeamsAppResourceSpecificPermission(
                         permission_value=name,
-                        permission_type=TeamsAppResourceSpecificPermissionType.Application)
-                    for name in self._rsc_permissions])
+                        permission_type=TeamsAppResourceSpecificPermissionType.Application,
+                    )
+                    for name in self._rsc_permissions
+                ]
+            )
         try:
             await _graph(self._client.chats.by_chat_id(chat_id).installed_apps.post(body))
         except DeliveryError as error:
@@ -378,8 +447,11 @@ class GraphChatApp:
         when Graph lists no installation (the bot can still message the user by id)."""
         apps = self._client.users.by_user_id(user_id).teamwork.installed_apps
         base = self._client.request_adapter.base_url.rstrip("/")
-        body = UserScopeTeamsAppInstallation(additional_data={
-            "teamsApp@odata.bind": f"{base}/appCatalogs/teamsApps/{self._teams_app_id}"})
+        body = UserScopeTeamsAppInstallation(
+            additional_data={
+                "teamsApp@odata.bind": f"{base}/appCatalogs/teamsApps/{self._teams_app_id}"
+            }
+        )
         try:
             await _graph(apps.post(body))
             log.info("graph app installed for user=%s", user_id)
@@ -388,12 +460,14 @@ class GraphChatApp:
                 raise
             log.info("graph app already installed for user=%s", user_id)
         query = InstalledAppsRequestBuilder.InstalledAppsRequestBuilderGetQueryParameters(
-            expand=["teamsApp"], filter=f"teamsApp/id eq {odata_string(self._teams_app_id)}")
+            expand=["teamsApp"], filter=f"teamsApp/id eq {odata_string(self._teams_app_id)}"
+        )
         found = await _graph(apps.get(RequestConfiguration(query_parameters=query)))
         for installation in (found.value if found else None) or []:
             if installation.id:
-                chat = await _graph(apps.by_user_scope_teams_app_installation_id(
-                    installation.id).chat.get())
+                chat = await _graph(
+                    apps.by_user_scope_teams_app_installation_id(installation.id).chat.get()
+                )
                 return chat.id if chat is not None else None
         log.warning("graph lists no installation of the app for user=%s", user_id)
         return None

@@ -67,8 +67,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _write_new(folder: Path, name: Callable[[str], str], data: bytes,
-               now: datetime) -> Path:
+def _write_new(folder: Path, name: Callable[[str], str], data: bytes, now: datetime) -> Path:
     """Write data under a new name (timestamp first, so names sort in time order)."""
     folder.mkdir(parents=True, exist_ok=True)
     moment = now
@@ -110,8 +109,7 @@ class FileCalendar:
     async def cancel_meeting(self, event_id: str, organiser_email: str, comment: str) -> None:
         await self._folder.run(lambda: self._cancel(event_id, comment))
 
-    async def add_attendee(self, event_id: str, organiser_email: str,
-                           invitee: Invitee) -> None:
+    async def add_attendee(self, event_id: str, organiser_email: str, invitee: Invitee) -> None:
         await self._folder.run(lambda: self._add_attendee(event_id, invitee))
 
     # ---- in a worker thread, one at a time -------------------------------------------
@@ -119,27 +117,47 @@ class FileCalendar:
     def _history(self, event_id: str) -> list[Invitation]:
         if not self._dir.is_dir():
             return []
-        found = [read_invitation(path.read_bytes())
-                 for path in sorted(self._dir.glob(f"*-{event_id}-*.ics"))]
+        found = [
+            read_invitation(path.read_bytes())
+            for path in sorted(self._dir.glob(f"*-{event_id}-*.ics"))
+        ]
         return sorted(found, key=lambda invitation: invitation.sequence)
 
     def _live(self, event_id: str) -> list[Invitation]:
         return _alive(event_id, self._history(event_id))
 
-    def _write(self, event_id: str, method: str, uid: str, sequence: int,
-               invite: MeetingInvite, join_url: str, comment: str | None = None) -> None:
+    def _write(
+        self,
+        event_id: str,
+        method: str,
+        uid: str,
+        sequence: int,
+        invite: MeetingInvite,
+        join_url: str,
+        comment: str | None = None,
+    ) -> None:
         now = self._folder.now()
-        data = invitation_ics(method=method, uid=uid, sequence=sequence, invite=invite,
-                              join_url=join_url, stamp=now, comment=comment)
-        path = _write_new(self._dir, lambda stamp: f"{stamp}-{event_id}-{method.lower()}.ics",
-                          data, now)
-        log.info("outbox %s written: event=%s sequence=%d file=%s", method, event_id,
-                 sequence, path.name)
+        data = invitation_ics(
+            method=method,
+            uid=uid,
+            sequence=sequence,
+            invite=invite,
+            join_url=join_url,
+            stamp=now,
+            comment=comment,
+        )
+        path = _write_new(
+            self._dir, lambda stamp: f"{stamp}-{event_id}-{method.lower()}.ics", data, now
+        )
+        log.info(
+            "outbox %s written: event=%s sequence=%d file=%s", method, event_id, sequence, path.name
+        )
 
     @staticmethod
     def _meeting(event_id: str, invitation: Invitation) -> ScheduledMeeting:
-        return ScheduledMeeting(event_id=event_id, join_url=invitation.join_url,
-                                chat_id=None, ical_uid=invitation.uid)
+        return ScheduledMeeting(
+            event_id=event_id, join_url=invitation.join_url, chat_id=None, ical_uid=invitation.uid
+        )
 
     def _create(self, invite: MeetingInvite) -> ScheduledMeeting:
         event_id = event_id_for(invite.idempotency_key)
@@ -150,8 +168,7 @@ class FileCalendar:
         uid = f"{event_id}@{LOCAL_DOMAIN}"
         join_url = JOIN_URL_PREFIX + quote(uid, safe="")
         self._write(event_id, "REQUEST", uid, 0, invite, join_url)
-        return ScheduledMeeting(event_id=event_id, join_url=join_url, chat_id=None,
-                                ical_uid=uid)
+        return ScheduledMeeting(event_id=event_id, join_url=join_url, chat_id=None, ical_uid=uid)
 
     def _update(self, event_id: str, invite: MeetingInvite) -> ScheduledMeeting:
         history = self._live(event_id)
@@ -159,8 +176,7 @@ class FileCalendar:
         if any(i.invite.idempotency_key == invite.idempotency_key for i in history):
             log.info("outbox update already written: event=%s", event_id)
             return self._meeting(event_id, latest)
-        self._write(event_id, "REQUEST", latest.uid, latest.sequence + 1, invite,
-                    latest.join_url)
+        self._write(event_id, "REQUEST", latest.uid, latest.sequence + 1, invite, latest.join_url)
         return self._meeting(event_id, latest)
 
     def _cancel(self, event_id: str, comment: str) -> None:
@@ -170,8 +186,15 @@ class FileCalendar:
             return
         latest = _alive(event_id, history)[-1]
         invite = _with_key(latest.invite, f"{event_id}:cancel")
-        self._write(event_id, "CANCEL", latest.uid, latest.sequence + 1, invite,
-                    latest.join_url, comment=comment or None)
+        self._write(
+            event_id,
+            "CANCEL",
+            latest.uid,
+            latest.sequence + 1,
+            invite,
+            latest.join_url,
+            comment=comment or None,
+        )
 
     def _add_attendee(self, event_id: str, invitee: Invitee) -> None:
         latest = self._live(event_id)[-1]
@@ -179,25 +202,36 @@ class FileCalendar:
         if any(a.email.casefold() == wanted for a in latest.invite.attendees):
             log.info("outbox attendee already invited: event=%s", event_id)
             return
-        invite = _with_key(latest.invite, f"{event_id}:attendee:{_digest(wanted)[:16]}",
-                           attendees=(*latest.invite.attendees, invitee))
-        self._write(event_id, "REQUEST", latest.uid, latest.sequence + 1, invite,
-                    latest.join_url)
+        invite = _with_key(
+            latest.invite,
+            f"{event_id}:attendee:{_digest(wanted)[:16]}",
+            attendees=(*latest.invite.attendees, invitee),
+        )
+        self._write(event_id, "REQUEST", latest.uid, latest.sequence + 1, invite, latest.join_url)
 
 
 def _alive(event_id: str, history: list[Invitation]) -> list[Invitation]:
     """The event's invitations, oldest first, unless it is unknown or cancelled (404)."""
     if not history:
-        raise DeliveryError(f"no meeting {event_id} in the outbox", status=404,
-                            retryable=False, code="ErrorItemNotFound")
+        raise DeliveryError(
+            f"no meeting {event_id} in the outbox",
+            status=404,
+            retryable=False,
+            code="ErrorItemNotFound",
+        )
     if history[-1].method == "CANCEL":
-        raise DeliveryError(f"meeting {event_id} was cancelled", status=404,
-                            retryable=False, code="ErrorItemNotFound")
+        raise DeliveryError(
+            f"meeting {event_id} was cancelled",
+            status=404,
+            retryable=False,
+            code="ErrorItemNotFound",
+        )
     return history
 
 
-def _with_key(invite: MeetingInvite, key: str,
-              attendees: tuple[Invitee, ...] | None = None) -> MeetingInvite:
+def _with_key(
+    invite: MeetingInvite, key: str, attendees: tuple[Invitee, ...] | None = None
+) -> MeetingInvite:
     if attendees is None:
         return replace(invite, idempotency_key=key)
     return replace(invite, idempotency_key=key, attendees=attendees)
@@ -219,8 +253,12 @@ class FileMailbox:
 
     def _send(self, message: MailMessage) -> None:
         if not any(message.to) and not any(message.cc):
-            raise DeliveryError("the message has no recipients", status=400,
-                                retryable=False, code="ErrorInvalidRecipients")
+            raise DeliveryError(
+                "the message has no recipients",
+                status=400,
+                retryable=False,
+                code="ErrorInvalidRecipients",
+            )
         key = _digest(message.idempotency_key)[:32]
         if self._dir.is_dir() and any(self._dir.glob(f"*-{key}.eml")):
             log.info("outbox mail already written: key=%s", message.idempotency_key)
@@ -240,12 +278,18 @@ class FileMailbox:
             maintype, _, subtype = attachment.media_type.partition("/")
             if maintype in ("", "multipart", "message") or not subtype:
                 maintype, subtype = "application", "octet-stream"
-            email.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
-                                 filename=attachment.name)
-        path = _write_new(self._dir, lambda stamp: f"{stamp}-{key}.eml",
-                          email.as_bytes(policy=SMTP), now)
-        log.info("outbox mail written: key=%s attachments=%d file=%s",
-                 message.idempotency_key, len(message.attachments), path.name)
+            email.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.name
+            )
+        path = _write_new(
+            self._dir, lambda stamp: f"{stamp}-{key}.eml", email.as_bytes(policy=SMTP), now
+        )
+        log.info(
+            "outbox mail written: key=%s attachments=%d file=%s",
+            message.idempotency_key,
+            len(message.attachments),
+            path.name,
+        )
 
 
 class FileDirectory:
@@ -270,10 +314,13 @@ class FileChatApp:
         if self._dir.is_dir() and any(self._dir.glob(f"*-{key}.json")):
             return
         now = self._folder.now()
-        note = {"chat_id": chat_id, "recorded_at": now.astimezone(UTC).isoformat(),
-                "installed": False,
-                "note": "No Microsoft 365 tenant is configured, so the app was not "
-                        "installed. With Graph this is POST /chats/{chat_id}/installedApps."}
+        note = {
+            "chat_id": chat_id,
+            "recorded_at": now.astimezone(UTC).isoformat(),
+            "installed": False,
+            "note": "No Microsoft 365 tenant is configured, so the app was not "
+            "installed. With Graph this is POST /chats/{chat_id}/installedApps.",
+        }
         data = (json.dumps(note, indent=2) + "\n").encode("utf-8")
         path = _write_new(self._dir, lambda stamp: f"{stamp}-{key}.json", data, now)
         log.info("outbox chat-app note written: chat=%s file=%s", chat_id, path.name)

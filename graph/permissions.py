@@ -9,6 +9,6 @@ starts the walkthrough is the person already looking at its card).
 """
 
 MEETING_RSC_PERMISSIONS: tuple[str, ...] = (
-    "OnlineMeeting.ReadBasic.Chat",        # meeting start / end events
+    "OnlineMeeting.ReadBasic.Chat",  # meeting start / end events
     "OnlineMeetingParticipant.Read.Chat",  # participant join events (attendees)
 )

@@ -72,26 +72,37 @@ async def open_m365(settings: M365Settings) -> AsyncIterator[M365]:
     """The adapters for these settings, open for the life of the block."""
     if not settings.uses_graph:
         folder = settings.outbox_dir
-        log.info("Microsoft 365: no tenant configured, writing to the outbox folder %s",
-                 folder)
-        yield M365(FileCalendar(folder), FileMailbox(folder), FileDirectory(),
-                   FileChatApp(folder), settings.mail_sender, online=False)
+        log.info("Microsoft 365: no tenant configured, writing to the outbox folder %s", folder)
+        yield M365(
+            FileCalendar(folder),
+            FileMailbox(folder),
+            FileDirectory(),
+            FileChatApp(folder),
+            settings.mail_sender,
+            online=False,
+        )
         return
     if not settings.mail_sender:
-        raise ValueError("PEP_MAIL_SENDER is required with Graph: the mailbox mail is "
-                         "sent from")
+        raise ValueError("PEP_MAIL_SENDER is required with Graph: the mailbox mail is sent from")
     credential = make_credential(
-        settings.tenant_id, settings.client_id,
+        settings.tenant_id,
+        settings.client_id,
         client_secret=settings.client_secret or None,
         certificate_path=settings.certificate_path or None,
-        managed_identity=settings.managed_identity)
+        managed_identity=settings.managed_identity,
+    )
     try:
         client = make_graph_client(credential, settings.base_url)
         try:
             log.info("Microsoft 365: Graph at %s", settings.base_url)
-            yield M365(GraphCalendar(client), GraphMailbox(client), GraphDirectory(client),
-                       GraphChatApp(client, settings.teams_app_id), settings.mail_sender,
-                       online=True)
+            yield M365(
+                GraphCalendar(client),
+                GraphMailbox(client),
+                GraphDirectory(client),
+                GraphChatApp(client, settings.teams_app_id),
+                settings.mail_sender,
+                online=True,
+            )
         finally:
             await close_graph_client(client)
     finally:

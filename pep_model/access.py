@@ -11,38 +11,54 @@ from pep_model.people import Assignment, Person, Role
 
 
 class Capability(StrEnum):
-    VIEW = "view"                  # the whole PEP
+    VIEW = "view"  # the whole PEP
     VIEW_MEETING = "view_meeting"  # the in-meeting, read-only view of the walkthrough
-    EDIT = "edit"                  # complete sections before and during the meeting
+    EDIT = "edit"  # complete sections before and during the meeting
     LEAD_MEETING = "lead_meeting"  # run the walkthrough, finish the meeting, return
-    SCHEDULE = "schedule"          # schedule the PEP meeting
-    QA = "qa"                      # quality-assure a returned PEP
+    SCHEDULE = "schedule"  # schedule the PEP meeting
+    QA = "qa"  # quality-assure a returned PEP
     APPROVE_PUPIL_PREMIUM = "approve_pupil_premium"
-    OVERVIEW = "overview"          # the authority-wide view (not per child)
+    OVERVIEW = "overview"  # the authority-wide view (not per child)
     SEND_PACKS = "send_packs"
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
-    Role.SOCIAL_WORKER: frozenset({Capability.VIEW, Capability.VIEW_MEETING, Capability.EDIT,
-                                   Capability.LEAD_MEETING, Capability.SCHEDULE}),
-    Role.DESIGNATED_TEACHER: frozenset({Capability.VIEW, Capability.VIEW_MEETING,
-                                        Capability.EDIT, Capability.LEAD_MEETING}),
-    Role.PEP_LEAD: frozenset({Capability.VIEW, Capability.VIEW_MEETING, Capability.EDIT,
-                              Capability.LEAD_MEETING}),
+    Role.SOCIAL_WORKER: frozenset(
+        {
+            Capability.VIEW,
+            Capability.VIEW_MEETING,
+            Capability.EDIT,
+            Capability.LEAD_MEETING,
+            Capability.SCHEDULE,
+        }
+    ),
+    Role.DESIGNATED_TEACHER: frozenset(
+        {Capability.VIEW, Capability.VIEW_MEETING, Capability.EDIT, Capability.LEAD_MEETING}
+    ),
+    Role.PEP_LEAD: frozenset(
+        {Capability.VIEW, Capability.VIEW_MEETING, Capability.EDIT, Capability.LEAD_MEETING}
+    ),
     Role.CARER: frozenset({Capability.VIEW_MEETING}),
     Role.CHILD: frozenset({Capability.VIEW_MEETING}),
-    Role.VIRTUAL_SCHOOL_OFFICER: frozenset({Capability.VIEW, Capability.VIEW_MEETING,
-                                            Capability.OVERVIEW}),
-    Role.VIRTUAL_SCHOOL_HEAD: frozenset({Capability.VIEW, Capability.VIEW_MEETING,
-                                         Capability.OVERVIEW}),
+    Role.VIRTUAL_SCHOOL_OFFICER: frozenset(
+        {Capability.VIEW, Capability.VIEW_MEETING, Capability.OVERVIEW}
+    ),
+    Role.VIRTUAL_SCHOOL_HEAD: frozenset(
+        {Capability.VIEW, Capability.VIEW_MEETING, Capability.OVERVIEW}
+    ),
     Role.BUSINESS_SUPPORT: frozenset({Capability.VIEW, Capability.SEND_PACKS}),
     Role.PEP_COORDINATOR: frozenset({Capability.VIEW, Capability.QA}),
     Role.EDUCATION_ADVISOR: frozenset({Capability.VIEW, Capability.APPROVE_PUPIL_PREMIUM}),
 }
 
 # Roles whose authority-wide assignment is meaningful; a carer or child is always per child.
-_AUTHORITY_ROLES = {Role.VIRTUAL_SCHOOL_OFFICER, Role.VIRTUAL_SCHOOL_HEAD,
-                    Role.BUSINESS_SUPPORT, Role.PEP_COORDINATOR, Role.EDUCATION_ADVISOR}
+_AUTHORITY_ROLES = {
+    Role.VIRTUAL_SCHOOL_OFFICER,
+    Role.VIRTUAL_SCHOOL_HEAD,
+    Role.BUSINESS_SUPPORT,
+    Role.PEP_COORDINATOR,
+    Role.EDUCATION_ADVISOR,
+}
 
 
 def _covers(a: Assignment, child: Child) -> bool:
@@ -87,11 +103,11 @@ class Actor:
         return frozenset(a.role for a in self.assignments if _covers(a, child))
 
     def has_overview(self) -> bool:
-        return self.system or any(Capability.OVERVIEW in _GRANTS[a.role]
-                                  for a in self.assignments)
+        return self.system or any(Capability.OVERVIEW in _GRANTS[a.role] for a in self.assignments)
 
-    def visible(self, children: Iterable[Child],
-                capability: Capability = Capability.VIEW) -> list[Child]:
+    def visible(
+        self, children: Iterable[Child], capability: Capability = Capability.VIEW
+    ) -> list[Child]:
         return [c for c in children if self.can(capability, c)]
 
 

@@ -21,8 +21,11 @@ class SenStatus(StrEnum):
     EHCP = "ehcp"
 
 
-SEN_LABELS = {SenStatus.NONE: "No identified SEN", SenStatus.SEN_SUPPORT: "SEN support",
-              SenStatus.EHCP: "EHC plan"}
+SEN_LABELS = {
+    SenStatus.NONE: "No identified SEN",
+    SenStatus.SEN_SUPPORT: "SEN support",
+    SenStatus.EHCP: "EHC plan",
+}
 
 _YEAR = re.compile(r"^(?:year|yr|y)\s*(\d{1,2})$")
 

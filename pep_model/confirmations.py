@@ -49,14 +49,18 @@ def still_confirmed(tokens: Iterable[str], content: Mapping[str, Any]) -> list[s
     return sorted(kept)
 
 
-def confirmations_in(raw_value: Any, field_names: Collection[str],
-                     content: Mapping[str, Any]) -> tuple[list[str], str | None]:
+def confirmations_in(
+    raw_value: Any, field_names: Collection[str], content: Mapping[str, Any]
+) -> tuple[list[str], str | None]:
     """The raw "confirmed" list read against the section's normalised content: the
     tokens still matching a value, and a problem when the list is not one."""
     if raw_value is None:
         return [], None
-    if isinstance(raw_value, str | bytes) or not isinstance(raw_value, Sequence) \
-            or len(raw_value) > MAX_CONFIRMATIONS:
+    if (
+        isinstance(raw_value, str | bytes)
+        or not isinstance(raw_value, Sequence)
+        or len(raw_value) > MAX_CONFIRMATIONS
+    ):
         return [], NOT_CONFIRMATIONS
     for token in raw_value:
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
@@ -76,8 +80,9 @@ def with_confirmations(content: Mapping[str, Any], tokens: Iterable[str]) -> dic
     return result
 
 
-def keep_confirmations(content: Mapping[str, Any],
-                       stored: Mapping[str, Any] | None) -> dict[str, Any]:
+def keep_confirmations(
+    content: Mapping[str, Any], stored: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The content about to be saved, keeping what was confirmed before: a value already
     confirmed and still there is not asked about again."""
     before = (stored or {}).get(CONFIRMED) or []

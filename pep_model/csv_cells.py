@@ -20,8 +20,7 @@ _FIGURE = re.compile(r"[+-]?\d+(\.\d+)?")
 
 def csv_cell(value: object) -> object:
     """The value as it may be written to a CSV cell."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) \
-            and not _FIGURE.fullmatch(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _FIGURE.fullmatch(value):
         return "'" + value
     return value
 

@@ -30,8 +30,12 @@ class FieldError:
         return f"{spec.title}, {label}"
 
     def as_dict(self) -> dict[str, Any]:
-        shown = {"section": self.section, "field": self.field, "row": self.row,
-                 "message": self.message}
+        shown = {
+            "section": self.section,
+            "field": self.field,
+            "row": self.row,
+            "message": self.message,
+        }
         return shown | ({"confirm": self.confirm} if self.confirm else {})
 
 

@@ -67,7 +67,7 @@ class ImportOutcome:
     current_term: Term
     saved: list[str] = field(default_factory=list)
     problems: list[FieldError] = field(default_factory=list)  # not saved: why
-    gaps: list[FieldError] = field(default_factory=list)      # saved, still missing
+    gaps: list[FieldError] = field(default_factory=list)  # saved, still missing
     conflicts: list[Conflict] = field(default_factory=list)
     kept_newer: list[str] = field(default_factory=list)
     meeting_kept: list[str] = field(default_factory=list)
@@ -76,7 +76,7 @@ class ImportOutcome:
     clear_versions: dict[str, int] = field(default_factory=dict)
     outside: list[str] = field(default_factory=list)
     other_term: bool = False  # for another term than the current one: asked first
-    locked: str = ""          # the PEP can no longer be changed: why
+    locked: str = ""  # the PEP can no longer be changed: why
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,15 @@ class FormImport:
     def __init__(self, service: PepService) -> None:
         self.service = service
 
-    async def import_form(self, form: ReturnedForm, actor: Actor, source: str, *,
-                          other_term_confirmed: bool = False,
-                          dry_run: bool = False) -> ImportOutcome:
+    async def import_form(
+        self,
+        form: ReturnedForm,
+        actor: Actor,
+        source: str,
+        *,
+        other_term_confirmed: bool = False,
+        dry_run: bool = False,
+    ) -> ImportOutcome:
         """Save what the form may change (form_merge), in one unit of work; `source`
         (the file's name and how it came) goes into the audit log with who sent it.
         `dry_run`: decide and report exactly the same, save nothing (`forms read`)."""
@@ -111,8 +117,7 @@ class FormImport:
                 out.other_term = True
                 return out
             if pep.status not in EDITABLE_BEFORE:
-                out.locked = (f"This PEP is '{pep.status.label}', so a form can no longer "
-                              "change it.")
+                out.locked = f"This PEP is '{pep.status.label}', so a form can no longer change it."
                 return out
             started = not is_before_meeting(pep.status)
             ctx = service.context(pep, child)
@@ -120,17 +125,23 @@ class FormImport:
             for key in SECTION_KEYS:
                 stored = pep.sections.get(key)
                 plan = plan_section(
-                    key, form.sections.get(key), stored, pep.section_versions.get(key, 0),
-                    form.base, meeting_started=started,
-                    reading_problems=[p for p in form.problems if p.section == key])
+                    key,
+                    form.sections.get(key),
+                    stored,
+                    pep.section_versions.get(key, 0),
+                    form.base,
+                    meeting_started=started,
+                    reading_problems=[p for p in form.problems if p.section == key],
+                )
                 out.clearings.extend(plan.clearings)
                 if plan.clearings:
                     out.clear_versions[key] = pep.section_versions.get(key, 0)
                 if plan.verdict is Verdict.BAD:
                     out.problems.extend(plan.problems)
                 elif plan.verdict is Verdict.CONFLICT:
-                    out.conflicts.append(Conflict(key, stored or {}, dict(
-                        form.sections[key]), None, ""))
+                    out.conflicts.append(
+                        Conflict(key, stored or {}, dict(form.sections[key]), None, "")
+                    )
                 elif plan.verdict is Verdict.KEPT_NEWER:
                     out.kept_newer.append(key)
                 elif plan.verdict is Verdict.MEETING_KEPT:
@@ -152,8 +163,7 @@ class FormImport:
                     changes[key] = content
             await _who_changed(uow, out)
             # a saved section's gaps, judged with every section the form saves
-            out.gaps = [g for key in changes
-                        for g in form_problems(ctx, key, ctx.content(key))[1]]
+            out.gaps = [g for key in changes for g in form_problems(ctx, key, ctx.content(key))[1]]
             if not changes or dry_run:
                 out.saved = list(changes)
                 return out
@@ -168,19 +178,29 @@ class FormImport:
             await uow.peps.save(pep, read_version)
             now = service.clock.now()
             for key, content in changes.items():
-                await uow.audit.append(AuditEntry(now, actor.id, pep.id, "section.save",
-                                                  key, befores[key], content))
-            await uow.audit.append(AuditEntry(now, actor.id, pep.id, "form.import", None,
-                                              None, {"source": source,
-                                                     "sections": list(changes)}))
+                await uow.audit.append(
+                    AuditEntry(now, actor.id, pep.id, "section.save", key, befores[key], content)
+                )
+            await uow.audit.append(
+                AuditEntry(
+                    now,
+                    actor.id,
+                    pep.id,
+                    "form.import",
+                    None,
+                    None,
+                    {"source": source, "sections": list(changes)},
+                )
+            )
             await uow.commit()
             out.saved = list(changes)
             return out
 
         return await retry(service.uow, attempt)
 
-    async def clear_answers(self, pep_id: str, clearings: Sequence[Clearing],
-                            versions: Mapping[str, int], actor: Actor) -> ClearOutcome:
+    async def clear_answers(
+        self, pep_id: str, clearings: Sequence[Clearing], versions: Mapping[str, int], actor: Actor
+    ) -> ClearOutcome:
         """Clear exactly these answers (the person confirmed), section by section, only
         where the section is still at the version the question was asked about."""
         service = self.service
@@ -195,8 +215,11 @@ class FormImport:
                 wanted = [c for c in clearings if c.section == key]
                 if not wanted or key not in SECTION_KEYS:
                     continue
-                if pep.section_versions.get(key, 0) != version or \
-                        not section_editable(pep.status, False) or key not in pep.sections:
+                if (
+                    pep.section_versions.get(key, 0) != version
+                    or not section_editable(pep.status, False)
+                    or key not in pep.sections
+                ):
                     stale.append(key)
                     continue
                 content = apply_clearings(key, pep.sections[key], wanted)
@@ -217,10 +240,14 @@ class FormImport:
             service._settle_status(pep, child, actor, ctx)
             await uow.peps.save(pep, read_version)
             for key, content in changes.items():
-                await uow.audit.append(AuditEntry(now, actor.id, pep.id, "section.save",
-                                                  key, befores[key], content))
-            await uow.audit.append(AuditEntry(now, actor.id, pep.id, "form.clear", None,
-                                              None, [c.as_list() for c in cleared]))
+                await uow.audit.append(
+                    AuditEntry(now, actor.id, pep.id, "section.save", key, befores[key], content)
+                )
+            await uow.audit.append(
+                AuditEntry(
+                    now, actor.id, pep.id, "form.clear", None, None, [c.as_list() for c in cleared]
+                )
+            )
             await uow.commit()
             return ClearOutcome(pep, child, cleared, stale)
 
@@ -242,6 +269,7 @@ async def _who_changed(uow: UnitOfWork, out: ImportOutcome) -> None:
         if found is not None:
             person = await uow.people.get(found.actor_id)
             who = person.name if person is not None else found.actor_id
-        named.append(Conflict(c.section, c.stored, c.form,
-                              found.at if found is not None else None, who))
+        named.append(
+            Conflict(c.section, c.stored, c.form, found.at if found is not None else None, who)
+        )
     out.conflicts = named

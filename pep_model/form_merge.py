@@ -47,8 +47,9 @@ def _empty_row(row: Mapping[str, Any]) -> bool:
 def section_print(content: Mapping[str, Any] | None) -> str:
     """A short fingerprint of a section's answers (confirmations left out): equal
     answers, equal prints, however they were stored."""
-    text = json.dumps(_canonical(dict(content or {})), sort_keys=True, ensure_ascii=True,
-                      default=str)
+    text = json.dumps(
+        _canonical(dict(content or {})), sort_keys=True, ensure_ascii=True, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -71,13 +72,13 @@ class FormBase:
 
 
 class Verdict(StrEnum):
-    SAVE = "save"                  # the author changed it; Teams did not since
-    UNCHANGED = "unchanged"        # the form says what is stored (or nothing new)
-    KEPT_NEWER = "kept_newer"      # changed in Teams since, untouched in the form
-    CONFLICT = "conflict"          # changed in both: Teams' version kept
+    SAVE = "save"  # the author changed it; Teams did not since
+    UNCHANGED = "unchanged"  # the form says what is stored (or nothing new)
+    KEPT_NEWER = "kept_newer"  # changed in Teams since, untouched in the form
+    CONFLICT = "conflict"  # changed in both: Teams' version kept
     MEETING_KEPT = "meeting_kept"  # a meeting section, after the meeting started
-    NOT_YET = "not_yet"            # a meeting section typed in before the meeting
-    BAD = "bad"                    # cannot be read or breaks a rule: not saved
+    NOT_YET = "not_yet"  # a meeting section typed in before the meeting
+    BAD = "bad"  # cannot be read or breaks a rule: not saved
 
 
 @dataclass(frozen=True)
@@ -95,17 +96,18 @@ class Clearing:
 @dataclass(frozen=True)
 class SectionPlan:
     verdict: Verdict
-    content: Content | None = None          # what to store (SAVE)
-    clearings: tuple[Clearing, ...] = ()    # kept, to be asked about
-    problems: tuple[FieldError, ...] = ()   # BAD
+    content: Content | None = None  # what to store (SAVE)
+    clearings: tuple[Clearing, ...] = ()  # kept, to be asked about
+    problems: tuple[FieldError, ...] = ()  # BAD
 
 
 def _filled(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def keep_stored_answers(key: str, form: Content,
-                        stored: Mapping[str, Any]) -> tuple[Content, tuple[Clearing, ...]]:
+def keep_stored_answers(
+    key: str, form: Content, stored: Mapping[str, Any]
+) -> tuple[Content, tuple[Clearing, ...]]:
     """The form's answers, with every stored answer the form leaves empty kept; the
     clearings the form would have made. Rows are matched by position."""
     spec = section_spec(key)
@@ -147,17 +149,23 @@ def apply_clearings(key: str, stored: Content, clearings: Sequence[Clearing]) ->
     return content
 
 
-def plan_section(key: str, form: Content | None, stored: Mapping[str, Any] | None,
-                 stored_version: int, base: FormBase, *, meeting_started: bool,
-                 reading_problems: Sequence[FieldError] = ()) -> SectionPlan:
+def plan_section(
+    key: str,
+    form: Content | None,
+    stored: Mapping[str, Any] | None,
+    stored_version: int,
+    base: FormBase,
+    *,
+    meeting_started: bool,
+    reading_problems: Sequence[FieldError] = (),
+) -> SectionPlan:
     """What a returned form may do to one section (the rule in this module's text)."""
     stored = stored or {}
     spec = section_spec(key)
     if form is None:
         return SectionPlan(Verdict.UNCHANGED)
     if spec.stage is Stage.MEETING:
-        if same_answers(form, stored) or section_print(form) == section_print(
-                _empty_like(form)):
+        if same_answers(form, stored) or section_print(form) == section_print(_empty_like(form)):
             return SectionPlan(Verdict.UNCHANGED)  # nothing of the form's own: silent
         if meeting_started:
             return SectionPlan(Verdict.MEETING_KEPT)
@@ -184,19 +192,24 @@ def _empty_like(form: Content) -> Content:
     return {k: ([] if k == "rows" else None) for k in form}
 
 
-def form_problems(ctx: PepContext, key: str, content: Content,
-                  reading_problems: Sequence[FieldError] = ()) -> tuple[
-                      list[FieldError], list[FieldError]]:
+def form_problems(
+    ctx: PepContext, key: str, content: Content, reading_problems: Sequence[FieldError] = ()
+) -> tuple[list[FieldError], list[FieldError]]:
     """One rule set for a form's section, whoever reads it (the upload, `forms read`,
     `forms import`): (what stops it being saved: unreadable or wrong values; what it
     still lacks for the meeting: readiness gaps). `ctx` holds the PEP's other sections
     as they would stand."""
     unreadable = {(e.field, e.row) for e in reading_problems}
     blocking = list(reading_problems) + [
-        e for e in check_section(ctx.with_section(key, content), key, content)
-        if (e.field, e.row) not in unreadable]
+        e
+        for e in check_section(ctx.with_section(key, content), key, content)
+        if (e.field, e.row) not in unreadable
+    ]
     gaps: list[FieldError] = []
     if section_spec(key).stage is not Stage.MEETING:
-        gaps = [e for e in missing_fields(ctx.with_section(key, content), key)
-                if (e.field, e.row) not in unreadable]
+        gaps = [
+            e
+            for e in missing_fields(ctx.with_section(key, content), key)
+            if (e.field, e.row) not in unreadable
+        ]
     return blocking, gaps

@@ -27,8 +27,7 @@ class ImportReport:
         return len({p.row for p in self.problems})
 
 
-async def import_roster(uow_factory: UnitOfWorkFactory, parsed: Parsed[RosterRow]
-                        ) -> ImportReport:
+async def import_roster(uow_factory: UnitOfWorkFactory, parsed: Parsed[RosterRow]) -> ImportReport:
     """Good rows are applied, bad rows reported; re-importing updates, never duplicates.
 
     The social worker and carer of each child are replaced by the roster's; the
@@ -44,12 +43,15 @@ async def import_roster(uow_factory: UnitOfWorkFactory, parsed: Parsed[RosterRow
                 report.updated += 1
             child_id = row.child.lcs_id
             await uow.people.upsert(row.designated_teacher)
-            await uow.people.assign(Assignment(row.designated_teacher.id,
-                                               Role.DESIGNATED_TEACHER,
-                                               school_urn=row.school.urn))
+            await uow.people.assign(
+                Assignment(
+                    row.designated_teacher.id, Role.DESIGNATED_TEACHER, school_urn=row.school.urn
+                )
+            )
             await uow.people.upsert(row.social_worker)
-            await uow.people.replace_child_role(child_id, Role.SOCIAL_WORKER,
-                                                [row.social_worker.id])
+            await uow.people.replace_child_role(
+                child_id, Role.SOCIAL_WORKER, [row.social_worker.id]
+            )
             carers = []
             if row.carer is not None:
                 await uow.people.upsert(row.carer)
@@ -59,8 +61,7 @@ async def import_roster(uow_factory: UnitOfWorkFactory, parsed: Parsed[RosterRow
     return report
 
 
-async def import_staff(uow_factory: UnitOfWorkFactory, parsed: Parsed[StaffRow]
-                       ) -> ImportReport:
+async def import_staff(uow_factory: UnitOfWorkFactory, parsed: Parsed[StaffRow]) -> ImportReport:
     report = ImportReport(problems=list(parsed.problems))
     async with uow_factory() as uow:
         for row in parsed.rows:
@@ -80,13 +81,14 @@ _LCS_IN_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_]{0,39})(?:[-_ ].*)?$")
 
 @dataclass
 class PdfImportReport:
-    stored: list[str] = field(default_factory=list)        # LCS ids
-    unmatched: list[str] = field(default_factory=list)     # file names
-    not_pdf: list[str] = field(default_factory=list)       # file names
+    stored: list[str] = field(default_factory=list)  # LCS ids
+    unmatched: list[str] = field(default_factory=list)  # file names
+    not_pdf: list[str] = field(default_factory=list)  # file names
 
 
-async def import_previous_peps(uow_factory: UnitOfWorkFactory, term_id: str,
-                               files: Iterable[tuple[str, bytes]]) -> PdfImportReport:
+async def import_previous_peps(
+    uow_factory: UnitOfWorkFactory, term_id: str, files: Iterable[tuple[str, bytes]]
+) -> PdfImportReport:
     """Last term's finalised PDFs, matched to children by the LCS id the file name
     starts with (LCS100001.pdf, LCS100001 - summer.pdf). Stored as opaque attachments."""
     report = PdfImportReport()
@@ -101,15 +103,19 @@ async def import_previous_peps(uow_factory: UnitOfWorkFactory, term_id: str,
             if child is None:
                 report.unmatched.append(name)
                 continue
-            await uow.documents.put(StoredDocument(child.lcs_id, term_id, PREVIOUS_PEP_PDF,
-                                                   name, "application/pdf", content))
+            await uow.documents.put(
+                StoredDocument(
+                    child.lcs_id, term_id, PREVIOUS_PEP_PDF, name, "application/pdf", content
+                )
+            )
             report.stored.append(child.lcs_id)
         await uow.commit()
     return report
 
 
-async def import_attendance(service: PepService, term_id: str,
-                            parsed: Parsed[AttendanceRow]) -> ImportReport:
+async def import_attendance(
+    service: PepService, term_id: str, parsed: Parsed[AttendanceRow]
+) -> ImportReport:
     """Attendance figures into each child's PEP for the term, through the same check
     every save obeys: impossible figures (more sessions attended than possible, …) are
     reported with the rule's own words and nothing is saved for that child. Figures that
@@ -120,18 +126,19 @@ async def import_attendance(service: PepService, term_id: str,
         try:
             pep = await service.open_pep(row.lcs_id, term_id)
         except NotFound:
-            report.problems.append(RowProblem(row.row, "lcs_id", "no child with this LCS id",
-                                              row.lcs_id))
+            report.problems.append(
+                RowProblem(row.row, "lcs_id", "no child with this LCS id", row.lcs_id)
+            )
             continue
         try:
-            outcome = await service.record_section(pep.id, "attendance", row.values, SYSTEM,
-                                                   pep.version)
+            outcome = await service.record_section(
+                pep.id, "attendance", row.values, SYSTEM, pep.version
+            )
         except NotAllowed as exc:  # the PEP is past the point where it can change
             report.problems.append(RowProblem(row.row, "lcs_id", str(exc), row.lcs_id))
             continue
         for error in outcome.errors:
-            report.problems.append(RowProblem(row.row, error.field, error.message,
-                                              row.lcs_id))
+            report.problems.append(RowProblem(row.row, error.field, error.message, row.lcs_id))
         if outcome.changed:
             report.updated += 1
     return report

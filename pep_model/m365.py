@@ -98,8 +98,15 @@ class DeliveryError(Exception):
     error code when it gave one.
     """
 
-    def __init__(self, message: str, *, status: int, retryable: bool,
-                 retry_after: float | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        retryable: bool,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -112,9 +119,11 @@ class DeliveryError(Exception):
         return f"{self.status}{code}: {self.message}"
 
     def __repr__(self) -> str:
-        return (f"DeliveryError(status={self.status}, retryable={self.retryable}, "
-                f"retry_after={self.retry_after}, code={self.code!r}, "
-                f"message={self.message!r})")
+        return (
+            f"DeliveryError(status={self.status}, retryable={self.retryable}, "
+            f"retry_after={self.retry_after}, code={self.code!r}, "
+            f"message={self.message!r})"
+        )
 
 
 class CalendarPort(Protocol):
@@ -127,13 +136,11 @@ class CalendarPort(Protocol):
         """Replace time, subject, body and attendees; attendees get an update."""
         ...
 
-    async def cancel_meeting(self, event_id: str, organiser_email: str,
-                             comment: str) -> None:
+    async def cancel_meeting(self, event_id: str, organiser_email: str, comment: str) -> None:
         """Cancel and tell the attendees. Cancelling a cancelled meeting is not an error."""
         ...
 
-    async def add_attendee(self, event_id: str, organiser_email: str,
-                           invitee: Invitee) -> None:
+    async def add_attendee(self, event_id: str, organiser_email: str, invitee: Invitee) -> None:
         """Invite one more person, keeping everyone already invited. Idempotent."""
         ...
 

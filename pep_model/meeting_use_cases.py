@@ -67,14 +67,23 @@ class MeetingUseCases(ABC):
     def context(self, pep: Pep, child: Child) -> PepContext: ...
 
     @abstractmethod
-    async def record_section(self, pep_id: str, key: str, raw: Mapping[str, Any],
-                             actor: Actor, expected_version: int) -> SaveOutcome: ...
+    async def record_section(
+        self, pep_id: str, key: str, raw: Mapping[str, Any], actor: Actor, expected_version: int
+    ) -> SaveOutcome: ...
 
-    async def _move(self, pep_id: str, actor: Actor, target: PepStatus, action: str, *,
-                    check: Callable[[Pep, Child], list[FieldError]] | None = None,
-                    **changes: Any) -> tuple[Pep, list[FieldError]]:
+    async def _move(
+        self,
+        pep_id: str,
+        actor: Actor,
+        target: PepStatus,
+        action: str,
+        *,
+        check: Callable[[Pep, Child], list[FieldError]] | None = None,
+        **changes: Any,
+    ) -> tuple[Pep, list[FieldError]]:
         """Move the PEP to `target` (AlreadyDone when it is there already) unless
         `check` finds problems: then they are returned and nothing changes."""
+
         async def attempt(uow: UnitOfWork) -> tuple[Pep, list[FieldError]]:
             pep, child = await load_pep(uow, pep_id)
             problems = check(pep, child) if check is not None else []
@@ -87,15 +96,15 @@ class MeetingUseCases(ABC):
             for name, value in changes.items():
                 setattr(pep, name, value)
             await uow.peps.save(pep, read_version)
-            await uow.audit.append(AuditEntry(self.clock.now(), actor.id, pep.id, action,
-                                              None, before, target.value))
+            await uow.audit.append(
+                AuditEntry(self.clock.now(), actor.id, pep.id, action, None, before, target.value)
+            )
             await uow.commit()
             return pep, []
 
         return await retry(self.uow, attempt)
 
-    async def start_meeting(self, pep_id: str, actor: Actor,
-                            chat_id: str | None = None) -> Pep:
+    async def start_meeting(self, pep_id: str, actor: Actor, chat_id: str | None = None) -> Pep:
         """Idempotent: a PEP already in its meeting is returned as it is."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
@@ -105,8 +114,13 @@ class MeetingUseCases(ABC):
         if chat_id:
             await self.link_chat(pep_id, chat_id)
         try:
-            pep, _ = await self._move(pep_id, actor, PepStatus.IN_MEETING, "meeting.start",
-                                      current_section=SECTION_KEYS[0])
+            pep, _ = await self._move(
+                pep_id,
+                actor,
+                PepStatus.IN_MEETING,
+                "meeting.start",
+                current_section=SECTION_KEYS[0],
+            )
         except AlreadyDone:  # started meanwhile by another request (a double click)
             async with self.uow() as uow:
                 pep, _ = await load_pep(uow, pep_id)
@@ -129,9 +143,9 @@ class MeetingUseCases(ABC):
 
         return await retry(self.uow, attempt)
 
-    async def _update_meeting(self, pep_id: str,
-                              change: Callable[[MeetingLink], bool]) -> Pep:
+    async def _update_meeting(self, pep_id: str, change: Callable[[MeetingLink], bool]) -> Pep:
         """Apply a change to the meeting link (bookkeeping no person edits)."""
+
         async def attempt(uow: UnitOfWork) -> Pep:
             pep, _ = await load_pep(uow, pep_id)
             read_version = pep.version
@@ -155,6 +169,7 @@ class MeetingUseCases(ABC):
     async def join_audience(self, pep_id: str, user_id: str, max_size: int = 60) -> Pep:
         """Remember a Teams user allowed to see this PEP in the meeting, so their card
         refreshes to their own view (Teams allows 60 such users)."""
+
         def change(meeting: MeetingLink) -> bool:
             ids = meeting.audience_ids()
             if not user_id or user_id in ids or len(ids) >= max_size:
@@ -166,8 +181,7 @@ class MeetingUseCases(ABC):
 
     async def link_chat(self, pep_id: str, chat_id: str, meeting_id: str = "") -> Pep:
         def change(meeting: MeetingLink) -> bool:
-            if meeting.chat_id == chat_id and (not meeting_id or
-                                               meeting.meeting_id == meeting_id):
+            if meeting.chat_id == chat_id and (not meeting_id or meeting.meeting_id == meeting_id):
                 return False
             meeting.chat_id = chat_id
             meeting.meeting_id = meeting_id or meeting.meeting_id
@@ -175,17 +189,27 @@ class MeetingUseCases(ABC):
 
         return await self._update_meeting(pep_id, change)
 
-    async def record_attendee(self, pep_id: str, name: str, role: str, attended: str,
-                              actor: Actor, *, by_hand: bool = False) -> AttendeeOutcome:
+    async def record_attendee(
+        self,
+        pep_id: str,
+        name: str,
+        role: str,
+        attended: str,
+        actor: Actor,
+        *,
+        by_hand: bool = False,
+    ) -> AttendeeOutcome:
         """Add one attendee. Someone of that name already listed stays as recorded (a
         join event never turns a hand-entered 'in person' into 'on Teams'), unless a
         person adds them again by hand with another role or way of attending: then
         their row is updated."""
+
         async def attempt() -> AttendeeOutcome | None:
             async with self.uow() as uow:
                 pep, child = await load_pep(uow, pep_id)
-            rows: list[dict[str, str]] = raw_from_content(
-                "attendees", pep.section("attendees"))["rows"]
+            rows: list[dict[str, str]] = raw_from_content("attendees", pep.section("attendees"))[
+                "rows"
+            ]
             given = {"name": name, "role": role, "attended": attended}
             found = next((i for i, r in enumerate(rows) if _same_name(r["name"], name)), None)
             was: dict[str, str] = {}
@@ -199,12 +223,14 @@ class MeetingUseCases(ABC):
                     return AttendeeOutcome(pep, child, attendance=Attendance.ALREADY, row=was)
                 rows[found], attendance = row, Attendance.UPDATED
             try:
-                saved = await self.record_section(pep_id, "attendees", {"rows": rows},
-                                                  actor, pep.version)
+                saved = await self.record_section(
+                    pep_id, "attendees", {"rows": rows}, actor, pep.version
+                )
             except ConflictError:  # the list changed meanwhile (a join event): read again
                 return None
-            return AttendeeOutcome(saved.pep, saved.child, saved.errors, saved.changed,
-                                   attendance, row, was)
+            return AttendeeOutcome(
+                saved.pep, saved.child, saved.errors, saved.changed, attendance, row, was
+            )
 
         for _ in range(SAVE_ATTEMPTS):
             if (outcome := await attempt()) is not None:
@@ -218,6 +244,7 @@ class MeetingUseCases(ABC):
         """Refused (problems returned, nothing changed) until the meeting rule is met.
         Once finished, finishing again changes nothing and raises AlreadyDone ("This PEP
         meeting is already finished")."""
+
         def ready(pep: Pep, child: Child) -> list[FieldError]:
             require(actor, Capability.LEAD_MEETING, child)
             if is_after_meeting(pep.status):
@@ -226,9 +253,14 @@ class MeetingUseCases(ABC):
 
         held_on = self.clock.today()
         return await self._move(
-            pep_id, actor, PepStatus.AWAITING_RETURN, "meeting.finish", check=ready,
+            pep_id,
+            actor,
+            PepStatus.AWAITING_RETURN,
+            "meeting.finish",
+            check=ready,
             meeting_held_on=held_on,
-            return_due=return_deadline(held_on, self.calendar, self.rules))
+            return_due=return_deadline(held_on, self.calendar, self.rules),
+        )
 
 
 def _how(row: Mapping[str, str]) -> str:

@@ -34,7 +34,7 @@ class MeetingStatus(StrEnum):
 class MeetingAttendee:
     email: str
     name: str
-    role: str          # a Role value, or "other" for an extra address
+    role: str  # a Role value, or "other" for an extra address
     required: bool = True
 
     @property
@@ -58,7 +58,7 @@ class PepMeeting:
     pep_id: str
     child_id: str
     term_id: str
-    organiser_id: str            # the social worker's person id (email)
+    organiser_id: str  # the social worker's person id (email)
     starts_at: datetime
     ends_at: datetime
     attendees: tuple[MeetingAttendee, ...]
@@ -134,22 +134,27 @@ class MeetingWording:
         e = html.escape
         items = "".join(f"<li>{e(line)}</li>" for line in self.agenda)
         by = f" for {e(self.authority_name)}" if self.authority_name else ""
-        return (f"<p>Personal Education Plan meeting{by}, {e(values['term'])}.</p>"
-                f"<p>School: {e(values['school'])}</p>"
-                f"<p>Agenda:</p><ol>{items}</ol>"
-                "<p>The PEP is shown in the meeting chat by PEP Companion. Please do not "
-                "forward this invitation.</p>")
+        return (
+            f"<p>Personal Education Plan meeting{by}, {e(values['term'])}.</p>"
+            f"<p>School: {e(values['school'])}</p>"
+            f"<p>Agenda:</p><ol>{items}</ol>"
+            "<p>The PEP is shown in the meeting chat by PEP Companion. Please do not "
+            "forward this invitation.</p>"
+        )
 
 
 def check_template(template: str) -> None:
     try:
         template.format(**dict.fromkeys(PLACEHOLDERS, "x"))
     except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"the meeting subject {template!r} may only use "
-                         f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}") from exc
+        raise ValueError(
+            f"the meeting subject {template!r} may only use "
+            f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+        ) from exc
 
 
 # ---- the requested time and people ------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ScheduleRequest:
@@ -159,8 +164,8 @@ class ScheduleRequest:
     day: str = ""
     at: str = ""
     minutes: str = ""
-    invited: frozenset[str] = frozenset()   # attendee keys ticked
-    extra: str = ""                         # more addresses, comma or line separated
+    invited: frozenset[str] = frozenset()  # attendee keys ticked
+    extra: str = ""  # more addresses, comma or line separated
     accept_out_of_hours: bool = False
 
 
@@ -190,8 +195,9 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
-def check_time(request: ScheduleRequest, term: Term, calendar: TermCalendar,
-               rules: PepRules, now: datetime) -> CheckedTime:
+def check_time(
+    request: ScheduleRequest, term: Term, calendar: TermCalendar, rules: PepRules, now: datetime
+) -> CheckedTime:
     """Inside the term, not in the past, a known length; outside school hours or on a
     non-school day is a warning the person must accept."""
     errors: list[FieldError] = []
@@ -204,9 +210,14 @@ def check_time(request: ScheduleRequest, term: Term, calendar: TermCalendar,
     elif day is None:
         errors.append(FieldError(FORM, "date", "enter a date like 24/11/2026"))
     elif not term.contains(day):
-        errors.append(FieldError(
-            FORM, "date", f"choose a date in the {term.label} "
-            f"({british_date(term.start)} to {british_date(term.end)})"))
+        errors.append(
+            FieldError(
+                FORM,
+                "date",
+                f"choose a date in the {term.label} "
+                f"({british_date(term.start)} to {british_date(term.end)})",
+            )
+        )
     if not request.at:
         errors.append(FieldError(FORM, "time", "choose the start time"))
     elif at is None:
@@ -219,8 +230,13 @@ def check_time(request: ScheduleRequest, term: Term, calendar: TermCalendar,
     starts = datetime.combine(day, at, tzinfo=TZ)
     ends = starts + timedelta(minutes=minutes)
     if starts <= now:
-        errors.append(FieldError(FORM, "time" if day == now.astimezone(TZ).date() else "date",
-                                 "the meeting must be in the future"))
+        errors.append(
+            FieldError(
+                FORM,
+                "time" if day == now.astimezone(TZ).date() else "date",
+                "the meeting must be in the future",
+            )
+        )
         return CheckedTime(None, None, errors, warnings)
     if not calendar.is_working_day(day):
         what = day.strftime("%A") if day.weekday() >= 5 else "a bank holiday"
@@ -228,9 +244,11 @@ def check_time(request: ScheduleRequest, term: Term, calendar: TermCalendar,
     end_local = ends.astimezone(TZ)
     late = end_local.date() > day or end_local.time() > time(rules.meeting_day_end_hour)
     if at < time(rules.meeting_day_start_hour) or late:
-        warnings.append(f"{at.strftime('%H:%M')} to {end_local.strftime('%H:%M')} is outside "
-                        f"school hours ({rules.meeting_day_start_hour:02d}:00 to "
-                        f"{rules.meeting_day_end_hour:02d}:00).")
+        warnings.append(
+            f"{at.strftime('%H:%M')} to {end_local.strftime('%H:%M')} is outside "
+            f"school hours ({rules.meeting_day_start_hour:02d}:00 to "
+            f"{rules.meeting_day_end_hour:02d}:00)."
+        )
     return CheckedTime(starts, ends, errors, warnings)
 
 
@@ -256,8 +274,12 @@ def parse_extra(text: str) -> tuple[list[str], list[FieldError]]:
     return found, errors
 
 
-def choose_attendees(proposed: Sequence[MeetingAttendee], invited: frozenset[str],
-                     extra: Sequence[str], organiser_email: str) -> tuple[MeetingAttendee, ...]:
+def choose_attendees(
+    proposed: Sequence[MeetingAttendee],
+    invited: frozenset[str],
+    extra: Sequence[str],
+    organiser_email: str,
+) -> tuple[MeetingAttendee, ...]:
     """The ticked proposals and the extra addresses, once each, never the organiser."""
     chosen: dict[str, MeetingAttendee] = {}
     skip = organiser_email.strip().lower()

@@ -15,14 +15,17 @@ def next_pep_date_errors(day: date, calendar: TermCalendar, term: Term) -> list[
     a bank holiday or in the half-term."""
     following = calendar.following(term)
     if not following.contains(day):
-        return [FieldError(
-            SECTION, "date",
-            f"next term's PEP must be in the {following.label} "
-            f"({british_date(following.start)} to {british_date(following.end)})")]
+        return [
+            FieldError(
+                SECTION,
+                "date",
+                f"next term's PEP must be in the {following.label} "
+                f"({british_date(following.start)} to {british_date(following.end)})",
+            )
+        ]
     why = calendar.not_a_school_day(day)
     if why:
-        return [FieldError(SECTION, "date",
-                           f"{british_date(day)} is {why}: choose a school day")]
+        return [FieldError(SECTION, "date", f"{british_date(day)} is {why}: choose a school day")]
     return []
 
 
@@ -32,5 +35,10 @@ def next_pep_reason_errors(reason: str, min_words: int) -> list[FieldError]:
     if words >= min_words:
         return []
     has = f"{words} word" + ("" if words == 1 else "s")
-    return [FieldError(SECTION, "reason",
-                       f"give the real reason, in at least {min_words} words (this has {has})")]
+    return [
+        FieldError(
+            SECTION,
+            "reason",
+            f"give the real reason, in at least {min_words} words (this has {has})",
+        )
+    ]

@@ -42,7 +42,7 @@ class OutboxKind(StrEnum):
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
-    FAILED = "failed"        # refused (4xx) or out of attempts: reported to a person
+    FAILED = "failed"  # refused (4xx) or out of attempts: reported to a person
     CANCELLED = "cancelled"  # withdrawn before it was sent
 
 
@@ -53,7 +53,7 @@ class OutgoingMessage:
     key: str
     kind: OutboxKind
     payload: Json = field(repr=False)
-    requested_by: str = "system"      # a person id, or "system"
+    requested_by: str = "system"  # a person id, or "system"
     pep_id: str | None = None
     sequence: str | None = None
     attachments: tuple[MailAttachment, ...] = ()
@@ -104,27 +104,46 @@ class OutboxRepository(Protocol):
         """Withdraw a pending message no dispatcher holds; False when too late."""
         ...
 
-    async def claim(self, owner: str, now: datetime, lease_seconds: float, limit: int,
-                    keys: Sequence[str] | None = None) -> list[OutboxEntry]:
+    async def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        keys: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
         """Lease up to `limit` messages that are due, not leased by anyone else, and
         first in their sequence; count the attempt. Two dispatchers never get the same
         message while its lease lasts. `keys` restricts the choice."""
         ...
 
-    async def delivered(self, entry_id: int, owner: str, now: datetime,
-                        result: Json | None) -> bool:
+    async def delivered(
+        self, entry_id: int, owner: str, now: datetime, result: Json | None
+    ) -> bool:
         """Only while `owner` still holds the lease; False otherwise."""
         ...
 
-    async def retry_later(self, entry_id: int, owner: str, now: datetime,
-                          available_at: datetime, status: int, error: str) -> bool: ...
+    async def retry_later(
+        self,
+        entry_id: int,
+        owner: str,
+        now: datetime,
+        available_at: datetime,
+        status: int,
+        error: str,
+    ) -> bool: ...
 
-    async def failed(self, entry_id: int, owner: str, now: datetime, status: int,
-                     error: str) -> bool: ...
+    async def failed(
+        self, entry_id: int, owner: str, now: datetime, status: int, error: str
+    ) -> bool: ...
 
-    async def find(self, *, status: OutboxStatus | None = None,
-                   key_prefix: str | None = None, limit: int | None = None
-                   ) -> list[OutboxEntry]:
+    async def find(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        key_prefix: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxEntry]:
         """In the order they were added."""
         ...
 
@@ -143,8 +162,7 @@ AfterDelivery = Callable[["UnitOfWork", OutboxEntry, Json], Awaitable[None]]
 
 
 class TeamsNoticePort(Protocol):
-    async def post(self, target: str, template: str, data: Mapping[str, Any],
-                   key: str) -> Json:
+    async def post(self, target: str, template: str, data: Mapping[str, Any], key: str) -> Json:
         """Post the card `template` (filled from `data`) to `target`: "person:<id>" (their
         personal chat with the bot) or "channel:virtual_school". Answers what happened,
         e.g. {"posted": true, "activity_id": ...} or {"posted": false, "reason": ...} when
@@ -160,66 +178,108 @@ def person_target(person_id: str) -> str:
     return f"person:{person_id}"
 
 
-def notice(key: str, target: str, template: str, data: Mapping[str, Any], *,
-           pep_id: str | None = None, sequence: str | None = None,
-           requested_by: str = "system", not_before: datetime | None = None,
-           after: str | None = None) -> OutgoingMessage:
+def notice(
+    key: str,
+    target: str,
+    template: str,
+    data: Mapping[str, Any],
+    *,
+    pep_id: str | None = None,
+    sequence: str | None = None,
+    requested_by: str = "system",
+    not_before: datetime | None = None,
+    after: str | None = None,
+) -> OutgoingMessage:
     """A Teams card for a person or the Virtual School's channel. `after`: the key of a
     message it must follow (it waits while that one is pending, and is dropped if that
     one was never delivered) without holding up the rest of that message's sequence."""
     payload: Json = {"target": target, "template": template, "data": dict(data)}
     if after:
         payload["after"] = after
-    return OutgoingMessage(key, OutboxKind.TEAMS_NOTICE, payload, requested_by=requested_by,
-                           pep_id=pep_id, sequence=sequence, not_before=not_before)
+    return OutgoingMessage(
+        key,
+        OutboxKind.TEAMS_NOTICE,
+        payload,
+        requested_by=requested_by,
+        pep_id=pep_id,
+        sequence=sequence,
+        not_before=not_before,
+    )
 
 
 # ---- payloads ------------------------------------------------------------------------
+
 
 def invitee_payload(invitee: Invitee) -> Json:
     return {"email": invitee.email, "name": invitee.name, "required": invitee.required}
 
 
 def invitee_from(data: Mapping[str, Any]) -> Invitee:
-    return Invitee(str(data["email"]), str(data.get("name") or ""),
-                   bool(data.get("required", True)))
+    return Invitee(
+        str(data["email"]), str(data.get("name") or ""), bool(data.get("required", True))
+    )
 
 
 def invite_payload(invite: MeetingInvite) -> Json:
-    return {"organiser_email": invite.organiser_email, "subject": invite.subject,
-            "body_html": invite.body_html, "start": invite.start.isoformat(),
-            "end": invite.end.isoformat(), "time_zone": invite.time_zone,
-            "attendees": [invitee_payload(a) for a in invite.attendees]}
+    return {
+        "organiser_email": invite.organiser_email,
+        "subject": invite.subject,
+        "body_html": invite.body_html,
+        "start": invite.start.isoformat(),
+        "end": invite.end.isoformat(),
+        "time_zone": invite.time_zone,
+        "attendees": [invitee_payload(a) for a in invite.attendees],
+    }
 
 
 def invite_from(key: str, data: Mapping[str, Any]) -> MeetingInvite:
     return MeetingInvite(
-        idempotency_key=key, organiser_email=str(data["organiser_email"]),
-        subject=str(data["subject"]), body_html=str(data["body_html"]),
+        idempotency_key=key,
+        organiser_email=str(data["organiser_email"]),
+        subject=str(data["subject"]),
+        body_html=str(data["body_html"]),
         start=datetime.fromisoformat(str(data["start"])),
         end=datetime.fromisoformat(str(data["end"])),
         attendees=tuple(invitee_from(a) for a in data.get("attendees") or []),
-        time_zone=str(data.get("time_zone") or LONDON))
+        time_zone=str(data.get("time_zone") or LONDON),
+    )
 
 
-def mail(key: str, *, sender: str, to: Sequence[str], subject: str, body: str,
-         attachments: Sequence[MailAttachment] = (), cc: Sequence[str] = (),
-         requested_by: str = "system", pep_id: str | None = None,
-         not_before: datetime | None = None) -> OutgoingMessage:
-    return OutgoingMessage(key, OutboxKind.MAIL,
-                           {"sender": sender, "to": list(to), "cc": list(cc),
-                            "subject": subject, "body_text": body},
-                           requested_by=requested_by, pep_id=pep_id,
-                           attachments=tuple(attachments), not_before=not_before)
+def mail(
+    key: str,
+    *,
+    sender: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    attachments: Sequence[MailAttachment] = (),
+    cc: Sequence[str] = (),
+    requested_by: str = "system",
+    pep_id: str | None = None,
+    not_before: datetime | None = None,
+) -> OutgoingMessage:
+    return OutgoingMessage(
+        key,
+        OutboxKind.MAIL,
+        {"sender": sender, "to": list(to), "cc": list(cc), "subject": subject, "body_text": body},
+        requested_by=requested_by,
+        pep_id=pep_id,
+        attachments=tuple(attachments),
+        not_before=not_before,
+    )
 
 
 def mail_from(entry: OutboxEntry) -> MailMessage:
     p = entry.payload
-    return MailMessage(idempotency_key=entry.key, sender=str(p["sender"]),
-                       to=tuple(str(a) for a in p.get("to") or []),
-                       subject=str(p["subject"]), body_text=str(p["body_text"]),
-                       attachments=entry.attachments,
-                       cc=tuple(str(a) for a in p.get("cc") or []))
+    return MailMessage(
+        idempotency_key=entry.key,
+        sender=str(p["sender"]),
+        to=tuple(str(a) for a in p.get("to") or []),
+        subject=str(p["subject"]),
+        body_text=str(p["body_text"]),
+        attachments=entry.attachments,
+        cc=tuple(str(a) for a in p.get("cc") or []),
+    )
 
 
 # ---- telling a person a message could not be delivered -------------------------------
@@ -237,30 +297,51 @@ KIND_WORDS = {
 }
 
 
-def failure_reports(entry: OutboxEntry, status: int, error: str, *,
-                    report_mailbox: str, sender: str) -> list[OutgoingMessage]:
+def failure_reports(
+    entry: OutboxEntry, status: int, error: str, *, report_mailbox: str, sender: str
+) -> list[OutgoingMessage]:
     """The notices that tell people a message was refused: the person who caused it (in
     Teams) and the authority's report mailbox. They carry ids, never a child's details.
     A failure report that itself fails is not reported again."""
     if entry.key.startswith(FAILURE_PREFIX):
         return []
     what = KIND_WORDS.get(entry.kind, entry.kind.value)
-    data = {"kind": entry.kind.value, "what": what, "key": entry.key, "status": status,
-            "error": error, "pep_id": entry.pep_id or ""}
+    data = {
+        "kind": entry.kind.value,
+        "what": what,
+        "key": entry.key,
+        "status": status,
+        "error": error,
+        "pep_id": entry.pep_id or "",
+    }
     reports: list[OutgoingMessage] = []
     if "@" in entry.requested_by:
-        reports.append(notice(f"{FAILURE_PREFIX}{entry.key}:teams",
-                              person_target(entry.requested_by), "delivery_failed", data,
-                              pep_id=entry.pep_id))
+        reports.append(
+            notice(
+                f"{FAILURE_PREFIX}{entry.key}:teams",
+                person_target(entry.requested_by),
+                "delivery_failed",
+                data,
+                pep_id=entry.pep_id,
+            )
+        )
     if report_mailbox and sender:
-        body = (f"PEP Companion could not finish {what}.\n\n"
-                f"Message key: {entry.key}\nPEP: {entry.pep_id or '-'}\n"
-                f"Requested by: {entry.requested_by}\n"
-                f"Microsoft 365 answered: {status} {error}\n\n"
-                "Nothing more will be tried for this message. Fix the cause (for example "
-                "a mailbox address or a permission), then ask the person to do it again.")
-        reports.append(mail(f"{FAILURE_PREFIX}{entry.key}:mail", sender=sender,
-                            to=[report_mailbox],
-                            subject=f"PEP Companion: {what} failed", body=body,
-                            pep_id=entry.pep_id))
+        body = (
+            f"PEP Companion could not finish {what}.\n\n"
+            f"Message key: {entry.key}\nPEP: {entry.pep_id or '-'}\n"
+            f"Requested by: {entry.requested_by}\n"
+            f"Microsoft 365 answered: {status} {error}\n\n"
+            "Nothing more will be tried for this message. Fix the cause (for example "
+            "a mailbox address or a permission), then ask the person to do it again."
+        )
+        reports.append(
+            mail(
+                f"{FAILURE_PREFIX}{entry.key}:mail",
+                sender=sender,
+                to=[report_mailbox],
+                subject=f"PEP Companion: {what} failed",
+                body=body,
+                pep_id=entry.pep_id,
+            )
+        )
     return reports

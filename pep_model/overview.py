@@ -62,12 +62,12 @@ class Overview:
     today: date
     children: int
     peps: int
-    no_meeting_scheduled: tuple[str, ...]     # child ids
+    no_meeting_scheduled: tuple[str, ...]  # child ids
     overdue_returns: tuple[OverdueReturn, ...]
-    awaiting_qa: tuple[str, ...]              # returned, QA not started
+    awaiting_qa: tuple[str, ...]  # returned, QA not started
     in_qa: tuple[str, ...]
-    status_counts: Mapping[str, int]          # every status, in workflow order
-    grade_counts: Mapping[str, int]           # every grade on the scale, best first
+    status_counts: Mapping[str, int]  # every status, in workflow order
+    grade_counts: Mapping[str, int]  # every grade on the scale, best first
     pp_requested_pence: int
     pp_approved_pence: int
     pp_paid_pence: int
@@ -82,8 +82,9 @@ _RETURNED, _IN_QA, _AWAITING = PepStatus.RETURNED, PepStatus.IN_QA, PepStatus.AW
 _MET = frozenset(s for s in PepStatus if not is_before_meeting(s))  # the meeting has begun
 
 
-def build_overview(rows: Iterable[OverviewRow], today: date, term: Term,
-                   scale: GradeScale = DEFAULT_SCALE) -> Overview:
+def build_overview(
+    rows: Iterable[OverviewRow], today: date, term: Term, scale: GradeScale = DEFAULT_SCALE
+) -> Overview:
     term_id = term.id
     children: set[str] = set()
     scheduled: set[str] = set()
@@ -102,12 +103,14 @@ def build_overview(rows: Iterable[OverviewRow], today: date, term: Term,
         if status is not None:
             peps += 1
             statuses[status] += 1
-            if r.meeting_starts_at is not None or r.meeting_held_on is not None \
-                    or status in _MET:
+            if r.meeting_starts_at is not None or r.meeting_held_on is not None or status in _MET:
                 scheduled.add(r.child_id)
             if status is _AWAITING and r.return_due is not None and r.return_due < today:
-                overdue.append(OverdueReturn(r.child_id, r.school_urn, r.return_due,
-                                             (today - r.return_due).days))
+                overdue.append(
+                    OverdueReturn(
+                        r.child_id, r.school_urn, r.return_due, (today - r.return_due).days
+                    )
+                )
             elif status is _IN_QA:
                 in_qa.append(r.child_id)
             elif status is _RETURNED:
@@ -118,18 +121,37 @@ def build_overview(rows: Iterable[OverviewRow], today: date, term: Term,
         approved += r.pp_approved_pence
         paid += r.pp_paid_pence
         if r.transition or r.complex_case:
-            transitions.append(TransitionCase(
-                r.child_id, r.school_urn, r.year_group, r.transition, r.complex_case,
-                r.meeting_starts_at, r.virtual_school_attending))
+            transitions.append(
+                TransitionCase(
+                    r.child_id,
+                    r.school_urn,
+                    r.year_group,
+                    r.transition,
+                    r.complex_case,
+                    r.meeting_starts_at,
+                    r.virtual_school_attending,
+                )
+            )
     overdue.sort(key=lambda o: (o.return_due, o.child_id))
     transitions.sort(key=lambda c: c.child_id)
     known = {g: grades.pop(g) for g in scale.grades}
     known.update(sorted(grades.items()))  # grades not on the scale, after it
     return Overview(
-        term_id, today, len(children), peps, tuple(sorted(children - scheduled)),
-        tuple(overdue), tuple(sorted(awaiting_qa)), tuple(sorted(in_qa)),
+        term_id,
+        today,
+        len(children),
+        peps,
+        tuple(sorted(children - scheduled)),
+        tuple(overdue),
+        tuple(sorted(awaiting_qa)),
+        tuple(sorted(in_qa)),
         MappingProxyType({s.value: n for s, n in statuses.items()}),
-        MappingProxyType(known), requested, approved, paid, tuple(transitions))
+        MappingProxyType(known),
+        requested,
+        approved,
+        paid,
+        tuple(transitions),
+    )
 
 
 OVERVIEW_COLUMNS = ("term_id", "item", "lcs_id", "school_urn", "detail", "value")
@@ -147,23 +169,43 @@ def overview_csv(overview: Overview) -> str:
         rows.append((t, "status", "", "", status, n))
     for grade, n in overview.grade_counts.items():
         rows.append((t, "qa_grade", "", "", grade, n))
-    for item, pence in (("pp_requested_gbp", overview.pp_requested_pence),
-                        ("pp_approved_gbp", overview.pp_approved_pence),
-                        ("pp_paid_gbp", overview.pp_paid_pence)):
+    for item, pence in (
+        ("pp_requested_gbp", overview.pp_requested_pence),
+        ("pp_approved_gbp", overview.pp_approved_pence),
+        ("pp_paid_gbp", overview.pp_paid_pence),
+    ):
         rows.append((t, item, "", "", "", pounds(pence)))
     for child in overview.no_meeting_scheduled:
         rows.append((t, "no_meeting_scheduled", child, "", "", ""))
     for o in overview.overdue_returns:
-        rows.append((t, "overdue_return", o.child_id, o.school_urn,
-                     o.return_due.isoformat(), o.days_overdue))
+        rows.append(
+            (
+                t,
+                "overdue_return",
+                o.child_id,
+                o.school_urn,
+                o.return_due.isoformat(),
+                o.days_overdue,
+            )
+        )
     for child in overview.awaiting_qa:
         rows.append((t, "awaiting_qa", child, "", "", ""))
     for child in overview.in_qa:
         rows.append((t, "in_qa", child, "", "", ""))
     for c in overview.transition_cases:
-        kind = "+".join(k for k, on in (("transition", c.transition),
-                                        ("complex", c.complex_case)) if on)
-        rows.append((t, "transition_case", c.child_id, c.school_urn, kind,
-                     "virtual_school_attending" if c.virtual_school_attending
-                     else "virtual_school_not_attending"))
+        kind = "+".join(
+            k for k, on in (("transition", c.transition), ("complex", c.complex_case)) if on
+        )
+        rows.append(
+            (
+                t,
+                "transition_case",
+                c.child_id,
+                c.school_urn,
+                kind,
+                "virtual_school_attending"
+                if c.virtual_school_attending
+                else "virtual_school_not_attending",
+            )
+        )
     return csv_text(rows)

@@ -54,8 +54,9 @@ class OverviewRepository(Protocol):
 _PLACEHOLDER_BIRTH = date(2000, 1, 1)
 
 
-def overview_rows(facts: list[OverviewFacts], term: Term, rules: PepRules,
-                  today: date) -> list[OverviewRow]:
+def overview_rows(
+    facts: list[OverviewFacts], term: Term, rules: PepRules, today: date
+) -> list[OverviewRow]:
     """Lean rows for build_overview. The transition rule reads only the year group, the
     school start date and the flag, so it runs once per distinct combination (a few
     hundred at most) on a stand-in child: no name or date of birth is loaded."""
@@ -65,23 +66,51 @@ def overview_rows(facts: list[OverviewFacts], term: Term, rules: PepRules,
         key = (f.year_group, f.school_start_date, f.transition_flag)
         found = known.get(key)
         if found is None:
-            child = Child(f.child_id, "", "", _PLACEHOLDER_BIRTH, YearGroup(f.year_group),
-                          f.school_urn, school_start_date=f.school_start_date,
-                          transition_flag=f.transition_flag)
+            child = Child(
+                f.child_id,
+                "",
+                "",
+                _PLACEHOLDER_BIRTH,
+                YearGroup(f.year_group),
+                f.school_urn,
+                school_start_date=f.school_start_date,
+                transition_flag=f.transition_flag,
+            )
             found = known[key] = is_transition_case(child, term, rules, today)
         return found
 
     term_id = term.id
-    return [OverviewRow(
-        f.child_id, term_id, f.school_urn, f.year_group, f.status, transition(f),
-        f.complex_case, f.meeting_starts_at, f.meeting_held_on, f.return_due, f.qa_overall,
-        f.pp_requested_pence, f.pp_approved_pence, f.pp_paid_pence,
-        f.virtual_school_attending) for f in facts]
+    return [
+        OverviewRow(
+            f.child_id,
+            term_id,
+            f.school_urn,
+            f.year_group,
+            f.status,
+            transition(f),
+            f.complex_case,
+            f.meeting_starts_at,
+            f.meeting_held_on,
+            f.return_due,
+            f.qa_overall,
+            f.pp_requested_pence,
+            f.pp_approved_pence,
+            f.pp_paid_pence,
+            f.virtual_school_attending,
+        )
+        for f in facts
+    ]
 
 
 class OverviewService:
-    def __init__(self, uow: UnitOfWorkFactory, calendar: TermCalendar, rules: PepRules,
-                 clock: Clock, scale: GradeScale | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        calendar: TermCalendar,
+        rules: PepRules,
+        clock: Clock,
+        scale: GradeScale | None = None,
+    ) -> None:
         self.uow = uow
         self.calendar = calendar
         self.rules = rules
@@ -104,8 +133,9 @@ class OverviewService:
         today = self.clock.today()
         async with self.uow() as uow:
             facts = await uow.overview.facts(term.id)
-        return build_overview(overview_rows(facts, term, self.rules, today), today, term,
-                              self.scale)
+        return build_overview(
+            overview_rows(facts, term, self.rules, today), today, term, self.scale
+        )
 
     async def report_csv(self, term_id: str, actor: Actor = SYSTEM) -> str:
         return overview_csv(await self.overview(actor, term_id))

@@ -29,11 +29,11 @@ class MeetingLink:
 
     event_id: str = ""
     join_url: str = ""
-    chat_id: str = ""          # the meeting's group chat (conversation id)
-    starts_at: str = ""        # ISO 8601 with offset
+    chat_id: str = ""  # the meeting's group chat (conversation id)
+    starts_at: str = ""  # ISO 8601 with offset
     card_message_id: str = ""  # the walkthrough card in the meeting chat
-    meeting_id: str = ""       # Teams meeting id (for the participant API)
-    audience: str = ""         # comma-separated Teams user ids allowed to see the PEP
+    meeting_id: str = ""  # Teams meeting id (for the participant API)
+    audience: str = ""  # comma-separated Teams user ids allowed to see the PEP
 
     def audience_ids(self) -> list[str]:
         return [a for a in self.audience.split(",") if a]
@@ -69,8 +69,11 @@ class Pep:
 
     def walkthrough_in(self, chat_id: str) -> bool:
         """The meeting's walkthrough is running, in this chat."""
-        return self.status is PepStatus.IN_MEETING and self.meeting is not None and \
-            self.meeting.chat_id == chat_id
+        return (
+            self.status is PepStatus.IN_MEETING
+            and self.meeting is not None
+            and self.meeting.chat_id == chat_id
+        )
 
     def section(self, key: str) -> Content:
         return self.sections.get(key) or empty_content(key)

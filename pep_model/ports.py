@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # these modules use the ports at run time; the protocols are 
 class Clock(Protocol):
     def now(self) -> datetime: ...  # timezone-aware
 
-    def today(self) -> date: ...    # the date in Europe/London
+    def today(self) -> date: ...  # the date in Europe/London
 
 
 class ChildRepository(Protocol):
@@ -43,8 +43,9 @@ class ChildRepository(Protocol):
 class PeopleRepository(Protocol):
     async def get(self, person_id: str) -> Person | None: ...
 
-    async def find(self, *, entra_object_id: str | None = None,
-                   email: str | None = None) -> Person | None: ...
+    async def find(
+        self, *, entra_object_id: str | None = None, email: str | None = None
+    ) -> Person | None: ...
 
     async def upsert(self, person: Person) -> None: ...
 
@@ -52,8 +53,9 @@ class PeopleRepository(Protocol):
 
     async def assign(self, assignment: Assignment) -> None: ...  # idempotent
 
-    async def replace_child_role(self, child_id: str, role: Role,
-                                 person_ids: Sequence[str]) -> None: ...
+    async def replace_child_role(
+        self, child_id: str, role: Role, person_ids: Sequence[str]
+    ) -> None: ...
 
     async def people_for_child(self, child_id: str, role: Role) -> list[Person]: ...
 
@@ -72,8 +74,9 @@ class PepRepository(Protocol):
         still expected_version; else raise StaleVersion. Sets pep.version."""
         ...
 
-    async def find(self, *, term_id: str | None = None,
-                   child_ids: Sequence[str] | None = None) -> list[Pep]: ...
+    async def find(
+        self, *, term_id: str | None = None, child_ids: Sequence[str] | None = None
+    ) -> list[Pep]: ...
 
     async def by_chat(self, chat_id: str) -> Pep | None: ...
 
@@ -83,7 +86,7 @@ class AuditEntry:
     at: datetime
     actor_id: str
     pep_id: str
-    action: str                 # e.g. "section.save", "status", "meeting.start"
+    action: str  # e.g. "section.save", "status", "meeting.start"
     section: str | None = None
     before: Any = None
     after: Any = None
@@ -99,7 +102,7 @@ class AuditLog(Protocol):
 class StoredDocument:
     child_id: str
     term_id: str
-    kind: str            # "previous_pep_pdf", "final_record_docx", "returned_form_docx"
+    kind: str  # "previous_pep_pdf", "final_record_docx", "returned_form_docx"
     filename: str
     media_type: str
     content: bytes = field(repr=False)
@@ -137,11 +140,18 @@ class InvokeAnswerLog(Protocol):
     """Invokes by (conversation id, activity id): claimed before they run, answered
     after. A claim not answered by `lease_until` (its instance died) may be taken over."""
 
-    async def claim(self, conversation_id: str, activity_id: str, user_id: str,
-                    now: datetime, lease_until: datetime) -> InvokeClaim: ...
+    async def claim(
+        self,
+        conversation_id: str,
+        activity_id: str,
+        user_id: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> InvokeClaim: ...
 
-    async def answer(self, conversation_id: str, activity_id: str,
-                     answer: InvokeAnswer) -> None: ...
+    async def answer(
+        self, conversation_id: str, activity_id: str, answer: InvokeAnswer
+    ) -> None: ...
 
     async def release(self, conversation_id: str, activity_id: str) -> None:
         """Forget a claim that was not answered (the invoke failed): a retry runs."""
@@ -158,17 +168,21 @@ class UnitOfWork(Protocol):
     peps: PepRepository
     audit: AuditLog
     documents: DocumentStore
-    outbox: OutboxRepository      # pep_model/outbox.py: mail and calendar, sent after commit
-    meetings: MeetingRepository   # pep_model/meetings.py: scheduled PEP meetings
-    qa: QaRepository              # pep_model/qa_service.py: QA rounds
-    staff: StaffDirectory         # pep_model/qa_service.py: authority-wide staff by role
+    outbox: OutboxRepository  # pep_model/outbox.py: mail and calendar, sent after commit
+    meetings: MeetingRepository  # pep_model/meetings.py: scheduled PEP meetings
+    qa: QaRepository  # pep_model/qa_service.py: QA rounds
+    staff: StaffDirectory  # pep_model/qa_service.py: authority-wide staff by role
     pupil_premium: PupilPremiumRepository  # pep_model/pupil_premium_service.py
     overview: OverviewRepository  # pep_model/overview_service.py: lean rows per child
 
     async def __aenter__(self) -> Self: ...
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Roll back whatever was not committed."""
 
     async def commit(self) -> None: ...

@@ -22,31 +22,35 @@ from pep_model.terms import Term, TermCalendar
 class PupilPremiumPolicy:
     """An authority's PP+ rules; defaults from domain.md (Lancashire/Worcestershire)."""
 
-    per_term_cap_pence: int = 55_000        # approved, per child, per PEP term
-    bands_pence: tuple[int, ...] = ()       # when set, an approved amount is one of these
+    per_term_cap_pence: int = 55_000  # approved, per child, per PEP term
+    bands_pence: tuple[int, ...] = ()  # when set, an approved amount is one of these
     payment_needs_finalised_pep: bool = True
 
     @classmethod
     def from_rules(cls, rules: PepRules) -> PupilPremiumPolicy:
-        return cls(rules.pupil_premium_cap_pence, rules.pupil_premium_bands_pence,
-                   rules.payment_needs_finalised_pep)
+        return cls(
+            rules.pupil_premium_cap_pence,
+            rules.pupil_premium_bands_pence,
+            rules.payment_needs_finalised_pep,
+        )
 
 
 # ---- requests ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PupilPremiumRequest:
     pep_id: str
     child_id: str
-    term_id: str        # the PEP's term; the cap counts against it
+    term_id: str  # the PEP's term; the cap counts against it
     school_urn: str
     school_name: str
-    index: int          # row of the "pupil_premium" section, from 0
+    index: int  # row of the "pupil_premium" section, from 0
     amount_pence: int
     purpose: str
     target_ref: str
     impact: str
-    requested_by: str   # the PEP lead's person id
+    requested_by: str  # the PEP lead's person id
 
     @property
     def id(self) -> str:
@@ -57,20 +61,29 @@ def read_requests(pep: Pep, school: School, requested_by: str) -> list[PupilPrem
     """One request per row of the PEP's PP+ section, in row order."""
     return [
         PupilPremiumRequest(
-            pep.id, pep.child_id, pep.term_id, school.urn, school.name, i,
-            int(row.get("amount") or 0), str(row.get("purpose") or ""),
-            str(row.get("target") or "").upper(), str(row.get("impact") or ""),
-            requested_by)
+            pep.id,
+            pep.child_id,
+            pep.term_id,
+            school.urn,
+            school.name,
+            i,
+            int(row.get("amount") or 0),
+            str(row.get("purpose") or ""),
+            str(row.get("target") or "").upper(),
+            str(row.get("impact") or ""),
+            requested_by,
+        )
         for i, row in enumerate(pep.section("pupil_premium").get("rows") or [])
     ]
 
 
 # ---- decisions ---------------------------------------------------------------------
 
+
 class DecisionKind(StrEnum):
-    APPROVE = "approve"                # the amount requested
+    APPROVE = "approve"  # the amount requested
     APPROVE_AMOUNT = "approve_amount"  # a different (lower) amount, with a reason
-    DECLINE = "decline"                # with a reason
+    DECLINE = "decline"  # with a reason
 
 
 @dataclass(frozen=True)
@@ -129,10 +142,16 @@ def can_approve(actor: Actor, child: Child) -> bool:
     return actor.can(Capability.APPROVE_PUPIL_PREMIUM, child)
 
 
-def decide(request: PupilPremiumRequest, decision: Decision, *, decided_by: str,
-           decided_at: datetime, pays_in_term_id: str,
-           policy: PupilPremiumPolicy = PupilPremiumPolicy(),
-           others: Iterable[ApprovalRecord] = ()) -> ApprovalRecord:
+def decide(
+    request: PupilPremiumRequest,
+    decision: Decision,
+    *,
+    decided_by: str,
+    decided_at: datetime,
+    pays_in_term_id: str,
+    policy: PupilPremiumPolicy = PupilPremiumPolicy(),
+    others: Iterable[ApprovalRecord] = (),
+) -> ApprovalRecord:
     """The advisor's decision on one request, or an error saying what is wrong.
 
     `others`: decisions already recorded (any child, any term); the cap counts this
@@ -163,28 +182,51 @@ def decide(request: PupilPremiumRequest, decision: Decision, *, decided_by: str,
         if amount <= 0:
             raise fail("amount", "an approved amount must be more than £0")
         if amount > request.amount_pence:
-            raise fail("amount", f"cannot approve more than the "
-                                 f"{format_pence(request.amount_pence)} requested")
+            raise fail(
+                "amount",
+                f"cannot approve more than the {format_pence(request.amount_pence)} requested",
+            )
         if policy.bands_pence and amount not in policy.bands_pence:
             bands = ", ".join(format_pence(b) for b in policy.bands_pence)
             raise fail("amount", f"approve one of the bands: {bands}")
-        already = sum(o.approved_pence for o in others
-                      if o.child_id == request.child_id and o.term_id == request.term_id
-                      and o.request_id != request.id)
+        already = sum(
+            o.approved_pence
+            for o in others
+            if o.child_id == request.child_id
+            and o.term_id == request.term_id
+            and o.request_id != request.id
+        )
         if already + amount > policy.per_term_cap_pence:
-            raise fail("amount", f"{format_pence(already)} is already approved for this child "
-                                 f"this term; {format_pence(amount)} more would pass the "
-                                 f"{format_pence(policy.per_term_cap_pence)} cap")
+            raise fail(
+                "amount",
+                f"{format_pence(already)} is already approved for this child "
+                f"this term; {format_pence(amount)} more would pass the "
+                f"{format_pence(policy.per_term_cap_pence)} cap",
+            )
     return ApprovalRecord(
-        request.id, request.pep_id, request.child_id, request.term_id, request.school_urn,
-        request.school_name, request.amount_pence, amount, decision.kind, reason,
-        request.requested_by, decided_by, decided_at, pays_in_term_id)
+        request.id,
+        request.pep_id,
+        request.child_id,
+        request.term_id,
+        request.school_urn,
+        request.school_name,
+        request.amount_pence,
+        amount,
+        decision.kind,
+        reason,
+        request.requested_by,
+        decided_by,
+        decided_at,
+        pays_in_term_id,
+    )
 
 
 # ---- the payment schedule ----------------------------------------------------------
 
-def schedule_term_for(decided_at: datetime, term: Term, frozen_at: datetime | None,
-                      calendar: TermCalendar) -> Term:
+
+def schedule_term_for(
+    decided_at: datetime, term: Term, frozen_at: datetime | None, calendar: TermCalendar
+) -> Term:
     """The term whose schedule pays an approval for a PEP of `term`: that term's, unless
     its schedule was frozen before the decision, then the next term's."""
     if frozen_at is not None and decided_at > frozen_at:
@@ -213,18 +255,21 @@ class SchoolTotal:
 class PaymentSchedule:
     term_id: str
     frozen_at: datetime | None
-    lines: tuple[ScheduleLine, ...]        # paid, per school then child
+    lines: tuple[ScheduleLine, ...]  # paid, per school then child
     schools: tuple[SchoolTotal, ...]
     total_pence: int
-    held: tuple[ScheduleLine, ...]         # approved, not paid: the PEP is not finalised
+    held: tuple[ScheduleLine, ...]  # approved, not paid: the PEP is not finalised
     held_pence: int
     held_records: tuple[ApprovalRecord, ...]
-    late: tuple[ApprovalRecord, ...]       # decided after the freeze: next term's schedule
+    late: tuple[ApprovalRecord, ...]  # decided after the freeze: next term's schedule
 
     def reconciles(self) -> bool:
-        return (sum(line.pence for line in self.lines) == self.total_pence
-                == sum(s.pence for s in self.schools)
-                and sum(line.pence for line in self.held) == self.held_pence)
+        return (
+            sum(line.pence for line in self.lines)
+            == self.total_pence
+            == sum(s.pence for s in self.schools)
+            and sum(line.pence for line in self.held) == self.held_pence
+        )
 
 
 def _lines(records: list[ApprovalRecord]) -> tuple[ScheduleLine, ...]:
@@ -238,13 +283,18 @@ def _lines(records: list[ApprovalRecord]) -> tuple[ScheduleLine, ...]:
         acc = sums.setdefault((r.school_urn, r.child_id), [0, 0])
         acc[0] += 1
         acc[1] += r.approved_pence
-    return tuple(ScheduleLine(urn, names[urn], child, n, pence)
-                 for (urn, child), (n, pence) in sums.items())
+    return tuple(
+        ScheduleLine(urn, names[urn], child, n, pence) for (urn, child), (n, pence) in sums.items()
+    )
 
 
-def build_schedule(term_id: str, approvals: Iterable[ApprovalRecord],
-                   finalised_pep_ids: set[str], frozen_at: datetime | None,
-                   policy: PupilPremiumPolicy = PupilPremiumPolicy()) -> PaymentSchedule:
+def build_schedule(
+    term_id: str,
+    approvals: Iterable[ApprovalRecord],
+    finalised_pep_ids: set[str],
+    frozen_at: datetime | None,
+    policy: PupilPremiumPolicy = PupilPremiumPolicy(),
+) -> PaymentSchedule:
     """The payments of one term's schedule.
 
     In: approvals stamped for this term and decided by the freeze. Paid when the PEP is
@@ -277,10 +327,16 @@ def build_schedule(term_id: str, approvals: Iterable[ApprovalRecord],
     held_lines = _lines(held)  # sorts `held` too
     late.sort(key=lambda r: r.request_id)
     return PaymentSchedule(
-        term_id, frozen_at, lines,
+        term_id,
+        frozen_at,
+        lines,
         tuple(SchoolTotal(urn, school_names[urn], n, p) for urn, (n, p) in schools.items()),
-        sum(line.pence for line in lines), held_lines,
-        sum(line.pence for line in held_lines), tuple(held), tuple(late))
+        sum(line.pence for line in lines),
+        held_lines,
+        sum(line.pence for line in held_lines),
+        tuple(held),
+        tuple(late),
+    )
 
 
 def carry_forward(schedule: PaymentSchedule, next_term_id: str) -> list[ApprovalRecord]:
@@ -289,15 +345,28 @@ def carry_forward(schedule: PaymentSchedule, next_term_id: str) -> list[Approval
     held ones as held, so exporting it again gives the same bytes."""
     if schedule.frozen_at is None:
         raise ValueError("only a frozen schedule passes approvals on")
-    moved = [replace(a, pays_in_term_id=next_term_id,
-                     held_in_term_ids=(*a.held_in_term_ids, schedule.term_id))
-             for a in schedule.held_records if a.pays_in_term_id == schedule.term_id]
+    moved = [
+        replace(
+            a,
+            pays_in_term_id=next_term_id,
+            held_in_term_ids=(*a.held_in_term_ids, schedule.term_id),
+        )
+        for a in schedule.held_records
+        if a.pays_in_term_id == schedule.term_id
+    ]
     moved += [replace(a, pays_in_term_id=next_term_id) for a in schedule.late]
     return moved
 
 
-SCHEDULE_COLUMNS = ("term_id", "row_type", "school_urn", "school_name", "lcs_id",
-                    "requests", "amount_gbp")
+SCHEDULE_COLUMNS = (
+    "term_id",
+    "row_type",
+    "school_urn",
+    "school_name",
+    "lcs_id",
+    "requests",
+    "amount_gbp",
+)
 
 
 def schedule_csv(schedule: PaymentSchedule) -> str:
@@ -311,15 +380,60 @@ def schedule_csv(schedule: PaymentSchedule) -> str:
         by_school.setdefault(line.school_urn, []).append(line)
     for school in schedule.schools:
         for line in by_school[school.school_urn]:
-            rows.append((t, "payment", line.school_urn, line.school_name,
-                         line.child_id, line.requests, pounds(line.pence)))
-        rows.append((t, "school_total", school.school_urn, school.school_name, "",
-                     school.requests, pounds(school.pence)))
-    rows.append((t, "total", "", "", "", sum(s.requests for s in schedule.schools),
-                 pounds(schedule.total_pence)))
+            rows.append(
+                (
+                    t,
+                    "payment",
+                    line.school_urn,
+                    line.school_name,
+                    line.child_id,
+                    line.requests,
+                    pounds(line.pence),
+                )
+            )
+        rows.append(
+            (
+                t,
+                "school_total",
+                school.school_urn,
+                school.school_name,
+                "",
+                school.requests,
+                pounds(school.pence),
+            )
+        )
+    rows.append(
+        (
+            t,
+            "total",
+            "",
+            "",
+            "",
+            sum(s.requests for s in schedule.schools),
+            pounds(schedule.total_pence),
+        )
+    )
     for line in schedule.held:
-        rows.append((t, "held", line.school_urn, line.school_name, line.child_id,
-                     line.requests, pounds(line.pence)))
-    rows.append((t, "held_total", "", "", "", sum(h.requests for h in schedule.held),
-                 pounds(schedule.held_pence)))
+        rows.append(
+            (
+                t,
+                "held",
+                line.school_urn,
+                line.school_name,
+                line.child_id,
+                line.requests,
+                pounds(line.pence),
+            )
+        )
+    rows.append(
+        (
+            t,
+            "held_total",
+            "",
+            "",
+            "",
+            sum(h.requests for h in schedule.held),
+            pounds(schedule.held_pence),
+        )
+    )
     return csv_text(rows)

@@ -61,13 +61,14 @@ class DecisionOutOfDate(PepError):
 
 # ---- what is stored ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class StoredRequest:
     request: PupilPremiumRequest
     received_at: datetime
-    withdrawn: bool = False             # the school took the row out of the PEP
+    withdrawn: bool = False  # the school took the row out of the PEP
     decision: ApprovalRecord | None = None
-    version: int = 1                    # +1 on every change: received again, decided
+    version: int = 1  # +1 on every change: received again, decided
 
     @property
     def id(self) -> str:
@@ -142,14 +143,15 @@ class ScheduleDocument(Protocol):
 
 # ---- what the cards show -------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RequestView:
     stored: StoredRequest
     child: Child
     pep_status: PepStatus
-    target: str                  # the description of the target it serves ('' if none)
-    approved_for_child: int      # pence already approved for this child this term (others)
-    paid: bool                   # decided and in an exported schedule: it cannot change
+    target: str  # the description of the target it serves ('' if none)
+    approved_for_child: int  # pence already approved for this child this term (others)
+    paid: bool  # decided and in an exported schedule: it cannot change
     policy: PupilPremiumPolicy
     requests_in_pep: int
 
@@ -173,15 +175,16 @@ class RequestView:
 
     @property
     def waits_for_finalised_pep(self) -> bool:
-        return self.policy.payment_needs_finalised_pep and \
-            self.pep_status is not PepStatus.FINALISED
+        return (
+            self.policy.payment_needs_finalised_pep and self.pep_status is not PepStatus.FINALISED
+        )
 
 
 @dataclass(frozen=True)
 class PpReceipt:
     pep_id: str
     child: Child
-    to_decide: tuple[RequestView, ...]   # new or changed: for the advisors' cards
+    to_decide: tuple[RequestView, ...]  # new or changed: for the advisors' cards
     withdrawn: tuple[str, ...]
     advisors: tuple[Person, ...]
 
@@ -192,7 +195,7 @@ class PpOutcome:
     record: ApprovalRecord
     previous: ApprovalRecord | None
     leads: tuple[Person, ...]
-    changed: bool = True    # False: the same decision again; nothing recorded or sent
+    changed: bool = True  # False: the same decision again; nothing recorded or sent
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ class ScheduleExport:
     schedule: PaymentSchedule
     frozen: FrozenSchedule
     newly_frozen: bool
-    carried: int                 # approvals passed on to the next term's schedule
+    carried: int  # approvals passed on to the next term's schedule
 
 
 def can_view_schedule(actor: Actor) -> bool:
@@ -217,8 +220,10 @@ def can_view_schedule(actor: Actor) -> bool:
 
 def can_export_schedule(actor: Actor) -> bool:
     """Freezing the term's payments is the Virtual School Head's (or a scheduled job's)."""
-    return actor.system or any(a.role is Role.VIRTUAL_SCHOOL_HEAD and not a.child_id
-                               and not a.school_urn for a in actor.assignments)
+    return actor.system or any(
+        a.role is Role.VIRTUAL_SCHOOL_HEAD and not a.child_id and not a.school_urn
+        for a in actor.assignments
+    )
 
 
 def schedule_document_name(term_id: str) -> str:
@@ -232,24 +237,41 @@ def schedule_csv_name(term_id: str) -> str:
 def _summary(record: ApprovalRecord | None) -> dict[str, object] | None:
     if record is None:
         return None
-    return {"request_id": record.request_id, "kind": record.kind.value,
-            "requested_pence": record.requested_pence,
-            "approved_pence": record.approved_pence, "reason": record.reason,
-            "pays_in_term_id": record.pays_in_term_id}
+    return {
+        "request_id": record.request_id,
+        "kind": record.kind.value,
+        "requested_pence": record.requested_pence,
+        "approved_pence": record.approved_pence,
+        "reason": record.reason,
+        "pays_in_term_id": record.pays_in_term_id,
+    }
 
 
 def _same_request(a: PupilPremiumRequest, b: PupilPremiumRequest) -> bool:
-    return (a.amount_pence, a.purpose, a.target_ref, a.impact, a.school_urn) == \
-        (b.amount_pence, b.purpose, b.target_ref, b.impact, b.school_urn)
+    return (a.amount_pence, a.purpose, a.target_ref, a.impact, a.school_urn) == (
+        b.amount_pence,
+        b.purpose,
+        b.target_ref,
+        b.impact,
+        b.school_urn,
+    )
 
 
 # ---- the use cases -------------------------------------------------------------------
 
+
 class PupilPremiumService:
-    def __init__(self, uow: UnitOfWorkFactory, calendar: TermCalendar, rules: PepRules,
-                 clock: Clock, *, policy: PupilPremiumPolicy | None = None,
-                 document: ScheduleDocument | None = None,
-                 authority_name: str = "") -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        calendar: TermCalendar,
+        rules: PepRules,
+        clock: Clock,
+        *,
+        policy: PupilPremiumPolicy | None = None,
+        document: ScheduleDocument | None = None,
+        authority_name: str = "",
+    ) -> None:
         self.uow = uow
         self.calendar = calendar
         self.rules = rules
@@ -266,26 +288,49 @@ class PupilPremiumService:
         frozen = await uow.pupil_premium.frozen_at(record.pays_in_term_id)
         return frozen is not None and record.decided_at <= frozen
 
-    async def _view(self, uow: UnitOfWork, stored: StoredRequest, pep: Pep, child: Child,
-                    others: Sequence[ApprovalRecord] | None = None) -> RequestView:
+    async def _view(
+        self,
+        uow: UnitOfWork,
+        stored: StoredRequest,
+        pep: Pep,
+        child: Child,
+        others: Sequence[ApprovalRecord] | None = None,
+    ) -> RequestView:
         """`others`: the decisions for the child's term, when the caller has them."""
         request = stored.request
         if others is None:
             others = await uow.pupil_premium.decisions(child.lcs_id, request.term_id)
         approved = sum(o.approved_pence for o in others if o.request_id != request.id)
-        target = next((str(r.get("description") or "")
-                       for r in pep.section("targets").get("rows") or []
-                       if str(r.get("ref") or "").upper() == request.target_ref), "")
+        target = next(
+            (
+                str(r.get("description") or "")
+                for r in pep.section("targets").get("rows") or []
+                if str(r.get("ref") or "").upper() == request.target_ref
+            ),
+            "",
+        )
         rows = pep.section(REQUEST_SECTION).get("rows") or []
-        return RequestView(stored, child, pep.status, target, approved,
-                           await self._paid(uow, stored.decision), self.policy, len(rows))
+        return RequestView(
+            stored,
+            child,
+            pep.status,
+            target,
+            approved,
+            await self._paid(uow, stored.decision),
+            self.policy,
+            len(rows),
+        )
 
     @staticmethod
     async def _authors(uow: UnitOfWork, pep_id: str) -> list[str]:
         """Who wrote the PEP's PP+ rows, most recent last (people, not the system)."""
-        return [e.actor_id for e in await uow.audit.for_pep(pep_id)
-                if e.action == "section.save" and e.section == REQUEST_SECTION
-                and e.actor_id not in ("system", "unknown")]
+        return [
+            e.actor_id
+            for e in await uow.audit.for_pep(pep_id)
+            if e.action == "section.save"
+            and e.section == REQUEST_SECTION
+            and e.actor_id not in ("system", "unknown")
+        ]
 
     # ---- requests arrive --------------------------------------------------------
 
@@ -305,29 +350,50 @@ class PupilPremiumService:
             fresh: list[StoredRequest] = []
             for request in read_requests(pep, school, requester):
                 old = existing.pop(request.id, None)
-                if old is not None and not old.withdrawn and _same_request(old.request,
-                                                                          request):
+                if old is not None and not old.withdrawn and _same_request(old.request, request):
                     continue
                 if old is not None and await self._paid(uow, old.decision):
-                    await uow.audit.append(AuditEntry(
-                        now, "system", pep.id, "pp.request.unchanged_after_payment",
-                        REQUEST_SECTION, _summary(old.decision), None))
+                    await uow.audit.append(
+                        AuditEntry(
+                            now,
+                            "system",
+                            pep.id,
+                            "pp.request.unchanged_after_payment",
+                            REQUEST_SECTION,
+                            _summary(old.decision),
+                            None,
+                        )
+                    )
                     continue
                 await repo.put(request, now)
-                await uow.audit.append(AuditEntry(
-                    now, "system", pep.id, "pp.request", REQUEST_SECTION,
-                    _summary(old.decision) if old else None,
-                    {"request_id": request.id, "amount_pence": request.amount_pence}))
-                fresh.append(StoredRequest(request, now,
-                                           version=old.version + 1 if old else 1))
+                await uow.audit.append(
+                    AuditEntry(
+                        now,
+                        "system",
+                        pep.id,
+                        "pp.request",
+                        REQUEST_SECTION,
+                        _summary(old.decision) if old else None,
+                        {"request_id": request.id, "amount_pence": request.amount_pence},
+                    )
+                )
+                fresh.append(StoredRequest(request, now, version=old.version + 1 if old else 1))
             withdrawn = []
             for old in existing.values():
                 if old.withdrawn or await self._paid(uow, old.decision):
                     continue
                 await repo.withdraw(old.id)
-                await uow.audit.append(AuditEntry(now, "system", pep.id, "pp.withdraw",
-                                                  REQUEST_SECTION, _summary(old.decision),
-                                                  {"request_id": old.id}))
+                await uow.audit.append(
+                    AuditEntry(
+                        now,
+                        "system",
+                        pep.id,
+                        "pp.withdraw",
+                        REQUEST_SECTION,
+                        _summary(old.decision),
+                        {"request_id": old.id},
+                    )
+                )
                 withdrawn.append(old.id)
             decided = await repo.decisions(child.lcs_id, pep.term_id) if fresh else []
             views = tuple([await self._view(uow, s, pep, child, decided) for s in fresh])
@@ -344,8 +410,9 @@ class PupilPremiumService:
                 raise NotFound(f"There is no Pupil Premium Plus request {request_id}.")
             pep, child = await load_pep(uow, stored.request.pep_id)
             if not can_approve(actor, child):
-                raise NotAllowed("Only the link education advisor for this child's school "
-                                 "can see this request.")
+                raise NotAllowed(
+                    "Only the link education advisor for this child's school can see this request."
+                )
             return await self._view(uow, stored, pep, child)
 
     async def pending(self, actor: Actor) -> list[RequestView]:
@@ -363,8 +430,9 @@ class PupilPremiumService:
                     views.append(await self._view(uow, stored, pep, child))
         return views
 
-    async def decide(self, request_id: str, actor: Actor, decision: Decision, *,
-                     version: int | None = None) -> PpOutcome:
+    async def decide(
+        self, request_id: str, actor: Actor, decision: Decision, *, version: int | None = None
+    ) -> PpOutcome:
         """Approve, approve a different amount, or decline. ValidationFailed names the
         request's row and field; NotAllowed for anyone but the child's link advisor, and
         for anyone who wrote the request.
@@ -380,12 +448,14 @@ class PupilPremiumService:
                 raise NotFound(f"There is no Pupil Premium Plus request {request_id}.")
             pep, child = await load_pep(uow, found.request.pep_id)
             if not can_approve(actor, child):
-                raise NotAllowed("Only the link education advisor for this child's school "
-                                 "can decide this request.")
+                raise NotAllowed(
+                    "Only the link education advisor for this child's school "
+                    "can decide this request."
+                )
             if actor.id in await self._authors(uow, pep.id):
                 raise NotAllowed("Nobody can decide a Pupil Premium Plus request they made.")
             term = self.calendar.get(found.request.term_id)
-            frozen = await repo.lock_term(term.id)   # one decision per term at a time
+            frozen = await repo.lock_term(term.id)  # one decision per term at a time
             stored = await repo.get(request_id) or found
             request = stored.request
             if stored.withdrawn:
@@ -394,9 +464,16 @@ class PupilPremiumService:
                 view = await self._view(uow, stored, pep, child)
                 return PpOutcome(view, stored.decision, stored.decision, (), changed=False)
             if await self._paid(uow, stored.decision):
-                raise ValidationFailed([FieldError(
-                    REQUEST_SECTION, "amount", "this decision is in an exported payment "
-                    "schedule and cannot change", request.index)])
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            REQUEST_SECTION,
+                            "amount",
+                            "this decision is in an exported payment schedule and cannot change",
+                            request.index,
+                        )
+                    ]
+                )
             if version is not None and version != stored.version:
                 raise DecisionOutOfDate(await self._view(uow, stored, pep, child))
             now = self.clock.now()
@@ -411,16 +488,31 @@ class PupilPremiumService:
                 pays = following
                 frozen = await repo.lock_term(pays.id)
             others = await repo.decisions(child.lcs_id, request.term_id)
-            record = decide(request, decision, decided_by=actor.id, decided_at=now,
-                            pays_in_term_id=pays.id, policy=self.policy, others=others)
+            record = decide(
+                request,
+                decision,
+                decided_by=actor.id,
+                decided_at=now,
+                pays_in_term_id=pays.id,
+                policy=self.policy,
+                others=others,
+            )
             if not await repo.save_decision(record, stored.version):
-                raise DecisionOutOfDate(await self._view(
-                    uow, await repo.get(request_id) or stored, pep, child))
-            await uow.audit.append(AuditEntry(now, actor.id, pep.id, "pp.decide",
-                                              REQUEST_SECTION, _summary(stored.decision),
-                                              _summary(record)))
-            after = StoredRequest(request, stored.received_at, False, record,
-                                  stored.version + 1)
+                raise DecisionOutOfDate(
+                    await self._view(uow, await repo.get(request_id) or stored, pep, child)
+                )
+            await uow.audit.append(
+                AuditEntry(
+                    now,
+                    actor.id,
+                    pep.id,
+                    "pp.decide",
+                    REQUEST_SECTION,
+                    _summary(stored.decision),
+                    _summary(record),
+                )
+            )
+            after = StoredRequest(request, stored.received_at, False, record, stored.version + 1)
             # `others` leaves this request's own decision out, as the view's sum does
             view = await self._view(uow, after, pep, child, others)
             leads = await school_leads(uow, child)
@@ -431,9 +523,16 @@ class PupilPremiumService:
         try:
             return schedule_term_for(now, term, frozen_at, self.calendar)
         except ValueError:
-            raise ValidationFailed([FieldError(
-                REQUEST_SECTION, "amount", f"the {term.label} schedule is exported and the "
-                "term calendar has no next term to pay this in")]) from None
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        REQUEST_SECTION,
+                        "amount",
+                        f"the {term.label} schedule is exported and the "
+                        "term calendar has no next term to pay this in",
+                    )
+                ]
+            ) from None
 
     # ---- the schedule -----------------------------------------------------------
 
@@ -445,8 +544,9 @@ class PupilPremiumService:
         async with self.uow() as uow:
             frozen = await uow.pupil_premium.frozen(term.id)
             approvals, finalised = await uow.pupil_premium.for_schedule(term.id)
-        schedule = build_schedule(term.id, approvals, finalised,
-                                  frozen.frozen_at if frozen else None, self.policy)
+        schedule = build_schedule(
+            term.id, approvals, finalised, frozen.frozen_at if frozen else None, self.policy
+        )
         return ScheduleView(term, schedule, frozen)
 
     async def export(self, term_id: str, actor: Actor) -> ScheduleExport:
@@ -462,13 +562,18 @@ class PupilPremiumService:
             stored = await repo.frozen(term.id)
             approvals, finalised = await repo.for_schedule(term.id)
             if stored is not None:
-                schedule = build_schedule(term.id, approvals, finalised, stored.frozen_at,
-                                          self.policy)
+                schedule = build_schedule(
+                    term.id, approvals, finalised, stored.frozen_at, self.policy
+                )
                 return ScheduleExport(term, schedule, stored, False, 0)
             # Every decision recorded before this point is in: none may look later than
             # the freeze because another instance's clock runs ahead.
-            now = max([self.clock.now(), *(a.decided_at for a in approvals
-                                           if a.pays_in_term_id == term.id)])
+            now = max(
+                [
+                    self.clock.now(),
+                    *(a.decided_at for a in approvals if a.pays_in_term_id == term.id),
+                ]
+            )
             schedule = build_schedule(term.id, approvals, finalised, now, self.policy)
             moved = []
             if schedule.held_records or schedule.late:
@@ -478,19 +583,41 @@ class PupilPremiumService:
                     raise ScheduleRefused(
                         f"{len(schedule.held_records) + len(schedule.late)} approvals wait "
                         f"for a finalised PEP and would pass to the next term, but the "
-                        f"term calendar has no term after {term.id}: add it first.") from None
+                        f"term calendar has no term after {term.id}: add it first."
+                    ) from None
                 moved = carry_forward(schedule, following.id)
                 await repo.move(moved)
-            document = self.document(schedule, term, self.authority_name) \
-                if self.document is not None else b""
-            frozen = FrozenSchedule(term.id, now, actor.id, schedule_csv(schedule), document,
-                                    schedule_document_name(term.id), schedule.total_pence,
-                                    schedule.held_pence)
+            document = (
+                self.document(schedule, term, self.authority_name)
+                if self.document is not None
+                else b""
+            )
+            frozen = FrozenSchedule(
+                term.id,
+                now,
+                actor.id,
+                schedule_csv(schedule),
+                document,
+                schedule_document_name(term.id),
+                schedule.total_pence,
+                schedule.held_pence,
+            )
             await repo.freeze(frozen)
-            await uow.audit.append(AuditEntry(
-                now, actor.id, f"schedule:{term.id}", "pp.schedule.freeze", None, None,
-                {"total_pence": schedule.total_pence, "held_pence": schedule.held_pence,
-                 "carried": len(moved)}))
+            await uow.audit.append(
+                AuditEntry(
+                    now,
+                    actor.id,
+                    f"schedule:{term.id}",
+                    "pp.schedule.freeze",
+                    None,
+                    None,
+                    {
+                        "total_pence": schedule.total_pence,
+                        "held_pence": schedule.held_pence,
+                        "carried": len(moved),
+                    },
+                )
+            )
             await uow.commit()
         return ScheduleExport(term, schedule, frozen, True, len(moved))
 

@@ -52,8 +52,9 @@ def _rows(errors: Iterable[FieldError]) -> str:
     return ", ".join(str(r) for r in rows)
 
 
-def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
-               as_of: date | None = None) -> list[CriterionResult]:
+def pre_assess(
+    ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *, as_of: date | None = None
+) -> list[CriterionResult]:
     """The criteria, judged from the record, in the order of the PEP's sections.
 
     `as_of` is the day SMART target dates are judged against (pass the meeting day to
@@ -62,41 +63,59 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
     scale = policy.scale
     results: list[CriterionResult] = []
 
-    def add(key: str, section: str, met: bool, severe: bool, explanation: str,
-            applies: bool = True) -> None:
+    def add(
+        key: str, section: str, met: bool, severe: bool, explanation: str, applies: bool = True
+    ) -> None:
         if not applies:
             suggested = None
         elif met:
             suggested = scale.met
         else:
             suggested = scale.red if severe else scale.amber
-        results.append(CriterionResult(key, section, _TITLES[key], met, suggested,
-                                       explanation))
+        results.append(CriterionResult(key, section, _TITLES[key], met, suggested, explanation))
 
     # attendance explained where needed
     attendance = ctx.content("attendance")
     pct = attendance_percentage(attendance)
     if pct is None:
-        add("attendance_explained", "attendance", False, False,
-            "No attendance figures are recorded.")
-    elif attendance_needs_explanation(attendance, ctx.rules) and \
-            not attendance.get("explanation"):
-        add("attendance_explained", "attendance", False, False,
-            f"Attendance is {pct}% or has unauthorised absence, and it is not explained.")
+        add(
+            "attendance_explained",
+            "attendance",
+            False,
+            False,
+            "No attendance figures are recorded.",
+        )
+    elif attendance_needs_explanation(attendance, ctx.rules) and not attendance.get("explanation"):
+        add(
+            "attendance_explained",
+            "attendance",
+            False,
+            False,
+            f"Attendance is {pct}% or has unauthorised absence, and it is not explained.",
+        )
     else:
         needed = attendance_needs_explanation(attendance, ctx.rules)
-        add("attendance_explained", "attendance", True, False,
-            f"Attendance {pct}%" + (", explained." if needed else ", no explanation needed."))
+        add(
+            "attendance_explained",
+            "attendance",
+            True,
+            False,
+            f"Attendance {pct}%" + (", explained." if needed else ", no explanation needed."),
+        )
 
     # attainment recorded
     attainment_rows = ctx.content("attainment").get("rows") or []
     recorded = [r for r in attainment_rows if r.get("subject") and r.get("current")]
     if missing_fields(ctx, "attainment") or not recorded:
-        add("attainment_recorded", "attainment", False, False,
-            "No current attainment is recorded.")
+        add("attainment_recorded", "attainment", False, False, "No current attainment is recorded.")
     else:
-        add("attainment_recorded", "attainment", True, False,
-            f"Attainment recorded for {len(recorded)} subject(s).")
+        add(
+            "attainment_recorded",
+            "attainment",
+            True,
+            False,
+            f"Attainment recorded for {len(recorded)} subject(s).",
+        )
 
     # the child's voice, and substantial
     views = str(ctx.content("voice").get("views") or "")
@@ -104,24 +123,45 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
     if not words:
         add("child_voice", "voice", False, True, "No child's voice is recorded (a red sign).")
     elif words < policy.voice_min_words:
-        add("child_voice", "voice", False, False,
-            f"The child's voice is only {words} word(s): ask for their views in full.")
+        add(
+            "child_voice",
+            "voice",
+            False,
+            False,
+            f"The child's voice is only {words} word(s): ask for their views in full.",
+        )
     else:
         add("child_voice", "voice", True, False, f"The child's voice is recorded ({words} words).")
 
     # previous targets evaluated
     carried = ctx.content("previous_targets").get("rows") or []
     if not carried:
-        add("previous_targets_evaluated", "previous_targets", True, False,
-            "No targets were carried from last term.", applies=False)
+        add(
+            "previous_targets_evaluated",
+            "previous_targets",
+            True,
+            False,
+            "No targets were carried from last term.",
+            applies=False,
+        )
     else:
         errors = section_problems(ctx, "previous_targets")
         if errors:
-            add("previous_targets_evaluated", "previous_targets", False, False,
-                f"Previous target(s) {_rows(errors)} lack an outcome or evidence.")
+            add(
+                "previous_targets_evaluated",
+                "previous_targets",
+                False,
+                False,
+                f"Previous target(s) {_rows(errors)} lack an outcome or evidence.",
+            )
         else:
-            add("previous_targets_evaluated", "previous_targets", True, False,
-                f"All {len(carried)} previous target(s) have an outcome and evidence.")
+            add(
+                "previous_targets_evaluated",
+                "previous_targets",
+                True,
+                False,
+                f"All {len(carried)} previous target(s) have an outcome and evidence.",
+            )
 
     # SMART targets complete
     targets = ctx.content("targets").get("rows") or []
@@ -130,41 +170,86 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
     if not targets:
         add("smart_targets", "targets", False, True, "There are no current targets (a red sign).")
     elif weak:
-        add("smart_targets", "targets", False, True,
+        add(
+            "smart_targets",
+            "targets",
+            False,
+            True,
             f"Target(s) {_rows(weak)} lack an owner, a future date or a measure (weak targets, "
-            "a red sign).")
+            "a red sign).",
+        )
     else:
-        add("smart_targets", "targets", True, False,
-            f"{len(targets)} target(s), each with an owner, a date and a measure.")
+        add(
+            "smart_targets",
+            "targets",
+            True,
+            False,
+            f"{len(targets)} target(s), each with an owner, a date and a measure.",
+        )
 
     # PP+ linked to targets, with impact
     requests = ctx.content("pupil_premium").get("rows") or []
     if not requests:
-        add("pupil_premium_linked", "pupil_premium", True, False,
-            "No Pupil Premium Plus is requested.", applies=False)
+        add(
+            "pupil_premium_linked",
+            "pupil_premium",
+            True,
+            False,
+            "No Pupil Premium Plus is requested.",
+            applies=False,
+        )
     else:
-        unlinked = [e for e in section_problems(ctx, "pupil_premium")
-                    if e.field in ("target", "impact", "purpose")]
+        unlinked = [
+            e
+            for e in section_problems(ctx, "pupil_premium")
+            if e.field in ("target", "impact", "purpose")
+        ]
         if unlinked:
             known = ", ".join(target_refs(ctx.content("targets"))) or "none"
-            add("pupil_premium_linked", "pupil_premium", False, True,
+            add(
+                "pupil_premium_linked",
+                "pupil_premium",
+                False,
+                True,
                 f"Request(s) {_rows(unlinked)} do not name a current target (targets: {known}) "
-                "or the expected impact: no PP+ rationale (a red sign).")
+                "or the expected impact: no PP+ rationale (a red sign).",
+            )
         else:
-            add("pupil_premium_linked", "pupil_premium", True, False,
-                f"All {len(requests)} request(s) name a current target and the impact.")
+            add(
+                "pupil_premium_linked",
+                "pupil_premium",
+                True,
+                False,
+                f"All {len(requests)} request(s) name a current target and the impact.",
+            )
 
     # transition plan for transition cases
     reasons = transition_reasons(ctx.child, ctx.term, ctx.rules, ctx.today)
     if not reasons:
-        add("transition_plan", "transition", True, False,
-            "Not a transition case this term.", applies=False)
+        add(
+            "transition_plan",
+            "transition",
+            True,
+            False,
+            "Not a transition case this term.",
+            applies=False,
+        )
     elif not ctx.content("transition").get("plan"):
-        add("transition_plan", "transition", False, True,
-            f"A transition case ({'; '.join(reasons)}) with no transition plan (a red sign).")
+        add(
+            "transition_plan",
+            "transition",
+            False,
+            True,
+            f"A transition case ({'; '.join(reasons)}) with no transition plan (a red sign).",
+        )
     else:
-        add("transition_plan", "transition", True, False,
-            f"Transition plan recorded ({'; '.join(reasons)}).")
+        add(
+            "transition_plan",
+            "transition",
+            True,
+            False,
+            f"Transition plan recorded ({'; '.join(reasons)}).",
+        )
 
     # carer input
     if ctx.content("carer").get("views"):
@@ -175,21 +260,32 @@ def pre_assess(ctx: PepContext, policy: QaPolicy = DEFAULT_POLICY, *,
     # attendees and next PEP date: the meeting's own finishing rule
     finish = finish_problems(ctx)
     if any(e.section == "attendees" for e in finish):
-        add("attendees_recorded", "attendees", False, False,
-            "Who attended is not recorded in full.")
+        add(
+            "attendees_recorded", "attendees", False, False, "Who attended is not recorded in full."
+        )
     else:
         count = len(ctx.content("attendees").get("rows") or [])
         add("attendees_recorded", "attendees", True, False, f"{count} attendee(s) recorded.")
     nxt = ctx.content("next_pep")
     if any(e.section == "next_pep" for e in finish):
-        add("next_pep_recorded", "next_pep", False, False,
-            "Next term's PEP date is not recorded (or not in next term), and no reason given.")
+        add(
+            "next_pep_recorded",
+            "next_pep",
+            False,
+            False,
+            "Next term's PEP date is not recorded (or not in next term), and no reason given.",
+        )
     elif nxt.get("date"):
         when = british_date(date.fromisoformat(nxt["date"]))
         add("next_pep_recorded", "next_pep", True, False, f"Next PEP on {when}.")
     else:
-        add("next_pep_recorded", "next_pep", True, False,
-            f"No date could be set; reason recorded: {nxt.get('reason')}")
+        add(
+            "next_pep_recorded",
+            "next_pep",
+            True,
+            False,
+            f"No date could be set; reason recorded: {nxt.get('reason')}",
+        )
 
     order = {k: i for i, k in enumerate(SECTION_KEYS)}
     results.sort(key=lambda r: order[r.section])
@@ -210,8 +306,9 @@ _TITLES = {
 }
 
 
-def suggested_grades(results: Iterable[CriterionResult],
-                     scale: GradeScale = DEFAULT_SCALE) -> dict[str, Grade]:
+def suggested_grades(
+    results: Iterable[CriterionResult], scale: GradeScale = DEFAULT_SCALE
+) -> dict[str, Grade]:
     """Per section, the worst grade its applicable criteria suggest (a starting point)."""
     grades: dict[str, Grade] = {}
     for r in results:

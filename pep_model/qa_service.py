@@ -55,8 +55,7 @@ class QaRepository(Protocol):
         """Record a round; StaleVersion when a round with its number is already there."""
         ...
 
-    async def with_status(self, statuses: Sequence[PepStatus]
-                          ) -> list[tuple[str, str, PepStatus]]:
+    async def with_status(self, statuses: Sequence[PepStatus]) -> list[tuple[str, str, PepStatus]]:
         """(pep id, child id, status) of every PEP in one of the statuses, by pep id.
         Lean: no PEP content is read."""
         ...
@@ -69,6 +68,7 @@ class StaffDirectory(Protocol):
 
 
 # ---- who is told ---------------------------------------------------------------------
+
 
 def _unique(people: Iterable[Person]) -> list[Person]:
     seen: dict[str, Person] = {}
@@ -97,11 +97,13 @@ async def school_leads(uow: UnitOfWork, child: Child) -> list[Person]:
 
 
 async def school_of(uow: UnitOfWork, child: Child) -> School:
-    return await uow.children.get_school(child.school_urn) or School(child.school_urn,
-                                                                     child.school_urn)
+    return await uow.children.get_school(child.school_urn) or School(
+        child.school_urn, child.school_urn
+    )
 
 
 # ---- what the cards show -------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PreAssessment:
@@ -157,24 +159,35 @@ class QaReview:
         """Waiting for a coordinator's decision."""
         return self.pep.status is PepStatus.IN_QA
 
-    def preview(self, grades: Mapping[str, str], *, override: str | None = None,
-                override_reason: str = "", feedback: str = "") -> QaAssessment:
-        return assess(_graded(grades), self.policy, override=override,
-                      override_reason=override_reason, feedback=feedback)
+    def preview(
+        self,
+        grades: Mapping[str, str],
+        *,
+        override: str | None = None,
+        override_reason: str = "",
+        feedback: str = "",
+    ) -> QaAssessment:
+        return assess(
+            _graded(grades),
+            self.policy,
+            override=override,
+            override_reason=override_reason,
+            feedback=feedback,
+        )
 
 
 @dataclass(frozen=True)
 class QaStart:
     review: QaReview
-    started: bool                      # moved from returned to in QA by this call
+    started: bool  # moved from returned to in QA by this call
     coordinators: tuple[Person, ...]
 
 
 @dataclass(frozen=True)
 class QaOutcome:
-    review: QaReview                   # after the decision
+    review: QaReview  # after the decision
     round: QaRound
-    leads: tuple[Person, ...]          # to be told
+    leads: tuple[Person, ...]  # to be told
 
 
 @dataclass(frozen=True)
@@ -201,15 +214,22 @@ class QaAlreadyDecided(PepError):
 @dataclass(frozen=True)
 class SuggestionsAccepted:
     review: QaReview
-    choices: Mapping[str, str]         # every section: a grade or 'does not apply'
-    filled: tuple[str, ...]            # the sections the suggestions filled in
+    choices: Mapping[str, str]  # every section: a grade or 'does not apply'
+    filled: tuple[str, ...]  # the sections the suggestions filled in
 
 
 # ---- the use cases -------------------------------------------------------------------
 
+
 class QaService:
-    def __init__(self, uow: UnitOfWorkFactory, calendar: TermCalendar, rules: PepRules,
-                 clock: Clock, policy: QaPolicy | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        calendar: TermCalendar,
+        rules: PepRules,
+        clock: Clock,
+        policy: QaPolicy | None = None,
+    ) -> None:
         self.uow = uow
         self.calendar = calendar
         self.rules = rules
@@ -218,16 +238,31 @@ class QaService:
 
     def pre_assessment(self, pep: Pep, child: Child, school: School) -> PreAssessment:
         term = self.calendar.get(pep.term_id)
-        ctx = PepContext(child=child, term=term, calendar=self.calendar, rules=self.rules,
-                         today=self.clock.today(), sections=pep.sections)
+        ctx = PepContext(
+            child=child,
+            term=term,
+            calendar=self.calendar,
+            rules=self.rules,
+            today=self.clock.today(),
+            sections=pep.sections,
+        )
         as_of: date | None = pep.meeting_held_on
         results = tuple(pre_assess(ctx, self.policy, as_of=as_of))
-        return PreAssessment(pep, child, school, term, results,
-                             suggested_grades(results, self.policy.scale), self.policy)
+        return PreAssessment(
+            pep,
+            child,
+            school,
+            term,
+            results,
+            suggested_grades(results, self.policy.scale),
+            self.policy,
+        )
 
     async def _review(self, uow: UnitOfWork, pep: Pep, child: Child) -> QaReview:
-        return QaReview(self.pre_assessment(pep, child, await school_of(uow, child)),
-                        tuple(await uow.qa.rounds(pep.id)))
+        return QaReview(
+            self.pre_assessment(pep, child, await school_of(uow, child)),
+            tuple(await uow.qa.rounds(pep.id)),
+        )
 
     # ---- into QA ----------------------------------------------------------------
 
@@ -253,15 +288,19 @@ class QaService:
                     await uow.peps.save(pep, read_version)
                 except StaleVersion:
                     return None
-                await uow.audit.append(AuditEntry(self.clock.now(), SYSTEM.id, pep.id,
-                                                  "qa.start", None, "returned", "in_qa"))
+                await uow.audit.append(
+                    AuditEntry(
+                        self.clock.now(), SYSTEM.id, pep.id, "qa.start", None, "returned", "in_qa"
+                    )
+                )
                 started = True
             elif pep.status is not PepStatus.IN_QA:
-                raise NotAllowed(f"PEP {pep_id} is '{pep.status.label}', not returned: "
-                                 "it cannot go to quality assurance.")
+                raise NotAllowed(
+                    f"PEP {pep_id} is '{pep.status.label}', not returned: "
+                    "it cannot go to quality assurance."
+                )
             review = await self._review(uow, pep, child)
-            coordinators = await responsible_staff(uow, Role.PEP_COORDINATOR,
-                                                   child.school_urn)
+            coordinators = await responsible_staff(uow, Role.PEP_COORDINATOR, child.school_urn)
             await uow.commit()
         return QaStart(review, started, tuple(coordinators))
 
@@ -271,14 +310,23 @@ class QaService:
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
             if not can_grade(actor, child):
-                raise NotAllowed("Only a PEP coordinator for this child's school can "
-                                 "quality-assure this PEP.")
+                raise NotAllowed(
+                    "Only a PEP coordinator for this child's school can quality-assure this PEP."
+                )
             return await self._review(uow, pep, child)
 
-    async def decide(self, pep_id: str, actor: Actor, grades: Mapping[str, str],
-                     decision: QaDecision, *, override: str | None = None,
-                     override_reason: str = "", feedback: str = "",
-                     expected_round: int | None = None) -> QaOutcome:
+    async def decide(
+        self,
+        pep_id: str,
+        actor: Actor,
+        grades: Mapping[str, str],
+        decision: QaDecision,
+        *,
+        override: str | None = None,
+        override_reason: str = "",
+        feedback: str = "",
+        expected_round: int | None = None,
+    ) -> QaOutcome:
         """Record a round and move the PEP on: finalised, or back to the school.
         QaInvalid (with the field) when the grades or the decision cannot stand;
         approval needs a choice the coordinator confirmed for every section (a grade or
@@ -287,8 +335,9 @@ class QaService:
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
             if not can_grade(actor, child):
-                raise NotAllowed("Only a PEP coordinator for this child's school can "
-                                 "quality-assure this PEP.")
+                raise NotAllowed(
+                    "Only a PEP coordinator for this child's school can quality-assure this PEP."
+                )
             history = await uow.qa.rounds(pep.id)
             done = next((r for r in history if r.number == expected_round), None)
             if done is not None:
@@ -298,13 +347,20 @@ class QaService:
                 require_confirmed(grades)
             number = next_round_number(history)
             if expected_round is not None and expected_round != number:
-                raise QaInvalid("decision", f"QA round {number - 1} was recorded meanwhile: "
-                                            "look at it before deciding again")
-            assessment = assess(_graded(grades), self.policy, override=override,
-                                override_reason=override_reason, feedback=feedback)
+                raise QaInvalid(
+                    "decision",
+                    f"QA round {number - 1} was recorded meanwhile: "
+                    "look at it before deciding again",
+                )
+            assessment = assess(
+                _graded(grades),
+                self.policy,
+                override=override,
+                override_reason=override_reason,
+                feedback=feedback,
+            )
             now = self.clock.now()
-            qa_round = record_round(history, actor, child, assessment, decision, now,
-                                    self.policy)
+            qa_round = record_round(history, actor, child, assessment, decision, now, self.policy)
             target = decision.target_status
             check_move(pep.status, target, actor.capabilities(child))
             read_version = pep.version
@@ -313,33 +369,60 @@ class QaService:
                 await uow.peps.save(pep, read_version)
                 await uow.qa.add_round(pep.id, pep.term_id, qa_round)
             except StaleVersion:
-                raise QaInvalid("decision", "someone else decided this PEP meanwhile: "
-                                            "open it again to see their decision") from None
-            await uow.audit.append(AuditEntry(
-                now, actor.id, pep.id, f"qa.{decision.value}", None, PepStatus.IN_QA.value,
-                {"status": target.value, "round": qa_round.number,
-                 "overall": qa_round.overall, "graded": len(qa_round.grades)}))
+                raise QaInvalid(
+                    "decision",
+                    "someone else decided this PEP meanwhile: open it again to see their decision",
+                ) from None
+            await uow.audit.append(
+                AuditEntry(
+                    now,
+                    actor.id,
+                    pep.id,
+                    f"qa.{decision.value}",
+                    None,
+                    PepStatus.IN_QA.value,
+                    {
+                        "status": target.value,
+                        "round": qa_round.number,
+                        "overall": qa_round.overall,
+                        "graded": len(qa_round.grades),
+                    },
+                )
+            )
             review = await self._review(uow, pep, child)
             leads = await school_leads(uow, child)
             await uow.commit()
         return QaOutcome(review, qa_round, tuple(leads))
 
-    async def accept_suggestions(self, pep_id: str, actor: Actor,
-                                 choices: Mapping[str, str]) -> SuggestionsAccepted:
+    async def accept_suggestions(
+        self, pep_id: str, actor: Actor, choices: Mapping[str, str]
+    ) -> SuggestionsAccepted:
         """'Accept all suggestions': a deliberate act, audited (which sections it filled
         in). Nothing is graded yet: the coordinator still approves or returns."""
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
             if not can_grade(actor, child):
-                raise NotAllowed("Only a PEP coordinator for this child's school can "
-                                 "quality-assure this PEP.")
+                raise NotAllowed(
+                    "Only a PEP coordinator for this child's school can quality-assure this PEP."
+                )
             _require_open(pep)
             review = await self._review(uow, pep, child)
             chosen, filled = accept_suggestions(choices, review.assessment.suggested)
-            await uow.audit.append(AuditEntry(
-                self.clock.now(), actor.id, pep.id, "qa.accept_suggestions", None, None,
-                {"round": review.next_round, "sections": list(filled),
-                 "grades": {k: chosen[k] for k in filled}}))
+            await uow.audit.append(
+                AuditEntry(
+                    self.clock.now(),
+                    actor.id,
+                    pep.id,
+                    "qa.accept_suggestions",
+                    None,
+                    None,
+                    {
+                        "round": review.next_round,
+                        "sections": list(filled),
+                        "grades": {k: chosen[k] for k in filled},
+                    },
+                )
+            )
             await uow.commit()
         return SuggestionsAccepted(review, chosen, filled)
 
@@ -370,8 +453,10 @@ class QaService:
             pep, child = await load_pep(uow, pep_id)
             require(actor, Capability.EDIT, child)
             if pep.status is not PepStatus.AMENDMENTS_REQUESTED:
-                raise NotAllowed(f"This PEP is '{pep.status.label}': only a PEP returned "
-                                 "for amendment can be sent back to QA.")
+                raise NotAllowed(
+                    f"This PEP is '{pep.status.label}': only a PEP returned "
+                    "for amendment can be sent back to QA."
+                )
             check_move(pep.status, PepStatus.RETURNED, actor.capabilities(child))
             read_version = pep.version
             pep.status = PepStatus.RETURNED
@@ -379,10 +464,17 @@ class QaService:
                 await uow.peps.save(pep, read_version)
             except StaleVersion:
                 raise NotAllowed("This PEP changed meanwhile; open it again.") from None
-            await uow.audit.append(AuditEntry(self.clock.now(), actor.id, pep.id,
-                                              "qa.resubmit", None,
-                                              PepStatus.AMENDMENTS_REQUESTED.value,
-                                              PepStatus.RETURNED.value))
+            await uow.audit.append(
+                AuditEntry(
+                    self.clock.now(),
+                    actor.id,
+                    pep.id,
+                    "qa.resubmit",
+                    None,
+                    PepStatus.AMENDMENTS_REQUESTED.value,
+                    PepStatus.RETURNED.value,
+                )
+            )
             await uow.commit()
         return pep
 
@@ -401,7 +493,9 @@ def _require_open(pep: Pep) -> None:
     if pep.status is PepStatus.FINALISED:
         raise QaInvalid("decision", "this PEP is already approved and finalised")
     if pep.status is PepStatus.AMENDMENTS_REQUESTED:
-        raise QaInvalid("decision", "this PEP is with the school for amendment; it comes "
-                                    "back to QA when they send it again")
-    raise QaInvalid("decision", f"this PEP is '{pep.status.label}', not in quality "
-                                "assurance")
+        raise QaInvalid(
+            "decision",
+            "this PEP is with the school for amendment; it comes "
+            "back to QA when they send it again",
+        )
+    raise QaInvalid("decision", f"this PEP is '{pep.status.label}', not in quality assurance")

@@ -38,6 +38,7 @@ class QaInvalid(PepError):
 
 # ---- the scale --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class GradeScale:
     """Grade names, best first. The last is 'red' (must be fixed), the one before it
@@ -77,8 +78,9 @@ class GradeScale:
         try:
             return self.grades.index(grade)
         except ValueError:
-            raise QaInvalid("grade", f"'{grade}' is not a grade "
-                                     f"(use {', '.join(self.all_labels)})") from None
+            raise QaInvalid(
+                "grade", f"'{grade}' is not a grade (use {', '.join(self.all_labels)})"
+            ) from None
 
     @property
     def all_labels(self) -> tuple[str, ...]:
@@ -114,17 +116,19 @@ class QaPolicy:
 
     scale: GradeScale = DEFAULT_SCALE
     share_needed: tuple[int, int] = (7, 8)  # of graded sections, for a good overall grade
-    amber_limit: int = 2                    # this many amber sections: amber overall
-    amber_blocks_approval: bool = False     # red always blocks; amber only if set
-    voice_min_words: int = 3                # a shorter child's voice is not substantial
+    amber_limit: int = 2  # this many amber sections: amber overall
+    amber_blocks_approval: bool = False  # red always blocks; amber only if set
+    voice_min_words: int = 3  # a shorter child's voice is not substantial
 
     @classmethod
     def from_rules(cls, rules: PepRules) -> QaPolicy:
         """The authority's configured scale and settings; the 7/8 share and the amber
         limit stay the St Helens rule."""
-        return cls(scale=GradeScale(tuple(rules.qa_grades)),
-                   amber_blocks_approval=rules.qa_amber_blocks_approval,
-                   voice_min_words=rules.qa_voice_min_words)
+        return cls(
+            scale=GradeScale(tuple(rules.qa_grades)),
+            amber_blocks_approval=rules.qa_amber_blocks_approval,
+            voice_min_words=rules.qa_voice_min_words,
+        )
 
 
 # ---- what the coordinator confirmed ----------------------------------------------
@@ -135,19 +139,24 @@ DOES_NOT_APPLY = "n/a"  # a choice: the coordinator judged that the section does
 def graded(choices: Mapping[str, str]) -> dict[str, str]:
     """The grades among the coordinator's choices: 'does not apply' and blank (not
     chosen yet) are left out."""
-    return {k: v for k, v in choices.items()
-            if isinstance(v, str) and v.strip() and v.strip() != DOES_NOT_APPLY}
+    return {
+        k: v
+        for k, v in choices.items()
+        if isinstance(v, str) and v.strip() and v.strip() != DOES_NOT_APPLY
+    }
 
 
 def unconfirmed_sections(choices: Mapping[str, str]) -> tuple[str, ...]:
     """Sections, in PEP order, with no choice the coordinator made (a grade, or 'does not
     apply'). A suggestion from the record is not a choice until it is accepted."""
-    return tuple(k for k in SECTION_KEYS
-                 if not (isinstance(choices.get(k), str) and str(choices[k]).strip()))
+    return tuple(
+        k for k in SECTION_KEYS if not (isinstance(choices.get(k), str) and str(choices[k]).strip())
+    )
 
 
-def accept_suggestions(choices: Mapping[str, str], suggested: Mapping[str, Grade]
-                       ) -> tuple[dict[str, str], tuple[str, ...]]:
+def accept_suggestions(
+    choices: Mapping[str, str], suggested: Mapping[str, Grade]
+) -> tuple[dict[str, str], tuple[str, ...]]:
     """'Accept all suggestions': every section not chosen yet takes the suggested grade,
     or 'does not apply' where the record suggests none. Choices already made stay.
     Returns the choices and the sections that were filled in."""
@@ -163,13 +172,17 @@ def require_confirmed(choices: Mapping[str, str]) -> None:
     missing = unconfirmed_sections(choices)
     if missing:
         names = ", ".join(section_spec(k).title for k in missing)
-        raise QaInvalid("grades", f"{len(missing)} of {len(SECTION_KEYS)} sections have "
-                                  f"no grade you confirmed: {names}. Choose a grade (or "
-                                  "'Does not apply') for each, or press 'Accept all "
-                                  "suggestions'.")
+        raise QaInvalid(
+            "grades",
+            f"{len(missing)} of {len(SECTION_KEYS)} sections have "
+            f"no grade you confirmed: {names}. Choose a grade (or "
+            "'Does not apply') for each, or press 'Accept all "
+            "suggestions'.",
+        )
 
 
 # ---- the overall grade ------------------------------------------------------------
+
 
 def overall_grade(grades: Mapping[str, Grade], policy: QaPolicy = QaPolicy()) -> Grade:
     """Red if any section is red; else amber if `amber_limit` or more are amber; else
@@ -197,10 +210,11 @@ def overall_grade(grades: Mapping[str, Grade], policy: QaPolicy = QaPolicy()) ->
 
 # ---- the coordinator's assessment and decision ------------------------------------
 
+
 @dataclass(frozen=True)
 class QaAssessment:
-    grades: Mapping[str, Grade]          # section key -> grade, in section order
-    computed: Grade                      # by the overall rule
+    grades: Mapping[str, Grade]  # section key -> grade, in section order
+    computed: Grade  # by the overall rule
     override: Grade | None = None
     override_reason: str = ""
     feedback: str = ""
@@ -220,9 +234,14 @@ def _blocking(policy: QaPolicy) -> set[Grade]:
     return {scale.red, scale.amber} if policy.amber_blocks_approval else {scale.red}
 
 
-def assess(grades: Mapping[str, str], policy: QaPolicy = QaPolicy(), *,
-           override: str | None = None, override_reason: str = "",
-           feedback: str = "") -> QaAssessment:
+def assess(
+    grades: Mapping[str, str],
+    policy: QaPolicy = QaPolicy(),
+    *,
+    override: str | None = None,
+    override_reason: str = "",
+    feedback: str = "",
+) -> QaAssessment:
     """The coordinator's grades (names or labels) to an assessment. Sections that do not
     apply are left out, and do not count towards the 7/8."""
     scale = policy.scale
@@ -239,13 +258,21 @@ def assess(grades: Mapping[str, str], policy: QaPolicy = QaPolicy(), *,
     if override is not None and override.strip():
         chosen = scale.parse(override)
         if chosen != computed and not override_reason.strip():
-            raise QaInvalid("override_reason",
-                            f"give a reason for grading {scale.label(chosen)} overall "
-                            f"instead of {scale.label(computed)}")
+            raise QaInvalid(
+                "override_reason",
+                f"give a reason for grading {scale.label(chosen)} overall "
+                f"instead of {scale.label(computed)}",
+            )
     block = _blocking(policy)
     blocking = tuple(k for k, g in ordered.items() if g in block)
-    return QaAssessment(MappingProxyType(ordered), computed, chosen,
-                        override_reason.strip(), feedback.strip(), blocking)
+    return QaAssessment(
+        MappingProxyType(ordered),
+        computed,
+        chosen,
+        override_reason.strip(),
+        feedback.strip(),
+        blocking,
+    )
 
 
 class QaDecision(StrEnum):
@@ -254,8 +281,7 @@ class QaDecision(StrEnum):
 
     @property
     def target_status(self) -> PepStatus:
-        return PepStatus.FINALISED if self is QaDecision.APPROVE \
-            else PepStatus.AMENDMENTS_REQUESTED
+        return PepStatus.FINALISED if self is QaDecision.APPROVE else PepStatus.AMENDMENTS_REQUESTED
 
 
 def approval_problems(assessment: QaAssessment, policy: QaPolicy = QaPolicy()) -> list[str]:
@@ -263,22 +289,29 @@ def approval_problems(assessment: QaAssessment, policy: QaPolicy = QaPolicy()) -
     scale = policy.scale
     problems = []
     if assessment.blocking_sections:
-        names = ", ".join(f"{section_spec(k).title} ({scale.label(assessment.grades[k])})"
-                          for k in assessment.blocking_sections)
+        names = ", ".join(
+            f"{section_spec(k).title} ({scale.label(assessment.grades[k])})"
+            for k in assessment.blocking_sections
+        )
         problems.append(f"fix before the PEP is finalised: {names}")
     elif assessment.overall in _blocking(policy):
         problems.append(f"the overall grade is {scale.label(assessment.overall)}")
     return problems
 
 
-def check_decision(assessment: QaAssessment, decision: QaDecision,
-                   policy: QaPolicy = QaPolicy()) -> PepStatus:
+def check_decision(
+    assessment: QaAssessment, decision: QaDecision, policy: QaPolicy = QaPolicy()
+) -> PepStatus:
     """The status the PEP moves to, or QaInvalid saying why not."""
     if decision is QaDecision.APPROVE:
         problems = approval_problems(assessment, policy)
         if problems:
-            raise QaInvalid("decision", "This PEP cannot be approved: " + "; ".join(problems)
-                            + ". Return it for amendment.")
+            raise QaInvalid(
+                "decision",
+                "This PEP cannot be approved: "
+                + "; ".join(problems)
+                + ". Return it for amendment.",
+            )
     elif not assessment.feedback:
         raise QaInvalid("feedback", "say what the school should amend")
     return decision.target_status
@@ -304,34 +337,60 @@ class QaRound:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-native, for the store."""
-        return {"number": self.number, "coordinator_id": self.coordinator_id,
-                "grades": dict(self.grades), "overall": self.overall,
-                "computed": self.computed, "override_reason": self.override_reason,
-                "feedback": self.feedback, "decision": self.decision.value,
-                "at": self.at.isoformat()}
+        return {
+            "number": self.number,
+            "coordinator_id": self.coordinator_id,
+            "grades": dict(self.grades),
+            "overall": self.overall,
+            "computed": self.computed,
+            "override_reason": self.override_reason,
+            "feedback": self.feedback,
+            "decision": self.decision.value,
+            "at": self.at.isoformat(),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QaRound:
-        return cls(int(data["number"]), str(data["coordinator_id"]),
-                   MappingProxyType(dict(data["grades"])), str(data["overall"]),
-                   str(data["computed"]), str(data.get("override_reason") or ""),
-                   str(data.get("feedback") or ""), QaDecision(data["decision"]),
-                   datetime.fromisoformat(str(data["at"])))
+        return cls(
+            int(data["number"]),
+            str(data["coordinator_id"]),
+            MappingProxyType(dict(data["grades"])),
+            str(data["overall"]),
+            str(data["computed"]),
+            str(data.get("override_reason") or ""),
+            str(data.get("feedback") or ""),
+            QaDecision(data["decision"]),
+            datetime.fromisoformat(str(data["at"])),
+        )
 
 
 def next_round_number(history: Sequence[QaRound]) -> int:
     return history[-1].number + 1 if history else 1
 
 
-def record_round(history: Sequence[QaRound], coordinator: Actor, child: Child,
-                 assessment: QaAssessment, decision: QaDecision, at: datetime,
-                 policy: QaPolicy = QaPolicy()) -> QaRound:
+def record_round(
+    history: Sequence[QaRound],
+    coordinator: Actor,
+    child: Child,
+    assessment: QaAssessment,
+    decision: QaDecision,
+    at: datetime,
+    policy: QaPolicy = QaPolicy(),
+) -> QaRound:
     """The next round, once the coordinator may grade and the decision is allowed."""
     if not can_grade(coordinator, child):
         raise NotAllowed("Only a PEP coordinator for this child's school can grade this PEP.")
     if history and history[-1].decision is QaDecision.APPROVE:
         raise QaInvalid("decision", "this PEP is already approved and finalised")
     check_decision(assessment, decision, policy)
-    return QaRound(next_round_number(history), coordinator.id, assessment.grades,
-                   assessment.overall, assessment.computed, assessment.override_reason,
-                   assessment.feedback, decision, at)
+    return QaRound(
+        next_round_number(history),
+        coordinator.id,
+        assessment.grades,
+        assessment.overall,
+        assessment.computed,
+        assessment.override_reason,
+        assessment.feedback,
+        decision,
+        at,
+    )

@@ -32,9 +32,11 @@ UNREACHED_PREFIX = "unreached:"
 
 _ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
-EMAIL_FOOTER = ("You are getting this by e-mail because PEP Companion could not reach you "
-                "in Microsoft Teams. Open PEP Companion in Teams to act on it, or reply "
-                "to Business Support.")
+EMAIL_FOOTER = (
+    "You are getting this by e-mail because PEP Companion could not reach you "
+    "in Microsoft Teams. Open PEP Companion in Teams to act on it, or reply "
+    "to Business Support."
+)
 
 
 class Route(StrEnum):
@@ -102,27 +104,43 @@ def unreached_key(notice: Notice, person: Person) -> str:
     return f"{UNREACHED_PREFIX}{notice.key}:{person.id or person.name}"
 
 
-def outbox_rows(person: Person, notice: Notice, final: Route, *, sender: str,
-                business_support: Sequence[str]) -> list[OutgoingMessage]:
+def outbox_rows(
+    person: Person, notice: Notice, final: Route, *, sender: str, business_support: Sequence[str]
+) -> list[OutgoingMessage]:
     """The outbox rows for a person on their final route: the notice by e-mail (EMAIL),
     a mail to Business Support saying who was not told and what (NOBODY), nothing for
     Teams (the card goes to their personal chat). Without a sender or a Business
     Support address there is nothing to write: the caller says so in its reply."""
     if final is Route.EMAIL and sender:
-        return [mail(mail_key(notice, person), sender=sender, to=[person.email.strip()],
-                     subject=notice.subject, body=f"{notice.body}\n\n{EMAIL_FOOTER}",
-                     pep_id=notice.pep_id)]
+        return [
+            mail(
+                mail_key(notice, person),
+                sender=sender,
+                to=[person.email.strip()],
+                subject=notice.subject,
+                body=f"{notice.body}\n\n{EMAIL_FOOTER}",
+                pep_id=notice.pep_id,
+            )
+        ]
     if final is Route.NOBODY and sender and business_support:
         who = person.name or "someone"
         address = person.email.strip() or "no address"
-        body = (f"PEP Companion could not tell {who} ({address}): they are not known in "
-                f"Teams and have no e-mail address a message can be sent to.\n\n"
-                f"The notice was: {notice.subject}\n\n{notice.body}\n\n"
-                "Please pass it on, and correct their address in the staff file.")
-        return [mail(unreached_key(notice, person), sender=sender,
-                     to=list(business_support),
-                     subject=f"PEP Companion: a notice reached nobody — {notice.subject}",
-                     body=body, pep_id=notice.pep_id)]
+        body = (
+            f"PEP Companion could not tell {who} ({address}): they are not known in "
+            f"Teams and have no e-mail address a message can be sent to.\n\n"
+            f"The notice was: {notice.subject}\n\n{notice.body}\n\n"
+            "Please pass it on, and correct their address in the staff file."
+        )
+        return [
+            mail(
+                unreached_key(notice, person),
+                sender=sender,
+                to=list(business_support),
+                subject=f"PEP Companion: a notice reached nobody — {notice.subject}",
+                body=body,
+                pep_id=notice.pep_id,
+            )
+        ]
     return []
 
 
@@ -140,26 +158,36 @@ UNPOSTED_MAIL: dict[str, tuple[str, str]] = {
         "PEP Companion: when is next term's PEP?",
         "The PEP meeting for {pep} has no date for next term's PEP yet, so the meeting "
         "record cannot be finished. Please give the date (or the reason there is none "
-        "yet) in PEP Companion in Microsoft Teams, or reply to this e-mail with it."),
+        "yet) in PEP Companion in Microsoft Teams, or reply to this e-mail with it.",
+    ),
 }
 
 
-def unposted_rows(key: str, payload: dict[str, object], result: dict[str, object], *,
-                  sender: str, business_support: Sequence[str],
-                  pep_id: str | None = None) -> list[OutgoingMessage]:
+def unposted_rows(
+    key: str,
+    payload: dict[str, object],
+    result: dict[str, object],
+    *,
+    sender: str,
+    business_support: Sequence[str],
+    pep_id: str | None = None,
+) -> list[OutgoingMessage]:
     """A Teams notice to a person that was not posted because there is no chat with
     them: the same notice by e-mail (its key follows the notice's, so once). Notices to
     a channel, notices posted, withdrawn ("nothing to say any more") or with an e-mail
     of their own write nothing."""
     target = str(payload.get("target") or "")
     words = UNPOSTED_MAIL.get(str(payload.get("template") or ""))
-    if result.get("posted") is not False or str(result.get("reason")) not in NO_CHAT_REASONS \
-            or not target.startswith("person:") or words is None:
+    if (
+        result.get("posted") is not False
+        or str(result.get("reason")) not in NO_CHAT_REASONS
+        or not target.startswith("person:")
+        or words is None
+    ):
         return []
     email = target.removeprefix("person:")
     person = Person(email, email)
     subject, body = words
     notice = Notice(key, subject, body.format(pep=pep_id or "this child"), pep_id)
     final = Route.EMAIL if usable_address(email) else Route.NOBODY
-    return outbox_rows(person, notice, final, sender=sender,
-                       business_support=business_support)
+    return outbox_rows(person, notice, final, sender=sender, business_support=business_support)

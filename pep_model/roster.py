@@ -18,18 +18,47 @@ from pep_model.people import Assignment, Person, Role, person_id_for
 from pep_model.sections import parse_date
 
 ROSTER_COLUMNS = (
-    "lcs_id", "first_name", "last_name", "date_of_birth", "year_group", "school_urn",
-    "school_name", "designated_teacher_name", "designated_teacher_email",
-    "social_worker_name", "social_worker_email", "carer_name", "carer_email",
-    "placement_type", "placement_start", "school_start_date", "legal_status", "sen_status",
-    "complex_case", "transition",
+    "lcs_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "year_group",
+    "school_urn",
+    "school_name",
+    "designated_teacher_name",
+    "designated_teacher_email",
+    "social_worker_name",
+    "social_worker_email",
+    "carer_name",
+    "carer_email",
+    "placement_type",
+    "placement_start",
+    "school_start_date",
+    "legal_status",
+    "sen_status",
+    "complex_case",
+    "transition",
 )
-ROSTER_REQUIRED = ("lcs_id", "first_name", "last_name", "date_of_birth", "year_group",
-                   "school_urn", "school_name", "designated_teacher_email",
-                   "social_worker_email")
+ROSTER_REQUIRED = (
+    "lcs_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "year_group",
+    "school_urn",
+    "school_name",
+    "designated_teacher_email",
+    "social_worker_email",
+)
 STAFF_COLUMNS = ("name", "email", "role", "scope")
-STAFF_ROLES = (Role.VIRTUAL_SCHOOL_HEAD, Role.VIRTUAL_SCHOOL_OFFICER, Role.BUSINESS_SUPPORT,
-               Role.PEP_COORDINATOR, Role.EDUCATION_ADVISOR, Role.PEP_LEAD)
+STAFF_ROLES = (
+    Role.VIRTUAL_SCHOOL_HEAD,
+    Role.VIRTUAL_SCHOOL_OFFICER,
+    Role.BUSINESS_SUPPORT,
+    Role.PEP_COORDINATOR,
+    Role.EDUCATION_ADVISOR,
+    Role.PEP_LEAD,
+)
 
 T = TypeVar("T")
 
@@ -83,8 +112,7 @@ class _RowReader:
         return " ".join((self.cells.get(column) or "").split())
 
     def problem(self, column: str, message: str) -> None:
-        self.problems.append(RowProblem(self.number, column, message,
-                                        getattr(self, "lcs_id", "")))
+        self.problems.append(RowProblem(self.number, column, message, getattr(self, "lcs_id", "")))
 
     def required(self, column: str) -> str:
         value = self.text(column)
@@ -95,8 +123,10 @@ class _RowReader:
     def urn(self, column: str) -> str:
         value = self.required(column)
         if value and not _URN.match(value):
-            self.problem(column, f"'{value}' is not a school URN (6 digits, as in Get "
-                                 "Information about Schools)")
+            self.problem(
+                column,
+                f"'{value}' is not a school URN (6 digits, as in Get Information about Schools)",
+            )
             return ""
         return value
 
@@ -136,8 +166,9 @@ class _RowReader:
             return None
 
 
-def _read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]
-              ) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
+def _read_csv(
+    text: str, columns: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
     text = text.lstrip("\ufeff")
     # csv.reader, not DictReader: DictReader skips blank lines without counting them
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -180,27 +211,49 @@ def parse_roster(text: str) -> Parsed[RosterRow]:
             "placement_type": r.text("placement_type"),
             "placement_start": r.date("placement_start"),
             "school_start_date": r.date("school_start_date"),
-            "carer_name": r.text("carer_name"), "legal_status": r.text("legal_status"),
-            "sen_status": sen, "complex_case": r.flag("complex_case"),
-            "transition_flag": r.flag("transition")}
+            "carer_name": r.text("carer_name"),
+            "legal_status": r.text("legal_status"),
+            "sen_status": sen,
+            "complex_case": r.flag("complex_case"),
+            "transition_flag": r.flag("transition"),
+        }
         if r.problems or dob is None or year is None:
             result.problems.extend(r.problems)
             continue
-        child = Child(lcs_id=lcs_id, first_name=first, last_name=last, date_of_birth=dob,
-                      year_group=year, school_urn=urn, **child_fields)  # type: ignore[arg-type]
+        child = Child(
+            lcs_id=lcs_id,
+            first_name=first,
+            last_name=last,
+            date_of_birth=dob,
+            year_group=year,
+            school_urn=urn,
+            **child_fields,  # type: ignore[arg-type]
+        )
         carer = None
         if carer_email:
             carer = Person(carer_email, r.text("carer_name") or carer_email)
-        result.rows.append(RosterRow(
-            number, child, School(urn, school_name),
-            Person(dt_email, r.text("designated_teacher_name") or dt_email),
-            Person(sw_email, r.text("social_worker_name") or sw_email), carer))
+        result.rows.append(
+            RosterRow(
+                number,
+                child,
+                School(urn, school_name),
+                Person(dt_email, r.text("designated_teacher_name") or dt_email),
+                Person(sw_email, r.text("social_worker_name") or sw_email),
+                carer,
+            )
+        )
     return result
 
 
 def _sen_status(text: str) -> SenStatus:
-    aliases = {"sen support": "sen_support", "k": "sen_support", "e": "ehcp",
-               "ehc plan": "ehcp", "": "none", "n": "none"}
+    aliases = {
+        "sen support": "sen_support",
+        "k": "sen_support",
+        "e": "ehcp",
+        "ehc plan": "ehcp",
+        "": "none",
+        "n": "none",
+    }
     try:
         return SenStatus(aliases.get(text, text))
     except ValueError:
@@ -234,13 +287,23 @@ def parse_staff(text: str) -> Parsed[StaffRow]:
             result.problems.extend(r.problems)
             continue
         school = None if scope.lower() == "authority" else scope
-        result.rows.append(StaffRow(number, Person(email, name),
-                                    Assignment(person_id_for(email), role, school_urn=school)))
+        result.rows.append(
+            StaffRow(
+                number,
+                Person(email, name),
+                Assignment(person_id_for(email), role, school_urn=school),
+            )
+        )
     return result
 
 
-ATTENDANCE_COLUMNS = ("lcs_id", "possible_sessions", "attended_sessions",
-                      "unauthorised_sessions", "explanation")
+ATTENDANCE_COLUMNS = (
+    "lcs_id",
+    "possible_sessions",
+    "attended_sessions",
+    "unauthorised_sessions",
+    "explanation",
+)
 
 
 @dataclass(frozen=True)
@@ -267,6 +330,7 @@ def parse_attendance(text: str) -> Parsed[AttendanceRow]:
             result.problems.extend(r.problems)
             continue
         seen[lcs_id] = number
-        result.rows.append(AttendanceRow(number, lcs_id, {
-            c: r.text(c) for c in ATTENDANCE_COLUMNS[1:]}))
+        result.rows.append(
+            AttendanceRow(number, lcs_id, {c: r.text(c) for c in ATTENDANCE_COLUMNS[1:]})
+        )
     return result

@@ -30,26 +30,26 @@ class PepRules:
     """An authority's local practice; defaults from domain.md."""
 
     attendance_threshold: Decimal = Decimal(95)
-    pupil_premium_cap_pence: int = 55_000           # per child per term
+    pupil_premium_cap_pence: int = 55_000  # per child per term
     pupil_premium_bands_pence: tuple[int, ...] = ()  # e.g. (40_000, 80_000, 150_000)
     return_days: int = 5
     return_in_working_days: bool = False
-    transition_window_days: int = 56   # started a new school within this many days
+    transition_window_days: int = 56  # started a new school within this many days
     phase_start_years: tuple[int, ...] = (0, 7, 12)
     transition_alert_school_days: int = 10
     payment_needs_finalised_pep: bool = True
     # Microsoft 365 (docs/m365.md): meetings, term-start packs, the return
-    meeting_day_start_hour: int = 8    # earlier starts ask "are you sure?"
-    meeting_day_end_hour: int = 18     # later ends ask "are you sure?"
+    meeting_day_start_hour: int = 8  # earlier starts ask "are you sure?"
+    meeting_day_end_hour: int = 18  # later ends ask "are you sure?"
     meeting_minutes: tuple[int, ...] = (30, 45, 60, 90, 120)
     default_meeting_minutes: int = 60
-    term_pack_school_days: int = 10    # term-start packs go in the first N school days
+    term_pack_school_days: int = 10  # term-start packs go in the first N school days
     return_reminder_days: tuple[int, ...] = (3, 5)  # days after the meeting
     # quality assurance (quality.QaPolicy.from_rules): the grade scale, best first
     qa_grades: tuple[str, ...] = ("gold", "green", "amber", "red")
     qa_amber_blocks_approval: bool = False  # red always blocks approval; amber if set
-    qa_voice_min_words: int = 3             # a shorter child's voice is not substantial
-    next_pep_reason_min_words: int = 4      # "Reason no date could be set" says something
+    qa_voice_min_words: int = 3  # a shorter child's voice is not substantial
+    next_pep_reason_min_words: int = 4  # "Reason no date could be set" says something
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class PepContext:
 
 # ---- attendance ------------------------------------------------------------------
 
+
 def attendance_exact(content: Mapping[str, Any]) -> Decimal | None:
     """Sessions attended as a percentage of those possible, unrounded (the threshold is
     judged on this)."""
@@ -97,11 +98,11 @@ def attendance_below_threshold(content: Mapping[str, Any], rules: PepRules) -> b
 
 
 def attendance_needs_explanation(content: Mapping[str, Any], rules: PepRules) -> bool:
-    return attendance_below_threshold(content, rules) or \
-        bool(content.get("unauthorised_sessions"))
+    return attendance_below_threshold(content, rules) or bool(content.get("unauthorised_sessions"))
 
 
 # ---- transition ------------------------------------------------------------------
+
 
 def transition_reasons(child: Child, term: Term, rules: PepRules, today: date) -> list[str]:
     """Why this child is a transition case this term (empty: not one)."""
@@ -109,8 +110,10 @@ def transition_reasons(child: Child, term: Term, rules: PepRules, today: date) -
     if child.transition_flag:
         reasons.append("flagged as a transition case")
     start = child.school_start_date
-    if start is not None and -rules.transition_window_days <= (start - today).days <= \
-            rules.transition_window_days:
+    if (
+        start is not None
+        and -rules.transition_window_days <= (start - today).days <= rules.transition_window_days
+    ):
         when = "starts" if start > today else "started"
         reasons.append(f"{when} at a new school or setting on {british_date(start)}")
     if term.season.value == "autumn" and child.year_group.number in rules.phase_start_years:
@@ -123,6 +126,7 @@ def is_transition_case(child: Child, term: Term, rules: PepRules, today: date) -
 
 
 # ---- validity: what makes a typed value wrong or inconsistent ----------------------
+
 
 def check_section(ctx: PepContext, key: str, content: Content) -> list[FieldError]:
     """Values that are wrong or contradict each other; applied on every save (and in
@@ -137,21 +141,36 @@ def _check_attendance(ctx: PepContext, c: Content) -> list[FieldError]:
     possible, attended = c.get("possible_sessions"), c.get("attended_sessions")
     unauthorised = c.get("unauthorised_sessions")
     if possible is not None and attended is not None and attended > possible:
-        return [FieldError("attendance", "attended_sessions",
-                           "cannot be more than the possible sessions")]
-    if possible is not None and attended is not None and unauthorised is not None \
-            and unauthorised > possible - attended:
-        return [FieldError("attendance", "unauthorised_sessions",
-                           "cannot be more than the sessions missed")]
+        return [
+            FieldError(
+                "attendance", "attended_sessions", "cannot be more than the possible sessions"
+            )
+        ]
+    if (
+        possible is not None
+        and attended is not None
+        and unauthorised is not None
+        and unauthorised > possible - attended
+    ):
+        return [
+            FieldError(
+                "attendance", "unauthorised_sessions", "cannot be more than the sessions missed"
+            )
+        ]
     return []
 
 
 def _check_exclusions(ctx: PepContext, c: Content) -> list[FieldError]:
     suspensions, days_lost = c.get("suspensions"), c.get("days_lost")
     if suspensions == 0 and days_lost:
-        return [FieldError("exclusions", "days_lost",
-                           f"is {days_lost}, but 'Suspensions this year' is 0: record the "
-                           "suspensions, or 0 school days lost")]
+        return [
+            FieldError(
+                "exclusions",
+                "days_lost",
+                f"is {days_lost}, but 'Suspensions this year' is 0: record the "
+                "suspensions, or 0 school days lost",
+            )
+        ]
     return []
 
 
@@ -182,8 +201,11 @@ def _check_pupil_premium(ctx: PepContext, c: Content) -> list[FieldError]:
         amount = row.get("amount")  # None: missing, which missing_fields reports
         if amount is not None and amount <= 0:
             errors.append(FieldError("pupil_premium", "amount", "must be more than £0", i))
-        elif amount is not None and rules.pupil_premium_bands_pence and \
-                amount not in rules.pupil_premium_bands_pence:
+        elif (
+            amount is not None
+            and rules.pupil_premium_bands_pence
+            and amount not in rules.pupil_premium_bands_pence
+        ):
             bands = ", ".join(format_pence(b) for b in rules.pupil_premium_bands_pence)
             errors.append(FieldError("pupil_premium", "amount", f"choose a band: {bands}", i))
         elif amount is not None:
@@ -191,13 +213,23 @@ def _check_pupil_premium(ctx: PepContext, c: Content) -> list[FieldError]:
         target = str(row.get("target") or "").upper()
         if target and target not in refs:
             known = ", ".join(sorted(refs)) or "none yet"
-            errors.append(FieldError("pupil_premium", "target",
-                                     f"{target} is not a current target (targets: {known})", i))
+            errors.append(
+                FieldError(
+                    "pupil_premium",
+                    "target",
+                    f"{target} is not a current target (targets: {known})",
+                    i,
+                )
+            )
     if total > rules.pupil_premium_cap_pence:
-        errors.append(FieldError(
-            "pupil_premium", "amount",
-            f"requests total {format_pence(total)}, over the "
-            f"{format_pence(rules.pupil_premium_cap_pence)} a term allowed per child"))
+        errors.append(
+            FieldError(
+                "pupil_premium",
+                "amount",
+                f"requests total {format_pence(total)}, over the "
+                f"{format_pence(rules.pupil_premium_cap_pence)} a term allowed per child",
+            )
+        )
     return errors
 
 
@@ -208,11 +240,9 @@ def next_pep_window(ctx: PepContext) -> Term:
 def _check_next_pep(ctx: PepContext, c: Content) -> list[FieldError]:
     errors = []
     if c.get("date"):
-        errors.extend(next_pep_date_errors(date.fromisoformat(c["date"]), ctx.calendar,
-                                           ctx.term))
+        errors.extend(next_pep_date_errors(date.fromisoformat(c["date"]), ctx.calendar, ctx.term))
     if c.get("reason"):
-        errors.extend(next_pep_reason_errors(str(c["reason"]),
-                                             ctx.rules.next_pep_reason_min_words))
+        errors.extend(next_pep_reason_errors(str(c["reason"]), ctx.rules.next_pep_reason_min_words))
     return errors
 
 
@@ -226,6 +256,7 @@ _CHECKS = {
 
 
 # ---- completeness: what is still missing -------------------------------------------
+
 
 def missing_fields(ctx: PepContext, key: str) -> list[FieldError]:
     """What one section still lacks: required fields left empty, too few rows, and the
@@ -257,31 +288,47 @@ def section_problems(ctx: PepContext, key: str) -> list[FieldError]:
 def _send_gaps(ctx: PepContext, c: Content) -> list[FieldError]:
     if c.get("status") not in ("sen_support", "ehcp"):
         return []
-    return [FieldError("send", name, "describe this for a child with SEN")
-            for name in ("needs", "provision") if not c.get(name)]
+    return [
+        FieldError("send", name, "describe this for a child with SEN")
+        for name in ("needs", "provision")
+        if not c.get(name)
+    ]
 
 
 def _attendance_gaps(ctx: PepContext, c: Content) -> list[FieldError]:
     if not attendance_needs_explanation(c, ctx.rules) or c.get("explanation"):
         return []
-    why = (f"attendance is {attendance_percentage(c)}%, below {ctx.rules.attendance_threshold}%"
-           if attendance_below_threshold(c, ctx.rules) else "there are unauthorised absences")
+    why = (
+        f"attendance is {attendance_percentage(c)}%, below {ctx.rules.attendance_threshold}%"
+        if attendance_below_threshold(c, ctx.rules)
+        else "there are unauthorised absences"
+    )
     return [FieldError("attendance", "explanation", f"explain this: {why}")]
 
 
 def _exclusions_gaps(ctx: PepContext, c: Content) -> list[FieldError]:
     if (c.get("suspensions") or c.get("permanent_exclusion")) and not c.get("details"):
-        return [FieldError("exclusions", "details",
-                           "describe the suspension or exclusion and the support given")]
+        return [
+            FieldError(
+                "exclusions",
+                "details",
+                "describe the suspension or exclusion and the support given",
+            )
+        ]
     return []
 
 
-def _row_gaps(key: str, names: tuple[str, ...], message: str) -> Callable[
-        [PepContext, Content], list[FieldError]]:
+def _row_gaps(
+    key: str, names: tuple[str, ...], message: str
+) -> Callable[[PepContext, Content], list[FieldError]]:
     def gaps(ctx: PepContext, c: Content) -> list[FieldError]:
-        return [FieldError(key, name, message, i)
-                for i, row in enumerate(c.get("rows") or [])
-                for name in names if not row.get(name)]
+        return [
+            FieldError(key, name, message, i)
+            for i, row in enumerate(c.get("rows") or [])
+            for name in names
+            if not row.get(name)
+        ]
+
     return gaps
 
 
@@ -289,17 +336,21 @@ def _targets_gaps(ctx: PepContext, c: Content) -> list[FieldError]:
     return [e for i, row in enumerate(c.get("rows") or []) for e in smart_target_gaps(row, i)]
 
 
-_PUPIL_PREMIUM_PARTS = {"amount": "enter the amount",
-                        "target": "name the current target this serves (e.g. T1)",
-                        "purpose": "say what it pays for",
-                        "impact": "say what impact is expected"}
+_PUPIL_PREMIUM_PARTS = {
+    "amount": "enter the amount",
+    "target": "name the current target this serves (e.g. T1)",
+    "purpose": "say what it pays for",
+    "impact": "say what impact is expected",
+}
 
 
 def _pupil_premium_gaps(ctx: PepContext, c: Content) -> list[FieldError]:
-    return [FieldError("pupil_premium", name, message, i)
-            for i, row in enumerate(c.get("rows") or [])
-            for name, message in _PUPIL_PREMIUM_PARTS.items()
-            if row.get(name) is None or row.get(name) == ""]
+    return [
+        FieldError("pupil_premium", name, message, i)
+        for i, row in enumerate(c.get("rows") or [])
+        for name, message in _PUPIL_PREMIUM_PARTS.items()
+        if row.get(name) is None or row.get(name) == ""
+    ]
 
 
 def _transition_gaps(ctx: PepContext, c: Content) -> list[FieldError]:
@@ -312,13 +363,13 @@ _GAPS: dict[str, Callable[[PepContext, Content], list[FieldError]]] = {
     "send": _send_gaps,
     "attendance": _attendance_gaps,
     "exclusions": _exclusions_gaps,
-    "previous_targets": _row_gaps("previous_targets", ("target", "outcome", "evidence"),
-                                  "needed to review this target"),
+    "previous_targets": _row_gaps(
+        "previous_targets", ("target", "outcome", "evidence"), "needed to review this target"
+    ),
     "targets": _targets_gaps,
     "pupil_premium": _pupil_premium_gaps,
     "transition": _transition_gaps,
-    "attendees": _row_gaps("attendees", ("name", "role", "attended"),
-                           "needed for each attendee"),
+    "attendees": _row_gaps("attendees", ("name", "role", "attended"), "needed for each attendee"),
     "actions": _row_gaps("actions", ("action", "owner", "due"), "needed for each action"),
 }
 
@@ -352,9 +403,13 @@ def finish_problems(ctx: PepContext) -> list[FieldError]:
     nxt = ctx.content("next_pep")
     if not nxt.get("date") and not nxt.get("reason"):
         following = next_pep_window(ctx)
-        problems.append(FieldError(
-            "next_pep", "date",
-            f"set the date of next term's PEP (in the {following.label}) or record why not"))
+        problems.append(
+            FieldError(
+                "next_pep",
+                "date",
+                f"set the date of next term's PEP (in the {following.label}) or record why not",
+            )
+        )
     for key in ("attendees", "actions", "next_pep"):
         problems.extend(section_gaps(ctx, key))
         problems.extend(check_section(ctx, key, ctx.content(key)))
@@ -367,8 +422,7 @@ def return_deadline(meeting_day: date, calendar: TermCalendar, rules: PepRules) 
     return days_after_meeting(meeting_day, rules.return_days, calendar, rules)
 
 
-def days_after_meeting(meeting_day: date, n: int, calendar: TermCalendar,
-                       rules: PepRules) -> date:
+def days_after_meeting(meeting_day: date, n: int, calendar: TermCalendar, rules: PepRules) -> date:
     """The day n days after the meeting, counted as the return deadline is: working days
     or calendar days (PepRules.return_in_working_days)."""
     if rules.return_in_working_days:

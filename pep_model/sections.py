@@ -24,17 +24,17 @@ Content = dict[str, Any]
 
 
 class FieldKind(StrEnum):
-    TEXT = "text"            # one line
+    TEXT = "text"  # one line
     LONG_TEXT = "long_text"  # paragraphs
-    INTEGER = "integer"      # whole number, 0 or more
-    MONEY = "money"          # pounds typed, pence stored
+    INTEGER = "integer"  # whole number, 0 or more
+    MONEY = "money"  # pounds typed, pence stored
     DATE = "date"
     CHOICE = "choice"
-    FLAG = "flag"            # yes / no
+    FLAG = "flag"  # yes / no
 
 
 class Stage(StrEnum):
-    BEFORE = "before"    # completed before the meeting
+    BEFORE = "before"  # completed before the meeting
     MEETING = "meeting"  # captured in the meeting
 
 
@@ -85,68 +85,102 @@ YES_NO = (("yes", "Yes"), ("no", "No"))
 OUTCOMES = (("met", "Met"), ("partly_met", "Partly met"), ("not_met", "Not met"))
 HOW_ATTENDED = (("in_person", "In person"), ("teams", "On Teams"), ("phone", "By phone"))
 ATTENDEE_ROLES = (
-    ("designated_teacher", "Designated teacher"), ("pep_lead", "PEP lead"),
-    ("social_worker", "Social worker"), ("carer", "Carer"),
-    ("child", "Child or young person"), ("virtual_school_officer", "Virtual School officer"),
-    ("teacher", "Teacher or teaching assistant"), ("senco", "SENCo"),
-    ("iro", "Independent Reviewing Officer"), ("parent", "Parent"),
+    ("designated_teacher", "Designated teacher"),
+    ("pep_lead", "PEP lead"),
+    ("social_worker", "Social worker"),
+    ("carer", "Carer"),
+    ("child", "Child or young person"),
+    ("virtual_school_officer", "Virtual School officer"),
+    ("teacher", "Teacher or teaching assistant"),
+    ("senco", "SENCo"),
+    ("iro", "Independent Reviewing Officer"),
+    ("parent", "Parent"),
     ("other", "Other professional"),
 )
-SEN_CHOICES = (("none", "No identified SEN"), ("sen_support", "SEN support"),
-               ("ehcp", "EHC plan"))
+SEN_CHOICES = (("none", "No identified SEN"), ("sen_support", "SEN support"), ("ehcp", "EHC plan"))
 
 F = FieldSpec
 K = FieldKind
 
 SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
-        "send", "SEND needs",
+        "send",
+        "SEND needs",
         "Special educational needs and disabilities: the child's needs and the provision "
         "in place. Say 'none identified' where there are none.",
         fields=(
             F("status", "SEN status", K.CHOICE, choices=SEN_CHOICES),
-            F("needs", "Needs identified", K.LONG_TEXT, required=False,
-              hint="Required unless no SEN is identified"),
-            F("provision", "Provision in place", K.LONG_TEXT, required=False,
-              hint="Required unless no SEN is identified"),
+            F(
+                "needs",
+                "Needs identified",
+                K.LONG_TEXT,
+                required=False,
+                hint="Required unless no SEN is identified",
+            ),
+            F(
+                "provision",
+                "Provision in place",
+                K.LONG_TEXT,
+                required=False,
+                hint="Required unless no SEN is identified",
+            ),
             F("ehcp_review_date", "Next EHCP annual review", K.DATE, required=False),
         ),
     ),
     SectionSpec(
-        "voice", "The child's voice",
+        "voice",
+        "The child's voice",
         "In the child's own words where possible: what is going well, what is hard, what "
         "they would like to change, what helps them learn.",
         fields=(
             F("views", "What the child or young person says", K.LONG_TEXT),
-            F("how_gathered", "How their views were gathered", K.TEXT, required=False,
-              max_length=300),
+            F(
+                "how_gathered",
+                "How their views were gathered",
+                K.TEXT,
+                required=False,
+                max_length=300,
+            ),
         ),
     ),
     SectionSpec(
-        "attendance", "Attendance",
+        "attendance",
+        "Attendance",
         "Sessions this academic year to date. Attendance below the authority's threshold, "
         "and any unauthorised absence, needs an explanation.",
         fields=(
             F("possible_sessions", "Possible sessions", K.INTEGER),
             F("attended_sessions", "Sessions attended", K.INTEGER),
             F("unauthorised_sessions", "Unauthorised absences (sessions)", K.INTEGER),
-            F("explanation", "Explanation of absence", K.LONG_TEXT, required=False,
-              hint="Needed below the threshold or for any unauthorised absence"),
+            F(
+                "explanation",
+                "Explanation of absence",
+                K.LONG_TEXT,
+                required=False,
+                hint="Needed below the threshold or for any unauthorised absence",
+            ),
         ),
     ),
     SectionSpec(
-        "exclusions", "Exclusions and suspensions",
+        "exclusions",
+        "Exclusions and suspensions",
         "Suspensions and exclusions this academic year.",
         fields=(
             F("suspensions", "Suspensions this year", K.INTEGER),
             F("days_lost", "School days lost to suspension", K.INTEGER),
             F("permanent_exclusion", "Permanently excluded", K.FLAG),
-            F("details", "Details and the support put in place", K.LONG_TEXT, required=False,
-              hint="Needed when there has been a suspension or exclusion"),
+            F(
+                "details",
+                "Details and the support put in place",
+                K.LONG_TEXT,
+                required=False,
+                hint="Needed when there has been a suspension or exclusion",
+            ),
         ),
     ),
     SectionSpec(
-        "attainment", "Attainment",
+        "attainment",
+        "Attainment",
         "For each subject or area of learning: where the child is now and where they are "
         "expected to be.",
         row_fields=(
@@ -155,10 +189,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
             F("expected", "Expected or target", K.TEXT, max_length=100),
             F("on_track", "On track", K.CHOICE, choices=YES_NO),
         ),
-        row_noun="subject", min_rows=1, max_rows=20,
+        row_noun="subject",
+        min_rows=1,
+        max_rows=20,
     ),
     SectionSpec(
-        "wellbeing", "How the child is doing in school",
+        "wellbeing",
+        "How the child is doing in school",
         "The school's view, with a trauma-informed focus: relationships, feeling safe, "
         "regulation, strengths and what helps.",
         fields=(
@@ -168,7 +205,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ),
     ),
     SectionSpec(
-        "previous_targets", "Review of previous SMART targets",
+        "previous_targets",
+        "Review of previous SMART targets",
         "Last term's targets, carried forward: was each met, and what is the evidence?",
         row_fields=(
             # room for a carried target: "T1: <1000> (owner: <200>) by dd/mm/yyyy"
@@ -176,10 +214,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
             F("outcome", "Outcome", K.CHOICE, choices=OUTCOMES),
             F("evidence", "Evidence", K.LONG_TEXT, max_length=2000),
         ),
-        row_noun="previous target", min_rows=0, max_rows=15,
+        row_noun="previous target",
+        min_rows=0,
+        max_rows=15,
     ),
     SectionSpec(
-        "targets", "Current SMART targets",
+        "targets",
+        "Current SMART targets",
         "Specific, measurable targets for this term: who owns each, by when, and how "
         "progress will be measured.",
         row_fields=(
@@ -188,13 +229,21 @@ SECTIONS: tuple[SectionSpec, ...] = (
             F("owner", "Who is responsible", K.TEXT, max_length=200),
             F("due", "By when", K.DATE),
             F("measure", "How progress is measured", K.LONG_TEXT, max_length=1000),
-            F("support", "Support linked to the target", K.LONG_TEXT, required=False,
-              max_length=1000),
+            F(
+                "support",
+                "Support linked to the target",
+                K.LONG_TEXT,
+                required=False,
+                max_length=1000,
+            ),
         ),
-        row_noun="target", min_rows=1, max_rows=10,
+        row_noun="target",
+        min_rows=1,
+        max_rows=10,
     ),
     SectionSpec(
-        "pupil_premium", "Pupil Premium Plus requests",
+        "pupil_premium",
+        "Pupil Premium Plus requests",
         "What PP+ is requested this term, for which target, and the impact expected. "
         "Leave empty when nothing is requested.",
         row_fields=(
@@ -203,21 +252,30 @@ SECTIONS: tuple[SectionSpec, ...] = (
             F("target", "Target it serves (ref)", K.TEXT, max_length=10),
             F("impact", "Expected impact", K.LONG_TEXT, max_length=1000),
         ),
-        row_noun="request", min_rows=0, max_rows=10,
+        row_noun="request",
+        min_rows=0,
+        max_rows=10,
     ),
     SectionSpec(
-        "transition", "Transition plan",
+        "transition",
+        "Transition plan",
         "For a child starting, or who has just started, a new school or setting, or at a "
         "phase change: the plan to make the move go well.",
         fields=(
-            F("plan", "Transition plan", K.LONG_TEXT, required=False,
-              hint="Required for transition cases"),
+            F(
+                "plan",
+                "Transition plan",
+                K.LONG_TEXT,
+                required=False,
+                hint="Required for transition cases",
+            ),
             F("next_setting", "New or next setting", K.TEXT, required=False, max_length=200),
             F("start_date", "Start date at the new setting", K.DATE, required=False),
         ),
     ),
     SectionSpec(
-        "carer", "Carer's views and role",
+        "carer",
+        "Carer's views and role",
         "The carer's view of the child's education and how they support learning at home.",
         fields=(
             F("views", "Carer's views", K.LONG_TEXT),
@@ -225,38 +283,53 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ),
     ),
     SectionSpec(
-        "attendees", "Who attended",
+        "attendees",
+        "Who attended",
         "Everyone at the meeting, their role, and how they joined.",
         row_fields=(
             F("name", "Name", K.TEXT, max_length=200),
             F("role", "Role", K.CHOICE, choices=ATTENDEE_ROLES),
             F("attended", "How they attended", K.CHOICE, choices=HOW_ATTENDED),
         ),
-        row_noun="attendee", min_rows=1, max_rows=30, stage=Stage.MEETING,
+        row_noun="attendee",
+        min_rows=1,
+        max_rows=30,
+        stage=Stage.MEETING,
     ),
     SectionSpec(
-        "summary", "Meeting summary",
+        "summary",
+        "Meeting summary",
         "What was discussed and agreed.",
         fields=(F("summary", "Summary", K.LONG_TEXT, max_length=8000),),
         stage=Stage.MEETING,
     ),
     SectionSpec(
-        "actions", "Actions",
+        "actions",
+        "Actions",
         "Who will do what, by when.",
         row_fields=(
             F("action", "Action", K.LONG_TEXT, max_length=1000),
             F("owner", "Owner", K.TEXT, max_length=200),
             F("due", "Due", K.DATE),
         ),
-        row_noun="action", min_rows=0, max_rows=20, stage=Stage.MEETING,
+        row_noun="action",
+        min_rows=0,
+        max_rows=20,
+        stage=Stage.MEETING,
     ),
     SectionSpec(
-        "next_pep", "Next PEP meeting",
+        "next_pep",
+        "Next PEP meeting",
         "The date of next term's PEP, set before the meeting ends.",
         fields=(
             F("date", "Date of next term's PEP", K.DATE, required=False),
-            F("reason", "Reason no date could be set", K.LONG_TEXT, required=False,
-              max_length=1000),
+            F(
+                "reason",
+                "Reason no date could be set",
+                K.LONG_TEXT,
+                required=False,
+                max_length=1000,
+            ),
         ),
         stage=Stage.MEETING,
     ),
@@ -318,8 +391,7 @@ def parse_value(spec: FieldSpec, raw: RawValue) -> Any:
     text = str(raw).strip()
     if spec.kind in (FieldKind.TEXT, FieldKind.LONG_TEXT):
         if len(text) > spec.max_length:
-            raise ValueError(f"keep this under {spec.max_length} characters "
-                             f"(it has {len(text)})")
+            raise ValueError(f"keep this under {spec.max_length} characters (it has {len(text)})")
         return text if spec.kind is FieldKind.LONG_TEXT else " ".join(text.split())
     if spec.kind is FieldKind.INTEGER:
         if not text.isdecimal() or len(text) > 6:
@@ -395,8 +467,9 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
     known = {f.name for f in spec.fields} | ({"rows"} if spec.is_table else set())
     for name in raw:
         if name not in known and name != CONFIRMED:
-            errors.append(FieldError(key, repair_broken(str(name)),
-                                     "is not a field of this section"))
+            errors.append(
+                FieldError(key, repair_broken(str(name)), "is not a field of this section")
+            )
     for f in spec.fields:
         try:
             content[f.name] = parse_value(f, raw.get(f.name))
@@ -419,8 +492,11 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
             row: Content = {}
             for name in row_raw:
                 if name not in row_names:
-                    errors.append(FieldError(key, repair_broken(str(name)),
-                                             "is not a field of this table", len(rows)))
+                    errors.append(
+                        FieldError(
+                            key, repair_broken(str(name)), "is not a field of this table", len(rows)
+                        )
+                    )
             for f in spec.row_fields:
                 try:
                     row[f.name] = parse_value(f, row_raw.get(f.name))
@@ -429,8 +505,7 @@ def normalise_section(key: str, raw: Mapping[str, Any]) -> tuple[Content, list[F
                     row[f.name] = None
             rows.append(row)
         if spec.max_rows and len(rows) > spec.max_rows:
-            errors.append(FieldError(key, "rows",
-                                     f"no more than {spec.max_rows} {spec.row_noun}s"))
+            errors.append(FieldError(key, "rows", f"no more than {spec.max_rows} {spec.row_noun}s"))
         content["rows"] = rows
     names = {f.name for f in (*spec.fields, *spec.row_fields)}
     tokens, problem = confirmations_in(raw.get(CONFIRMED), names, content)
@@ -454,8 +529,10 @@ def raw_from_content(key: str, content: Mapping[str, Any]) -> dict[str, Any]:
     spec = section_spec(key)
     raw: dict[str, Any] = {f.name: input_value(f, content.get(f.name)) for f in spec.fields}
     if spec.is_table:
-        raw["rows"] = [{f.name: input_value(f, row.get(f.name)) for f in spec.row_fields}
-                       for row in content.get("rows") or []]
+        raw["rows"] = [
+            {f.name: input_value(f, row.get(f.name)) for f in spec.row_fields}
+            for row in content.get("rows") or []
+        ]
     if content.get(CONFIRMED):
         raw[CONFIRMED] = list(content[CONFIRMED])
     return raw

@@ -43,8 +43,16 @@ from pep_model.use_cases import SaveOutcome, load_pep, require, retry
 from pep_model.workflow import PepStatus, check_move, is_before_meeting, section_editable
 
 # importers of these names from here: the meeting's outcomes, and the shared helpers
-__all__ = ["Attendance", "AttendeeOutcome", "PepService", "PepView", "SaveOutcome",
-           "carry_forward_targets", "load_pep", "require"]
+__all__ = [
+    "Attendance",
+    "AttendeeOutcome",
+    "PepService",
+    "PepView",
+    "SaveOutcome",
+    "carry_forward_targets",
+    "load_pep",
+    "require",
+]
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,8 @@ class PepView:
     def editable_by(self, actor: Actor, key: str) -> bool:
         """Whether this person can change this section now (else they see it read-only)."""
         return actor.can(Capability.EDIT, self.child) and section_editable(
-            self.pep.status, section_spec(key).stage is Stage.MEETING)
+            self.pep.status, section_spec(key).stage is Stage.MEETING
+        )
 
     @cached_property
     def transition_reasons(self) -> tuple[str, ...]:
@@ -76,8 +85,9 @@ class PepView:
 class PepService(MeetingUseCases):
     """The PEP's use cases; the meeting's are in pep_model/meeting_use_cases.py."""
 
-    def __init__(self, uow: UnitOfWorkFactory, calendar: TermCalendar, rules: PepRules,
-                 clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, calendar: TermCalendar, rules: PepRules, clock: Clock
+    ) -> None:
         self.uow = uow
         self.calendar = calendar
         self.rules = rules
@@ -86,9 +96,14 @@ class PepService(MeetingUseCases):
     # ---- reading ---------------------------------------------------------------
 
     def context(self, pep: Pep, child: Child) -> PepContext:
-        return PepContext(child=child, term=self.calendar.get(pep.term_id),
-                          calendar=self.calendar, rules=self.rules,
-                          today=self.clock.today(), sections=pep.sections)
+        return PepContext(
+            child=child,
+            term=self.calendar.get(pep.term_id),
+            calendar=self.calendar,
+            rules=self.rules,
+            today=self.clock.today(),
+            sections=pep.sections,
+        )
 
     def current_term_id(self) -> str:
         return self.calendar.current_or_next(self.clock.today()).id
@@ -96,8 +111,9 @@ class PepService(MeetingUseCases):
     def view(self, pep: Pep, child: Child) -> PepView:
         return PepView(pep, child, self.context(pep, child))
 
-    async def get(self, pep_id: str, actor: Actor,
-                  capability: Capability = Capability.VIEW) -> PepView:
+    async def get(
+        self, pep_id: str, actor: Actor, capability: Capability = Capability.VIEW
+    ) -> PepView:
         async with self.uow() as uow:
             pep, child = await load_pep(uow, pep_id)
         require(actor, capability, child)
@@ -109,25 +125,33 @@ class PepService(MeetingUseCases):
         term_id = term_id or self.current_term_id()
         async with self.uow() as uow:
             children = actor.visible(await uow.children.list_all())
-            peps = {p.child_id: p for p in await uow.peps.find(
-                term_id=term_id, child_ids=[c.lcs_id for c in children])}
-            return [self.view(peps.get(child.lcs_id) or
-                              await self._new_pep(uow, child, term_id), child)
-                    for child in children]
+            peps = {
+                p.child_id: p
+                for p in await uow.peps.find(
+                    term_id=term_id, child_ids=[c.lcs_id for c in children]
+                )
+            }
+            return [
+                self.view(peps.get(child.lcs_id) or await self._new_pep(uow, child, term_id), child)
+                for child in children
+            ]
 
     async def open_term(self, term_id: str) -> None:
         """Open every child's PEP for the term that is not open yet (term start)."""
         async with self.uow() as uow:
             children = await uow.children.list_all()
-            opened = {p.child_id for p in await uow.peps.find(
-                term_id=term_id, child_ids=[c.lcs_id for c in children])}
+            opened = {
+                p.child_id
+                for p in await uow.peps.find(
+                    term_id=term_id, child_ids=[c.lcs_id for c in children]
+                )
+            }
             for child in children:
                 if child.lcs_id not in opened:
                     await self._open(uow, child, term_id)
             await uow.commit()
 
-    async def pep_or_preview(self, child_id: str, term_id: str,
-                             actor: Actor) -> PepView:
+    async def pep_or_preview(self, child_id: str, term_id: str, actor: Actor) -> PepView:
         """The child's PEP for the term as the actor may see it: opened (stored) when
         they can complete it; for someone who only reads, the stored PEP or, if nobody
         has opened it yet, how it would open — nothing is written for a reader."""
@@ -168,8 +192,7 @@ class PepService(MeetingUseCases):
             previous = await uow.peps.get(pep_id_for(child.lcs_id, previous_term.id))
             if previous is not None:
                 pep.sections["previous_targets"] = carry_forward_targets(previous)
-        pep.sections.setdefault("send", {**empty_content("send"),
-                                         "status": child.sen_status.value})
+        pep.sections.setdefault("send", {**empty_content("send"), "status": child.sen_status.value})
         return pep
 
     async def _open(self, uow: UnitOfWork, child: Child, term_id: str) -> Pep:
@@ -184,9 +207,15 @@ class PepService(MeetingUseCases):
 
     # ---- saving a section --------------------------------------------------------
 
-    async def record_section(self, pep_id: str, key: str, raw: Mapping[str, Any],
-                             actor: Actor, expected_version: int,
-                             in_chat: str | None = None) -> SaveOutcome:
+    async def record_section(
+        self,
+        pep_id: str,
+        key: str,
+        raw: Mapping[str, Any],
+        actor: Actor,
+        expected_version: int,
+        in_chat: str | None = None,
+    ) -> SaveOutcome:
         """Save one section as typed on a card showing `expected_version`.
 
         What equals the stored content is "saved" whoever sends it and whatever version
@@ -205,8 +234,9 @@ class PepService(MeetingUseCases):
             if in_chat is not None and not pep.walkthrough_in(in_chat):
                 raise NotInThisChat(pep)
             if not section_editable(pep.status, spec.stage is Stage.MEETING):
-                raise NotAllowed(f"'{spec.title}' cannot be changed while the PEP is "
-                                 f"'{pep.status.label}'.")
+                raise NotAllowed(
+                    f"'{spec.title}' cannot be changed while the PEP is '{pep.status.label}'."
+                )
             if expected_version > pep.version:
                 raise CardOutOfStep()
             content, errors = normalise_section(key, raw)
@@ -219,8 +249,9 @@ class PepService(MeetingUseCases):
                 return SaveOutcome(pep, child)
             ctx = self.context(pep, child).with_section(key, content)
             unreadable = {(e.field, e.row) for e in errors}  # one message per field
-            errors += [e for e in check_section(ctx, key, content)
-                       if (e.field, e.row) not in unreadable]
+            errors += [
+                e for e in check_section(ctx, key, content) if (e.field, e.row) not in unreadable
+            ]
             if errors:
                 return SaveOutcome(pep, child, errors)
             if pep.section_versions.get(key, 0) > expected_version:
@@ -231,8 +262,9 @@ class PepService(MeetingUseCases):
             pep.section_versions[key] = read_version + 1
             self._settle_status(pep, child, actor, ctx)
             await uow.peps.save(pep, read_version)
-            await uow.audit.append(AuditEntry(self.clock.now(), actor.id, pep.id,
-                                              "section.save", key, before, content))
+            await uow.audit.append(
+                AuditEntry(self.clock.now(), actor.id, pep.id, "section.save", key, before, content)
+            )
             await uow.commit()
             return SaveOutcome(pep, child, changed=True)
 
@@ -258,9 +290,14 @@ def carry_forward_targets(previous: Pep) -> Content:
     rows = []
     for row in previous.section("targets").get("rows") or []:
         owner = f" (owner: {row['owner']})" if row.get("owner") else ""
-        due = f" by {british_date(date.fromisoformat(row['due']))}" \
-            if row.get("due") else ""
-        rows.append({"target": f"{row.get('ref', '')}: {row.get('description', '')}"
-                     f"{owner}{due}".strip(": "),
-                     "outcome": None, "evidence": None})
+        due = f" by {british_date(date.fromisoformat(row['due']))}" if row.get("due") else ""
+        rows.append(
+            {
+                "target": f"{row.get('ref', '')}: {row.get('description', '')}{owner}{due}".strip(
+                    ": "
+                ),
+                "outcome": None,
+                "evidence": None,
+            }
+        )
     return {"rows": rows}

@@ -17,8 +17,20 @@ class Season(StrEnum):
 
 # English names whatever the server's locale
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -184,22 +196,38 @@ DEFAULT_TERMS = (
 # England and Wales bank holidays (gov.uk), by name: used for working-day deadlines and
 # to say why a day is no school day.
 BANK_HOLIDAY_NAMES: dict[str, str] = {
-    "2025-01-01": "New Year's Day", "2025-04-18": "Good Friday",
-    "2025-04-21": "Easter Monday", "2025-05-05": "Early May bank holiday",
-    "2025-05-26": "Spring bank holiday", "2025-08-25": "Summer bank holiday",
-    "2025-12-25": "Christmas Day", "2025-12-26": "Boxing Day",
-    "2026-01-01": "New Year's Day", "2026-04-03": "Good Friday",
-    "2026-04-06": "Easter Monday", "2026-05-04": "Early May bank holiday",
-    "2026-05-25": "Spring bank holiday", "2026-08-31": "Summer bank holiday",
-    "2026-12-25": "Christmas Day", "2026-12-28": "Boxing Day, substitute day",
-    "2027-01-01": "New Year's Day", "2027-03-26": "Good Friday",
-    "2027-03-29": "Easter Monday", "2027-05-03": "Early May bank holiday",
-    "2027-05-31": "Spring bank holiday", "2027-08-30": "Summer bank holiday",
-    "2027-12-27": "Christmas Day, substitute day", "2027-12-28": "Boxing Day, substitute day",
-    "2028-01-03": "New Year's Day, substitute day", "2028-04-14": "Good Friday",
-    "2028-04-17": "Easter Monday", "2028-05-01": "Early May bank holiday",
-    "2028-05-29": "Spring bank holiday", "2028-08-28": "Summer bank holiday",
-    "2028-12-25": "Christmas Day", "2028-12-26": "Boxing Day",
+    "2025-01-01": "New Year's Day",
+    "2025-04-18": "Good Friday",
+    "2025-04-21": "Easter Monday",
+    "2025-05-05": "Early May bank holiday",
+    "2025-05-26": "Spring bank holiday",
+    "2025-08-25": "Summer bank holiday",
+    "2025-12-25": "Christmas Day",
+    "2025-12-26": "Boxing Day",
+    "2026-01-01": "New Year's Day",
+    "2026-04-03": "Good Friday",
+    "2026-04-06": "Easter Monday",
+    "2026-05-04": "Early May bank holiday",
+    "2026-05-25": "Spring bank holiday",
+    "2026-08-31": "Summer bank holiday",
+    "2026-12-25": "Christmas Day",
+    "2026-12-28": "Boxing Day, substitute day",
+    "2027-01-01": "New Year's Day",
+    "2027-03-26": "Good Friday",
+    "2027-03-29": "Easter Monday",
+    "2027-05-03": "Early May bank holiday",
+    "2027-05-31": "Spring bank holiday",
+    "2027-08-30": "Summer bank holiday",
+    "2027-12-27": "Christmas Day, substitute day",
+    "2027-12-28": "Boxing Day, substitute day",
+    "2028-01-03": "New Year's Day, substitute day",
+    "2028-04-14": "Good Friday",
+    "2028-04-17": "Easter Monday",
+    "2028-05-01": "Early May bank holiday",
+    "2028-05-29": "Spring bank holiday",
+    "2028-08-28": "Summer bank holiday",
+    "2028-12-25": "Christmas Day",
+    "2028-12-26": "Boxing Day",
 }
 DEFAULT_BANK_HOLIDAYS = tuple(sorted(BANK_HOLIDAY_NAMES))
 
@@ -208,8 +236,9 @@ DEFAULT_BANK_HOLIDAYS = tuple(sorted(BANK_HOLIDAY_NAMES))
 TermRow = tuple[str, ...]
 
 
-def build_calendar(rows: Iterable[TermRow],
-                   bank_holidays: Iterable[str] = DEFAULT_BANK_HOLIDAYS) -> TermCalendar:
+def build_calendar(
+    rows: Iterable[TermRow], bank_holidays: Iterable[str] = DEFAULT_BANK_HOLIDAYS
+) -> TermCalendar:
     """Rows of (term id, first day, last day[, half-term first day, half-term last day]),
     ISO dates. A half-term must lie inside its term."""
     terms = tuple(_term(row) for row in rows)
@@ -218,8 +247,10 @@ def build_calendar(rows: Iterable[TermRow],
 
 def _term(row: TermRow) -> Term:
     if len(row) not in (3, 5):
-        raise ValueError("a term needs an id, a first and a last day, and optionally a "
-                         f"half-term's first and last day; got {len(row)} values")
+        raise ValueError(
+            "a term needs an id, a first and a last day, and optionally a "
+            f"half-term's first and last day; got {len(row)} values"
+        )
     term_id, start, end = row[:3]
     year, season = parse_term_id(term_id)
     first, last = _d(start), _d(end)
@@ -228,29 +259,32 @@ def _term(row: TermRow) -> Term:
     return Term(first, last, season, year, _half_term(term_id, first, last, row[3:]))
 
 
-def _half_term(term_id: str, first: date, last: date,
-               cells: tuple[str, ...]) -> HalfTerm | None:
+def _half_term(term_id: str, first: date, last: date, cells: tuple[str, ...]) -> HalfTerm | None:
     given = [c.strip() for c in cells if c.strip()]
     if not given:
         return None
     if len(given) != 2:
-        raise ValueError(f"term {term_id}: give both the half-term's first and last day, "
-                         "or neither")
+        raise ValueError(
+            f"term {term_id}: give both the half-term's first and last day, or neither"
+        )
     half = HalfTerm(_d(given[0]), _d(given[1]))
     if half.end < half.start:
         raise ValueError(f"term {term_id}: the half-term ends before it starts")
     if half.start < first or half.end > last:
-        raise ValueError(f"term {term_id}: the half-term ({half.start.isoformat()} to "
-                         f"{half.end.isoformat()}) is not inside the term "
-                         f"({first.isoformat()} to {last.isoformat()})")
+        raise ValueError(
+            f"term {term_id}: the half-term ({half.start.isoformat()} to "
+            f"{half.end.isoformat()}) is not inside the term "
+            f"({first.isoformat()} to {last.isoformat()})"
+        )
     return half
 
 
 TERM_FILE_COLUMNS = ("term_id", "start", "end", "half_term_start", "half_term_end")
 
 
-def calendar_from_rows(rows: Iterable[Mapping[str, str | None]],
-                       bank_holidays: Iterable[str] = DEFAULT_BANK_HOLIDAYS) -> TermCalendar:
+def calendar_from_rows(
+    rows: Iterable[Mapping[str, str | None]], bank_holidays: Iterable[str] = DEFAULT_BANK_HOLIDAYS
+) -> TermCalendar:
     """PEP_TERM_DATES_FILE's rows (a CSV with a header line): term_id, start, end and,
     optionally, half_term_start, half_term_end — ISO dates; a term's half-term cells may
     be left empty, and files without those columns (written before half-terms were
@@ -261,8 +295,9 @@ def calendar_from_rows(rows: Iterable[Mapping[str, str | None]],
         try:
             missing = [TERM_FILE_COLUMNS[i] for i in range(3) if not cells[i]]
             if missing:
-                raise ValueError(f"{', '.join(missing)} missing (columns: "
-                                 f"{','.join(TERM_FILE_COLUMNS)})")
+                raise ValueError(
+                    f"{', '.join(missing)} missing (columns: {','.join(TERM_FILE_COLUMNS)})"
+                )
             terms.append(_term(cells))
         except ValueError as exc:
             raise ValueError(f"term dates, line {number}: {exc}") from None

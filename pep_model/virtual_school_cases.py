@@ -17,8 +17,7 @@ from pep_model.workflow import is_before_meeting
 COMPLEX_CASE = "a complex case flagged by the Virtual School"
 
 
-def virtual_school_reasons(child: Child, term: Term, rules: PepRules, today: date
-                           ) -> list[str]:
+def virtual_school_reasons(child: Child, term: Term, rules: PepRules, today: date) -> list[str]:
     """Why the Virtual School takes part in this child's PEP this term; none: it need not."""
     reasons = transition_reasons(child, term, rules, today)
     if child.complex_case:
@@ -46,15 +45,24 @@ async def alert_unscheduled(service: PepService, today: date | None = None) -> i
         done = await uow.outbox.existing(list(keys.values()))
         for child in children:
             pep = peps.get(child.lcs_id)
-            if child.lcs_id in booked or keys[child.lcs_id] in done or (
-                    pep is not None and not is_before_meeting(pep.status)):
+            if (
+                child.lcs_id in booked
+                or keys[child.lcs_id] in done
+                or (pep is not None and not is_before_meeting(pep.status))
+            ):
                 continue
             if not virtual_school_reasons(child, term, service.rules, today):
                 continue
-            await uow.outbox.add(notice(
-                keys[child.lcs_id], VIRTUAL_SCHOOL_CHANNEL, "virtual_school_unscheduled",
-                {"child_id": child.lcs_id, "term_id": term.id, "school_days": days},
-                pep_id=pep_id_for(child.lcs_id, term.id)), now)
+            await uow.outbox.add(
+                notice(
+                    keys[child.lcs_id],
+                    VIRTUAL_SCHOOL_CHANNEL,
+                    "virtual_school_unscheduled",
+                    {"child_id": child.lcs_id, "term_id": term.id, "school_days": days},
+                    pep_id=pep_id_for(child.lcs_id, term.id),
+                ),
+                now,
+            )
             added += 1
         await uow.commit()
     return added

@@ -60,8 +60,7 @@ MOVES: dict[tuple[PepStatus, PepStatus], Capability] = {
 }
 
 # Where sections can still be edited, and which stage's sections.
-EDITABLE_BEFORE = frozenset({*_BEFORE, S.IN_MEETING, S.AWAITING_RETURN,
-                             S.AMENDMENTS_REQUESTED})
+EDITABLE_BEFORE = frozenset({*_BEFORE, S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED})
 EDITABLE_MEETING = frozenset({S.IN_MEETING, S.AWAITING_RETURN, S.AMENDMENTS_REQUESTED})
 
 
@@ -92,8 +91,7 @@ def already(status: PepStatus) -> str:
     return ALREADY.get(status, f"This PEP is already '{status.label}'.")
 
 
-def check_move(current: PepStatus, target: PepStatus,
-               capabilities: frozenset[Capability]) -> None:
+def check_move(current: PepStatus, target: PepStatus, capabilities: frozenset[Capability]) -> None:
     """Raises AlreadyDone (the PEP is there already), IllegalTransition or NotAllowed,
     each with a message in a person's words: statuses by their labels."""
     if current == target:
@@ -102,8 +100,9 @@ def check_move(current: PepStatus, target: PepStatus,
     if needed is None:
         raise IllegalTransition(current.label, target.label)
     if needed not in capabilities:
-        raise NotAllowed(f"Moving a PEP to '{target.label}' is for "
-                         f"{WHO_MAY.get(needed, 'someone else')}.")
+        raise NotAllowed(
+            f"Moving a PEP to '{target.label}' is for {WHO_MAY.get(needed, 'someone else')}."
+        )
 
 
 def is_before_meeting(status: PepStatus) -> bool:

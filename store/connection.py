@@ -57,8 +57,9 @@ class StoreConnection:
                 self._lean = driver
         return self._lean
 
-    async def read(self, statement: Executable, params: dict[str, Any] | None = None,
-                   *, point: bool = False) -> CursorResult[Any]:
+    async def read(
+        self, statement: Executable, params: dict[str, Any] | None = None, *, point: bool = False
+    ) -> CursorResult[Any]:
         """point: at most a few rows found by key, so on SQLite it runs without a trip
         to the driver thread (store/sqlite_driver.py); other reads keep the event loop
         free while SQLite scans."""
@@ -72,8 +73,9 @@ class StoreConnection:
         finally:
             driver.inline_next = False  # never left for a later statement
 
-    async def write(self, statement: Executable,
-                    params: dict[str, Any] | None = None) -> CursorResult[Any]:
+    async def write(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> CursorResult[Any]:
         return await self._write(lambda: self.conn.execute(statement, params))
 
     async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
@@ -106,8 +108,9 @@ class StoreConnection:
         try:
             yield
         except sqlite3.Error as error:
-            raise DBAPIError.instance(sql, None, error, sqlite3.Error, hide_parameters=True,
-                                      dialect=self.conn.dialect) from error
+            raise DBAPIError.instance(
+                sql, None, error, sqlite3.Error, hide_parameters=True, dialect=self.conn.dialect
+            ) from error
 
     async def _write(self, run: Callable[[], Awaitable[T]]) -> T:
         """run() the write, on SQLite first taking the writer lock: this process's
@@ -147,8 +150,9 @@ class StoreConnection:
             self._holding = True
         except TimeoutError:
             # never hang: carry on without the queue; SQLite's own busy timeout applies
-            log.warning("waited %ss to write; continuing without the write queue",
-                        WRITE_QUEUE_SECONDS)
+            log.warning(
+                "waited %ss to write; continuing without the write queue", WRITE_QUEUE_SECONDS
+            )
 
     def _release(self) -> None:
         if self._holding and self._write_lock is not None:

@@ -33,8 +33,9 @@ PING_AFTER_IDLE_S = 2.0
 _IDLE_SINCE = "pep_idle_since"
 
 
-def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S,
-                **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S, **kwargs: Any
+) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite:// or postgresql+asyncpg://).
     PostgreSQL: a pooled connection idle for ping_after_idle_s or more is checked before
     it is handed out (see _ping_idle_connections)."""
@@ -55,8 +56,10 @@ def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S,
         if not kwargs.get("pool_pre_ping"):
             _ping_idle_connections(engine, ping_after_idle_s)
         return engine
-    raise ValueError(f"unsupported database URL scheme '{parsed.drivername}': "
-                     "use sqlite+aiosqlite:// or postgresql+asyncpg://")
+    raise ValueError(
+        f"unsupported database URL scheme '{parsed.drivername}': "
+        "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+    )
 
 
 def _ping_idle_connections(engine: AsyncEngine, after_s: float) -> None:
@@ -97,8 +100,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         # aiosqlite with at most one driver-thread trip per statement (sqlite_driver.py)
-        return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=sqlite_driver.connect,
-                                            **cparams)
+        return dialect.loaded_dbapi.connect(
+            *cargs, async_creator_fn=sqlite_driver.connect, **cparams
+        )
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

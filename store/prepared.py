@@ -36,14 +36,22 @@ class Compiled:
     results: tuple[Processor, ...]
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
-        return [params[name] if process is None else process(params[name])
-                for name, process in self.binds]
+        return [
+            params[name] if process is None else process(params[name])
+            for name, process in self.binds
+        ]
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
         results = self.results
-        return [self.row._make([v if p is None or v is None else p(v)
-                                for p, v in zip(results, values, strict=True)])
-                for values in raw]
+        return [
+            self.row._make(
+                [
+                    v if p is None or v is None else p(v)
+                    for p, v in zip(results, values, strict=True)
+                ]
+            )
+            for values in raw
+        ]
 
 
 class Prepared:
@@ -64,11 +72,15 @@ class Prepared:
         element = cast(ClauseElement, self.statement)
         compiled = cast(SQLCompiler, element.compile(dialect=dialect, column_keys=names))
         order = compiled.positiontup or []
-        binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect)
-                       .bind_processor(dialect)) for name in order)
-        columns = list(self.statement.selected_columns) \
-            if isinstance(self.statement, Select) else []
+        binds = tuple(
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in order
+        )
+        columns = (
+            list(self.statement.selected_columns) if isinstance(self.statement, Select) else []
+        )
         row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
-        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                        for c in columns)
+        results = tuple(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        )
         return Compiled(compiled.string, binds, row, results)

@@ -41,8 +41,9 @@ import aiosqlite
 from aiosqlite.context import Result
 
 
-def _run(db: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
-         many: bool) -> tuple[sqlite3.Cursor, list[Any]]:
+def _run(
+    db: sqlite3.Connection, begin: str | None, sql: str, parameters: Any, many: bool
+) -> tuple[sqlite3.Cursor, list[Any]]:
     """The whole life of one sqlite3 cursor (in this thread or the driver thread)."""
     cursor = db.cursor()
     try:
@@ -64,8 +65,7 @@ DEFAULT_BUSY_TIMEOUT_S = 5.0
 
 # SQLite's default busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 then
 # 100 ms at a time (sqliteDefaultBusyCallback); the same steps, as asyncio sleeps.
-BUSY_STEPS_S = (0.001, 0.002, 0.005, 0.010, 0.015, 0.020, 0.025, 0.025, 0.025, 0.050,
-                0.050, 0.100)
+BUSY_STEPS_S = (0.001, 0.002, 0.005, 0.010, 0.015, 0.020, 0.025, 0.025, 0.025, 0.050, 0.050, 0.100)
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
@@ -106,9 +106,12 @@ class LeanCursor(aiosqlite.Cursor):
         if inline or conn.begin_first or conn._conn.in_transaction:
             self._done, self._rows = await conn.run(sql, parameters, many)
         else:
+
             async def trip() -> tuple[sqlite3.Cursor, list[Any]]:
                 return await conn._execute(  # type: ignore[no-untyped-call,no-any-return]
-                    _run, conn._conn, None, sql, parameters, many)
+                    _run, conn._conn, None, sql, parameters, many
+                )
+
             self._done, self._rows = await _until_not_busy(trip, conn.busy_timeout_s)
         self._next = 0
         return self
@@ -116,13 +119,13 @@ class LeanCursor(aiosqlite.Cursor):
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> LeanCursor:
         return await self._run(sql, [] if parameters is None else parameters, False)
 
-    async def executemany(self, sql: str,
-                          parameters: Iterable[Iterable[Any]]) -> LeanCursor:
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> LeanCursor:
         return await self._run(sql, parameters, True)
 
     async def executescript(self, sql_script: str) -> LeanCursor:
         self._done = await self._conn._execute(  # type: ignore[no-untyped-call]
-            self._conn._conn.executescript, sql_script)
+            self._conn._conn.executescript, sql_script
+        )
         self._rows, self._next = [], 0
         return self
 
@@ -134,12 +137,12 @@ class LeanCursor(aiosqlite.Cursor):
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         end = self._next + (self.arraysize if size is None else size)
-        chunk = self._rows[self._next:end]
+        chunk = self._rows[self._next : end]
         self._next += len(chunk)
         return chunk
 
     async def fetchall(self) -> list[Any]:
-        chunk = self._rows[self._next:]
+        chunk = self._rows[self._next :]
         self._next = len(self._rows)
         return chunk
 
@@ -183,8 +186,9 @@ class LeanConnection(aiosqlite.Connection):
     # Calls are made one at a time (SQLAlchemy and store/connection.py await each), so
     # the sqlite3 connection is never used by this thread and the driver thread at once.
 
-    async def run(self, sql: str, parameters: Any,
-                  many: bool = False) -> tuple[sqlite3.Cursor, list[Any]]:
+    async def run(
+        self, sql: str, parameters: Any, many: bool = False
+    ) -> tuple[sqlite3.Cursor, list[Any]]:
         """One statement in this thread, with `begin_first` before it when set: the
         finished sqlite3 cursor (rowcount, lastrowid) and every row. Cursors call it,
         and store/connection.py directly for its prepared statements."""
@@ -193,6 +197,7 @@ class LeanConnection(aiosqlite.Connection):
 
         async def attempt() -> tuple[sqlite3.Cursor, list[Any]]:
             return _run(db, begin, sql, parameters, many)
+
         return await _until_not_busy(attempt, self.busy_timeout_s)
 
     # commit() and rollback() do nothing when no transaction is open
@@ -201,8 +206,10 @@ class LeanConnection(aiosqlite.Connection):
     async def commit(self) -> None:
         db = self._conn
         if db.in_transaction:
+
             async def attempt() -> None:
                 await self._execute(db.commit)  # type: ignore[no-untyped-call]
+
             await _until_not_busy(attempt, self.busy_timeout_s)
 
     async def rollback(self) -> None:
@@ -229,7 +236,8 @@ def connect(database: str | bytes | Path, **kwargs: Any) -> LeanConnection:
     def connector() -> sqlite3.Connection:
         # used from the event loop's thread too (one call at a time, see LeanConnection)
         db: sqlite3.Connection = sqlite3.connect(
-            location, **{**kwargs, "timeout": 0, "check_same_thread": False})
+            location, **{**kwargs, "timeout": 0, "check_same_thread": False}
+        )
         return db
 
     conn = LeanConnection(connector, 64)

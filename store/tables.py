@@ -38,14 +38,15 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # JSON on SQLite, JSONB on PostgreSQL; Python None is SQL NULL, not JSON 'null'.
-Json: TypeEngine[Any] = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True),
-                                                             "postgresql")
+Json: TypeEngine[Any] = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 # The assignment's scope, computed by the database from child_id / school_urn so the
 # unique constraint never meets a NULL (NULLs are distinct in unique constraints).
-SCOPE_SQL = ("CASE WHEN child_id IS NOT NULL THEN 'child:' || child_id "
-             "WHEN school_urn IS NOT NULL THEN 'school:' || school_urn "
-             "ELSE 'authority' END")
+SCOPE_SQL = (
+    "CASE WHEN child_id IS NOT NULL THEN 'child:' || child_id "
+    "WHEN school_urn IS NOT NULL THEN 'school:' || school_urn "
+    "ELSE 'authority' END"
+)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -62,8 +63,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError("timestamps must be timezone-aware")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None,
-                             dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -72,13 +72,15 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 schools = Table(
-    "schools", metadata,
+    "schools",
+    metadata,
     Column("urn", String, primary_key=True),
     Column("name", String, nullable=False),
 )
 
 children = Table(
-    "children", metadata,
+    "children",
+    metadata,
     Column("lcs_id", String, primary_key=True),
     Column("first_name", String, nullable=False),
     Column("last_name", String, nullable=False),
@@ -97,7 +99,8 @@ children = Table(
 )
 
 people = Table(
-    "people", metadata,
+    "people",
+    metadata,
     Column("id", String, primary_key=True),  # lower-cased email
     Column("email", String, nullable=False),
     Column("name", String, nullable=False),
@@ -105,7 +108,8 @@ people = Table(
 )
 
 assignments = Table(
-    "assignments", metadata,
+    "assignments",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("person_id", String, ForeignKey("people.id"), nullable=False),
     Column("role", String, nullable=False),
@@ -116,7 +120,8 @@ assignments = Table(
 )
 
 peps = Table(
-    "peps", metadata,
+    "peps",
+    metadata,
     Column("id", String, primary_key=True),  # "<lcs_id>-<term_id>"
     Column("child_id", String, ForeignKey("children.lcs_id"), nullable=False),
     Column("term_id", String, nullable=False, index=True),
@@ -134,7 +139,8 @@ peps = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False),
     Column("actor_id", String, nullable=False),
@@ -146,7 +152,8 @@ audit_log = Table(
 )
 
 documents = Table(
-    "documents", metadata,
+    "documents",
+    metadata,
     Column("child_id", String, nullable=False),
     Column("term_id", String, nullable=False),
     Column("kind", String, nullable=False),
@@ -160,9 +167,10 @@ documents = Table(
 # ---- Microsoft 365: the transactional outbox, meetings, jobs, conversations ----------
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String, nullable=False, unique=True),   # the idempotency key
+    Column("key", String, nullable=False, unique=True),  # the idempotency key
     Column("kind", String, nullable=False),
     Column("payload", Json, nullable=False),
     Column("pep_id", String, index=True),
@@ -182,9 +190,9 @@ outbox = Table(
 )
 
 outbox_attachments = Table(
-    "outbox_attachments", metadata,
-    Column("message_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"),
-           nullable=False),
+    "outbox_attachments",
+    metadata,
+    Column("message_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
     Column("name", String, nullable=False),
     Column("media_type", String, nullable=False),
@@ -193,7 +201,8 @@ outbox_attachments = Table(
 )
 
 meetings = Table(
-    "meetings", metadata,
+    "meetings",
+    metadata,
     Column("pep_id", String, ForeignKey("peps.id"), primary_key=True),
     Column("child_id", String, nullable=False),
     Column("term_id", String, nullable=False, index=True),
@@ -209,7 +218,8 @@ meetings = Table(
 )
 
 jobs = Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     Column("name", String, primary_key=True),
     Column("next_run_at", UtcDateTime, nullable=False),
     Column("lease_owner", String),
@@ -221,7 +231,8 @@ jobs = Table(
 )
 
 conversation_refs = Table(
-    "conversation_refs", metadata,
+    "conversation_refs",
+    metadata,
     Column("id", String, primary_key=True),
     Column("reference", Json, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -230,7 +241,8 @@ conversation_refs = Table(
 # ---- after the meeting: QA rounds, PP+ requests and decisions, payment schedules ------
 
 qa_rounds = Table(
-    "qa_rounds", metadata,
+    "qa_rounds",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("pep_id", String, ForeignKey("peps.id"), nullable=False),
     Column("term_id", String, nullable=False, index=True),
@@ -247,7 +259,8 @@ qa_rounds = Table(
 )
 
 pp_requests = Table(
-    "pp_requests", metadata,
+    "pp_requests",
+    metadata,
     Column("id", String, primary_key=True),  # "<pep id>-pp<row>"
     Column("pep_id", String, ForeignKey("peps.id"), nullable=False, index=True),
     Column("child_id", String, nullable=False, index=True),
@@ -262,7 +275,7 @@ pp_requests = Table(
     Column("requested_by", String, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("withdrawn", Boolean, nullable=False),
-    Column("decision", String),              # pupil_premium.DecisionKind; NULL: open
+    Column("decision", String),  # pupil_premium.DecisionKind; NULL: open
     Column("approved_pence", Integer),
     Column("reason", String),
     Column("decided_by", String),
@@ -274,13 +287,21 @@ pp_requests = Table(
 
 # The overview reads a term's PEPs through this index alone: never the row, whose
 # sections JSON SQLite would otherwise step over for every child.
-Index("ix_peps_overview", peps.c.term_id, peps.c.child_id, peps.c.id, peps.c.status,
-      peps.c.meeting_held_on, peps.c.return_due)
+Index(
+    "ix_peps_overview",
+    peps.c.term_id,
+    peps.c.child_id,
+    peps.c.id,
+    peps.c.status,
+    peps.c.meeting_held_on,
+    peps.c.return_due,
+)
 
 pp_schedules = Table(
-    "pp_schedules", metadata,
+    "pp_schedules",
+    metadata,
     Column("term_id", String, primary_key=True),
-    Column("frozen_at", UtcDateTime),        # NULL: not exported yet
+    Column("frozen_at", UtcDateTime),  # NULL: not exported yet
     Column("frozen_by", String),
     Column("csv", String),
     Column("document", LargeBinary),
@@ -293,18 +314,31 @@ pp_schedules = Table(
 # instance is answered from here instead of running again (bot/invoke_replay.py) -------
 
 invoke_answers = Table(
-    "invoke_answers", metadata,
+    "invoke_answers",
+    metadata,
     Column("conversation_id", String, nullable=False),
     Column("activity_id", String, nullable=False),
-    Column("user_id", String, nullable=False),      # who sent it; nobody else is answered
-    Column("answer", Json),                         # NULL: being worked on
-    Column("lease_until", UtcDateTime),             # while being worked on
+    Column("user_id", String, nullable=False),  # who sent it; nobody else is answered
+    Column("answer", Json),  # NULL: being worked on
+    Column("lease_until", UtcDateTime),  # while being worked on
     Column("created_at", UtcDateTime, nullable=False, index=True),  # swept after a day
     PrimaryKeyConstraint("conversation_id", "activity_id"),
 )
 
-__all__ = ["assignments", "audit_log", "children", "conversation_refs", "documents",
-           "jobs", "meetings", "metadata", "outbox", "outbox_attachments", "people",
-           "peps", "schools"]
+__all__ = [
+    "assignments",
+    "audit_log",
+    "children",
+    "conversation_refs",
+    "documents",
+    "jobs",
+    "meetings",
+    "metadata",
+    "outbox",
+    "outbox_attachments",
+    "people",
+    "peps",
+    "schools",
+]
 __all__ += ["pp_requests", "pp_schedules", "qa_rounds"]
 __all__ += ["invoke_answers"]

@@ -56,9 +56,15 @@ def unavailable(error: BaseException, *, connecting: bool = False) -> bool:
 
 
 # busy or locked past the wait, cannot open the file, I/O error, disk full
-_SQLITE_OUT_OF_REACH = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
-                                  sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
-                                  sqlite3.SQLITE_FULL})
+_SQLITE_OUT_OF_REACH = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+    }
+)
 
 
 class SqlUnitOfWork:
@@ -95,8 +101,11 @@ class SqlUnitOfWork:
                 raise StoreUnavailable("The PEP records cannot be reached.") from error
             raise
         sync = conn.sync_connection  # set once connected
-        if conn.dialect.name == "sqlite" and sync is not None and \
-                not sync.get_execution_options().get(LAZY_BEGIN):
+        if (
+            conn.dialect.name == "sqlite"
+            and sync is not None
+            and not sync.get_execution_options().get(LAZY_BEGIN)
+        ):
             conn = await conn.execution_options(**{LAZY_BEGIN: True})
         db = self._db = StoreConnection(conn, self._write_lock)
         self.children = SqlChildRepository(db)
@@ -120,8 +129,12 @@ class SqlUnitOfWork:
             raise RuntimeError("commit() outside 'async with'")
         await self._db.commit()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._db is None:
             return
         try:
@@ -140,8 +153,11 @@ class SqlUnitOfWorkFactory:
         self.write_lock = asyncio.Lock()  # used on SQLite only
         # the same pool; on SQLite its connections come with LAZY_BEGIN already set,
         # instead of copying the connection with the option in every unit of work
-        self._uow_engine = engine.execution_options(**{LAZY_BEGIN: True}) \
-            if engine.dialect.name == "sqlite" else engine
+        self._uow_engine = (
+            engine.execution_options(**{LAZY_BEGIN: True})
+            if engine.dialect.name == "sqlite"
+            else engine
+        )
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._uow_engine, self.write_lock)

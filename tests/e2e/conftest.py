@@ -30,11 +30,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TODAY = date(2026, 11, 16)
 
 # people from examples/ (fictional)
-HARRIET = ("29:harriet", DEMO_USER_AAD_ID)          # DT, school 999101 (LCS100001)
-MARCUS = ("29:marcus", "aad-marcus")                # DT, another school
-RACHEL = ("29:rachel", "aad-rachel")                # social worker of LCS100001
-MAUREEN = ("29:maureen", "aad-maureen")             # carer of LCS100001
-STRANGER = ("29:stranger", "aad-stranger")          # not on record
+HARRIET = ("29:harriet", DEMO_USER_AAD_ID)  # DT, school 999101 (LCS100001)
+MARCUS = ("29:marcus", "aad-marcus")  # DT, another school
+RACHEL = ("29:rachel", "aad-rachel")  # social worker of LCS100001
+MAUREEN = ("29:maureen", "aad-maureen")  # carer of LCS100001
+STRANGER = ("29:stranger", "aad-stranger")  # not on record
 
 
 @dataclass
@@ -50,9 +50,15 @@ class BotEnv:
     def service_url(self) -> str:
         return self.connector.base_url
 
-    async def post(self, body: Any, *, headers: dict[str, str] | None = None,
-                   raw: bytes | None = None, content_type: str = "application/json",
-                   sign: bool = True) -> aiohttp.ClientResponse:
+    async def post(
+        self,
+        body: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        sign: bool = True,
+    ) -> aiohttp.ClientResponse:
         hdrs = {"Content-Type": content_type}
         if sign:
             hdrs.update(self.authority.header(self.service_url))
@@ -72,10 +78,23 @@ class BotEnv:
             await self.server.app[DELIVERY].idle()
             return json.loads(text) if text else None
 
-    async def invoke(self, who: tuple[str, str], conversation: str, value: Any,
-                     conversation_type: str = "groupChat", **kw: Any) -> dict[str, Any]:
-        body = await self.send(who, conversation, type="invoke", name="adaptiveCard/action",
-                               value=value, conversation_type=conversation_type, **kw)
+    async def invoke(
+        self,
+        who: tuple[str, str],
+        conversation: str,
+        value: Any,
+        conversation_type: str = "groupChat",
+        **kw: Any,
+    ) -> dict[str, Any]:
+        body = await self.send(
+            who,
+            conversation,
+            type="invoke",
+            name="adaptiveCard/action",
+            value=value,
+            conversation_type=conversation_type,
+            **kw,
+        )
         assert body is not None
         return body
 
@@ -88,10 +107,15 @@ def _settings(database: Path, authority_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         database_url=f"sqlite+aiosqlite:///{database}?timeout={SQLITE_TIMEOUT_S}",
-        app_id=APP_ID, openid_metadata_url=authority_url, token_issuer=ISSUER,
-        allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
-        outbox_dir=tmp_path / "outbox", jobs_enabled=False,
-        card_update_coalesce_seconds=0)
+        app_id=APP_ID,
+        openid_metadata_url=authority_url,
+        token_issuer=ISSUER,
+        allowed_tenants=[TENANT],
+        forms_dir=tmp_path / "forms",
+        outbox_dir=tmp_path / "outbox",
+        jobs_enabled=False,
+        card_update_coalesce_seconds=0,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -114,21 +138,25 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def bot_env(tmp_path: Path, demo_database: Path) -> AsyncIterator[BotEnv]:
     async with TokenAuthority() as authority, StubConnector() as connector:
-        connector.members.update({
-            MARCUS[0]: {"id": MARCUS[0], "email": "m.oyelaran@brackenfield.sch.example"},
-            RACHEL[0]: {"id": RACHEL[0], "email": "rachel.donnelly@northvale.example"},
-            MAUREEN[0]: {"id": MAUREEN[0], "email": "maureen.ashdown@carers.example"},
-            STRANGER[0]: {"id": STRANGER[0], "email": "someone@elsewhere.example"},
-        })
+        connector.members.update(
+            {
+                MARCUS[0]: {"id": MARCUS[0], "email": "m.oyelaran@brackenfield.sch.example"},
+                RACHEL[0]: {"id": RACHEL[0], "email": "rachel.donnelly@northvale.example"},
+                MAUREEN[0]: {"id": MAUREEN[0], "email": "maureen.ashdown@carers.example"},
+                STRANGER[0]: {"id": STRANGER[0], "email": "someone@elsewhere.example"},
+            }
+        )
         database = tmp_path / "pep.sqlite3"
         shutil.copyfile(demo_database, database)
         settings = _settings(database, authority.metadata_url, tmp_path).model_copy(
-            update={"download_hosts": [connector.base_url.split("//", 1)[1]]})
+            update={"download_hosts": [connector.base_url.split("//", 1)[1]]}
+        )
         container = build_container(settings, clock=FixedClock(today=TODAY))
         server = TestServer(create_app(settings, container), host="127.0.0.1")
         await server.start_server()
         async with aiohttp.ClientSession() as http:
-            yield BotEnv(str(server.make_url("/api/messages")), authority, connector,
-                         container, server, http)
+            yield BotEnv(
+                str(server.make_url("/api/messages")), authority, connector, container, server, http
+            )
         await server.close()
         await container.close()

@@ -26,7 +26,7 @@ from tests.unit.fakes import FixedClock
 PERSONAL = "a:personal-harriet"
 PEP_ID = pep_id_for("LCS100001", "2026-autumn")
 HALF_EMOJI = "\ud83d"  # the first half of 😀, alone
-NUL = "\x00"            # which PostgreSQL's text and jsonb refuse
+NUL = "\x00"  # which PostgreSQL's text and jsonb refuse
 MB = 1024 * 1024
 
 
@@ -34,8 +34,11 @@ MB = 1024 * 1024
 def no_traceback_in_the_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.INFO)
     yield
-    failed = [f"{r.name}: {r.getMessage()}" for r in caplog.records
-              if r.levelno >= logging.ERROR or r.exc_info]
+    failed = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR or r.exc_info
+    ]
     assert not failed, f"logged as a failure: {failed}"
 
 
@@ -44,8 +47,7 @@ def _message(env: BotEnv, text: str = "help", **kw: Any) -> dict[str, Any]:
 
 
 def _action(verb: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"action": {"type": "Action.Execute", "verb": verb, "data": data},
-            "trigger": "manual"}
+    return {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
 
 
 def refusal(body: dict[str, Any]) -> str:
@@ -70,61 +72,87 @@ async def _stored_sections(env: BotEnv) -> Any:
 
 # ---- numbers in card data ------------------------------------------------------------
 
-@pytest.mark.parametrize("version", ["²", "1" * 5000, "١٢", "-1", "1.5", " 7", "",
-                                     "1234567890", -3, 2.5, True, None])
+
+@pytest.mark.parametrize(
+    "version", ["²", "1" * 5000, "١٢", "-1", "1.5", " 7", "", "1234567890", -3, 2.5, True, None]
+)
 async def test_a_malformed_version_is_refused_by_name(bot_env: BotEnv, version: Any) -> None:
     card = await _section_card(bot_env)
     before = await _stored_sections(bot_env)
-    body = await bot_env.invoke(HARRIET, PERSONAL, submit(card, "pep.section.save",
-                                                          {"version": version}),
-                                conversation_type="personal")
+    body = await bot_env.invoke(
+        HARRIET,
+        PERSONAL,
+        submit(card, "pep.section.save", {"version": version}),
+        conversation_type="personal",
+    )
     assert "version" in refusal(body)
     assert await _stored_sections(bot_env) == before
 
 
 @pytest.mark.parametrize("page", ["²", "9" * 5000, "-2", "two", 2.5, True])
 async def test_a_malformed_page_is_refused_by_name(bot_env: BotEnv, page: Any) -> None:
-    body = await bot_env.invoke(HARRIET, PERSONAL, _action(LIST, {"page": page}),
-                                conversation_type="personal")
+    body = await bot_env.invoke(
+        HARRIET, PERSONAL, _action(LIST, {"page": page}), conversation_type="personal"
+    )
     assert "page" in refusal(body)
 
 
 @pytest.mark.parametrize("page", ["2", 2, 1, "999999999", None])
 async def test_good_page_numbers_still_list_the_peps(bot_env: BotEnv, page: Any) -> None:
     data = {} if page is None else {"page": page}
-    body = await bot_env.invoke(HARRIET, PERSONAL, _action(LIST, data),
-                                conversation_type="personal")
+    body = await bot_env.invoke(
+        HARRIET, PERSONAL, _action(LIST, data), conversation_type="personal"
+    )
     assert "LCS100001" in card_text(body["value"])
 
 
 # ---- bodies that would crash a parser ------------------------------------------------
+
 
 def _raw(env: BotEnv, value: str) -> bytes:
     """A signed-for message activity whose `value` is the JSON text `value`."""
     return json.dumps(_message(env, value="@@")).replace('"@@"', value).encode()
 
 
-@pytest.mark.parametrize("value", [
-    "[" * 2048 + "]" * 2048,              # 2 KB of nesting
-    '{"a":' * 150 + "1" + "}" * 150,       # deeper than any activity Teams sends
-    "1" + "0" * 5000,                      # a 5,000-digit number
-    "1e999", "NaN", "-Infinity",           # not numbers JSON has
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[" * 2048 + "]" * 2048,  # 2 KB of nesting
+        '{"a":' * 150 + "1" + "}" * 150,  # deeper than any activity Teams sends
+        "1" + "0" * 5000,  # a 5,000-digit number
+        "1e999",
+        "NaN",
+        "-Infinity",  # not numbers JSON has
+    ],
+)
 async def test_bodies_that_would_crash_a_parser_get_400(bot_env: BotEnv, value: str) -> None:
-    async with bot_env.http.post(bot_env.url, data=_raw(bot_env, value), headers={
+    async with bot_env.http.post(
+        bot_env.url,
+        data=_raw(bot_env, value),
+        headers={
             "Content-Type": "application/json",
-            **bot_env.authority.header(bot_env.service_url)}) as response:
+            **bot_env.authority.header(bot_env.service_url),
+        },
+    ) as response:
         assert response.status == 400
         reason = (await response.json())["error"]
-    assert reason == ("the body is not valid JSON" if "N" in value or "I" in value
-                      else "the body is not an activity")
+    assert reason == (
+        "the body is not valid JSON"
+        if "N" in value or "I" in value
+        else "the body is not an activity"
+    )
     assert bot_env.connector.posted == []
 
 
-@pytest.mark.parametrize("raw", [b"[" * 2048, b'{"type": "message", "text": "\xff"}',
-                                 b'{"type": "message", "text": "\xed\xa0\xbd"}'])
-async def test_whole_bodies_that_would_crash_a_parser_get_400(bot_env: BotEnv,
-                                                              raw: bytes) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 2048,
+        b'{"type": "message", "text": "\xff"}',
+        b'{"type": "message", "text": "\xed\xa0\xbd"}',
+    ],
+)
+async def test_whole_bodies_that_would_crash_a_parser_get_400(bot_env: BotEnv, raw: bytes) -> None:
     response = await bot_env.post(None, raw=raw)
     assert response.status == 400
 
@@ -134,15 +162,25 @@ async def test_an_unsigned_body_is_refused_before_it_is_parsed(bot_env: BotEnv) 
     assert response.status == 401
 
 
-@pytest.mark.parametrize("field,value", [
-    ("attachments", 7), ("attachments", "file"), ("membersAdded", 7),
-    ("entities", {"type": "mention"}), ("channelData", {"meeting": "m-1"}),
-    ("channelData", {"tenant": {"id": {"id": "x"}}}), ("channelData", {"tenant": ["x"]}),
-    ("conversation", {"id": ["a:1"], "tenantId": TENANT}), ("from", "29:harriet"),
-    ("conversation", {"id": "a:1", "tenantId": {"id": TENANT}}), ("text", ["help"]),
-])
-async def test_an_activity_of_the_wrong_shape_gets_400(bot_env: BotEnv, field: str,
-                                                       value: Any) -> None:
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("attachments", 7),
+        ("attachments", "file"),
+        ("membersAdded", 7),
+        ("entities", {"type": "mention"}),
+        ("channelData", {"meeting": "m-1"}),
+        ("channelData", {"tenant": {"id": {"id": "x"}}}),
+        ("channelData", {"tenant": ["x"]}),
+        ("conversation", {"id": ["a:1"], "tenantId": TENANT}),
+        ("from", "29:harriet"),
+        ("conversation", {"id": "a:1", "tenantId": {"id": TENANT}}),
+        ("text", ["help"]),
+    ],
+)
+async def test_an_activity_of_the_wrong_shape_gets_400(
+    bot_env: BotEnv, field: str, value: Any
+) -> None:
     body = _message(bot_env)
     body[field] = value
     response = await bot_env.post(body)
@@ -152,16 +190,24 @@ async def test_an_activity_of_the_wrong_shape_gets_400(bot_env: BotEnv, field: s
 
 # ---- tokens and channels -------------------------------------------------------------
 
-@pytest.mark.parametrize("authorization", [b"Bearer abc\xff.def.ghi", b"Bearer \xc3\xa9t\xc3\xa9",
-                                           b"\xff\xfe"])
+
+@pytest.mark.parametrize(
+    "authorization", [b"Bearer abc\xff.def.ghi", b"Bearer \xc3\xa9t\xc3\xa9", b"\xff\xfe"]
+)
 async def test_an_authorization_header_that_is_not_ascii_gets_401(
-        bot_env: BotEnv, authorization: bytes) -> None:
+    bot_env: BotEnv, authorization: bytes
+) -> None:
     body = json.dumps(_message(bot_env)).encode()
     reader, writer = await asyncio.open_connection(bot_env.server.host, bot_env.server.port)
-    writer.write(b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Content-Type: application/json\r\nAuthorization: " + authorization +
-                 b"\r\nContent-Length: " + str(len(body)).encode() +
-                 b"\r\nConnection: close\r\n\r\n" + body)
+    writer.write(
+        b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nAuthorization: "
+        + authorization
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
     await writer.drain()
     status_line = await reader.readline()
     writer.close()
@@ -181,8 +227,9 @@ async def test_only_teams_activities_are_accepted(bot_env: BotEnv, channel: str 
 
 
 @pytest.mark.parametrize("endorsements", [["webchat"], []])
-async def test_a_key_not_endorsed_for_teams_is_refused(bot_env: BotEnv,
-                                                       endorsements: list[str]) -> None:
+async def test_a_key_not_endorsed_for_teams_is_refused(
+    bot_env: BotEnv, endorsements: list[str]
+) -> None:
     bot_env.authority.endorsements = endorsements  # before the bot first fetches the keys
     response = await bot_env.post(_message(bot_env))
     assert response.status == 401
@@ -204,7 +251,8 @@ async def auth_off(bot_env: BotEnv) -> AsyncIterator[str]:
 
 @pytest.mark.parametrize("channel,status", [("msteams", 201), ("webchat", 403), (None, 403)])
 async def test_with_auth_off_only_teams_activities_are_accepted(
-        bot_env: BotEnv, auth_off: str, channel: str | None, status: int) -> None:
+    bot_env: BotEnv, auth_off: str, channel: str | None, status: int
+) -> None:
     body = _message(bot_env)
     if channel is None:
         del body["channelId"]
@@ -216,12 +264,21 @@ async def test_with_auth_off_only_teams_activities_are_accepted(
 
 # ---- half an emoji (a lone UTF-16 surrogate) -----------------------------------------
 
+
 @pytest.mark.parametrize("broken", [HALF_EMOJI, NUL])
-@pytest.mark.parametrize("where", [("conversation", "id"), ("from", "id"),
-                                   ("from", "aadObjectId"), ("recipient", "id"),
-                                   ("channelData", "tenant")])
+@pytest.mark.parametrize(
+    "where",
+    [
+        ("conversation", "id"),
+        ("from", "id"),
+        ("from", "aadObjectId"),
+        ("recipient", "id"),
+        ("channelData", "tenant"),
+    ],
+)
 async def test_a_broken_character_in_the_activity_itself_gets_400(
-        bot_env: BotEnv, where: tuple[str, str], broken: str) -> None:
+    bot_env: BotEnv, where: tuple[str, str], broken: str
+) -> None:
     body = _message(bot_env)
     outer, inner = where
     if inner == "tenant":
@@ -240,29 +297,47 @@ async def test_a_half_emoji_in_typed_text_still_gets_an_answer(bot_env: BotEnv) 
     assert bot_env.connector.cards(PERSONAL)
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"pep_id": f"{PEP_ID}{HALF_EMOJI}"}, "pep_id"),
-    ({"pep_id": f"{PEP_ID}{NUL}"}, "pep_id"),   # PostgreSQL cannot hold it
-    ({"pep_id": PEP_ID, f"note{HALF_EMOJI}": "x"}, "note"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"pep_id": f"{PEP_ID}{HALF_EMOJI}"}, "pep_id"),
+        ({"pep_id": f"{PEP_ID}{NUL}"}, "pep_id"),  # PostgreSQL cannot hold it
+        ({"pep_id": PEP_ID, f"note{HALF_EMOJI}": "x"}, "note"),
+    ],
+)
 async def test_a_half_emoji_in_card_data_is_refused_by_name(
-        bot_env: BotEnv, data: dict[str, Any], field: str) -> None:
-    body = await bot_env.invoke(HARRIET, PERSONAL, _action(OPEN, data),
-                                conversation_type="personal")
+    bot_env: BotEnv, data: dict[str, Any], field: str
+) -> None:
+    body = await bot_env.invoke(
+        HARRIET, PERSONAL, _action(OPEN, data), conversation_type="personal"
+    )
     text = refusal(body)
     assert field in text and "broken character" in text
 
 
 async def test_a_half_emoji_in_a_section_field_is_never_a_500(bot_env: BotEnv) -> None:
     card = await _section_card(bot_env)
-    typed = {k: f"Likes story time {HALF_EMOJI}" for k, v in inputs(card).items()
-             if k.startswith("f.") and isinstance(v, str)}
+    typed = {
+        k: f"Likes story time {HALF_EMOJI}"
+        for k, v in inputs(card).items()
+        if k.startswith("f.") and isinstance(v, str)
+    }
     assert typed, "the section card has no text inputs"
-    async with bot_env.http.post(bot_env.url, json=activity(
-            bot_env.service_url, PERSONAL, *HARRIET, type="invoke",
-            name="adaptiveCard/action", value=submit(card, "pep.section.save", typed)),
-            headers={"Content-Type": "application/json",
-                     **bot_env.authority.header(bot_env.service_url)}) as response:
+    async with bot_env.http.post(
+        bot_env.url,
+        json=activity(
+            bot_env.service_url,
+            PERSONAL,
+            *HARRIET,
+            type="invoke",
+            name="adaptiveCard/action",
+            value=submit(card, "pep.section.save", typed),
+        ),
+        headers={
+            "Content-Type": "application/json",
+            **bot_env.authority.header(bot_env.service_url),
+        },
+    ) as response:
         assert response.status == 200
         answer = await response.text()
     # the answer can be stored and shown anywhere: no half emoji went back in it
@@ -273,6 +348,7 @@ async def test_a_half_emoji_in_a_section_field_is_never_a_500(bot_env: BotEnv) -
 
 # ---- a Word form over the size limit -------------------------------------------------
 
+
 async def test_a_form_over_the_size_limit_is_refused_naming_the_limit(bot_env: BotEnv) -> None:
     big = bot_env.connector.file_attachment("PEP-LCS100001.docx", b"\0" * (14 * MB))
     await bot_env.send(HARRIET, PERSONAL, attachments=[big])
@@ -282,7 +358,8 @@ async def test_a_form_over_the_size_limit_is_refused_naming_the_limit(bot_env: B
 
 
 async def test_a_form_that_grows_past_the_limit_is_refused_naming_the_limit(
-        bot_env: BotEnv) -> None:
+    bot_env: BotEnv,
+) -> None:
     # a download that does not say its size (chunked) and runs past 10 MB
     attachment = bot_env.connector.file_attachment("big.docx", b"\0" * (12 * MB))
     bot_env.connector.unsized.add("big.docx")
@@ -290,4 +367,3 @@ async def test_a_form_that_grows_past_the_limit_is_refused_naming_the_limit(
     text = card_text(bot_env.connector.cards(PERSONAL)[-1])
     assert "PEP forms up to 10 MB can be read" in text
     assert "big.docx is larger than that" in text
-

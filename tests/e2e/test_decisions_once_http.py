@@ -45,8 +45,9 @@ async def routes(bot_env: BotEnv) -> QaRoutes:
 
 def told(env: BotEnv) -> list[dict[str, Any]]:
     """What the school (Harriet, the designated teacher) was sent about PP+."""
-    return [c for c in env.connector.cards(personal(HARRIET))
-            if "Pupil Premium Plus:" in card_text(c)]
+    return [
+        c for c in env.connector.cards(personal(HARRIET)) if "Pupil Premium Plus:" in card_text(c)
+    ]
 
 
 async def pp_rows(env: BotEnv) -> list[Any]:
@@ -55,7 +56,8 @@ async def pp_rows(env: BotEnv) -> list[Any]:
 
 
 async def test_a_double_and_a_stale_pp_decision_decide_once_and_tell_once(
-        bot_env: BotEnv, routes: QaRoutes) -> None:
+    bot_env: BotEnv, routes: QaRoutes
+) -> None:
     env = bot_env
     await returned(env)
     await deliver(env, await routes.on_pep_returned(PEP_ID, returned_by="harriet"))
@@ -63,8 +65,9 @@ async def test_a_double_and_a_stale_pp_decision_decide_once_and_tell_once(
     assert actions(card, PP_APPROVE)[0]["data"]["version"] == 1
 
     # a double click: two presses of the same button at once
-    first, second = await asyncio.gather(press(env, GWEN, card, PP_APPROVE),
-                                         press(env, GWEN, card, PP_APPROVE))
+    first, second = await asyncio.gather(
+        press(env, GWEN, card, PP_APPROVE), press(env, GWEN, card, PP_APPROVE)
+    )
     texts = sorted([card_text(first), card_text(second)])
     assert any("Approved £300.00" in t and "The school has been told" in t for t in texts)
     assert any("You chose the same again" in t for t in texts), texts
@@ -73,8 +76,9 @@ async def test_a_double_and_a_stale_pp_decision_decide_once_and_tell_once(
     assert (row.decision.approved_pence, row.version) == (30_000, 2)
 
     # the old card, pressed later with another amount: nothing changes, it says why
-    stale = await press(env, GWEN, card, PP_APPROVE_AMOUNT,
-                        {"pp.amount": "250", "pp.reason": "Cheaper tutor"})
+    stale = await press(
+        env, GWEN, card, PP_APPROVE_AMOUNT, {"pp.amount": "250", "pp.reason": "Cheaper tutor"}
+    )
     text = card_text(stale)
     assert "Already decided by you at" in text and "(Approved £300.00)" in text
     assert "Change it?" in text
@@ -93,8 +97,7 @@ async def test_a_double_and_a_stale_pp_decision_decide_once_and_tell_once(
     assert len(decided) == 2  # £300, then the deliberate change to £250
 
 
-async def test_qa_approval_needs_every_grade_confirmed(bot_env: BotEnv,
-                                                       routes: QaRoutes) -> None:
+async def test_qa_approval_needs_every_grade_confirmed(bot_env: BotEnv, routes: QaRoutes) -> None:
     env = bot_env
     await returned(env)
     await deliver(env, await routes.on_pep_returned(PEP_ID, returned_by="harriet"))
@@ -120,8 +123,7 @@ async def test_qa_approval_needs_every_grade_confirmed(bot_env: BotEnv,
     assert "Every section has a grade you confirmed" in card_text(accepted)
     assert inputs(accepted)["g.voice"] == "green"  # the choices made stay
     async with env.container.uow() as uow:
-        audit = [e for e in await uow.audit.for_pep(PEP_ID)
-                 if e.action == "qa.accept_suggestions"]
+        audit = [e for e in await uow.audit.for_pep(PEP_ID) if e.action == "qa.accept_suggestions"]
     assert len(audit) == 1 and audit[0].after is not None
     assert audit[0].after["sections"] == list(SECTION_KEYS[9:])
 

@@ -23,9 +23,12 @@ COULD_NOT = "I could not download {name}. Please send it again."
 
 
 def _attachment(name: str, url: str) -> dict[str, Any]:
-    return {"contentType": "application/vnd.microsoft.teams.file.download.info",
-            "name": name, "contentUrl": f"https://contoso.invalid/{name}",
-            "content": {"downloadUrl": url, "uniqueId": name, "fileType": "docx"}}
+    return {
+        "contentType": "application/vnd.microsoft.teams.file.download.info",
+        "name": name,
+        "contentUrl": f"https://contoso.invalid/{name}",
+        "content": {"downloadUrl": url, "uniqueId": name, "fileType": "docx"},
+    }
 
 
 @pytest.fixture
@@ -44,8 +47,9 @@ async def elsewhere() -> AsyncIterator[tuple[str, list[str]]]:
     await runner.cleanup()
 
 
-async def _answer(bot_env: BotEnv, who: tuple[str, str], chat: str,
-                  attachments: list[dict[str, Any]]) -> list[str]:
+async def _answer(
+    bot_env: BotEnv, who: tuple[str, str], chat: str, attachments: list[dict[str, Any]]
+) -> list[str]:
     before = len(bot_env.connector.cards(chat))
     await bot_env.send(who, chat, attachments=attachments)
     return [card_text(c) for c in bot_env.connector.cards(chat)[before:]]
@@ -66,22 +70,31 @@ async def test_nothing_is_downloaded_for_someone_not_on_record(bot_env: BotEnv) 
 
 
 async def test_a_host_outside_the_list_is_never_asked(
-        bot_env: BotEnv, elsewhere: tuple[str, list[str]]) -> None:
+    bot_env: BotEnv, elsewhere: tuple[str, list[str]]
+) -> None:
     base, asked = elsewhere
-    texts = await _answer(bot_env, HARRIET, PERSONAL, [
-        _attachment("a.docx", f"{base}/secret.docx"),
-        _attachment("b.docx", "https://example.org/form.docx"),
-        _attachment("c.docx", "http://127.0.0.1:9/form.docx"),   # a closed port
-        _attachment("d.docx", "file:///etc/passwd")])
+    texts = await _answer(
+        bot_env,
+        HARRIET,
+        PERSONAL,
+        [
+            _attachment("a.docx", f"{base}/secret.docx"),
+            _attachment("b.docx", "https://example.org/form.docx"),
+            _attachment("c.docx", "http://127.0.0.1:9/form.docx"),  # a closed port
+            _attachment("d.docx", "file:///etc/passwd"),
+        ],
+    )
     assert asked == []
     # one answer for a refused host, an https site, a closed port: no port oracle
-    assert [t.replace(n, "NAME") for n, t in zip(NAMES, texts, strict=True)] == \
-        [texts[0].replace("a.docx", "NAME")] * 4
+    assert [t.replace(n, "NAME") for n, t in zip(NAMES, texts, strict=True)] == [
+        texts[0].replace("a.docx", "NAME")
+    ] * 4
     assert COULD_NOT.format(name="a.docx") in texts[0]
 
 
 async def test_a_redirect_off_the_list_is_not_followed(
-        bot_env: BotEnv, elsewhere: tuple[str, list[str]]) -> None:
+    bot_env: BotEnv, elsewhere: tuple[str, list[str]]
+) -> None:
     base, asked = elsewhere
     attachment = bot_env.connector.file_attachment("form.docx", b"")
     bot_env.connector.redirects["form.docx"] = f"{base}/latest/meta-data/"
@@ -109,8 +122,7 @@ async def test_endless_redirects_stop(bot_env: BotEnv) -> None:
 
 
 async def test_a_message_with_too_many_files_reads_none(bot_env: BotEnv) -> None:
-    files = [bot_env.connector.file_attachment(f"form{i}.docx", bomb_docx(GB))
-             for i in range(6)]
+    files = [bot_env.connector.file_attachment(f"form{i}.docx", bomb_docx(GB)) for i in range(6)]
     [text] = await _answer(bot_env, HARRIET, PERSONAL, files)
     assert "I read up to 5 forms from one message and this one has 6 files" in text
     assert bot_env.connector.downloads == []

@@ -20,9 +20,20 @@ async def test_signed_request_is_accepted_and_answered(bot_env: BotEnv) -> None:
     assert posted, "the help card was not posted back to the conversation"
 
 
-@pytest.mark.parametrize("case", ["no header", "not bearer", "garbage", "expired",
-                                  "wrong audience", "wrong issuer", "unknown key",
-                                  "bad signature", "wrong serviceurl"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no header",
+        "not bearer",
+        "garbage",
+        "expired",
+        "wrong audience",
+        "wrong issuer",
+        "unknown key",
+        "bad signature",
+        "wrong serviceurl",
+    ],
+)
 async def test_every_auth_failure_is_401(bot_env: BotEnv, case: str) -> None:
     a = bot_env.authority
     url = bot_env.service_url
@@ -51,16 +62,20 @@ async def test_other_tenant_is_refused(bot_env: BotEnv) -> None:
     assert response.status == 403
 
 
-@pytest.mark.parametrize("raw,content_type,status", [
-    (b"{not json", "application/json", 400),
-    (b"[1, 2, 3]", "application/json", 400),
-    (b'{"text": "no type"}', "application/json", 400),
-    (b'{"type": "message"}', "application/json", 400),
-    (b"hello", "text/plain", 415),
-    (b'{"type": "message", "pad": "' + b"x" * 400_000 + b'"}', "application/json", 413),
-])
-async def test_malformed_bodies_get_a_clear_4xx(bot_env: BotEnv, raw: bytes,
-                                                content_type: str, status: int) -> None:
+@pytest.mark.parametrize(
+    "raw,content_type,status",
+    [
+        (b"{not json", "application/json", 400),
+        (b"[1, 2, 3]", "application/json", 400),
+        (b'{"text": "no type"}', "application/json", 400),
+        (b'{"type": "message"}', "application/json", 400),
+        (b"hello", "text/plain", 415),
+        (b'{"type": "message", "pad": "' + b"x" * 400_000 + b'"}', "application/json", 413),
+    ],
+)
+async def test_malformed_bodies_get_a_clear_4xx(
+    bot_env: BotEnv, raw: bytes, content_type: str, status: int
+) -> None:
     response = await bot_env.post(None, raw=raw, content_type=content_type)
     assert response.status == status
 
@@ -89,5 +104,8 @@ def test_settings_that_cannot_work_stop_the_start() -> None:
     with pytest.raises(SystemExit, match="PEP_APP_ID"):
         check_startup(Settings(_env_file=None))
     with pytest.raises(SystemExit, match="PEP_APP_TENANT_ID"):
-        check_startup(Settings(_env_file=None, app_id="11111111-2222-3333-4444-555555555555",
-                               app_password="secret"))
+        check_startup(
+            Settings(
+                _env_file=None, app_id="11111111-2222-3333-4444-555555555555", app_password="secret"
+            )
+        )

@@ -31,9 +31,12 @@ async def _emailed_form(env: BotEnv, folder: Path, sender: str, name: str) -> No
     message["From"], message["Subject"] = sender, "PEP form"
     message["Message-ID"] = f"<{name}@school.example>"
     message.set_content("Attached.")
-    message.add_attachment(form.save(), maintype="application", subtype=(
-        "vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        filename="PEP-LCS100001.docx")
+    message.add_attachment(
+        form.save(),
+        maintype="application",
+        subtype=("vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        filename="PEP-LCS100001.docx",
+    )
     folder.mkdir(exist_ok=True)
     (folder / f"{name}.eml").write_bytes(message.as_bytes(policy=policy.default))
 
@@ -41,14 +44,18 @@ async def _emailed_form(env: BotEnv, folder: Path, sender: str, name: str) -> No
 async def _voice_in_teams(env: BotEnv) -> str:
     await env.send(HARRIET, PERSONAL, text=f"open {CHILD}")
     card = env.connector.cards(PERSONAL)[-1]
-    opened = await env.invoke(HARRIET, PERSONAL, submit(card, "pep.section.open",
-                                                        {"section": "voice"}),
-                              conversation_type="personal")
+    opened = await env.invoke(
+        HARRIET,
+        PERSONAL,
+        submit(card, "pep.section.open", {"section": "voice"}),
+        conversation_type="personal",
+    )
     return card_text(opened["value"])
 
 
-async def test_an_emailed_form_is_in_the_pep_opened_in_teams(bot_env: BotEnv,
-                                                             tmp_path: Path) -> None:
+async def test_an_emailed_form_is_in_the_pep_opened_in_teams(
+    bot_env: BotEnv, tmp_path: Path
+) -> None:
     folder = tmp_path / "inbox"
     await _emailed_form(bot_env, folder, "someone@elsewhere.example", "stranger")
     report = await import_inbox(bot_env.container, folder, sender=SENDER)
@@ -64,4 +71,6 @@ async def test_an_emailed_form_is_in_the_pep_opened_in_teams(bot_env: BotEnv,
     async with bot_env.container.uow() as uow:
         replies = await uow.outbox.find(key_prefix="inbox-reply:")
     assert sorted(r.payload["to"][0] for r in replies) == [
-        HARRIET_EMAIL, "someone@elsewhere.example"]
+        HARRIET_EMAIL,
+        "someone@elsewhere.example",
+    ]

@@ -29,8 +29,17 @@ async def test_a_section_at_its_limits_fits_and_show_all_shows_it(bot_env: BotEn
     env = bot_env
     lead = await start_walkthrough(env)
     lead = card_of(await env.invoke(HARRIET, CHAT, go_to(lead, "wellbeing")))
-    saved = card_of(await env.invoke(HARRIET, CHAT, submit(lead, "pep.section.save", {
-        "f.strengths": LONG, "f.concerns": LONG, "f.support": LONG})))
+    saved = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                lead,
+                "pep.section.save",
+                {"f.strengths": LONG, "f.concerns": LONG, "f.support": LONG},
+            ),
+        )
+    )
     async with env.container.uow() as uow:
         pep = await uow.peps.get("LCS100001-2026-autumn")
     assert pep.sections["wellbeing"]["support"] == LONG
@@ -50,39 +59,60 @@ async def test_a_section_at_its_limits_fits_and_show_all_shows_it(bot_env: BotEn
     show = actions(viewer, "pep.section.text")
     assert {a["data"].get("field") for a in show} == {"strengths", "concerns", "support"}
 
-    full = card_of(await env.invoke(MAUREEN, CHAT, submit(viewer, "pep.section.text",
-                                                          title="Show all")))
+    full = card_of(
+        await env.invoke(MAUREEN, CHAT, submit(viewer, "pep.section.text", title="Show all"))
+    )
     assert card_size(full) <= TOO_LARGE
     assert "😀" * 3970 + "[link](http://evil.example)" in shown(full).replace(" ", "")
     assert "\\[link\\](http://evil.example)" in card_text(full)  # shown, not a link
     assert "Fenwick" not in json.dumps(full)  # initials in the meeting chat
-    back = card_of(await env.invoke(MAUREEN, CHAT, submit(full, "pep.walkthrough.refresh",
-                                                          title="Back to the meeting")))
+    back = card_of(
+        await env.invoke(
+            MAUREEN, CHAT, submit(full, "pep.walkthrough.refresh", title="Back to the meeting")
+        )
+    )
     assert actions(back, "pep.section.text") and not actions(back, "pep.section.save")
 
     # someone the PEP is not for, pressing the same button: no text
-    refused = card_of(await env.invoke(STRANGER, CHAT, submit(viewer, "pep.section.text",
-                                                              title="Show all")))
+    refused = card_of(
+        await env.invoke(STRANGER, CHAT, submit(viewer, "pep.section.text", title="Show all"))
+    )
     assert "😀" not in json.dumps(refused) and "Fenwick" not in json.dumps(refused)
 
     # the meeting moves on: an old "Show all" shows where the meeting is now
     await env.invoke(HARRIET, CHAT, go_to(saved, "carer"))
-    moved = card_of(await env.invoke(MAUREEN, CHAT, submit(viewer, "pep.section.text",
-                                                           title="Show all")))
+    moved = card_of(
+        await env.invoke(MAUREEN, CHAT, submit(viewer, "pep.section.text", title="Show all"))
+    )
     assert "😀" not in json.dumps(moved) and "Carer" in card_text(moved)
 
     # in a one-to-one chat: the full name, and Back opens the section
     await env.send(HARRIET, PERSONAL, text="open LCS100001")
     opened = env.connector.cards(PERSONAL)[-1]
-    section = (await env.invoke(HARRIET, PERSONAL, submit(opened, "pep.section.open",
-                                                          {"section": "wellbeing"}),
-                                conversation_type="personal"))["value"]
+    section = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(opened, "pep.section.open", {"section": "wellbeing"}),
+            conversation_type="personal",
+        )
+    )["value"]
     assert card_size(section) <= TOO_LARGE
-    full = (await env.invoke(HARRIET, PERSONAL, submit(section, "pep.section.text",
-                                                       title="Show all"),
-                             conversation_type="personal"))["value"]
+    full = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(section, "pep.section.text", title="Show all"),
+            conversation_type="personal",
+        )
+    )["value"]
     assert "Fenwick" in card_text(full) and "😀" * 3970 in shown(full).replace(" ", "")
-    back = (await env.invoke(HARRIET, PERSONAL, submit(full, "pep.section.open",
-                                                       title="Back to the section"),
-                             conversation_type="personal"))["value"]
+    back = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(full, "pep.section.open", title="Back to the section"),
+            conversation_type="personal",
+        )
+    )["value"]
     assert "How the child is doing in school" in card_text(back)

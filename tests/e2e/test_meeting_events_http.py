@@ -27,10 +27,18 @@ async def linked(env: BotEnv) -> None:
     await env.container.service.link_chat(PEP_ID, CHAT, MEETING)
 
 
-async def event(env: BotEnv, name: str, value: dict[str, Any] | None = None,
-                who: tuple[str, str] = HARRIET) -> None:
-    await env.send(who, CHAT, type="event", name=name, value=value or {},
-                   conversation_type="groupChat", meeting_id=MEETING)
+async def event(
+    env: BotEnv, name: str, value: dict[str, Any] | None = None, who: tuple[str, str] = HARRIET
+) -> None:
+    await env.send(
+        who,
+        CHAT,
+        type="event",
+        name=name,
+        value=value or {},
+        conversation_type="groupChat",
+        meeting_id=MEETING,
+    )
 
 
 async def stored(env: BotEnv) -> Any:
@@ -40,8 +48,16 @@ async def stored(env: BotEnv) -> Any:
 
 async def test_meeting_start_posts_the_linked_walkthrough(bot_env: BotEnv) -> None:
     await linked(bot_env)
-    await event(bot_env, EVENT_MEETING_START, {"Id": MEETING, "Title": "PEP", "MeetingType":
-                                               "Scheduled", "StartTime": "2026-11-16T10:00Z"})
+    await event(
+        bot_env,
+        EVENT_MEETING_START,
+        {
+            "Id": MEETING,
+            "Title": "PEP",
+            "MeetingType": "Scheduled",
+            "StartTime": "2026-11-16T10:00Z",
+        },
+    )
     pep = await stored(bot_env)
     assert pep.status is PepStatus.IN_MEETING
     shared = bot_env.connector.cards(CHAT, "POST")[-1]
@@ -61,14 +77,20 @@ async def test_unlinked_meeting_start_invites_the_lead_to_start(bot_env: BotEnv)
 async def test_participants_joining_are_recorded(bot_env: BotEnv) -> None:
     await linked(bot_env)
     await event(bot_env, EVENT_MEETING_START, {"Id": MEETING})
-    members = [{"user": {"id": uid, "aadObjectId": aad, "name": "x"},
-                "meeting": {"inMeeting": True, "role": "Attendee"}}
-               for uid, aad in (MAUREEN, RACHEL, STRANGER)]
+    members = [
+        {
+            "user": {"id": uid, "aadObjectId": aad, "name": "x"},
+            "meeting": {"inMeeting": True, "role": "Attendee"},
+        }
+        for uid, aad in (MAUREEN, RACHEL, STRANGER)
+    ]
     await event(bot_env, EVENT_PARTICIPANT_JOIN, {"members": members})
     pep = await stored(bot_env)
     rows = pep.sections["attendees"]["rows"]
     assert {(r["name"], r["role"], r["attended"]) for r in rows} == {
-        ("Maureen Ashdown", "carer", "teams"), ("Rachel Donnelly", "social_worker", "teams")}
+        ("Maureen Ashdown", "carer", "teams"),
+        ("Rachel Donnelly", "social_worker", "teams"),
+    }
     assert MAUREEN[0] in pep.meeting.audience_ids()
     assert STRANGER[0] not in pep.meeting.audience_ids()
     # joining again does not duplicate
@@ -80,13 +102,25 @@ async def test_meeting_end_without_next_date_asks_for_it(bot_env: BotEnv) -> Non
     await linked(bot_env)
     await event(bot_env, EVENT_MEETING_START, {"Id": MEETING})
     # Rachel has been seen once, so her Entra object id is known
-    await event(bot_env, EVENT_PARTICIPANT_JOIN,
-                {"members": [{"user": {"id": RACHEL[0], "aadObjectId": RACHEL[1]},
-                              "meeting": {"inMeeting": True}}]})
+    await event(
+        bot_env,
+        EVENT_PARTICIPANT_JOIN,
+        {
+            "members": [
+                {
+                    "user": {"id": RACHEL[0], "aadObjectId": RACHEL[1]},
+                    "meeting": {"inMeeting": True},
+                }
+            ]
+        },
+    )
     await event(bot_env, EVENT_MEETING_END, {"Id": MEETING, "EndTime": "2026-11-16T11:00Z"})
     asked = {c["members"][0]["id"] for c in bot_env.connector.created}
     assert {HARRIET[1], RACHEL[1]} <= asked
-    requests = [card_text(c) for c in bot_env.connector.cards()
-                if "next" in card_text(c).lower() and "PEP" in card_text(c)]
+    requests = [
+        card_text(c)
+        for c in bot_env.connector.cards()
+        if "next" in card_text(c).lower() and "PEP" in card_text(c)
+    ]
     assert len(requests) >= 2
     assert (await stored(bot_env)).status is PepStatus.IN_MEETING

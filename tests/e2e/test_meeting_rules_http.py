@@ -24,17 +24,16 @@ async def test_moving_on_never_blocks_on_an_untouched_section(bot_env: BotEnv) -
     # LCS100001's SEN status is carried in from the roster; the lead types nothing in
     # section 1 and presses Next: the walkthrough moves on
     lead = await start(bot_env)
-    moved = card_of(await bot_env.invoke(HARRIET, CHAT, submit(lead, "pep.nav",
-                                                               title="Next ▶")))
+    moved = card_of(await bot_env.invoke(HARRIET, CHAT, submit(lead, "pep.nav", title="Next ▶")))
     assert "The child's voice" in card_text(moved)
     # a child with SEN support, needs not written yet: saved, and still asked for later
-    back = card_of(await bot_env.invoke(HARRIET, CHAT, submit(moved, "pep.nav",
-                                                              title="◀ Previous")))
+    back = card_of(
+        await bot_env.invoke(HARRIET, CHAT, submit(moved, "pep.nav", title="◀ Previous"))
+    )
     saved = await save(bot_env, back, {"f.status": "sen_support"})
     assert "Saved" in card_text(saved)
     assert (await stored(bot_env)).sections["send"]["status"] == "sen_support"
-    onward = card_of(await bot_env.invoke(HARRIET, CHAT, submit(saved, "pep.nav",
-                                                                title="Next ▶")))
+    onward = card_of(await bot_env.invoke(HARRIET, CHAT, submit(saved, "pep.nav", title="Next ▶")))
     assert "The child's voice" in card_text(onward)
 
 
@@ -53,18 +52,24 @@ async def test_a_reason_without_a_date_must_be_a_real_reason(bot_env: BotEnv) ->
     lead = await section(bot_env, await start(bot_env), "next_pep")
     refused = await save(bot_env, lead, {"f.date": "", "f.reason": "x"})
     assert "at least 4 words" in card_text(refused)
-    ok = await save(bot_env, lead, {"f.date": "", "f.reason":
-                                    "The child moves school in January"})
+    ok = await save(bot_env, lead, {"f.date": "", "f.reason": "The child moves school in January"})
     assert "Saved" in card_text(ok)
 
 
 async def test_attendance_below_the_threshold_by_a_hair_needs_an_explanation(
-        bot_env: BotEnv) -> None:
+    bot_env: BotEnv,
+) -> None:
     lead = await section(bot_env, await start(bot_env), "attendance")
     # 1899 of 2000 sessions is 94.95 %: not rounded up to 95 %
-    saved = await save(bot_env, lead, {"f.possible_sessions": "2000",
-                                       "f.attended_sessions": "1899",
-                                       "f.unauthorised_sessions": "0"})
+    saved = await save(
+        bot_env,
+        lead,
+        {
+            "f.possible_sessions": "2000",
+            "f.attended_sessions": "1899",
+            "f.unauthorised_sessions": "0",
+        },
+    )
     assert "Saved" in card_text(saved)
     async with bot_env.container.uow() as uow:
         pep = await uow.peps.get((await stored(bot_env)).id)
@@ -82,9 +87,13 @@ async def test_inconsistent_exclusion_figures_are_refused(bot_env: BotEnv) -> No
 
 async def test_a_target_due_after_next_term_is_confirmed_once(bot_env: BotEnv) -> None:
     lead = await section(bot_env, await start(bot_env), "targets")
-    typed = {"r.0.description": "Read 50 common words by sight",
-             "r.0.owner": "Class teacher", "r.0.due": "2035-01-15",
-             "r.0.measure": "Word list check", "r.0.support": "Daily reading"}
+    typed = {
+        "r.0.description": "Read 50 common words by sight",
+        "r.0.owner": "Class teacher",
+        "r.0.due": "2035-01-15",
+        "r.0.measure": "Word list check",
+        "r.0.support": "Daily reading",
+    }
     asked = await save(bot_env, lead, typed)
     toggles = [i for i in inputs(asked) if i.startswith("c.")]
     assert toggles, card_text(asked)
@@ -93,8 +102,7 @@ async def test_a_target_due_after_next_term_is_confirmed_once(bot_env: BotEnv) -
     assert (await stored(bot_env)).sections["targets"]["rows"][0]["due"] == "2035-01-15"
     # saving the section again does not ask again
     again = await save(bot_env, kept, {"r.0.measure": "Word list check, termly"})
-    assert "Saved" in card_text(again) and not [i for i in inputs(again)
-                                                if i.startswith("c.")]
+    assert "Saved" in card_text(again) and not [i for i in inputs(again) if i.startswith("c.")]
 
 
 async def test_half_an_emoji_is_refused_by_field_and_nothing_breaks(bot_env: BotEnv) -> None:
@@ -104,8 +112,7 @@ async def test_half_an_emoji_is_refused_by_field_and_nothing_breaks(bot_env: Bot
     assert not (await stored(bot_env)).sections.get("voice", {}).get("views")
     # the walkthrough still answers for everyone
     shared = bot_env.connector.cards(CHAT, "POST")[-1]
-    view = card_of(await bot_env.invoke(HARRIET, CHAT, submit(shared,
-                                                              "pep.walkthrough.refresh")))
+    view = card_of(await bot_env.invoke(HARRIET, CHAT, submit(shared, "pep.walkthrough.refresh")))
     assert actions(view, "pep.section.save")
 
 

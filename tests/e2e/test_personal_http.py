@@ -39,17 +39,44 @@ async def test_complete_a_section_and_move_on(bot_env: BotEnv) -> None:
     env = bot_env
     await env.send(HARRIET, PERSONAL, text="open LCS100001")
     card = last_card(env, PERSONAL)
-    card = (await env.invoke(HARRIET, PERSONAL, submit(card, "pep.section.open",
-                                                       {"section": "attendance"}),
-                             conversation_type="personal"))["value"]
-    refused = (await env.invoke(HARRIET, PERSONAL, submit(card, "pep.section.save", {
-        "f.possible_sessions": "120", "f.attended_sessions": "108",
-        "f.unauthorised_sessions": "0", "f.explanation": ""}),
-        conversation_type="personal"))["value"]
+    card = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(card, "pep.section.open", {"section": "attendance"}),
+            conversation_type="personal",
+        )
+    )["value"]
+    refused = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(
+                card,
+                "pep.section.save",
+                {
+                    "f.possible_sessions": "120",
+                    "f.attended_sessions": "108",
+                    "f.unauthorised_sessions": "0",
+                    "f.explanation": "",
+                },
+            ),
+            conversation_type="personal",
+        )
+    )["value"]
     assert "explain this: attendance is 90.0%, below 95%" in card_text(refused)
-    moved = (await env.invoke(HARRIET, PERSONAL, submit(refused, "pep.section.open", {
-        "f.explanation": "Hospital appointments, now finished"}),
-        conversation_type="personal"))["value"]
+    moved = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(
+                refused,
+                "pep.section.open",
+                {"f.explanation": "Hospital appointments, now finished"},
+            ),
+            conversation_type="personal",
+        )
+    )["value"]
     assert "Exclusions" in card_text(moved)
     async with env.container.uow() as uow:
         pep = await uow.peps.get(PEP_ID)

@@ -596,10 +596,12 @@ async def test_meeting_events(real_bot: RealBot) -> None:
         # Harriet starts the walkthrough (over the API this time)
         await pg.send_text("start pep")
         choosing = await pg.wait_for_message(
-            lambda m: "Starting a PEP walkthrough" in message_text(m))
+            lambda m: "Starting a PEP walkthrough" in message_text(m)
+        )
         assert "LCS100001" not in message_text(choosing)
-        await pg.invoke_action(choosing["messageId"], "pep.start.choose", {},
-                               title="Choose the child")
+        await pg.invoke_action(
+            choosing["messageId"], "pep.start.choose", {}, title="Choose the child"
+        )
         answer = await pg.invoke_action(
             choosing["messageId"], "pep.start", {"child_id": DEMO_CHILD}, title="Start walkthrough"
         )

@@ -37,14 +37,18 @@ from tests.support.teams import BOT_ID, TENANT, actions, card_text, submit
 from tests.unit.builders import complete_raw, meeting_raw
 
 PEP_ID = pep_id_for("LCS100001", "2026-autumn")
-LUCY = ("29:lucy", "aad-lucy")          # PEP coordinator for 999101
-TARIQ = ("29:tariq", "aad-tariq")       # PEP coordinator for 999104 (another area)
-GWEN = ("29:gwen", "aad-gwen")          # link education advisor for 999101
-SIMON = ("29:simon", "aad-simon")       # education advisor for other schools
-IMOGEN = ("29:imogen", "aad-imogen")    # Virtual School Head
-STAFF = {LUCY: "lucy.harrowby@northvale.example", TARIQ: "tariq.benhamou@northvale.example",
-         GWEN: "gwen.talbot-price@northvale.example", SIMON: "simon.edevane@northvale.example",
-         IMOGEN: "imogen.stallard@northvale.example"}
+LUCY = ("29:lucy", "aad-lucy")  # PEP coordinator for 999101
+TARIQ = ("29:tariq", "aad-tariq")  # PEP coordinator for 999104 (another area)
+GWEN = ("29:gwen", "aad-gwen")  # link education advisor for 999101
+SIMON = ("29:simon", "aad-simon")  # education advisor for other schools
+IMOGEN = ("29:imogen", "aad-imogen")  # Virtual School Head
+STAFF = {
+    LUCY: "lucy.harrowby@northvale.example",
+    TARIQ: "tariq.benhamou@northvale.example",
+    GWEN: "gwen.talbot-price@northvale.example",
+    SIMON: "simon.edevane@northvale.example",
+    IMOGEN: "imogen.stallard@northvale.example",
+}
 CONSENT = "application/vnd.microsoft.teams.card.file.consent"
 
 
@@ -110,14 +114,21 @@ def card_of(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def value(verb: str, **data: Any) -> dict[str, Any]:
-    return {"action": {"type": "Action.Execute", "verb": verb, "data": data},
-            "trigger": "manual"}
+    return {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
 
 
-async def press(env: BotEnv, who: tuple[str, str], card: dict[str, Any], verb: str,
-                typed: dict[str, Any] | None = None) -> dict[str, Any]:
-    return card_of(await env.invoke(who, personal(who), submit(card, verb, typed),
-                                    conversation_type="personal"))
+async def press(
+    env: BotEnv,
+    who: tuple[str, str],
+    card: dict[str, Any],
+    verb: str,
+    typed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return card_of(
+        await env.invoke(
+            who, personal(who), submit(card, verb, typed), conversation_type="personal"
+        )
+    )
 
 
 async def test_qa_and_pp_after_the_meeting(bot_env: BotEnv, wired: QaRoutes) -> None:
@@ -131,16 +142,27 @@ async def test_qa_and_pp_after_the_meeting(bot_env: BotEnv, wired: QaRoutes) -> 
 
     # another area's coordinator, the school and a stranger cannot open or decide it
     for who in (TARIQ, HARRIET, MARCUS):
-        refused = card_of(await env.invoke(who, personal(who), value(QA_OPEN, pep_id=PEP_ID),
-                                           conversation_type="personal"))
+        refused = card_of(
+            await env.invoke(
+                who, personal(who), value(QA_OPEN, pep_id=PEP_ID), conversation_type="personal"
+            )
+        )
         assert "Not available" in card_text(refused)
-        refused = card_of(await env.invoke(who, personal(who), submit(qa, QA_APPROVE),
-                                           conversation_type="personal"))
+        refused = card_of(
+            await env.invoke(
+                who, personal(who), submit(qa, QA_APPROVE), conversation_type="personal"
+            )
+        )
         assert "Not available" in card_text(refused)
 
     # QA returns it with feedback; Harriet is told and sends it back; QA approves
-    answer = await press(env, LUCY, qa, QA_RETURN, {FEEDBACK: "Add the child's own words.",
-                                                    "g.voice": "amber", "g.carer": "amber"})
+    answer = await press(
+        env,
+        LUCY,
+        qa,
+        QA_RETURN,
+        {FEEDBACK: "Add the child's own words.", "g.voice": "amber", "g.carer": "amber"},
+    )
     assert "Returned for amendment" in card_text(answer)
     amendment = env.connector.cards(personal(HARRIET))[-1]
     assert "Add the child's own words." in card_text(amendment)
@@ -154,11 +176,19 @@ async def test_qa_and_pp_after_the_meeting(bot_env: BotEnv, wired: QaRoutes) -> 
 
     # PP+: only the link advisor decides; the school hears the outcome
     for who in (SIMON, LUCY, HARRIET):
-        refused = card_of(await env.invoke(who, personal(who), submit(pp, PP_APPROVE_AMOUNT),
-                                           conversation_type="personal"))
+        refused = card_of(
+            await env.invoke(
+                who, personal(who), submit(pp, PP_APPROVE_AMOUNT), conversation_type="personal"
+            )
+        )
         assert "Not available" in card_text(refused)
-    decided = await press(env, GWEN, pp, PP_APPROVE_AMOUNT,
-                          {"pp.amount": "275", "pp.reason": "The tutor's rate is lower"})
+    decided = await press(
+        env,
+        GWEN,
+        pp,
+        PP_APPROVE_AMOUNT,
+        {"pp.amount": "275", "pp.reason": "The tutor's rate is lower"},
+    )
     assert "Approved £275.00 of the £300.00 requested" in card_text(decided)
     assert "The tutor's rate is lower" in card_text(env.connector.cards(personal(HARRIET))[-1])
 
@@ -169,7 +199,8 @@ async def test_qa_and_pp_after_the_meeting(bot_env: BotEnv, wired: QaRoutes) -> 
 
 
 async def test_the_head_sees_the_overview_and_exports_the_schedule(
-        bot_env: BotEnv, wired: QaRoutes) -> None:
+    bot_env: BotEnv, wired: QaRoutes
+) -> None:
     env = bot_env
     await returned(env)
     await deliver(env, await wired.on_pep_returned(PEP_ID))
@@ -180,8 +211,9 @@ async def test_the_head_sees_the_overview_and_exports_the_schedule(
     overview = env.connector.cards(personal(IMOGEN))[-1]
     assert "Overview — Autumn term 2026" in card_text(overview)
     await env.send(HARRIET, personal(HARRIET), text="overview")
-    assert "'overview' is for the Virtual School" in \
-        card_text(env.connector.cards(personal(HARRIET))[-1])
+    assert "'overview' is for the Virtual School" in card_text(
+        env.connector.cards(personal(HARRIET))[-1]
+    )
     # the payment schedule, exported and frozen, offered as files
     await env.send(IMOGEN, personal(IMOGEN), text="pp+ schedule")
     schedule = env.connector.cards(personal(IMOGEN))[-1]
@@ -191,14 +223,21 @@ async def test_the_head_sees_the_overview_and_exports_the_schedule(
     offers = [a for conv, a in env.connector.attachments(CONSENT) if conv == personal(IMOGEN)]
     assert [o["name"].rsplit(".", 1)[-1] for o in offers] == ["csv", "docx"]
     offer = offers[0]
-    consent = {"type": "fileUpload", "action": "accept",
-               "context": offer["content"]["acceptContext"],
-               "uploadInfo": {"name": offer["name"], "uploadUrl":
-                              f"{env.service_url}/upload/{offer['name']}",
-                              "contentUrl": "https://contoso.invalid/s.csv", "uniqueId": "1",
-                              "fileType": "csv"}}
-    await env.send(IMOGEN, personal(IMOGEN), type="invoke", name="fileConsent/invoke",
-                   value=consent)
+    consent = {
+        "type": "fileUpload",
+        "action": "accept",
+        "context": offer["content"]["acceptContext"],
+        "uploadInfo": {
+            "name": offer["name"],
+            "uploadUrl": f"{env.service_url}/upload/{offer['name']}",
+            "contentUrl": "https://contoso.invalid/s.csv",
+            "uniqueId": "1",
+            "fileType": "csv",
+        },
+    }
+    await env.send(
+        IMOGEN, personal(IMOGEN), type="invoke", name="fileConsent/invoke", value=consent
+    )
     rows = list(csv.DictReader(io.StringIO(env.connector.uploads[offer["name"]].decode())))
     held = [(r["lcs_id"], r["amount_gbp"]) for r in rows if r["row_type"] == "held"]
     assert held == [("LCS100001", "300.00")]  # the PEP is not finalised yet
@@ -206,7 +245,14 @@ async def test_the_head_sees_the_overview_and_exports_the_schedule(
     frozen = (await wired.pupil_premium.pp.export("2026-autumn", SYSTEM)).frozen
     assert frozen.csv.encode() == env.connector.uploads[offer["name"]]
     # someone else accepting the offer gets nothing
-    await env.send(GWEN, personal(GWEN), type="invoke", name="fileConsent/invoke",
-                   value={**consent, "uploadInfo": {**consent["uploadInfo"],
-                                                    "uploadUrl": f"{env.service_url}/upload/x"}})
+    await env.send(
+        GWEN,
+        personal(GWEN),
+        type="invoke",
+        name="fileConsent/invoke",
+        value={
+            **consent,
+            "uploadInfo": {**consent["uploadInfo"], "uploadUrl": f"{env.service_url}/upload/x"},
+        },
+    )
     assert "x" not in env.connector.uploads

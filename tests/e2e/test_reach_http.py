@@ -20,13 +20,18 @@ from tests.support.teams import card_text
 
 def mails_to(env: BotEnv, address: str) -> list[EmailMessage]:
     folder = env.container.settings.outbox_dir / "mail"
-    found = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
-             for p in sorted(folder.glob("*.eml"))] if folder.is_dir() else []
+    found = (
+        [
+            email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(folder.glob("*.eml"))
+        ]
+        if folder.is_dir()
+        else []
+    )
     return [m for m in found if m["To"] == address]  # type: ignore[misc]
 
 
-async def test_a_coordinator_with_no_teams_id_gets_the_qa_notice_by_email(
-        bot_env: BotEnv) -> None:
+async def test_a_coordinator_with_no_teams_id_gets_the_qa_notice_by_email(bot_env: BotEnv) -> None:
     env = bot_env
     routes = env.server.app[ROUTER].qa
     assert routes is not None
@@ -57,7 +62,8 @@ async def test_a_coordinator_with_no_teams_id_gets_the_qa_notice_by_email(
 
 
 async def test_once_the_coordinator_has_written_to_the_bot_the_notice_goes_to_teams(
-        bot_env: BotEnv) -> None:
+    bot_env: BotEnv,
+) -> None:
     env = bot_env
     routes = env.server.app[ROUTER].qa
     assert routes is not None
@@ -74,7 +80,8 @@ async def test_once_the_coordinator_has_written_to_the_bot_the_notice_goes_to_te
 
 
 async def test_the_daily_next_date_request_reaches_people_with_no_chat_by_email(
-        bot_env: BotEnv) -> None:
+    bot_env: BotEnv,
+) -> None:
     """The meeting began yesterday and has no next PEP date: the daily job asks the
     social worker and the designated teacher; neither has a chat with the bot, so each
     gets the request by e-mail (once, however often the notice is tried)."""

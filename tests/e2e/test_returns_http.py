@@ -34,8 +34,8 @@ from tests.support.teams import actions, card_text, submit
 
 PEP = pep_id_for("LCS100001", "2026-autumn")
 SUPPORT = ("29:business-support", "aad-business-support")
-SUPPORT_MAILBOX = "business.support@northvale.example"   # examples/staff.csv
-SOCIAL_WORKER = "rachel.donnelly@northvale.example"      # examples/roster.csv
+SUPPORT_MAILBOX = "business.support@northvale.example"  # examples/staff.csv
+SOCIAL_WORKER = "rachel.donnelly@northvale.example"  # examples/roster.csv
 TEACHER = "h.pemberton@littleacorns.sch.example"
 
 
@@ -57,18 +57,31 @@ async def press(env: BotEnv, who: tuple[str, str], value: dict[str, Any]) -> dic
 def send_value(version: int) -> dict[str, Any]:
     """What Teams sends when 'Send to Business Support' is pressed on a card showing
     this version (e.g. one left in the chat from before)."""
-    return {"action": {"type": "Action.Execute", "verb": RETURN_SEND,
-                       "data": {"pep_id": PEP, "version": version}}, "trigger": "manual"}
+    return {
+        "action": {
+            "type": "Action.Execute",
+            "verb": RETURN_SEND,
+            "data": {"pep_id": PEP, "version": version},
+        },
+        "trigger": "manual",
+    }
 
 
 def mails(env: BotEnv) -> list[EmailMessage]:
     folder = env.container.settings.outbox_dir / "mail"
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for p in sorted(folder.glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+        for p in sorted(folder.glob("*.eml"))
+    ]
 
 
-async def set_status(env: BotEnv, status: PepStatus, *, held_days_ago: int | None = None,
-                     due_in_days: int | None = None) -> int:
+async def set_status(
+    env: BotEnv,
+    status: PepStatus,
+    *,
+    held_days_ago: int | None = None,
+    due_in_days: int | None = None,
+) -> int:
     await env.container.service.open_pep("LCS100001", "2026-autumn")
     async with env.container.uow() as uow:
         pep = await uow.peps.get(PEP)
@@ -92,8 +105,7 @@ async def status_of(env: BotEnv) -> PepStatus:
         return pep.status
 
 
-async def test_a_pep_whose_meeting_has_not_happened_cannot_be_returned(
-        bot_env: BotEnv) -> None:
+async def test_a_pep_whose_meeting_has_not_happened_cannot_be_returned(bot_env: BotEnv) -> None:
     env = bot_env
     await set_status(env, PepStatus.READY_FOR_MEETING)
     card = await say(env, HARRIET, "return pep LCS100001")
@@ -115,8 +127,7 @@ async def test_a_pep_whose_meeting_has_not_happened_cannot_be_returned(
     assert mails(env) == []
 
 
-async def test_the_returned_pep_goes_to_the_staff_files_business_support(
-        bot_env: BotEnv) -> None:
+async def test_the_returned_pep_goes_to_the_staff_files_business_support(bot_env: BotEnv) -> None:
     env = bot_env
     await set_status(env, PepStatus.AWAITING_RETURN, held_days_ago=1, due_in_days=4)
     card = await say(env, HARRIET, "return pep LCS100001")
@@ -141,7 +152,9 @@ async def test_business_support_sees_overdue_returns(bot_env: BotEnv) -> None:
 
 
 async def test_finalised_after_qa_the_record_to_file_goes_to_bs_sw_and_dt_once(
-        bot_env: BotEnv, wired: QaRoutes) -> None:  # noqa: F811
+    bot_env: BotEnv,
+    wired: QaRoutes,  # noqa: F811
+) -> None:
     env = bot_env
     await returned(env)
     await deliver(env, await wired.on_pep_returned(PEP, returned_by="harriet"))
@@ -159,9 +172,13 @@ async def test_finalised_after_qa_the_record_to_file_goes_to_bs_sw_and_dt_once(
     [attachment] = list(final.iter_attachments())
     record = docx.Document(io.BytesIO(attachment.get_content()))
     text = "\n".join(p.text for p in record.paragraphs) + "\n".join(
-        c.text for t in record.tables for r in t.rows for c in r.cells)
-    for expected in ("this is the version to file", "Quality assurance grade",
-                     "Pupil Premium Plus decisions"):
+        c.text for t in record.tables for r in t.rows for c in r.cells
+    )
+    for expected in (
+        "this is the version to file",
+        "Quality assurance grade",
+        "Pupil Premium Plus decisions",
+    ):
         assert expected in text, expected
     for internal in ("Finalised\n", "Awaiting return", "in_qa", "finalised_record"):
         assert internal not in text, internal

@@ -32,10 +32,10 @@ from tests.support.stub_connector import StubConnector
 from tests.support.teams import TENANT, actions, card_text, inputs, submit
 from tests.unit.fakes import FixedClock
 
-RACHEL = ("29:rachel", "aad-rachel")        # social worker of LCS100001
-KWABENA = ("29:kwabena", "aad-kwabena")     # social worker of LCS100028 (transition+complex)
-BETHAN = ("29:bethan", "aad-bethan")        # Virtual School officer
-IMOGEN = ("29:imogen", "aad-imogen")        # Virtual School Head
+RACHEL = ("29:rachel", "aad-rachel")  # social worker of LCS100001
+KWABENA = ("29:kwabena", "aad-kwabena")  # social worker of LCS100028 (transition+complex)
+BETHAN = ("29:bethan", "aad-bethan")  # Virtual School officer
+IMOGEN = ("29:imogen", "aad-imogen")  # Virtual School Head
 CHANNEL = "19:vs-alerts@thread.tacv2"
 SENDER = "business.support@northvale.example"
 PEP_1 = pep_id_for("LCS100001", "2026-autumn")
@@ -46,20 +46,29 @@ PEP_28 = pep_id_for("LCS100028", "2026-autumn")
 async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[BotEnv]:
     wait, background = getattr(request, "param", (3.0, False))
     async with TokenAuthority() as authority, StubConnector() as connector:
-        connector.members.update({
-            RACHEL[0]: {"id": RACHEL[0], "email": "rachel.donnelly@northvale.example"},
-            KWABENA[0]: {"id": KWABENA[0], "email": "kwabena.ashcroft@northvale.example"},
-            BETHAN[0]: {"id": BETHAN[0], "email": "bethan.carrow@northvale.example"},
-            IMOGEN[0]: {"id": IMOGEN[0], "email": "imogen.stallard@northvale.example"},
-        })
+        connector.members.update(
+            {
+                RACHEL[0]: {"id": RACHEL[0], "email": "rachel.donnelly@northvale.example"},
+                KWABENA[0]: {"id": KWABENA[0], "email": "kwabena.ashcroft@northvale.example"},
+                BETHAN[0]: {"id": BETHAN[0], "email": "bethan.carrow@northvale.example"},
+                IMOGEN[0]: {"id": IMOGEN[0], "email": "imogen.stallard@northvale.example"},
+            }
+        )
         settings = Settings(
-            _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/pep.sqlite3",
-            app_id=APP_ID, openid_metadata_url=authority.metadata_url, token_issuer=ISSUER,
-            allowed_tenants=[TENANT], forms_dir=tmp_path / "forms",
-            outbox_dir=tmp_path / "outbox", mail_sender=SENDER,
-            virtual_school_channel_id=CHANNEL, schedule_wait_seconds=wait,
+            _env_file=None,
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/pep.sqlite3",
+            app_id=APP_ID,
+            openid_metadata_url=authority.metadata_url,
+            token_issuer=ISSUER,
+            allowed_tenants=[TENANT],
+            forms_dir=tmp_path / "forms",
+            outbox_dir=tmp_path / "outbox",
+            mail_sender=SENDER,
+            virtual_school_channel_id=CHANNEL,
+            schedule_wait_seconds=wait,
             card_update_coalesce_seconds=0,
-            jobs_enabled=background)
+            jobs_enabled=background,
+        )
         await upgrade(settings.database_url)
         container = build_container(settings, clock=FixedClock(today=TODAY))
         await load_demo_data(container, EXAMPLES)
@@ -67,8 +76,9 @@ async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[B
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         async with aiohttp.ClientSession() as http:
-            yield BotEnv(str(server.make_url("/api/messages")), authority, connector,
-                         container, server, http)
+            yield BotEnv(
+                str(server.make_url("/api/messages")), authority, connector, container, server, http
+            )
         await server.close()
         await container.close()
 
@@ -85,8 +95,10 @@ def calendar_files(env: BotEnv) -> list[Calendar]:
 
 def mails(env: BotEnv) -> list[email.message.EmailMessage]:
     folder = env.container.settings.outbox_dir / "mail"
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for p in sorted(folder.glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+        for p in sorted(folder.glob("*.eml"))
+    ]
 
 
 def event_of(cal: Calendar) -> Any:
@@ -98,12 +110,25 @@ async def personal(env: BotEnv, who: tuple[str, str], text: str) -> dict[str, An
     return env.connector.cards(f"a:personal-{who[0]}")[-1]
 
 
-async def press(env: BotEnv, who: tuple[str, str], card: dict[str, Any], verb: str,
-                typed: dict[str, Any] | None = None, *, conversation: str | None = None,
-                conversation_type: str = "personal", **kw: Any) -> dict[str, Any]:
-    return card_of(await env.invoke(who, conversation or f"a:personal-{who[0]}",
-                                    submit(card, verb, typed, **kw),
-                                    conversation_type=conversation_type))
+async def press(
+    env: BotEnv,
+    who: tuple[str, str],
+    card: dict[str, Any],
+    verb: str,
+    typed: dict[str, Any] | None = None,
+    *,
+    conversation: str | None = None,
+    conversation_type: str = "personal",
+    **kw: Any,
+) -> dict[str, Any]:
+    return card_of(
+        await env.invoke(
+            who,
+            conversation or f"a:personal-{who[0]}",
+            submit(card, verb, typed, **kw),
+            conversation_type=conversation_type,
+        )
+    )
 
 
 async def schedule_form(env: BotEnv, who: tuple[str, str], child: str) -> dict[str, Any]:
@@ -117,15 +142,20 @@ async def test_social_worker_schedules_and_gets_the_join_link(env: BotEnv) -> No
     assert len(ticked) == 2, "designated teacher and carer are ticked"
 
     # a date in the past: the error is beside the date and the typing is kept
-    bad = await press(env, RACHEL, form, "pep.schedule.submit",
-                      {"s.date": "2026-11-02", "s.time": "14:00"})
+    bad = await press(
+        env, RACHEL, form, "pep.schedule.submit", {"s.date": "2026-11-02", "s.time": "14:00"}
+    )
     assert "the meeting must be in the future" in card_text(bad)
     assert inputs(bad)["s.date"] == "2026-11-02"
     assert not calendar_files(env)
 
-    done = await press(env, RACHEL, bad, "pep.schedule.submit",
-                       {"s.date": "2026-11-24", "s.time": "14:00", "s.extra":
-                        "vs.duty@northvale.example"})
+    done = await press(
+        env,
+        RACHEL,
+        bad,
+        "pep.schedule.submit",
+        {"s.date": "2026-11-24", "s.time": "14:00", "s.extra": "vs.duty@northvale.example"},
+    )
     assert "PEP meeting scheduled" in card_text(done)
     [join] = [a for a in done.get("actions", []) if a["type"] == "Action.OpenUrl"]
     [cal] = calendar_files(env)
@@ -133,9 +163,11 @@ async def test_social_worker_schedules_and_gets_the_join_link(env: BotEnv) -> No
     assert str(event["SUMMARY"]) == "AF PEP" and "Fenwick" not in cal.to_ical().decode()
     assert str(event["ORGANIZER"]).lower() == "mailto:rachel.donnelly@northvale.example"
     attendees = sorted(str(a).lower() for a in event.get("ATTENDEE"))
-    assert attendees == ["mailto:h.pemberton@littleacorns.sch.example",
-                         "mailto:maureen.ashdown@carers.example",
-                         "mailto:vs.duty@northvale.example"]
+    assert attendees == [
+        "mailto:h.pemberton@littleacorns.sch.example",
+        "mailto:maureen.ashdown@carers.example",
+        "mailto:vs.duty@northvale.example",
+    ]
     assert event.decoded("DTSTART").isoformat() == "2026-11-24T14:00:00+00:00"
     assert str(event["DTSTART"].params["TZID"]) == "Europe/London"
     async with env.container.uow() as uow:
@@ -146,8 +178,9 @@ async def test_social_worker_schedules_and_gets_the_join_link(env: BotEnv) -> No
     # no second meeting this term
     again = await schedule_form(env, RACHEL, "LCS100001")
     assert "Move the meeting" in card_text(again)
-    moved = await press(env, RACHEL, again, "pep.schedule.submit",
-                        {"s.date": "2026-11-26", "s.time": "10:00"})
+    moved = await press(
+        env, RACHEL, again, "pep.schedule.submit", {"s.date": "2026-11-26", "s.time": "10:00"}
+    )
     assert "PEP meeting moved" in card_text(moved)
     latest = event_of(calendar_files(env)[-1])
     assert int(latest["SEQUENCE"]) == 1
@@ -155,8 +188,14 @@ async def test_social_worker_schedules_and_gets_the_join_link(env: BotEnv) -> No
 
     # cancel: everyone is told (a CANCEL .ics), the PEP forgets the meeting
     form = await schedule_form(env, RACHEL, "LCS100001")
-    cancelled = await press(env, RACHEL, form, "pep.schedule.cancel",
-                            {"s.reason": "Carer unwell"}, title="Cancel the meeting")
+    cancelled = await press(
+        env,
+        RACHEL,
+        form,
+        "pep.schedule.cancel",
+        {"s.reason": "Carer unwell"},
+        title="Cancel the meeting",
+    )
     assert "cancelled" in card_text(cancelled)
     await runtime_of(env.server.app).dispatcher.drain()
     cancel = calendar_files(env)[-1]
@@ -180,8 +219,9 @@ async def test_confirmation_follows_when_microsoft_365_is_slow(env: BotEnv) -> N
 
     calendar.create_meeting = slow_create  # type: ignore[method-assign]
     form = await schedule_form(env, RACHEL, "LCS100001")
-    done = await press(env, RACHEL, form, "pep.schedule.submit",
-                       {"s.date": "2026-11-24", "s.time": "09:30"})
+    done = await press(
+        env, RACHEL, form, "pep.schedule.submit", {"s.date": "2026-11-24", "s.time": "09:30"}
+    )
     answered.set()
     assert "invitations on their way" in card_text(done)
     assert not [a for a in done.get("actions", []) if a["type"] == "Action.OpenUrl"]
@@ -197,36 +237,60 @@ async def test_confirmation_follows_when_microsoft_365_is_slow(env: BotEnv) -> N
 
 async def test_virtual_school_alert_and_ill_attend(env: BotEnv) -> None:
     # the bot is added to the Virtual School's channel: it keeps the reference
-    await env.send(BETHAN, CHANNEL, type="conversationUpdate", conversation_type="channel",
-                   membersAdded=[{"id": "28:pep-companion"}])
+    await env.send(
+        BETHAN,
+        CHANNEL,
+        type="conversationUpdate",
+        conversation_type="channel",
+        membersAdded=[{"id": "28:pep-companion"}],
+    )
     assert "Virtual School alerts" in card_text(env.connector.cards(CHANNEL)[-1])
 
     form = await schedule_form(env, KWABENA, "LCS100028")
     assert "The Virtual School will be alerted" in card_text(form)
-    await press(env, KWABENA, form, "pep.schedule.submit",
-                {"s.date": "2026-11-25", "s.time": "13:00"})
+    await press(
+        env, KWABENA, form, "pep.schedule.submit", {"s.date": "2026-11-25", "s.time": "13:00"}
+    )
     await runtime_of(env.server.app).dispatcher.drain()
     alert = env.connector.cards(CHANNEL)[-1]
     text = card_text(alert)
     assert "LCS100028" in text and "I'll attend" in text
     for secret in ("Connor", "Rourke", "2012-09-14", "14/09/2012"):  # ids only in a channel
         assert secret not in json.dumps(alert)
-    answer = await press(env, BETHAN, alert, "pep.vs.attend",
-                         conversation=f"{CHANNEL};messageid=1", conversation_type="channel")
+    answer = await press(
+        env,
+        BETHAN,
+        alert,
+        "pep.vs.attend",
+        conversation=f"{CHANNEL};messageid=1",
+        conversation_type="channel",
+    )
     assert "Bethan Carrow will attend" in card_text(answer)
     latest = event_of(calendar_files(env)[-1])
-    assert "mailto:bethan.carrow@northvale.example" in [str(a).lower()
-                                                        for a in latest.get("ATTENDEE")]
-    again = await press(env, BETHAN, alert, "pep.vs.attend",
-                        conversation=f"{CHANNEL};messageid=1", conversation_type="channel")
+    assert "mailto:bethan.carrow@northvale.example" in [
+        str(a).lower() for a in latest.get("ATTENDEE")
+    ]
+    again = await press(
+        env,
+        BETHAN,
+        alert,
+        "pep.vs.attend",
+        conversation=f"{CHANNEL};messageid=1",
+        conversation_type="channel",
+    )
     assert "already invited" in card_text(again)
     async with env.container.uow() as uow:
         meeting = await uow.meetings.get(PEP_28)
     assert meeting is not None and meeting.virtual_school_attending == (
-        "bethan.carrow@northvale.example",)
+        "bethan.carrow@northvale.example",
+    )
     # a social worker cannot use the Virtual School's button
-    refused = await env.invoke(RACHEL, f"{CHANNEL};messageid=1",
-                               submit(alert, "pep.vs.attend"), conversation_type="channel")
+    refused = await env.invoke(
+        RACHEL,
+        f"{CHANNEL};messageid=1",
+        submit(alert, "pep.vs.attend"),
+        conversation_type="channel",
+    )
     assert "Virtual School" in card_text(card_of(refused))
 
 
@@ -276,8 +340,9 @@ async def test_serve_delivers_in_the_background(env: BotEnv) -> None:
     runtime = runtime_of(env.server.app)
     assert [t.get_name() for t in runtime._tasks] == ["outbox", "jobs"]
     form = await schedule_form(env, RACHEL, "LCS100001")
-    done = await press(env, RACHEL, form, "pep.schedule.submit",
-                       {"s.date": "2026-11-24", "s.time": "11:00"})
+    done = await press(
+        env, RACHEL, form, "pep.schedule.submit", {"s.date": "2026-11-24", "s.time": "11:00"}
+    )
     assert "on their way" in card_text(done)
     for _ in range(100):
         if calendar_files(env):
@@ -298,7 +363,6 @@ async def test_weekly_digest_reaches_the_head_once_a_week(env: BotEnv) -> None:
         [(name, outcome)] = await runtime.jobs.run_due(only=["weekly_digest"], force=True)
         assert name == "weekly_digest" and "1 Virtual School Head" in outcome
         await runtime.dispatcher.drain()
-    digests = [c for c in env.connector.cards(chat)[before:]
-               if "Weekly digest" in card_text(c)]
+    digests = [c for c in env.connector.cards(chat)[before:] if "Weekly digest" in card_text(c)]
     assert len(digests) == 1
     assert "Autumn term 2026" in card_text(digests[0])

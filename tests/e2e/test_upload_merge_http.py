@@ -32,10 +32,12 @@ async def _form(env: BotEnv, term_id: str = "2026-autumn") -> FormEditor:
     return FormEditor(render_new_term_form(data))
 
 
-async def _upload(env: BotEnv, form: FormEditor, name: str = "PEP-LCS100001.docx") -> \
-        dict[str, Any]:
-    await env.send(HARRIET, PERSONAL, attachments=[
-        env.connector.file_attachment(name, form.save())])
+async def _upload(
+    env: BotEnv, form: FormEditor, name: str = "PEP-LCS100001.docx"
+) -> dict[str, Any]:
+    await env.send(
+        HARRIET, PERSONAL, attachments=[env.connector.file_attachment(name, form.save())]
+    )
     return env.connector.cards(PERSONAL)[-1]
 
 
@@ -56,11 +58,20 @@ async def _harriet(env: BotEnv) -> Actor:
 async def _type_voice_in_teams(env: BotEnv, views: str, how: str = "") -> None:
     await env.send(HARRIET, PERSONAL, text=f"open {CHILD}")
     card = env.connector.cards(PERSONAL)[-1]
-    card = (await env.invoke(HARRIET, PERSONAL, submit(card, "pep.section.open",
-                                                       {"section": "voice"}),
-                             conversation_type="personal"))["value"]
-    await env.invoke(HARRIET, PERSONAL, submit(card, "pep.section.save", {
-        "f.views": views, "f.how_gathered": how}), conversation_type="personal")
+    card = (
+        await env.invoke(
+            HARRIET,
+            PERSONAL,
+            submit(card, "pep.section.open", {"section": "voice"}),
+            conversation_type="personal",
+        )
+    )["value"]
+    await env.invoke(
+        HARRIET,
+        PERSONAL,
+        submit(card, "pep.section.save", {"f.views": views, "f.how_gathered": how}),
+        conversation_type="personal",
+    )
 
 
 async def test_term_start_form_after_a_teams_edit_keeps_the_edit(bot_env: BotEnv) -> None:
@@ -78,8 +89,7 @@ async def test_term_start_form_after_a_teams_edit_keeps_the_edit(bot_env: BotEnv
         assert title not in reply  # empty meeting boxes before the meeting: silent
 
 
-async def test_the_same_section_changed_in_both_is_kept_and_shown_twice(
-        bot_env: BotEnv) -> None:
+async def test_the_same_section_changed_in_both_is_kept_and_shown_twice(bot_env: BotEnv) -> None:
     env = bot_env
     form = await _form(env)
     await _type_voice_in_teams(env, "I love the sand pit")
@@ -91,16 +101,16 @@ async def test_the_same_section_changed_in_both_is_kept_and_shown_twice(
     assert "I like story time" in reply
 
 
-async def test_the_pre_meeting_form_after_the_meeting_leaves_the_record(
-        bot_env: BotEnv) -> None:
+async def test_the_pre_meeting_form_after_the_meeting_leaves_the_record(bot_env: BotEnv) -> None:
     env = bot_env
     c = env.container
     form = await _form(env)  # made before the meeting; its meeting boxes are empty
     for key, values in complete_raw().items():
         form_raw = values  # the school completes the rest in Teams
         pep = await _stored(env)
-        assert (await c.service.record_section(PEP_ID, key, form_raw, await _harriet(env),
-                                               pep.version)).saved
+        assert (
+            await c.service.record_section(PEP_ID, key, form_raw, await _harriet(env), pep.version)
+        ).saved
     harriet = await _harriet(env)
     await c.service.start_meeting(PEP_ID, harriet)
     meeting = dict(meeting_raw())
@@ -122,7 +132,8 @@ async def test_the_pre_meeting_form_after_the_meeting_leaves_the_record(
 
 
 async def test_blank_boxes_ask_before_clearing_and_a_stale_confirm_does_nothing(
-        bot_env: BotEnv) -> None:
+    bot_env: BotEnv,
+) -> None:
     env = bot_env
     await _type_voice_in_teams(env, "I love the sand pit", "Chat at snack time")
     form = await _form(env)  # made now: carries both answers
@@ -135,16 +146,18 @@ async def test_blank_boxes_ask_before_clearing_and_a_stale_confirm_does_nothing(
     assert "would clear 1 answer" in reply and "How their views were gathered" in reply
     # before the person answers, the section is changed again in Teams
     await _type_voice_in_teams(env, "I like story time", "Asked at home")
-    stale = await env.invoke(HARRIET, PERSONAL, submit(reply_card, "pep.form.clear"),
-                             conversation_type="personal")
+    stale = await env.invoke(
+        HARRIET, PERSONAL, submit(reply_card, "pep.form.clear"), conversation_type="personal"
+    )
     assert "nothing was cleared" in card_text(stale["value"])
     assert (await _stored(env)).sections["voice"]["how_gathered"] == "Asked at home"
     # a fresh answer clears exactly what it listed
     form = await _form(env)
     form.fill_text("f:voice.how_gathered", "")
     reply_card = await _upload(env, form)
-    done = await env.invoke(HARRIET, PERSONAL, submit(reply_card, "pep.form.clear"),
-                            conversation_type="personal")
+    done = await env.invoke(
+        HARRIET, PERSONAL, submit(reply_card, "pep.form.clear"), conversation_type="personal"
+    )
     assert "Answers cleared" in card_text(done["value"])
     voice = (await _stored(env)).sections["voice"]
     assert voice == {"views": "I like story time", "how_gathered": None}
@@ -159,14 +172,14 @@ async def test_a_form_for_another_term_asks_before_saving(bot_env: BotEnv) -> No
     spring = pep_id_for(CHILD, "2027-spring")
     assert "Spring term 2027" in reply and "Autumn term 2026" in reply
     assert "voice" not in (await _stored(env, spring)).sections
-    saved = await env.invoke(HARRIET, PERSONAL, submit(reply_card, "pep.form.term"),
-                             conversation_type="personal")
+    saved = await env.invoke(
+        HARRIET, PERSONAL, submit(reply_card, "pep.form.term"), conversation_type="personal"
+    )
     assert "Saved into the Spring term 2027 PEP" in card_text(saved["value"])
     assert (await _stored(env, spring)).sections["voice"]["views"] == "I want to swim"
 
 
-async def test_good_sections_saved_bad_ones_listed_outside_text_named(
-        bot_env: BotEnv) -> None:
+async def test_good_sections_saved_bad_ones_listed_outside_text_named(bot_env: BotEnv) -> None:
     env = bot_env
     form = await _form(env)
     form.fill_text("f:carer.views", "Ada is happy going to nursery")
@@ -182,7 +195,10 @@ async def test_good_sections_saved_bad_ones_listed_outside_text_named(
 
 async def test_an_old_word_file_is_asked_for_as_docx(bot_env: BotEnv) -> None:
     env = bot_env
-    await env.send(HARRIET, PERSONAL, attachments=[
-        env.connector.file_attachment("PEP-LCS100001.doc", b"\xd0\xcf\x11\xe0")])
+    await env.send(
+        HARRIET,
+        PERSONAL,
+        attachments=[env.connector.file_attachment("PEP-LCS100001.doc", b"\xd0\xcf\x11\xe0")],
+    )
     reply = card_text(env.connector.cards(PERSONAL)[-1])
     assert "Word Document (.docx), not Word 97-2003" in reply

@@ -39,14 +39,16 @@ async def audit_count(env: BotEnv) -> int:
 
 async def start_walkthrough(env: BotEnv) -> dict[str, Any]:
     """Harriet (designated teacher) starts the walkthrough; returns her lead card."""
-    await env.send(HARRIET, CHAT, conversation_type="groupChat",
-                   text="<at>PEP Companion</at> start pep")
+    await env.send(
+        HARRIET, CHAT, conversation_type="groupChat", text="<at>PEP Companion</at> start pep"
+    )
     choosing = env.connector.cards(CHAT)[-1]  # names nobody; the asker's view has the list
     assert choosing["refresh"]["userIds"] == [HARRIET[0]]
     chooser = card_of(await env.invoke(HARRIET, CHAT, submit(choosing, "pep.start.choose")))
     assert actions(chooser, "pep.start")
-    answer = await env.invoke(HARRIET, CHAT, submit(chooser, "pep.start",
-                                                    {"child_id": "LCS100001"}))
+    answer = await env.invoke(
+        HARRIET, CHAT, submit(chooser, "pep.start", {"child_id": "LCS100001"})
+    )
     assert "walkthrough" in card_text(card_of(answer)).lower()
     shared = env.connector.cards(CHAT, "POST")[-1]
     return card_of(await env.invoke(HARRIET, CHAT, submit(shared, "pep.walkthrough.refresh")))
@@ -92,8 +94,17 @@ async def test_whole_meeting(bot_env: BotEnv) -> None:
     assert updates and "The child's voice" in card_text(updates[-1])
 
     # save the section
-    lead = card_of(await env.invoke(HARRIET, CHAT, submit(lead, "pep.section.save", {
-        "f.views": "I like painting and my new teacher", "f.how_gathered": "Talk with DT"})))
+    lead = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                lead,
+                "pep.section.save",
+                {"f.views": "I like painting and my new teacher", "f.how_gathered": "Talk with DT"},
+            ),
+        )
+    )
     assert "Saved" in card_text(lead)
     pep = await stored(env)
     assert pep.sections["voice"]["views"] == "I like painting and my new teacher"
@@ -101,9 +112,21 @@ async def test_whole_meeting(bot_env: BotEnv) -> None:
     # bad input: the error is beside the field and the typing is kept; nothing saved
     before = await stored(env)
     bad = card_of(await env.invoke(HARRIET, CHAT, go_to(lead, "attendance")))
-    bad = card_of(await env.invoke(HARRIET, CHAT, submit(bad, "pep.section.save", {
-        "f.possible_sessions": "100", "f.attended_sessions": "120",
-        "f.unauthorised_sessions": "0"})))
+    bad = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                bad,
+                "pep.section.save",
+                {
+                    "f.possible_sessions": "100",
+                    "f.attended_sessions": "120",
+                    "f.unauthorised_sessions": "0",
+                },
+            ),
+        )
+    )
     assert "cannot be more than the possible sessions" in card_text(bad)
     assert any(i.get("value") in ("120", 120) for i in _inputs(bad))
     assert (await stored(env)).sections.get("attendance") == before.sections.get("attendance")
@@ -114,9 +137,22 @@ async def test_whole_meeting(bot_env: BotEnv) -> None:
     assert (await stored(env)).current_section == "attendance"
 
     # corrected, and attendance below 95% explained, Next saves it and moves on
-    moved = card_of(await env.invoke(HARRIET, CHAT, submit(stay, "pep.nav", {
-        "f.attended_sessions": "90", "f.unauthorised_sessions": "2",
-        "f.explanation": "Two days' illness; one family holiday"}, title="Next ▶")))
+    moved = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                stay,
+                "pep.nav",
+                {
+                    "f.attended_sessions": "90",
+                    "f.unauthorised_sessions": "2",
+                    "f.explanation": "Two days' illness; one family holiday",
+                },
+                title="Next ▶",
+            ),
+        )
+    )
     pep = await stored(env)
     assert pep.current_section == "exclusions"
     assert pep.sections["attendance"]["attended_sessions"] == 90
@@ -124,18 +160,48 @@ async def test_whole_meeting(bot_env: BotEnv) -> None:
 
     # add an attendee in the room by hand
     summary_nav = card_of(await env.invoke(HARRIET, CHAT, go_to(moved, "attendees")))
-    added = card_of(await env.invoke(HARRIET, CHAT, submit(summary_nav, "pep.attendee.add", {
-        "a.name": "Maureen Ashdown", "a.role": "carer", "a.attended": "in_person"})))
+    added = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                summary_nav,
+                "pep.attendee.add",
+                {"a.name": "Maureen Ashdown", "a.role": "carer", "a.attended": "in_person"},
+            ),
+        )
+    )
     assert "Maureen Ashdown" in card_text(added)
 
     # summary and an action
     card = card_of(await env.invoke(HARRIET, CHAT, go_to(added, "summary")))
-    card = card_of(await env.invoke(HARRIET, CHAT, submit(card, "pep.section.save", {
-        "f.summary": "Settled well; speech and language support continues."})))
+    card = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                card,
+                "pep.section.save",
+                {"f.summary": "Settled well; speech and language support continues."},
+            ),
+        )
+    )
     card = card_of(await env.invoke(HARRIET, CHAT, go_to(card, "actions")))
-    card = card_of(await env.invoke(HARRIET, CHAT, submit(card, "pep.section.save", {
-        "r.0.action": "Refer to SALT", "r.0.owner": "Harriet Pemberton",
-        "r.0.due": "2026-12-11"})))
+    card = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(
+                card,
+                "pep.section.save",
+                {
+                    "r.0.action": "Refer to SALT",
+                    "r.0.owner": "Harriet Pemberton",
+                    "r.0.due": "2026-12-11",
+                },
+            ),
+        )
+    )
     assert "Saved" in card_text(card)
 
     # finishing without next term's date is refused
@@ -144,11 +210,19 @@ async def test_whole_meeting(bot_env: BotEnv) -> None:
     assert (await stored(env)).status is PepStatus.IN_MEETING
 
     # a date outside next term is refused too
-    wrong = card_of(await env.invoke(HARRIET, CHAT, submit(refused, "pep.section.save", {
-        "f.date": "2026-12-01"})))
+    wrong = card_of(
+        await env.invoke(
+            HARRIET, CHAT, submit(refused, "pep.section.save", {"f.date": "2026-12-01"})
+        )
+    )
     assert "Spring term 2027" in card_text(wrong)
-    ok = card_of(await env.invoke(HARRIET, CHAT, submit(wrong, "pep.section.save", {
-        "f.date": "2027-02-03", "f.reason": ""})))
+    ok = card_of(
+        await env.invoke(
+            HARRIET,
+            CHAT,
+            submit(wrong, "pep.section.save", {"f.date": "2027-02-03", "f.reason": ""}),
+        )
+    )
     assert "Saved" in card_text(ok)
 
     finished = card_of(await env.invoke(HARRIET, CHAT, submit(ok, "pep.finish")))
@@ -167,18 +241,24 @@ async def test_whole_meeting(bot_env: BotEnv) -> None:
     assert offers, "no file offer was sent"
     personal_chat, offer = offers[-1]
     assert personal_chat != CHAT
-    consent = {"type": "fileUpload", "action": "accept",
-               "context": offer["content"]["acceptContext"],
-               "uploadInfo": {"name": offer["name"], "uploadUrl":
-                              f"{env.service_url}/upload/{offer['name']}",
-                              "contentUrl": "https://contoso.invalid/record.docx",
-                              "uniqueId": "1", "fileType": "docx"}}
-    await env.send(HARRIET, personal_chat, type="invoke", name="fileConsent/invoke",
-                   value=consent)
+    consent = {
+        "type": "fileUpload",
+        "action": "accept",
+        "context": offer["content"]["acceptContext"],
+        "uploadInfo": {
+            "name": offer["name"],
+            "uploadUrl": f"{env.service_url}/upload/{offer['name']}",
+            "contentUrl": "https://contoso.invalid/record.docx",
+            "uniqueId": "1",
+            "fileType": "docx",
+        },
+    }
+    await env.send(HARRIET, personal_chat, type="invoke", name="fileConsent/invoke", value=consent)
     record = env.connector.uploads[offer["name"]]
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(record)).paragraphs)
-    tables = " ".join(c.text for t in docx.Document(io.BytesIO(record)).tables
-                      for r in t.rows for c in r.cells)
+    tables = " ".join(
+        c.text for t in docx.Document(io.BytesIO(record)).tables for r in t.rows for c in r.cells
+    )
     assert "LCS100001" in text + tables
     assert "Refer to SALT" in text + tables
     assert env.connector.attachments("application/vnd.microsoft.teams.card.file.info")
@@ -189,18 +269,23 @@ async def test_conflict_keeps_typing_and_shows_theirs(bot_env: BotEnv) -> None:
     lead = await start_walkthrough(env)
     lead = card_of(await env.invoke(HARRIET, CHAT, go_to(lead, "voice")))
     stale = lead  # carries the version both people read
-    first = card_of(await env.invoke(HARRIET, CHAT, submit(lead, "pep.section.save",
-                                                           {"f.views": "First words"})))
+    first = card_of(
+        await env.invoke(
+            HARRIET, CHAT, submit(lead, "pep.section.save", {"f.views": "First words"})
+        )
+    )
     assert "Saved" in card_text(first)
-    second = card_of(await env.invoke(HARRIET, CHAT, submit(stale, "pep.section.save",
-                                                            {"f.views": "Second words"})))
+    second = card_of(
+        await env.invoke(
+            HARRIET, CHAT, submit(stale, "pep.section.save", {"f.views": "Second words"})
+        )
+    )
     assert "Someone else changed this section" in card_text(second)
     assert "Second words" in json.dumps(second)
     assert (await stored(env)).sections["voice"]["views"] == "First words"
 
 
-async def test_a_save_while_the_records_are_busy_is_refused_and_kept(
-        bot_env: BotEnv) -> None:
+async def test_a_save_while_the_records_are_busy_is_refused_and_kept(bot_env: BotEnv) -> None:
     """Another process (an import, the cron job runner) holds SQLite's writer lock past
     the wait: the save is answered with an error Teams shows on the card, which keeps
     what was typed; nothing changes; the same Save works once the lock is free."""
@@ -232,9 +317,11 @@ async def test_bad_card_actions_change_nothing(bot_env: BotEnv) -> None:
     count = await audit_count(env)
     version = (await stored(env)).version
 
-    unknown = await env.invoke(HARRIET, CHAT, {"action": {"type": "Action.Execute",
-                                                          "verb": "pep.delete.everything",
-                                                          "data": {}}})
+    unknown = await env.invoke(
+        HARRIET,
+        CHAT,
+        {"action": {"type": "Action.Execute", "verb": "pep.delete.everything", "data": {}}},
+    )
     assert unknown["statusCode"] == 400 and "Unknown action" in unknown["value"]["message"]
 
     no_version = submit(lead, "pep.section.save", {"f.status": "none"})
@@ -268,17 +355,29 @@ async def test_bad_card_actions_change_nothing(bot_env: BotEnv) -> None:
 async def test_replayed_invoke_is_applied_once(bot_env: BotEnv) -> None:
     env = bot_env
     lead = await start_walkthrough(env)
-    value = submit(lead, "pep.section.save", {"f.status": "sen_support", "f.needs": "SLCN",
-                                              "f.provision": "Weekly SALT"})
+    value = submit(
+        lead,
+        "pep.section.save",
+        {"f.status": "sen_support", "f.needs": "SLCN", "f.provision": "Weekly SALT"},
+    )
     from tests.support.teams import activity
 
-    replay = activity(env.service_url, CHAT, *HARRIET, type="invoke",
-                      name="adaptiveCard/action", value=value, conversation_type="groupChat")
+    replay = activity(
+        env.service_url,
+        CHAT,
+        *HARRIET,
+        type="invoke",
+        name="adaptiveCard/action",
+        value=value,
+        conversation_type="groupChat",
+    )
     answers = []
     for _ in range(2):
-        async with env.http.post(env.url, json=replay, headers={
-                "Content-Type": "application/json",
-                **env.authority.header(env.service_url)}) as response:
+        async with env.http.post(
+            env.url,
+            json=replay,
+            headers={"Content-Type": "application/json", **env.authority.header(env.service_url)},
+        ) as response:
             answers.append(await response.json())
     assert answers[0] == answers[1]
     audit = [e for e in await _audit(env) if e.action == "section.save" and e.section == "send"]

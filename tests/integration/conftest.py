@@ -28,14 +28,17 @@ def postgres_server_url() -> str:
 
 def _unreachable(url: str, error: BaseException) -> NoReturn:
     shown = make_url(url).render_as_string(hide_password=True)
-    message = (f"PostgreSQL not reachable at {shown} ({type(error).__name__}): "
-               f"install postgresql or set {POSTGRES_ENV}")
+    message = (
+        f"PostgreSQL not reachable at {shown} ({type(error).__name__}): "
+        f"install postgresql or set {POSTGRES_ENV}"
+    )
     unavailable(message)
 
 
 def _admin_engine(server_url: str) -> AsyncEngine:
-    return create_async_engine(server_url, isolation_level="AUTOCOMMIT",
-                               connect_args={"timeout": 5})
+    return create_async_engine(
+        server_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5}
+    )
 
 
 async def create_postgres_database(server_url: str) -> str:
@@ -67,8 +70,7 @@ async def drop_postgres_database(server_url: str, database_url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_database_url(request: pytest.FixtureRequest,
-                             tmp_path: Path) -> AsyncIterator[str]:
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database with nothing in it, on each backend."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'pep-test.sqlite3'}"

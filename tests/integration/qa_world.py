@@ -54,12 +54,23 @@ async def sql_world(engine: AsyncEngine, rules: PepRules | None = None) -> SqlWo
     rules = rules or PepRules()
     calendar = default_calendar()
     clock = FixedClock(today=TODAY)
-    return SqlWorld(uow, calendar, rules, clock, PepService(uow, calendar, rules, clock),
-                    QaService(uow, calendar, rules, clock),
-                    PupilPremiumService(uow, calendar, rules, clock,
-                                        document=render_payment_schedule,
-                                        authority_name="Northvale County Council"),
-                    OverviewService(uow, calendar, rules, clock))
+    return SqlWorld(
+        uow,
+        calendar,
+        rules,
+        clock,
+        PepService(uow, calendar, rules, clock),
+        QaService(uow, calendar, rules, clock),
+        PupilPremiumService(
+            uow,
+            calendar,
+            rules,
+            clock,
+            document=render_payment_schedule,
+            authority_name="Northvale County Council",
+        ),
+        OverviewService(uow, calendar, rules, clock),
+    )
 
 
 async def set_status(world: SqlWorld, pep_id: str, status: PepStatus) -> None:
@@ -72,8 +83,9 @@ async def set_status(world: SqlWorld, pep_id: str, status: PepStatus) -> None:
         await u.commit()
 
 
-async def returned_pep(world: SqlWorld, child_id: str = "LCS100001",
-                       changes: dict[str, dict[str, Any]] | None = None) -> str:
+async def returned_pep(
+    world: SqlWorld, child_id: str = "LCS100001", changes: dict[str, dict[str, Any]] | None = None
+) -> str:
     pep_id = await met_pep(world, child_id, changes)
     await set_status(world, pep_id, PepStatus.RETURNED)
     return pep_id

@@ -59,8 +59,10 @@ def _manifest(zip_path: Path) -> dict[str, Any]:
 def _run_validator(manifest: dict[str, Any], tmp_path: Path) -> tuple[int, list[str]]:
     node = shutil.which("node")
     if node is None or not (JS_DIR / "node_modules" / "@microsoft" / "app-manifest").is_dir():
-        unavailable("Microsoft's manifest validator needs node and tests/js/node_modules: "
-                    "run `npm ci --prefix tests/js`")
+        unavailable(
+            "Microsoft's manifest validator needs node and tests/js/node_modules: "
+            "run `npm ci --prefix tests/js`"
+        )
     path = tmp_path / "manifest-under-test.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     proc = subprocess.run(
@@ -181,8 +183,18 @@ def test_manifest_is_filled_from_settings(tmp_path: Path) -> None:
     }
     # the menu lists the commands people have, each where it answers (at most 10)
     assert commands == {
-        "personal": ["help", "my peps", "schedule pep", "return pep LCS-ID", "check my pep",
-                     "qa", "pp+ schedule", "pp+", "overview", "overdue returns"],
+        "personal": [
+            "help",
+            "my peps",
+            "schedule pep",
+            "return pep LCS-ID",
+            "check my pep",
+            "qa",
+            "pp+ schedule",
+            "pp+",
+            "overview",
+            "overdue returns",
+        ],
         "groupChat": ["help", "start pep"],
         "team": ["help", "virtual school alerts here"],
     }
@@ -190,8 +202,10 @@ def test_manifest_is_filled_from_settings(tmp_path: Path) -> None:
     rsc = manifest["authorization"]["permissions"]["resourceSpecific"]
     assert [p["name"] for p in rsc] == list(RSC_PERMISSIONS)
     # least privilege: the bot neither reads the chat nor sends in-meeting notifications
-    assert [p["name"] for p in rsc] == ["OnlineMeeting.ReadBasic.Chat",
-                                        "OnlineMeetingParticipant.Read.Chat"]
+    assert [p["name"] for p in rsc] == [
+        "OnlineMeeting.ReadBasic.Chat",
+        "OnlineMeetingParticipant.Read.Chat",
+    ]
     assert {p["type"] for p in rsc} == {"Application"}
 
 

@@ -60,11 +60,17 @@ def all_variants() -> list[tuple[str, dict[str, Any]]]:
     finish = SERVICE.finish_problems(make_pep(child, full=False), child)
     targets = make_view(section="targets")
     out: list[tuple[str, dict[str, Any]]] = [
-        ("walkthrough lead targets", walkthrough_card(
-            targets, lead=True, lead_user_ids=LEADS, errors=sample_errors("targets"),
-            notice="Saved")),
-        ("walkthrough viewer targets", walkthrough_card(targets, lead=False,
-                                                        lead_user_ids=LEADS)),
+        (
+            "walkthrough lead targets",
+            walkthrough_card(
+                targets,
+                lead=True,
+                lead_user_ids=LEADS,
+                errors=sample_errors("targets"),
+                notice="Saved",
+            ),
+        ),
+        ("walkthrough viewer targets", walkthrough_card(targets, lead=False, lead_user_ids=LEADS)),
     ]
     for full in (True, False):
         for key in SECTION_KEYS:
@@ -74,17 +80,31 @@ def all_variants() -> list[tuple[str, dict[str, Any]]]:
             out += [
                 (f"viewer {name}", walkthrough_card(view, lead=False, lead_user_ids=LEADS)),
                 (f"lead {name}", lead),
-                (f"lead with errors {name}", walkthrough_card(
-                    view, lead=True, lead_user_ids=LEADS, errors=sample_errors(key),
-                    typed=_typed(lead), notice="Someone else changed this section",
-                    finish_problems=finish)),
+                (
+                    f"lead with errors {name}",
+                    walkthrough_card(
+                        view,
+                        lead=True,
+                        lead_user_ids=LEADS,
+                        errors=sample_errors(key),
+                        typed=_typed(lead),
+                        notice="Someone else changed this section",
+                        finish_problems=finish,
+                    ),
+                ),
                 (f"edit {name}", section_edit_card(view, key)),
-                (f"edit with errors {name}", section_edit_card(
-                    view, key, errors=sample_errors(key), typed=_typed(lead), notice="Saved")),
+                (
+                    f"edit with errors {name}",
+                    section_edit_card(
+                        view, key, errors=sample_errors(key), typed=_typed(lead), notice="Saved"
+                    ),
+                ),
             ]
     views = [make_view(i=i, full=i % 2 == 0, transition=i % 5 == 0) for i in range(60)]
-    upload_errors = [FieldError("attendance", "possible_sessions", "enter a whole number"),
-                     FieldError("targets", "due", "the date must be in the future", 1)]
+    upload_errors = [
+        FieldError("attendance", "possible_sessions", "enter a whole number"),
+        FieldError("targets", "due", "the date must be in the future", 1),
+    ]
     out += [
         ("my peps page 1", my_peps_card(views, "Autumn term 2026")),
         ("my peps page 4", my_peps_card(views, "Autumn term 2026", page=4)),
@@ -113,8 +133,7 @@ def test_every_card_renders_without_errors() -> None:
     variants = all_variants()
     names = [name for name, _ in variants]
     results = render_errors([card for _, card in variants])  # one browser launch
-    problems = {name: messages for name, messages in zip(names, results, strict=True)
-                if messages}
+    problems = {name: messages for name, messages in zip(names, results, strict=True) if messages}
     assert problems == {}
 
 
@@ -132,10 +151,24 @@ def _upload(saved: list[str], problems: list[FieldError]) -> dict[str, Any]:
     """The answer to an uploaded form, with every part it can have."""
     view = make_view()
     term = view.context.term
-    return form_import_card(ImportOutcome(
-        view.pep, view.child, term, term, saved=saved, problems=problems,
-        conflicts=[Conflict("voice", {"views": "In Teams"}, {"views": "In the form"}, None,
-                            "H. Pemberton")],
-        kept_newer=["carer"], meeting_kept=["summary"], outside=["attendance"],
-        clearings=[Clearing("voice", "how_gathered")], clear_versions={"voice": 3}),
-        "PEP.docx")
+    return form_import_card(
+        ImportOutcome(
+            view.pep,
+            view.child,
+            term,
+            term,
+            saved=saved,
+            problems=problems,
+            conflicts=[
+                Conflict(
+                    "voice", {"views": "In Teams"}, {"views": "In the form"}, None, "H. Pemberton"
+                )
+            ],
+            kept_newer=["carer"],
+            meeting_kept=["summary"],
+            outside=["attendance"],
+            clearings=[Clearing("voice", "how_gathered")],
+            clear_versions={"voice": 3},
+        ),
+        "PEP.docx",
+    )

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.browser
 def test_every_qa_pp_and_overview_card_renders_without_errors() -> None:
     needs(render_available())
     variants = all_variants()
-    assert {name: schema_errors(card) for name, card in variants
-            if schema_errors(card)} == {}
+    assert {name: schema_errors(card) for name, card in variants if schema_errors(card)} == {}
     results = render_errors([card for _, card in variants])
-    problems = {name: messages for (name, _), messages in zip(variants, results, strict=True)
-                if messages}
+    problems = {
+        name: messages for (name, _), messages in zip(variants, results, strict=True) if messages
+    }
     assert problems == {}

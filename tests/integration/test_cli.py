@@ -24,7 +24,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_roster_import_reports_bad_rows_and_keeps_good_ones(
-        database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["import-roster", str(EXAMPLES / "roster.csv")]) == 0
     assert "roster: 40 new, 0 updated, 0 rows rejected" in capsys.readouterr().out
     assert main(["import-roster", str(EXAMPLES / "roster.csv")]) == 0
@@ -32,25 +33,32 @@ def test_roster_import_reports_bad_rows_and_keeps_good_ones(
     assert main(["import-roster", str(EXAMPLES / "bad-roster.csv")]) == 1
     out = capsys.readouterr()
     assert "4 new, 0 updated, 5 rows rejected" in out.out
-    for expected in ("row 5", "lcs_id: is required", "'31/02/2015'", "'Year 15'",
-                     "'not-an-email' is not an email address", "duplicate of row 3"):
+    for expected in (
+        "row 5",
+        "lcs_id: is required",
+        "'31/02/2015'",
+        "'Year 15'",
+        "'not-an-email' is not an email address",
+        "duplicate of row 3",
+    ):
         assert expected in out.err
 
 
-def test_previous_peps_are_matched_by_lcs_id(database: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_previous_peps_are_matched_by_lcs_id(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["import-roster", str(EXAMPLES / "roster.csv")])
     capsys.readouterr()
-    code = main(["import-previous-peps", str(EXAMPLES / "previous-peps"),
-                 "--term", "2026-summer"])
+    code = main(["import-previous-peps", str(EXAMPLES / "previous-peps"), "--term", "2026-summer"])
     out = capsys.readouterr()
     assert code == 1  # one unmatched file, one stray non-PDF
     assert "stored 30 finalised PEPs for 2026-summer" in out.out
     assert "LCS999999.pdf" in out.err and "notes.txt" in out.err
 
 
-def test_new_term_forms_and_reading_one_back(database: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_term_forms_and_reading_one_back(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["import-roster", str(EXAMPLES / "roster.csv")])
     out_dir = tmp_path / "forms"
     assert main(["forms", "new-term", "--term", "2027-spring", "--out", str(out_dir)]) == 0
@@ -72,8 +80,13 @@ def test_new_term_forms_and_reading_one_back(database: Path, tmp_path: Path,
 
 
 def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["--help"], ["forms", "--help"], ["forms", "new-term", "--help"],
-                 ["db", "upgrade", "--help"], ["import-roster", "--help"]):
+    for argv in (
+        ["--help"],
+        ["forms", "--help"],
+        ["forms", "new-term", "--help"],
+        ["db", "upgrade", "--help"],
+        ["import-roster", "--help"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 0
@@ -81,7 +94,8 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_attendance_import_applies_the_attendance_rule(
-        database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["import-roster", str(EXAMPLES / "roster.csv")])
     capsys.readouterr()
     attendance = str(EXAMPLES / "attendance.csv")
@@ -93,10 +107,15 @@ def test_attendance_import_applies_the_attendance_rule(
     assert "LCS100030" not in out.err
     assert "row 41 (LCS999999): lcs_id: no child with this LCS id" in out.err
     wrong = tmp_path / "wrong.csv"
-    wrong.write_text("lcs_id,possible_sessions,attended_sessions,unauthorised_sessions,"
-                     "explanation\nLCS100002,112,113,0,\n", encoding="utf-8")
+    wrong.write_text(
+        "lcs_id,possible_sessions,attended_sessions,unauthorised_sessions,"
+        "explanation\nLCS100002,112,113,0,\n",
+        encoding="utf-8",
+    )
     assert main(["import-attendance", str(wrong), "--term", "2026-autumn"]) == 1
-    assert "row 2 (LCS100002): attended_sessions: cannot be more than the possible " \
+    assert (
+        "row 2 (LCS100002): attended_sessions: cannot be more than the possible "
         "sessions" in capsys.readouterr().err
+    )
     assert main(["import-attendance", attendance, "--term", "2026-autumn"]) == 1
     assert "0 PEPs updated" in capsys.readouterr().out  # nothing changes twice

@@ -16,8 +16,9 @@ TEACHER = "h.pemberton@littleacorns.sch.example"  # LCS100001's designated teach
 
 
 @pytest.fixture
-def form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str]) -> Path:
+def form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
     """LCS100001's form for the current term, with the voice and half a target typed."""
     monkeypatch.setenv("PEP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'pep.sqlite3'}")
     monkeypatch.chdir(tmp_path)
@@ -38,8 +39,7 @@ def _json(out: str) -> dict[str, object]:
     return json.loads(out)  # type: ignore[no-any-return]
 
 
-def test_read_reports_what_an_upload_would(form: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_reports_what_an_upload_would(form: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["forms", "read", str(form)]) == 1
     shown = _json(capsys.readouterr().out)
     assert shown["saved"] == ["voice", "targets"]  # would be saved; nothing is
@@ -50,8 +50,9 @@ def test_read_reports_what_an_upload_would(form: Path,
     assert _json(capsys.readouterr().out)["saved"] == ["voice", "targets"]
 
 
-def test_import_saves_once_as_the_person_named(form: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_saves_once_as_the_person_named(
+    form: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["forms", "import", str(form), "--as", TEACHER]) == 1  # gaps to fill
     first = _json(capsys.readouterr().out)
     assert first["saved"] == ["voice", "targets"]
@@ -62,8 +63,9 @@ def test_import_saves_once_as_the_person_named(form: Path,
     assert _json(capsys.readouterr().out)["saved"] == []
 
 
-def test_import_refuses_someone_not_on_record(form: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_refuses_someone_not_on_record(
+    form: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["forms", "import", str(form), "--as", "nobody@example.org"]) == 2
     assert "nobody with that e-mail is on record" in capsys.readouterr().err
     social_worker = "rachel.donnelly@northvale.example"  # LCS100001's: may import too

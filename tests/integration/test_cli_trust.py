@@ -53,18 +53,21 @@ def one_line(text: str) -> str:
 
 @pytest.mark.parametrize("argv", READING_COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_without_a_database_a_command_refuses_and_creates_nothing(
-        folder: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     out = capsys.readouterr()
     expected = folder / "pep-companion.sqlite3"
-    assert one_line(out.err) == (f"pep-companion: no database at {expected}; run db "
-                                 "upgrade or set PEP_DATABASE_URL")
+    assert one_line(out.err) == (
+        f"pep-companion: no database at {expected}; run db upgrade or set PEP_DATABASE_URL"
+    )
     assert "0 new" not in out.out
     assert not expected.exists() and list(folder.iterdir()) == []
 
 
 def test_db_upgrade_creates_it_and_then_the_commands_work(
-        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["db", "upgrade"]) == 0
     assert (folder / "pep-companion.sqlite3").is_file()
     assert main(["import-roster", str(EXAMPLES / "roster.csv")]) == 0
@@ -72,57 +75,63 @@ def test_db_upgrade_creates_it_and_then_the_commands_work(
 
 
 def test_demo_data_creates_it_and_lists_the_rows_to_check(
-        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo-data", "--examples", str(EXAMPLES)]) == 0
     out = capsys.readouterr().out
     assert "1 row to check:" in out
     assert "attendance, row 41 (LCS999999): lcs_id: no child with this LCS id" in out
     # the returned-PEP mail goes to the staff file's Business Support mailbox
-    assert "returned PEPs are mailed to Business Support: business.support@northvale." \
-        "example" in out
+    assert "returned PEPs are mailed to Business Support: business.support@northvale.example" in out
 
 
 @pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 async def test_postgresql_missing_or_not_set_up_is_refused(
-        empty_database_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty_database_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.cli import Refused, prepared_container
     from bot.settings import Settings
 
     missing = empty_database_url.rsplit("/", 1)[0] + "/pep_no_such_database"
-    for url, why in ((missing, "the database does not exist"),
-                     (empty_database_url, "it has no PEP Companion tables")):
+    for url, why in (
+        (missing, "the database does not exist"),
+        (empty_database_url, "it has no PEP Companion tables"),
+    ):
         with pytest.raises(Refused) as refused:
             await prepared_container(Settings(_env_file=None, database_url=url))
         assert str(refused.value).startswith("no database at postgresql+asyncpg://")
         assert why in str(refused.value)
         assert "run db upgrade or set PEP_DATABASE_URL" in str(refused.value)
     await upgrade(empty_database_url)  # once set up, the same command opens it
-    container = await prepared_container(Settings(_env_file=None,
-                                                  database_url=empty_database_url))
+    container = await prepared_container(Settings(_env_file=None, database_url=empty_database_url))
     await container.close()
 
 
 def test_a_missing_file_is_one_line_and_status_2(
-        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["db", "upgrade"])
     capsys.readouterr()
-    for argv, expected in ((["import-roster", "nope.csv"], "nope.csv: no such file"),
-                           (["forms", "read", "gone.docx"], "gone.docx"),
-                           (["import-previous-peps", "no-folder"],
-                            "no-folder: no such folder"),
-                           (["import-staff", str(folder)], "is a folder, not a file")):
+    for argv, expected in (
+        (["import-roster", "nope.csv"], "nope.csv: no such file"),
+        (["forms", "read", "gone.docx"], "gone.docx"),
+        (["import-previous-peps", "no-folder"], "no-folder: no such folder"),
+        (["import-staff", str(folder)], "is a folder, not a file"),
+    ):
         assert main(argv) == 2, argv
         assert expected in one_line(capsys.readouterr().err)
 
 
 def test_a_malformed_setting_is_one_line_naming_it(
-        folder: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PEP_APP_ID", "not-a-guid")
     assert main(["terms"]) == 2
     line = one_line(capsys.readouterr().err)
-    assert line.startswith("pep-companion: PEP_APP_ID: expected the bot's Entra app id, a "
-                           "GUID") and "'not-a-guid'" in line
+    assert (
+        line.startswith("pep-companion: PEP_APP_ID: expected the bot's Entra app id, a GUID")
+        and "'not-a-guid'" in line
+    )
     monkeypatch.delenv("PEP_APP_ID")
     monkeypatch.setenv("PEP_PORT", "eighty")
     assert main(["terms"]) == 2
@@ -133,20 +142,32 @@ def test_the_installed_command_prints_no_traceback(folder: Path) -> None:
     """The real process: exit status 2 and one line on stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEP_")}
     env.update(PEP_APP_ID="not-a-guid", PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "outbox", "status"], cwd=folder,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "outbox", "status"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "PEP_APP_ID" in one_line(done.stderr)
     env.pop("PEP_APP_ID")
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", "x.csv"],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "import-roster", "x.csv"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "x.csv: no such file" in one_line(done.stderr)
     assert list(folder.iterdir()) == []
 
 
 def test_app_package_out_is_always_a_folder(
-        folder: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PEP_APP_ID", GUID)
     # the example defaults are refused, naming the settings to set
     assert main(["app-package"]) == 2
@@ -157,10 +178,12 @@ def test_app_package_out_is_always_a_folder(
     assert main(["app-package", "--allow-example"]) == 0
     assert (folder / "out").is_dir()
     assert zipfile.is_zipfile(folder / "out" / "pep-companion-1.0.0.zip")
-    for name, value in (("PUBLIC_DOMAIN", "pep.northvale.example"),
-                        ("WEBSITE_URL", "https://pep.northvale.example"),
-                        ("PRIVACY_URL", "https://pep.northvale.example/privacy"),
-                        ("TERMS_URL", "https://pep.northvale.example/terms")):
+    for name, value in (
+        ("PUBLIC_DOMAIN", "pep.northvale.example"),
+        ("WEBSITE_URL", "https://pep.northvale.example"),
+        ("PRIVACY_URL", "https://pep.northvale.example/privacy"),
+        ("TERMS_URL", "https://pep.northvale.example/terms"),
+    ):
         monkeypatch.setenv(f"PEP_{name}", value)
     assert main(["app-package", "--out", "teams/package"]) == 0
     assert (folder / "teams" / "package" / "pep-companion-1.0.0.zip").is_file()
@@ -170,7 +193,8 @@ def test_app_package_out_is_always_a_folder(
 
 
 def test_run_due_help_lists_the_jobs_and_terms_lists_the_calendar(
-        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["jobs", "run-due", "--help"])
     assert exited.value.code == 0
@@ -189,7 +213,8 @@ def test_run_due_help_lists_the_jobs_and_terms_lists_the_calendar(
 
 
 def test_a_database_one_migration_behind_is_brought_up_to_date(
-        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import asyncio
     import sqlite3
 

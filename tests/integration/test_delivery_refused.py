@@ -32,15 +32,21 @@ def fitting(n: int) -> CardUpdate:
 
 
 def told(stub: StubConnector) -> list[str]:
-    return [p.body.get("text", "") for p in stub.posted
-            if p.method == "POST" and p.conversation_id == CHAT]
+    return [
+        p.body.get("text", "")
+        for p in stub.posted
+        if p.method == "POST" and p.conversation_id == CHAT
+    ]
 
 
 async def test_a_refused_update_is_told_to_the_chat_once_until_one_goes_through(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO)
-    async with StubConnector(message_limit=TEAMS_MESSAGE_LIMIT) as stub, \
-            aiohttp.ClientSession() as session:
+    async with (
+        StubConnector(message_limit=TEAMS_MESSAGE_LIMIT) as stub,
+        aiohttp.ClientSession() as session,
+    ):
         delivery = Delivery(Connector(session, NoToken()))
 
         async def update(card: CardUpdate) -> None:
@@ -63,8 +69,10 @@ async def test_a_refused_update_is_told_to_the_chat_once_until_one_goes_through(
 
 
 async def test_a_burst_of_refused_updates_tells_the_chat_once() -> None:
-    async with StubConnector(message_limit=TEAMS_MESSAGE_LIMIT) as stub, \
-            aiohttp.ClientSession() as session:
+    async with (
+        StubConnector(message_limit=TEAMS_MESSAGE_LIMIT) as stub,
+        aiohttp.ClientSession() as session,
+    ):
         delivery = Delivery(Connector(session, NoToken()), coalesce_seconds=0.05)
         for n in range(5):  # coalesced: only the newest is sent
             delivery.schedule_update(stub.base_url, too_large(n))
@@ -80,8 +88,7 @@ async def test_a_burst_of_refused_updates_tells_the_chat_once() -> None:
 async def test_a_card_of_the_bot_is_never_refused_for_its_size() -> None:
     """The other half: what the bot itself sends stays under the limit (see
     tests/unit/test_card_size.py for every card at its limits)."""
-    async with StubConnector(message_limit=40 * 1024) as stub, \
-            aiohttp.ClientSession() as session:
+    async with StubConnector(message_limit=40 * 1024) as stub, aiohttp.ClientSession() as session:
         delivery = Delivery(Connector(session, NoToken()))
         delivery.schedule_update(stub.base_url, fitting(1))
         await delivery.idle()

@@ -42,15 +42,17 @@ def pdf_text(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     soffice, pdftotext = _tools()
     work = tmp_path_factory.mktemp("forms")
     blank = render_new_term_form(make_data({"previous_targets": carried_targets()}))
-    editor = FormEditor(blank).tick("c:send.status=ehcp").set_date("r:targets.1.due",
-                                                                    "2027-02-12")
+    editor = FormEditor(blank).tick("c:send.status=ehcp").set_date("r:targets.1.due", "2027-02-12")
     for tag, text in TYPED.items():
         editor.fill_text(tag, text)
     filled = editor.save()
     assert to_content(read_form(filled))[0]["targets"]["rows"][0]["due"] == "2027-02-12"
     sections = to_content(read_form(filled))[0]
-    documents = {"blank": blank, "filled": filled,
-                 "record": render_final_record(after_meeting(sections))}
+    documents = {
+        "blank": blank,
+        "filled": filled,
+        "record": render_final_record(after_meeting(sections)),
+    }
     paths = []
     for name, data in documents.items():
         path = work / f"{name}.docx"
@@ -59,16 +61,20 @@ def pdf_text(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home, out = work / "home", work / "pdf"
     home.mkdir()
     out.mkdir()
-    subprocess.run([soffice, "--headless", "--norestore", "--convert-to", "pdf",
-                    "--outdir", str(out), *paths],
-                   env={**os.environ, "HOME": str(home)}, check=True, timeout=120,
-                   capture_output=True)
+    subprocess.run(
+        [soffice, "--headless", "--norestore", "--convert-to", "pdf", "--outdir", str(out), *paths],
+        env={**os.environ, "HOME": str(home)},
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     texts = {}
     for name in documents:
         pdf = out / f"{name}.pdf"
         assert pdf.exists(), f"LibreOffice did not convert {name}.docx"
-        raw = subprocess.run([pdftotext, str(pdf), "-"], check=True, timeout=60,
-                             capture_output=True, text=True).stdout
+        raw = subprocess.run(
+            [pdftotext, str(pdf), "-"], check=True, timeout=60, capture_output=True, text=True
+        ).stdout
         texts[name] = re.sub(r"\s+", " ", raw)
     return texts
 
@@ -78,11 +84,19 @@ def _has(text: str, phrase: str) -> bool:
 
 
 def test_the_blank_form_opens_with_headings_child_and_carried_targets(
-        pdf_text: dict[str, str]) -> None:
+    pdf_text: dict[str, str],
+) -> None:
     text = pdf_text["blank"]
-    for phrase in ("Personal Education Plan", "Autumn term 2026", "Child details",
-                   "LCS204817", "To complete in the meeting", "Click or tap here to enter text",
-                   "Read for 20 minutes a day", "Use the calm-down card in maths lessons"):
+    for phrase in (
+        "Personal Education Plan",
+        "Autumn term 2026",
+        "Child details",
+        "LCS204817",
+        "To complete in the meeting",
+        "Click or tap here to enter text",
+        "Read for 20 minutes a day",
+        "Use the calm-down card in maths lessons",
+    ):
         assert _has(text, phrase), phrase
     for spec in SECTIONS:
         assert _has(text, spec.title), spec.title
@@ -97,10 +111,17 @@ def test_the_filled_form_shows_what_was_typed(pdf_text: dict[str, str]) -> None:
 
 def test_the_final_record_shows_the_plan_and_the_meeting(pdf_text: dict[str, str]) -> None:
     text = pdf_text["record"]
-    for phrase in ("Record of the PEP", "LCS204817", "The meeting record", "EHC plan",
-                   "Science club is the best part of school", "Read aloud twice a week",
-                   "Good start; reading is the focus", "14/10/2026",
-                   "Read for 20 minutes a day"):
+    for phrase in (
+        "Record of the PEP",
+        "LCS204817",
+        "The meeting record",
+        "EHC plan",
+        "Science club is the best part of school",
+        "Read aloud twice a week",
+        "Good start; reading is the focus",
+        "14/10/2026",
+        "Read for 20 minutes a day",
+    ):
         assert _has(text, phrase), phrase
     assert not _has(text, "Return due")  # a record, not the workflow: no status, no due date
     for spec in SECTIONS:

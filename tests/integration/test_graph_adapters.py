@@ -34,7 +34,7 @@ LONDON = ZoneInfo("Europe/London")
 SOCIAL_WORKER = "sam.worker@northvale.gov.uk"
 BUSINESS_SUPPORT = "pep.business-support@northvale.gov.uk"
 APP_ID = "5b3c7a2e-6f1d-4c8e-9a0b-1d2e3f405162"
-SUBJECT = "PEP meeting — Child A"   # stands in for text that must never be logged
+SUBJECT = "PEP meeting — Child A"  # stands in for text that must never be logged
 AGENDA = "<p>Agenda</p><ol><li>Child's voice</li><li>Targets</li></ol>"
 
 
@@ -65,24 +65,37 @@ async def graph() -> AsyncIterator[Graph]:
 
 def invite(key: str = "pep-1:meeting", **changes: object) -> MeetingInvite:
     values: dict[str, object] = dict(
-        idempotency_key=key, organiser_email=SOCIAL_WORKER, subject=SUBJECT,
+        idempotency_key=key,
+        organiser_email=SOCIAL_WORKER,
+        subject=SUBJECT,
         body_html=AGENDA,
         start=datetime(2026, 11, 16, 10, 0, tzinfo=LONDON),
         end=datetime(2026, 11, 16, 11, 0, tzinfo=LONDON),
-        attendees=(Invitee("dt@oakfield.sch.uk", "Dana Teacher"),
-                   Invitee("carer@example.org", "Chris Carer", required=False)))
+        attendees=(
+            Invitee("dt@oakfield.sch.uk", "Dana Teacher"),
+            Invitee("carer@example.org", "Chris Carer", required=False),
+        ),
+    )
     values.update(changes)
     return MeetingInvite(**values)  # type: ignore[arg-type]
 
 
 def mail(key: str = "pep-1:pack", **changes: object) -> MailMessage:
     values: dict[str, object] = dict(
-        idempotency_key=key, sender=BUSINESS_SUPPORT, to=("dt@oakfield.sch.uk",),
-        cc=("sam.worker@northvale.gov.uk",), subject="Term pack",
+        idempotency_key=key,
+        sender=BUSINESS_SUPPORT,
+        to=("dt@oakfield.sch.uk",),
+        cc=("sam.worker@northvale.gov.uk",),
+        subject="Term pack",
         body_text="Please find the PEP attached.",
-        attachments=(MailAttachment("PEP autumn 2026.docx",
-                                    "application/vnd.openxmlformats-officedocument."
-                                    "wordprocessingml.document", b"PK\x03\x04 form"),))
+        attachments=(
+            MailAttachment(
+                "PEP autumn 2026.docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                b"PK\x03\x04 form",
+            ),
+        ),
+    )
     values.update(changes)
     return MailMessage(**values)  # type: ignore[arg-type]
 
@@ -104,10 +117,13 @@ async def test_create_posts_a_teams_event_and_returns_its_meeting(graph: Graph) 
     assert body["body"] == {"contentType": "html", "content": AGENDA}
     assert body["start"] == {"dateTime": "2026-11-16T10:00:00", "timeZone": "Europe/London"}
     assert body["end"] == {"dateTime": "2026-11-16T11:00:00", "timeZone": "Europe/London"}
-    assert [(a["emailAddress"]["address"], a["emailAddress"]["name"], a["type"])
-            for a in body["attendees"]] == [
+    assert [
+        (a["emailAddress"]["address"], a["emailAddress"]["name"], a["type"])
+        for a in body["attendees"]
+    ] == [
         ("dt@oakfield.sch.uk", "Dana Teacher", "required"),
-        ("carer@example.org", "Chris Carer", "optional")]
+        ("carer@example.org", "Chris Carer", "optional"),
+    ]
 
     [stored] = graph.fake.events.values()
     assert meeting.event_id == stored.data["id"]
@@ -121,9 +137,12 @@ async def test_create_posts_a_teams_event_and_returns_its_meeting(graph: Graph) 
 
 
 async def test_summer_times_are_sent_as_london_wall_clock(graph: Graph) -> None:
-    await GraphCalendar(graph.client).create_meeting(invite(
-        start=datetime(2026, 6, 10, 9, 0, tzinfo=UTC), end=datetime(2026, 6, 10, 10, 0,
-                                                                     tzinfo=UTC)))
+    await GraphCalendar(graph.client).create_meeting(
+        invite(
+            start=datetime(2026, 6, 10, 9, 0, tzinfo=UTC),
+            end=datetime(2026, 6, 10, 10, 0, tzinfo=UTC),
+        )
+    )
     [post] = graph.fake.requests_to("POST", r"/events$")
     assert post.body["start"] == {"dateTime": "2026-06-10T10:00:00", "timeZone": "Europe/London"}
     [stored] = graph.fake.events.values()
@@ -164,10 +183,10 @@ async def test_short_join_urls_find_the_chat_through_online_meetings() -> None:
 
 
 async def test_without_an_access_policy_the_chat_is_unknown_but_the_meeting_stands(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO)
-    async for graph in _open(FakeGraph(short_join_urls=True,
-                                       online_meeting_access_policy=False)):
+    async for graph in _open(FakeGraph(short_join_urls=True, online_meeting_access_policy=False)):
         meeting = await GraphCalendar(graph.client).create_meeting(invite())
         assert meeting.chat_id is None and meeting.join_url
         assert len(graph.fake.events) == 1
@@ -188,9 +207,12 @@ async def test_a_throttled_chat_lookup_is_retryable_and_the_retry_reuses_the_eve
 async def test_update_patches_the_event(graph: Graph) -> None:
     calendar = GraphCalendar(graph.client)
     meeting = await calendar.create_meeting(invite())
-    moved = invite("pep-1:meeting:move-1", subject="PEP meeting (moved)",
-                   start=datetime(2026, 11, 18, 14, 0, tzinfo=LONDON),
-                   end=datetime(2026, 11, 18, 15, 30, tzinfo=LONDON))
+    moved = invite(
+        "pep-1:meeting:move-1",
+        subject="PEP meeting (moved)",
+        start=datetime(2026, 11, 18, 14, 0, tzinfo=LONDON),
+        end=datetime(2026, 11, 18, 15, 30, tzinfo=LONDON),
+    )
     updated = await calendar.update_meeting(meeting.event_id, moved)
 
     [patch] = graph.fake.requests_to("PATCH", r"/events/")
@@ -200,8 +222,11 @@ async def test_update_patches_the_event(graph: Graph) -> None:
     assert patch.body["start"] == {"dateTime": "2026-11-18T14:00:00", "timeZone": "Europe/London"}
     assert patch.body["end"] == {"dateTime": "2026-11-18T15:30:00", "timeZone": "Europe/London"}
     assert updated == meeting
-    assert graph.fake.events[meeting.event_id].data["start"]["dateTime"].startswith(
-        "2026-11-18T14:00:00")
+    assert (
+        graph.fake.events[meeting.event_id]
+        .data["start"]["dateTime"]
+        .startswith("2026-11-18T14:00:00")
+    )
 
 
 async def test_update_of_an_unknown_event_is_not_retryable(graph: Graph) -> None:
@@ -231,16 +256,19 @@ async def test_add_attendee_keeps_everyone_and_is_idempotent(graph: Graph) -> No
     meeting = await calendar.create_meeting(invite())
     virtual_school = Invitee("vs.member@northvale.gov.uk", "Vic Virtual")
     await calendar.add_attendee(meeting.event_id, SOCIAL_WORKER, virtual_school)
-    await calendar.add_attendee(meeting.event_id, SOCIAL_WORKER,
-                                Invitee("VS.Member@northvale.gov.uk", "Vic Virtual"))
+    await calendar.add_attendee(
+        meeting.event_id, SOCIAL_WORKER, Invitee("VS.Member@northvale.gov.uk", "Vic Virtual")
+    )
 
     gets = graph.fake.requests_to("GET", r"/events/[^/]+$")
     assert len(gets) == 2 and gets[0].query == {"$select": "attendees"}
     [patch] = graph.fake.requests_to("PATCH", r"/events/")
     assert set(patch.body) <= {"@odata.type", "attendees"}
     assert [(a["emailAddress"]["address"], a["type"]) for a in patch.body["attendees"]] == [
-        ("dt@oakfield.sch.uk", "required"), ("carer@example.org", "optional"),
-        ("vs.member@northvale.gov.uk", "required")]
+        ("dt@oakfield.sch.uk", "required"),
+        ("carer@example.org", "optional"),
+        ("vs.member@northvale.gov.uk", "required"),
+    ]
     assert all("status" not in a for a in patch.body["attendees"])
     stored = graph.fake.events[meeting.event_id].data
     assert len(stored["attendees"]) == 3
@@ -262,9 +290,9 @@ async def test_send_mail_with_an_attachment(graph: Graph) -> None:
     assert sent["body"] == {"contentType": "text", "content": "Please find the PEP attached."}
     assert [r["emailAddress"]["address"] for r in sent["toRecipients"]] == ["dt@oakfield.sch.uk"]
     assert [r["emailAddress"]["address"] for r in sent["ccRecipients"]] == [
-        "sam.worker@northvale.gov.uk"]
-    assert sent["internetMessageHeaders"] == [
-        {"name": IDEMPOTENCY_HEADER, "value": "pep-1:pack"}]
+        "sam.worker@northvale.gov.uk"
+    ]
+    assert sent["internetMessageHeaders"] == [{"name": IDEMPOTENCY_HEADER, "value": "pep-1:pack"}]
     [attachment] = sent["attachments"]
     assert attachment["@odata.type"] == "#microsoft.graph.fileAttachment"
     assert attachment["name"] == "PEP autumn 2026.docx"
@@ -277,8 +305,7 @@ async def test_send_mail_with_an_attachment(graph: Graph) -> None:
 
 
 async def test_an_attachment_over_3_mb_is_refused_before_sending(graph: Graph) -> None:
-    big = MailAttachment("Child A full record.pdf", "application/pdf",
-                         b"x" * (3 * 1024 * 1024 + 1))
+    big = MailAttachment("Child A full record.pdf", "application/pdf", b"x" * (3 * 1024 * 1024 + 1))
     with pytest.raises(DeliveryError) as caught:
         await GraphMailbox(graph.client).send(mail(attachments=(big,)))
     error = caught.value
@@ -296,7 +323,8 @@ async def test_a_large_attachment_under_the_limits_is_sent(graph: Graph) -> None
 
 
 async def test_attachments_over_graphs_4_mb_request_are_refused_before_sending(
-        graph: Graph) -> None:
+    graph: Graph,
+) -> None:
     half = MailAttachment("part.pdf", "application/pdf", b"x" * (1536 * 1024))
     with pytest.raises(DeliveryError) as caught:
         await GraphMailbox(graph.client).send(mail(attachments=(half, half)))
@@ -314,8 +342,9 @@ async def test_directory_finds_object_ids(graph: Graph) -> None:
     [get] = graph.fake.requests_to("GET", r"^/users/[^/]+$")
     assert get.query == {"$select": "id"}
 
-    other = graph.fake.add_user("pat.o'neil@northvale.gov.uk", "Pat O'Neil",
-                                upn="poneil@northvale.onmicrosoft.com")
+    other = graph.fake.add_user(
+        "pat.o'neil@northvale.gov.uk", "Pat O'Neil", upn="poneil@northvale.onmicrosoft.com"
+    )
     assert await directory.object_id_for("pat.o'neil@northvale.gov.uk") == other
     [search] = graph.fake.requests_to("GET", r"^/users$")
     assert search.query["$filter"] == "mail eq 'pat.o''neil@northvale.gov.uk'"
@@ -334,10 +363,12 @@ async def test_install_app_in_the_meeting_chat(graph: Graph) -> None:
     assert [p.status for p in posts] == [201, 409]
     assert posts[0].path == f"/chats/{meeting.chat_id}/installedApps"
     assert posts[0].body["teamsApp@odata.bind"] == (
-        f"{graph.fake.base_url}/appCatalogs/teamsApps/{APP_ID}")
+        f"{graph.fake.base_url}/appCatalogs/teamsApps/{APP_ID}"
+    )
     consented = posts[0].body["consentedPermissionSet"]["resourceSpecificPermissions"]
     assert {(p["permissionValue"], p["permissionType"]) for p in consented} == {
-        (name, "application") for name in MEETING_RSC_PERMISSIONS}
+        (name, "application") for name in MEETING_RSC_PERMISSIONS
+    }
     assert [a["teamsAppId"] for a in graph.fake.installed_apps[meeting.chat_id]] == [APP_ID]
 
 
@@ -350,8 +381,7 @@ async def test_install_app_in_an_unknown_chat_fails(graph: Graph) -> None:
 # ---- failures ------------------------------------------------------------------------
 
 
-async def test_429_is_retryable_with_retry_after_and_not_retried_by_the_sdk(
-        graph: Graph) -> None:
+async def test_429_is_retryable_with_retry_after_and_not_retried_by_the_sdk(graph: Graph) -> None:
     graph.fake.script(Fault(429, retry_after=7, method="POST"))
     with pytest.raises(DeliveryError) as caught:
         await GraphMailbox(graph.client).send(mail())
@@ -389,8 +419,9 @@ async def test_400_is_not_retryable_and_carries_graphs_message(graph: Graph) -> 
 
 
 async def test_a_scripted_400_is_not_retryable(graph: Graph) -> None:
-    graph.fake.script(Fault(400, code="ErrorInvalidRequest",
-                            message="Your request can't be completed."))
+    graph.fake.script(
+        Fault(400, code="ErrorInvalidRequest", message="Your request can't be completed.")
+    )
     with pytest.raises(DeliveryError) as caught:
         await GraphCalendar(graph.client).create_meeting(invite())
     assert (caught.value.status, caught.value.retryable) == (400, False)
@@ -432,16 +463,22 @@ async def test_an_unreachable_graph_is_retryable() -> None:
         await close_graph_client(client)
 
 
-async def test_logs_carry_ids_not_content(graph: Graph,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_logs_carry_ids_not_content(graph: Graph, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     calendar = GraphCalendar(graph.client)
     meeting = await calendar.create_meeting(invite())
-    await calendar.add_attendee(meeting.event_id, SOCIAL_WORKER,
-                                Invitee("vs.member@northvale.gov.uk", "Vic Virtual"))
+    await calendar.add_attendee(
+        meeting.event_id, SOCIAL_WORKER, Invitee("vs.member@northvale.gov.uk", "Vic Virtual")
+    )
     await GraphMailbox(graph.client).send(mail())
     text = caplog.text
     assert meeting.event_id in text
-    for secret in (SUBJECT, "Child's voice", "Dana Teacher", "Vic Virtual",
-                   "PEP autumn 2026.docx", "Please find the PEP"):
+    for secret in (
+        SUBJECT,
+        "Child's voice",
+        "Dana Teacher",
+        "Vic Virtual",
+        "PEP autumn 2026.docx",
+        "Please find the PEP",
+    ):
         assert secret not in text

@@ -114,23 +114,32 @@ def _certificate(tmp_path: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pep-companion-test")])
     now = dt.datetime.now(dt.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-                   .sign(key, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     path = tmp_path / "graph.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption())
-                     + certificate.public_bytes(serialization.Encoding.PEM))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + certificate.public_bytes(serialization.Encoding.PEM)
+    )
     return path
 
 
 async def test_make_credential_picks_exactly_one_kind(tmp_path: Path) -> None:
     tenant, client_id = "11111111-2222-3333-4444-555555555555", "app-client-id"
     secret = make_credential(tenant, client_id, client_secret="generated-in-test")
-    certificate = make_credential(tenant, client_id,
-                                  certificate_path=str(_certificate(tmp_path)))
+    certificate = make_credential(tenant, client_id, certificate_path=str(_certificate(tmp_path)))
     managed = make_credential("", "", managed_identity=True)
     try:
         assert isinstance(secret, ClientSecretCredential)
@@ -150,11 +159,17 @@ async def test_make_credential_picks_exactly_one_kind(tmp_path: Path) -> None:
 def test_settings_from_the_environment() -> None:
     assert not M365Settings.from_env({}).uses_graph
     assert M365Settings.from_env({}).outbox_dir == Path("outbox")
-    settings = M365Settings.from_env({
-        "PEP_GRAPH_TENANT_ID": "t", "PEP_GRAPH_CLIENT_ID": "c",
-        "PEP_GRAPH_CLIENT_SECRET": "generated-secret", "PEP_GRAPH_BASE_URL": "http://127.0.0.1:1/v1.0",
-        "PEP_MAIL_SENDER": "pep@northvale.gov.uk", "PEP_TEAMS_APP_ID": "app",
-        "PEP_OUTBOX_DIR": "/tmp/x"})
+    settings = M365Settings.from_env(
+        {
+            "PEP_GRAPH_TENANT_ID": "t",
+            "PEP_GRAPH_CLIENT_ID": "c",
+            "PEP_GRAPH_CLIENT_SECRET": "generated-secret",
+            "PEP_GRAPH_BASE_URL": "http://127.0.0.1:1/v1.0",
+            "PEP_MAIL_SENDER": "pep@northvale.gov.uk",
+            "PEP_TEAMS_APP_ID": "app",
+            "PEP_OUTBOX_DIR": "/tmp/x",
+        }
+    )
     assert settings.uses_graph and settings.client_secret == "generated-secret"
     assert settings.base_url == "http://127.0.0.1:1/v1.0"
     assert settings.outbox_dir == Path("/tmp/x") and settings.teams_app_id == "app"
@@ -170,28 +185,41 @@ async def test_without_a_tenant_the_outbox_folder_is_used(tmp_path: Path) -> Non
 
 
 async def test_with_a_tenant_graph_is_used_without_touching_the_network() -> None:
-    settings = M365Settings(tenant_id="11111111-2222-3333-4444-555555555555",
-                            client_id="c", client_secret="generated-in-test",
-                            mail_sender="pep@northvale.gov.uk", teams_app_id="app")
+    settings = M365Settings(
+        tenant_id="11111111-2222-3333-4444-555555555555",
+        client_id="c",
+        client_secret="generated-in-test",
+        mail_sender="pep@northvale.gov.uk",
+        teams_app_id="app",
+    )
     async with open_m365(settings) as m365:
         assert m365.online and isinstance(m365.calendar, GraphCalendar)
     with pytest.raises(ValueError, match="PEP_MAIL_SENDER"):
-        async with open_m365(M365Settings(tenant_id="t", client_id="c",
-                                          client_secret="s")):
+        async with open_m365(M365Settings(tenant_id="t", client_id="c", client_secret="s")):
             pass
 
 
-@pytest.mark.parametrize(("join_url", "thread"), [
-    ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjM4ZTk5YjEtYjQ0%40thread.v2/0"
-     "?context=%7b%22Tid%22%3a%22t%22%7d", "19:meeting_NjM4ZTk5YjEtYjQ0@thread.v2"),
-    ("https://teams.microsoft.com/l/meetup-join/19%253ameeting_abc%2540thread.v2/0",
-     "19:meeting_abc@thread.v2"),
-    ("https://gov.teams.microsoft.us/l/meetup-join/19%3AMEETING_x-1%40thread.v2/0",
-     "19:MEETING_x-1@thread.v2"),
-    ("https://teams.microsoft.com/meet/12345678901234?p=abcdef", None),
-    ("https://teams.microsoft.com/l/meetup-join/not-a-thread/0", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("join_url", "thread"),
+    [
+        (
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjM4ZTk5YjEtYjQ0%40thread.v2/0"
+            "?context=%7b%22Tid%22%3a%22t%22%7d",
+            "19:meeting_NjM4ZTk5YjEtYjQ0@thread.v2",
+        ),
+        (
+            "https://teams.microsoft.com/l/meetup-join/19%253ameeting_abc%2540thread.v2/0",
+            "19:meeting_abc@thread.v2",
+        ),
+        (
+            "https://gov.teams.microsoft.us/l/meetup-join/19%3AMEETING_x-1%40thread.v2/0",
+            "19:MEETING_x-1@thread.v2",
+        ),
+        ("https://teams.microsoft.com/meet/12345678901234?p=abcdef", None),
+        ("https://teams.microsoft.com/l/meetup-join/not-a-thread/0", None),
+        (None, None),
+    ],
+)
 def test_thread_id_from_join_url(join_url: str | None, thread: str | None) -> None:
     assert thread_id_from_join_url(join_url) == thread
 
@@ -209,9 +237,20 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds({}) is None
 
 
-@pytest.mark.parametrize(("status", "retryable"), [
-    (429, True), (503, True), (504, True), (500, True), (502, True),
-    (400, False), (403, False), (404, False), (409, False)])
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        (429, True),
+        (503, True),
+        (504, True),
+        (500, True),
+        (502, True),
+        (400, False),
+        (403, False),
+        (404, False),
+        (409, False),
+    ],
+)
 def test_status_mapping(status: int, retryable: bool) -> None:
     error = from_status(status, "m", headers={"Retry-After": "4"})
     assert error.retryable is retryable

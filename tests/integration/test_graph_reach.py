@@ -25,8 +25,11 @@ APP_ID = "5b3c7a2e-6f1d-4c8e-9a0b-1d2e3f405162"
 COORDINATOR = Person("lucy.harrowby@northvale.example", "Lucy Harrowby")
 OUTSIDER = Person("dana.teacher@oakfield.sch.example", "Dana Teacher")
 SUPPORT = "pep.business-support@northvale.example"
-CARD = {"type": "AdaptiveCard", "version": "1.5",
-        "body": [{"type": "TextBlock", "text": "A PEP is waiting for quality assurance."}]}
+CARD = {
+    "type": "AdaptiveCard",
+    "version": "1.5",
+    "body": [{"type": "TextBlock", "text": "A PEP is waiting for quality assurance."}],
+}
 
 
 @dataclass
@@ -57,7 +60,8 @@ async def tenant() -> AsyncIterator[Tenant]:
 
 
 async def test_a_user_is_found_by_email_and_someone_outside_the_tenant_is_not(
-        tenant: Tenant) -> None:
+    tenant: Tenant,
+) -> None:
     assert await tenant.directory.object_id_for(COORDINATOR.email) == tenant.coordinator_id
     assert await tenant.directory.object_id_for(OUTSIDER.email) is None
     [lookup, *_] = tenant.fake.requests_to("GET", r"^/users/")
@@ -65,7 +69,8 @@ async def test_a_user_is_found_by_email_and_someone_outside_the_tenant_is_not(
 
 
 async def test_installing_for_a_user_gives_their_personal_chat_and_twice_is_once(
-        tenant: Tenant) -> None:
+    tenant: Tenant,
+) -> None:
     chat = await tenant.apps.install_for_user(tenant.coordinator_id)
     assert chat is not None and chat.startswith("19:") and chat.endswith("@unq.gbl.spaces")
     assert await tenant.apps.install_for_user(tenant.coordinator_id) == chat  # 409 is fine
@@ -90,13 +95,15 @@ def uow(store_engine: AsyncEngine) -> SqlUnitOfWorkFactory:
 
 
 async def test_a_coordinator_who_never_wrote_is_told_in_teams_an_outsider_by_email(
-        tenant: Tenant, uow: SqlUnitOfWorkFactory) -> None:
+    tenant: Tenant, uow: SqlUnitOfWorkFactory
+) -> None:
     async with uow() as work:
         for person in (COORDINATOR, OUTSIDER):
             await work.people.upsert(person)
         await work.commit()
-    reach = Reach(uow, FixedClock(), SUPPORT, (SUPPORT,), directory=tenant.directory,
-                  apps=tenant.apps)
+    reach = Reach(
+        uow, FixedClock(), SUPPORT, (SUPPORT,), directory=tenant.directory, apps=tenant.apps
+    )
 
     told = await reach.to_people([COORDINATOR, OUTSIDER], CARD, "QA card", "PEP-1", "PEP-1")
 
@@ -108,5 +115,6 @@ async def test_a_coordinator_who_never_wrote_is_told_in_teams_an_outsider_by_ema
         queued = await work.outbox.find()
     assert kept is not None and kept.entra_object_id == tenant.coordinator_id
     assert [(e.payload["to"], e.payload["subject"]) for e in queued] == [
-        ([OUTSIDER.email], "PEP Companion: a PEP is waiting for your quality check")]
+        ([OUTSIDER.email], "PEP Companion: a PEP is waiting for your quality check")
+    ]
     assert "waiting for quality assurance" in queued[0].payload["body_text"]

@@ -22,8 +22,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          capsys: pytest.CaptureFixture[str]) -> Path:
+def world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
     """A database with the roster, an inbox folder and an offline outbox folder; returns
     LCS100001's form for the current term with the voice typed in."""
     monkeypatch.setenv("PEP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'pep.sqlite3'}")
@@ -43,8 +44,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     return path
 
 
-def _email(tmp_path: Path, name: str, sender: str, files: list[tuple[str, bytes]],
-           message_id: str = "<pep-1@littleacorns.sch.example>") -> Path:
+def _email(
+    tmp_path: Path,
+    name: str,
+    sender: str,
+    files: list[tuple[str, bytes]],
+    message_id: str = "<pep-1@littleacorns.sch.example>",
+) -> Path:
     message = EmailMessage()
     message["From"] = f"Harriet Pemberton <{sender}>"
     message["To"] = "business.support@northvale.example"
@@ -52,8 +58,9 @@ def _email(tmp_path: Path, name: str, sender: str, files: list[tuple[str, bytes]
     message["Message-ID"] = message_id
     message.set_content("Please find the PEP form attached.")
     for filename, data in files:
-        maintype, subtype = DOCX.split("/") if filename.endswith(".docx") else \
-            ("application", "msword")
+        maintype, subtype = (
+            DOCX.split("/") if filename.endswith(".docx") else ("application", "msword")
+        )
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     path = tmp_path / "inbox" / name
     path.write_bytes(message.as_bytes(policy=policy.default))
@@ -75,12 +82,18 @@ def _body(message: EmailMessage) -> str:
 def _audited_sources(tmp_path: Path) -> list[str]:
     with sqlite3.connect(tmp_path / "pep.sqlite3") as db:
         rows = db.execute("SELECT after FROM audit_log").fetchall()
-    return [s for (after,) in rows if after
-            for s in [json.loads(after).get("source")] if isinstance(s, str)]
+    return [
+        s
+        for (after,) in rows
+        if after
+        for s in [json.loads(after).get("source")]
+        if isinstance(s, str)
+    ]
 
 
 def test_a_school_emails_a_filled_form_it_is_saved_once_and_answered_once(
-        world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     eml = _email(tmp_path, "1.eml", TEACHER, [("PEP-LCS100001.docx", world.read_bytes())])
     assert main(["inbox", "import"]) == 0
     assert "1 form(s) saved" in capsys.readouterr().out
@@ -103,9 +116,14 @@ def test_a_school_emails_a_filled_form_it_is_saved_once_and_answered_once(
 
 
 def test_a_sender_not_on_record_has_nothing_saved_and_is_told_why(
-        world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _email(tmp_path, "stranger.eml", "someone@elsewhere.example",
-           [("PEP-LCS100001.docx", world.read_bytes())])
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _email(
+        tmp_path,
+        "stranger.eml",
+        "someone@elsewhere.example",
+        [("PEP-LCS100001.docx", world.read_bytes())],
+    )
     assert main(["inbox", "import"]) == 0
     assert (tmp_path / "inbox" / "refused" / "stranger.eml").exists()
     [reply] = _replies(tmp_path)
@@ -118,12 +136,15 @@ def test_a_sender_not_on_record_has_nothing_saved_and_is_told_why(
 
 
 def test_an_old_word_file_is_asked_for_as_docx_by_the_scheduled_job(
-        world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _email(tmp_path, "old.eml", TEACHER, [("PEP-LCS100001.doc", b"\xd0\xcf\x11\xe0old")])
     assert main(["jobs", "run-due", "--job", "inbox_import", "--force"]) == 0
     assert "inbox_import: 1 message(s): 0 read, 1 refused" in capsys.readouterr().out
     assert (tmp_path / "inbox" / "refused" / "old.eml").exists()
     [reply] = _replies(tmp_path)
-    assert "PEP-LCS100001.doc is an old Word file. In Word choose File > Save As and save " \
-        "it as Word Document (.docx), not Word 97-2003, then send it again." in \
-        " ".join(_body(reply).split())
+    assert (
+        "PEP-LCS100001.doc is an old Word file. In Word choose File > Save As and save "
+        "it as Word Document (.docx), not Word 97-2003, then send it again."
+        in " ".join(_body(reply).split())
+    )

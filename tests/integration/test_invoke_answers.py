@@ -21,8 +21,7 @@ from store.unit_of_work import SqlUnitOfWorkFactory
 NOW = datetime(2026, 11, 16, 10, 30, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 CHAT = "19:meeting_abc@thread.v2"
-CARD = {"type": "AdaptiveCard", "version": "1.5",
-        "body": [{"type": "TextBlock", "text": "Saved."}]}
+CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Saved."}]}
 
 
 @pytest.fixture
@@ -30,23 +29,24 @@ def uow(store_engine: AsyncEngine) -> SqlUnitOfWorkFactory:
     return SqlUnitOfWorkFactory(store_engine)
 
 
-async def claim(uow: SqlUnitOfWorkFactory, activity: str = "act-1", user: str = "29:h",
-                now: datetime = NOW) -> InvokeClaim:
+async def claim(
+    uow: SqlUnitOfWorkFactory, activity: str = "act-1", user: str = "29:h", now: datetime = NOW
+) -> InvokeClaim:
     async with uow() as work:
         got = await work.invokes.claim(CHAT, activity, user, now, now + LEASE)
         await work.commit()
     return got
 
 
-async def answer(uow: SqlUnitOfWorkFactory, given: InvokeAnswer,
-                 activity: str = "act-1") -> None:
+async def answer(uow: SqlUnitOfWorkFactory, given: InvokeAnswer, activity: str = "act-1") -> None:
     async with uow() as work:
         await work.invokes.answer(CHAT, activity, given)
         await work.commit()
 
 
 async def test_the_first_claims_a_retry_waits_then_gets_the_same_answer(
-        uow: SqlUnitOfWorkFactory) -> None:
+    uow: SqlUnitOfWorkFactory,
+) -> None:
     assert await claim(uow) == InvokeClaim(mine=True)
     assert await claim(uow) == InvokeClaim(running=True)
     await answer(uow, InvokeAnswer(200, CARD, ""))
@@ -68,7 +68,8 @@ async def test_only_the_sender_is_given_the_answer(uow: SqlUnitOfWorkFactory) ->
 
 
 async def test_a_claim_whose_instance_died_is_taken_over_after_its_lease(
-        uow: SqlUnitOfWorkFactory) -> None:
+    uow: SqlUnitOfWorkFactory,
+) -> None:
     await claim(uow)
     assert await claim(uow, now=NOW + LEASE) == InvokeClaim(running=True)
     later = NOW + LEASE + timedelta(seconds=1)
@@ -112,15 +113,16 @@ async def test_answers_older_than_a_day_are_swept(uow: SqlUnitOfWorkFactory) -> 
     assert (await claim(uow, "new")).answer == InvokeAnswer(200, CARD, "")
 
 
-async def test_nothing_is_kept_when_the_claim_is_not_committed(
-        uow: SqlUnitOfWorkFactory) -> None:
+async def test_nothing_is_kept_when_the_claim_is_not_committed(uow: SqlUnitOfWorkFactory) -> None:
     async with uow() as work:
-        assert await work.invokes.claim(CHAT, "act-1", "29:h", NOW, NOW + LEASE) == \
-            InvokeClaim(mine=True)
+        assert await work.invokes.claim(CHAT, "act-1", "29:h", NOW, NOW + LEASE) == InvokeClaim(
+            mine=True
+        )
     assert await claim(uow) == InvokeClaim(mine=True)
 
 
 # ---- bot/invoke_replay.py over the real store --------------------------------------------
+
 
 class _Clock:
     def __init__(self) -> None:
@@ -134,9 +136,15 @@ class _Clock:
 
 
 def _turn(activity: str = "act-1", user: str = "29:h", trigger: str = "manual") -> Turn:
-    return Turn(type="invoke", name="adaptiveCard/action", activity_id=activity,
-                user_id=user, conversation_id=CHAT, conversation_type="groupChat",
-                value={"action": {"verb": "pep.section.save"}, "trigger": trigger})
+    return Turn(
+        type="invoke",
+        name="adaptiveCard/action",
+        activity_id=activity,
+        user_id=user,
+        conversation_id=CHAT,
+        conversation_type="groupChat",
+        value={"action": {"verb": "pep.section.save"}, "trigger": trigger},
+    )
 
 
 class _Handler:
@@ -150,12 +158,15 @@ class _Handler:
         self.runs += 1
         if self.fail:
             raise RuntimeError("the verb failed")
-        return Reply(invoke_card={"type": "AdaptiveCard", "run": self.runs},
-                     messages=[Outgoing(text="sent once")])
+        return Reply(
+            invoke_card={"type": "AdaptiveCard", "run": self.runs},
+            messages=[Outgoing(text="sent once")],
+        )
 
 
 async def test_a_retry_gets_the_first_answer_without_its_messages(
-        uow: SqlUnitOfWorkFactory) -> None:
+    uow: SqlUnitOfWorkFactory,
+) -> None:
     replays, verb = InvokeReplays(uow, _Clock()), _Handler()
     first = await replays.once(_turn(), verb)
     again = await replays.once(_turn(), verb)
@@ -181,8 +192,7 @@ async def test_automatic_refreshes_run_every_time(uow: SqlUnitOfWorkFactory) -> 
     assert verb.runs == 2
 
 
-async def test_another_sender_with_the_same_activity_is_refused(
-        uow: SqlUnitOfWorkFactory) -> None:
+async def test_another_sender_with_the_same_activity_is_refused(uow: SqlUnitOfWorkFactory) -> None:
     replays, verb = InvokeReplays(uow, _Clock()), _Handler()
     await replays.once(_turn(user="29:harriet"), verb)
     with pytest.raises(BadRequest):
@@ -191,7 +201,8 @@ async def test_another_sender_with_the_same_activity_is_refused(
 
 
 async def test_a_retry_while_the_first_still_runs_waits_for_its_answer(
-        uow: SqlUnitOfWorkFactory) -> None:
+    uow: SqlUnitOfWorkFactory,
+) -> None:
     replays = InvokeReplays(uow, _Clock(), wait_seconds=10)
     release = asyncio.Event()
     runs = []
@@ -214,16 +225,14 @@ async def test_a_retry_while_the_first_still_runs_waits_for_its_answer(
     assert answers[0].invoke_card == answers[1].invoke_card
 
 
-async def test_a_retry_that_waits_too_long_is_told_to_try_again(
-        uow: SqlUnitOfWorkFactory) -> None:
+async def test_a_retry_that_waits_too_long_is_told_to_try_again(uow: SqlUnitOfWorkFactory) -> None:
     replays = InvokeReplays(uow, _Clock(), wait_seconds=0.2)
     await claim(uow)  # another instance is working on it
     answer = await replays.once(_turn(), _Handler())
     assert answer.invoke_status == 503 and answer.invoke_message == STILL_WORKING
 
 
-async def test_old_answers_are_swept_by_the_instance_answering(
-        uow: SqlUnitOfWorkFactory) -> None:
+async def test_old_answers_are_swept_by_the_instance_answering(uow: SqlUnitOfWorkFactory) -> None:
     clock = _Clock()
     replays, verb = InvokeReplays(uow, clock), _Handler()
     await replays.once(_turn("old"), verb)

@@ -63,8 +63,7 @@ asyncio.run(main(*sys.argv[1:4]))
 def _rows(db: Path, where: str) -> int:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2) as conn:
-            return int(conn.execute(f"SELECT count(*) FROM outbox WHERE {where}")
-                       .fetchone()[0])
+            return int(conn.execute(f"SELECT count(*) FROM outbox WHERE {where}").fetchone()[0])
     except sqlite3.Error:
         return 0
 
@@ -75,8 +74,17 @@ async def _dispatch(url: str, fake: FakeGraph, *, kill_after_mails: int | None) 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEP_")}
     env["PYTHONPATH"] = str(ROOT)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CHILD, url, fake.base_url, fake.token, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-c",
+        CHILD,
+        url,
+        fake.base_url,
+        fake.token,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         while process.returncode is None:
             if kill_after_mails is not None and len(fake.sent_mail) >= kill_after_mails:
@@ -101,8 +109,7 @@ def _keys(fake: FakeGraph) -> Counter[str]:
     return found
 
 
-async def test_dispatch_killed_mid_batch_sends_every_mail_exactly_once(
-        tmp_path: Path) -> None:
+async def test_dispatch_killed_mid_batch_sends_every_mail_exactly_once(tmp_path: Path) -> None:
     db = tmp_path / "pep.sqlite3"
     url = f"sqlite+aiosqlite:///{db}"
     await upgrade(url)
@@ -111,9 +118,16 @@ async def test_dispatch_killed_mid_batch_sends_every_mail_exactly_once(
         uow = SqlUnitOfWorkFactory(engine)
         async with uow() as work:
             for n in range(MAILS):
-                await work.outbox.add(mail(f"m:{n}", sender=SENDER,
-                                           to=[f"dt{n}@school.sch.example"],
-                                           subject="PEP", body="b"), datetime.now(UTC))
+                await work.outbox.add(
+                    mail(
+                        f"m:{n}",
+                        sender=SENDER,
+                        to=[f"dt{n}@school.sch.example"],
+                        subject="PEP",
+                        body="b",
+                    ),
+                    datetime.now(UTC),
+                )
             await work.commit()
     finally:
         await engine.dispose()
@@ -139,7 +153,8 @@ async def test_dispatch_killed_mid_batch_sends_every_mail_exactly_once(
 
 
 async def test_sent_items_are_searched_page_by_page_for_the_header(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(msgraph_adapters, "SENT_ITEMS_PAGE", 2)
     since = datetime.now(UTC) - timedelta(seconds=1)
     async with FakeGraph() as fake:
@@ -147,9 +162,16 @@ async def test_sent_items_are_searched_page_by_page_for_the_header(
         client = make_graph_client(FixedTokenCredential(fake.token), fake.base_url)
         try:
             mailbox = msgraph_adapters.GraphMailbox(client)
-            messages = [MailMessage(idempotency_key=f"k:{n}", sender=SENDER,
-                                    to=("dt@school.sch.example",), subject="PEP",
-                                    body_text="b") for n in range(5)]
+            messages = [
+                MailMessage(
+                    idempotency_key=f"k:{n}",
+                    sender=SENDER,
+                    to=("dt@school.sch.example",),
+                    subject="PEP",
+                    body_text="b",
+                )
+                for n in range(5)
+            ]
             for message in messages[:4]:
                 await mailbox.send(message)
             # the oldest is on the last page: found by following @odata.nextLink
@@ -176,30 +198,39 @@ class SentItemsMailbox(RecordingMailbox):
     async def already_sent(self, message: MailMessage, since: datetime) -> bool:
         self.looked.append(message.idempotency_key)
         if self.refuse is not None:
-            raise DeliveryError("Access is denied.", status=self.refuse, retryable=False,
-                                code="ErrorAccessDenied")
+            raise DeliveryError(
+                "Access is denied.", status=self.refuse, retryable=False, code="ErrorAccessDenied"
+            )
         return message.idempotency_key in self.found
 
 
 @pytest.mark.parametrize("refuse", [None, 403])
-async def test_a_retry_looks_in_sent_items_first(store_engine: AsyncEngine,
-                                                 refuse: int | None) -> None:
+async def test_a_retry_looks_in_sent_items_first(
+    store_engine: AsyncEngine, refuse: int | None
+) -> None:
     """First attempts never look; a retry that finds its mail records it as delivered
     without sending; a lookup Graph refuses (no Mail.Read) does not stop the mail."""
     uow = SqlUnitOfWorkFactory(store_engine)
     clock = TickingClock()
     async with uow() as work:
         for key in ("fresh", "retried-sent", "retried-lost"):
-            await work.outbox.add(mail(key, sender=SENDER, to=["dt@school.sch.example"],
-                                       subject="PEP", body="b"), clock.now())
+            await work.outbox.add(
+                mail(key, sender=SENDER, to=["dt@school.sch.example"], subject="PEP", body="b"),
+                clock.now(),
+            )
         await work.commit()
     async with uow() as work:  # a dispatcher that took two of them, then died
-        await work.outbox.claim("dead", clock.now(), 0.001, 10,
-                                ["retried-sent", "retried-lost"])
+        await work.outbox.claim("dead", clock.now(), 0.001, 10, ["retried-sent", "retried-lost"])
         await work.commit()
     mailbox = SentItemsMailbox({"retried-sent"}, refuse)
-    dispatcher = Dispatcher(uow, clock, calendar=RecordingCalendar(), mailbox=mailbox,
-                            chat_app=RecordingChatApp(), lease_seconds=5)
+    dispatcher = Dispatcher(
+        uow,
+        clock,
+        calendar=RecordingCalendar(),
+        mailbox=mailbox,
+        chat_app=RecordingChatApp(),
+        lease_seconds=5,
+    )
     clock.advance(seconds=1)
     report = await dispatcher.drain()
     assert report.delivered == 3

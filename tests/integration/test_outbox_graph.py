@@ -62,8 +62,7 @@ async def _seed(uow: SqlUnitOfWorkFactory) -> None:
         for person in (SW, DT, VSO):
             await work.people.upsert(person)
         await work.people.assign(Assignment(SW.id, Role.SOCIAL_WORKER, child_id=CHILD.lcs_id))
-        await work.people.assign(Assignment(DT.id, Role.DESIGNATED_TEACHER,
-                                            school_urn="900001"))
+        await work.people.assign(Assignment(DT.id, Role.DESIGNATED_TEACHER, school_urn="900001"))
         await work.people.assign(Assignment(VSO.id, Role.VIRTUAL_SCHOOL_OFFICER))
         await work.commit()
 
@@ -81,10 +80,18 @@ async def _world(store_engine: AsyncEngine, fake: FakeGraph) -> AsyncIterator[Wo
         client = make_graph_client(FixedTokenCredential(fake.token), fake.base_url)
         notices = RecordingNotices()
         dispatcher = Dispatcher(
-            uow, clock, calendar=GraphCalendar(client), mailbox=GraphMailbox(client),
-            chat_app=GraphChatApp(client, APP_ID), notices=notices,
-            hooks=scheduling.hooks(), report_mailbox=SENDER, sender=SENDER,
-            backoff=Backoff(base_seconds=0.05, jitter=0, max_attempts=12), concurrency=8)
+            uow,
+            clock,
+            calendar=GraphCalendar(client),
+            mailbox=GraphMailbox(client),
+            chat_app=GraphChatApp(client, APP_ID),
+            notices=notices,
+            hooks=scheduling.hooks(),
+            report_mailbox=SENDER,
+            sender=SENDER,
+            backoff=Backoff(base_seconds=0.05, jitter=0, max_attempts=12),
+            concurrency=8,
+        )
         try:
             yield World(uow, fake, scheduling, dispatcher, notices, clock)
         finally:
@@ -102,8 +109,9 @@ def sw() -> Actor:
 
 
 def schedule_request() -> ScheduleRequest:
-    return ScheduleRequest("LCS100001", "2026-11-24", "14:00", "60",
-                           frozenset({attendee_key(DT.email)}))
+    return ScheduleRequest(
+        "LCS100001", "2026-11-24", "14:00", "60", frozenset({attendee_key(DT.email)})
+    )
 
 
 async def test_scheduling_creates_the_teams_meeting_and_links_the_pep(world: World) -> None:
@@ -126,13 +134,16 @@ async def test_scheduling_creates_the_teams_meeting_and_links_the_pep(world: Wor
     assert world.notices.templates(VIRTUAL_SCHOOL_CHANNEL) == ["virtual_school_alert"]
     # move it, then cancel it: the same event is updated, then cancelled
     assert outcome.meeting is not None
-    moved = await world.scheduling.submit(sw(), ScheduleRequest(
-        "LCS100001", "2026-11-25", "09:30", "45", frozenset({attendee_key(DT.email)})),
-        reschedule_version=outcome.meeting.version)
+    moved = await world.scheduling.submit(
+        sw(),
+        ScheduleRequest(
+            "LCS100001", "2026-11-25", "09:30", "45", frozenset({attendee_key(DT.email)})
+        ),
+        reschedule_version=outcome.meeting.version,
+    )
     assert moved.done
     await world.dispatcher.drain()
-    assert world.fake.events[event["id"]].data["start"]["dateTime"].startswith(
-        "2026-11-25T09:30")
+    assert world.fake.events[event["id"]].data["start"]["dateTime"].startswith("2026-11-25T09:30")
     await world.scheduling.cancel(sw(), PEP_ID, "Carer unwell")
     await world.dispatcher.drain()
     assert world.fake.cancelled[0]["event"]["id"] == event["id"]
@@ -140,12 +151,15 @@ async def test_scheduling_creates_the_teams_meeting_and_links_the_pep(world: Wor
 
 
 async def test_429_retry_after_is_honoured_and_503_retried(world: World) -> None:
-    world.fake.script(Fault(429, retry_after=0.4, method="POST", path_contains="/events"),
-                      Fault(503, method="POST", path_contains="/events"))
+    world.fake.script(
+        Fault(429, retry_after=0.4, method="POST", path_contains="/events"),
+        Fault(503, method="POST", path_contains="/events"),
+    )
     outcome = await world.scheduling.submit(sw(), schedule_request())
     started = time.monotonic()
-    report = await world.dispatcher.drain(keys=[outcome.delivery_key], wait_seconds=10,
-                                          poll_seconds=0.05)
+    report = await world.dispatcher.drain(
+        keys=[outcome.delivery_key], wait_seconds=10, poll_seconds=0.05
+    )
     elapsed = time.monotonic() - started
     assert report.delivered == 1 and report.retried == 2
     assert elapsed >= 0.4, "waited for Retry-After"
@@ -159,9 +173,17 @@ async def test_429_retry_after_is_honoured_and_503_retried(world: World) -> None
 
 async def test_a_refusal_fails_at_once_and_is_reported(world: World) -> None:
     async with world.uow() as work:
-        await work.outbox.add(mail("pack:x", sender="nobody@northvale.example",
-                                   to=[DT.email], subject="s", body="b",
-                                   requested_by=SW.id), world.clock.now())
+        await work.outbox.add(
+            mail(
+                "pack:x",
+                sender="nobody@northvale.example",
+                to=[DT.email],
+                subject="s",
+                body="b",
+                requested_by=SW.id,
+            ),
+            world.clock.now(),
+        )
         await work.commit()
     report = await world.dispatcher.drain()
     assert report.failed == 1 and report.failures[0][1] == 404
@@ -177,13 +199,16 @@ async def test_a_refusal_fails_at_once_and_is_reported(world: World) -> None:
 
 
 async def test_ten_percent_throttled_every_message_delivered_once(
-        store_engine: AsyncEngine) -> None:
+    store_engine: AsyncEngine,
+) -> None:
     fake = FakeGraph(fault_rate=0.1, fault_status=429, fault_retry_after=0.05, seed=3)
     async for world in _world(store_engine, fake):
         async with world.uow() as work:
             for n in range(60):
-                await work.outbox.add(mail(f"mail:{n}", sender=SENDER, to=[DT.email],
-                                           subject=f"n{n}", body="b"), world.clock.now())
+                await work.outbox.add(
+                    mail(f"mail:{n}", sender=SENDER, to=[DT.email], subject=f"n{n}", body="b"),
+                    world.clock.now(),
+                )
             await work.commit()
         outcome = await world.scheduling.submit(sw(), schedule_request())
         keys = [f"mail:{n}" for n in range(60)] + [outcome.delivery_key]
@@ -192,9 +217,12 @@ async def test_ten_percent_throttled_every_message_delivered_once(
         async with world.uow() as work:
             statuses = {(await work.outbox.get(k)).status for k in keys}  # type: ignore[union-attr]
         assert statuses == {OutboxStatus.DELIVERED}
-        sent = Counter(h["value"] for m in world.fake.sent_mail
-                       for h in m["message"]["internetMessageHeaders"]
-                       if h["name"] == IDEMPOTENCY_HEADER)
+        sent = Counter(
+            h["value"]
+            for m in world.fake.sent_mail
+            for h in m["message"]["internetMessageHeaders"]
+            if h["name"] == IDEMPOTENCY_HEADER
+        )
         assert sorted(sent) == sorted(f"mail:{n}" for n in range(60))
         assert set(sent.values()) == {1}
         assert len(world.fake.events) == 1

@@ -31,8 +31,16 @@ async def test_several_runners_run_each_due_job_once(database_url: str) -> None:
 
     engines = [make_engine(database_url) for _ in range(3)]
     try:
-        runners = [JobRunner(SqlUnitOfWorkFactory(e), clock, {"daily": daily, "often": often},
-                             SPECS, owner=f"r{i}") for i, e in enumerate(engines)]
+        runners = [
+            JobRunner(
+                SqlUnitOfWorkFactory(e),
+                clock,
+                {"daily": daily, "often": often},
+                SPECS,
+                owner=f"r{i}",
+            )
+            for i, e in enumerate(engines)
+        ]
         await runners[0].ensure()
         assert sum(len(r) for r in await asyncio.gather(*(x.run_due() for x in runners))) == 0
         clock.advance(days=1)  # both are due now
@@ -43,8 +51,7 @@ async def test_several_runners_run_each_due_job_once(database_url: str) -> None:
         assert status["daily"]["runs"] == 1 and status["daily"]["last_outcome"] == "done"
         assert status["daily"]["lease_owner"] is None
         # forced: runs now even though not due, once
-        forced = await asyncio.gather(*(x.run_due(only=["often"], force=True)
-                                        for x in runners))
+        forced = await asyncio.gather(*(x.run_due(only=["often"], force=True) for x in runners))
         assert sum(len(r) for r in forced) >= 1 and runs.count("often") >= 2
     finally:
         for engine in engines:
@@ -57,8 +64,9 @@ async def test_a_failing_job_is_tried_again_soon(store_engine: AsyncEngine) -> N
     async def broken() -> str:
         raise RuntimeError("the database went away")
 
-    runner = JobRunner(SqlUnitOfWorkFactory(store_engine), clock, {"daily": broken},
-                       SPECS[:1], owner="r")
+    runner = JobRunner(
+        SqlUnitOfWorkFactory(store_engine), clock, {"daily": broken}, SPECS[:1], owner="r"
+    )
     await runner.ensure()
     clock.advance(days=1)
     [(_, outcome)] = await runner.run_due()

@@ -30,17 +30,23 @@ def message(key: str, **kw: object) -> OutgoingMessage:
     return OutgoingMessage(key, OutboxKind.MAIL, {"n": key}, **kw)  # type: ignore[arg-type]
 
 
-async def add(uow: SqlUnitOfWorkFactory, *messages: OutgoingMessage,
-              now: datetime = NOW) -> list[bool]:
+async def add(
+    uow: SqlUnitOfWorkFactory, *messages: OutgoingMessage, now: datetime = NOW
+) -> list[bool]:
     async with uow() as work:
         added = [await work.outbox.add(m, now) for m in messages]
         await work.commit()
     return added
 
 
-async def claim(uow: SqlUnitOfWorkFactory, owner: str, now: datetime = NOW,
-                limit: int = 10, lease: float = 60, keys: list[str] | None = None
-                ) -> list[str]:
+async def claim(
+    uow: SqlUnitOfWorkFactory,
+    owner: str,
+    now: datetime = NOW,
+    limit: int = 10,
+    lease: float = 60,
+    keys: list[str] | None = None,
+) -> list[str]:
     async with uow() as work:
         got = await work.outbox.claim(owner, now, lease, limit, keys)
         await work.commit()
@@ -48,10 +54,17 @@ async def claim(uow: SqlUnitOfWorkFactory, owner: str, now: datetime = NOW,
 
 
 async def test_add_is_idempotent_and_keeps_attachments(uow: SqlUnitOfWorkFactory) -> None:
-    pack = mail("term-pack:1", sender="bs@example.org", to=["dt@example.org"],
-                subject="PEP pack", body="Hello",
-                attachments=[MailAttachment("a.docx", "application/x", b"\x00docx"),
-                             MailAttachment("b.pdf", "application/pdf", b"%PDF-1")])
+    pack = mail(
+        "term-pack:1",
+        sender="bs@example.org",
+        to=["dt@example.org"],
+        subject="PEP pack",
+        body="Hello",
+        attachments=[
+            MailAttachment("a.docx", "application/x", b"\x00docx"),
+            MailAttachment("b.pdf", "application/pdf", b"%PDF-1"),
+        ],
+    )
     assert await add(uow, pack, pack) == [True, False]
     async with uow() as work:
         assert await work.outbox.existing(["term-pack:1", "nope"]) == {"term-pack:1"}
@@ -61,7 +74,9 @@ async def test_add_is_idempotent_and_keeps_attachments(uow: SqlUnitOfWorkFactory
         [claimed] = await work.outbox.claim("d1", NOW, 60, 5)
         await work.commit()
     assert [(a.name, a.content) for a in claimed.attachments] == [
-        ("a.docx", b"\x00docx"), ("b.pdf", b"%PDF-1")]
+        ("a.docx", b"\x00docx"),
+        ("b.pdf", b"%PDF-1"),
+    ]
     assert claimed.attempts == 1 and claimed.payload["subject"] == "PEP pack"
     async with uow() as work:
         assert await work.outbox.delivered(claimed.id, "d1", NOW, {"ok": True})
@@ -87,8 +102,9 @@ async def test_leases_due_times_and_owners(uow: SqlUnitOfWorkFactory) -> None:
     assert await claim(uow, "d2", after) == ["a"]
     async with uow() as work:
         assert not await work.outbox.failed(entry.id, "d1", after, 400, "late")
-        assert await work.outbox.retry_later(entry.id, "d2", after,
-                                             after + timedelta(seconds=30), 429, "slow down")
+        assert await work.outbox.retry_later(
+            entry.id, "d2", after, after + timedelta(seconds=30), 429, "slow down"
+        )
         await work.commit()
     async with uow() as work:
         again = await work.outbox.get("a")
@@ -98,8 +114,13 @@ async def test_leases_due_times_and_owners(uow: SqlUnitOfWorkFactory) -> None:
 
 
 async def test_a_sequence_is_delivered_in_order(uow: SqlUnitOfWorkFactory) -> None:
-    await add(uow, message("create", sequence="meeting:1"), message("other"),
-              message("update", sequence="meeting:1"), message("cancel", sequence="meeting:1"))
+    await add(
+        uow,
+        message("create", sequence="meeting:1"),
+        message("other"),
+        message("update", sequence="meeting:1"),
+        message("cancel", sequence="meeting:1"),
+    )
     assert await claim(uow, "d1") == ["create", "other"]
     async with uow() as work:
         created = await work.outbox.get("create")
@@ -120,11 +141,17 @@ async def test_cancel_find_and_counts(uow: SqlUnitOfWorkFactory) -> None:
         await work.commit()
     async with uow() as work:
         assert [e.key for e in await work.outbox.find(key_prefix="meeting:1:")] == [
-            "meeting:1:a", "meeting:1:b"]
+            "meeting:1:a",
+            "meeting:1:b",
+        ]
         pending = await work.outbox.find(status=OutboxStatus.PENDING)
         assert [e.key for e in pending] == ["meeting:1:b", "meeting:2:a"]
-        assert await work.outbox.counts() == {"pending": 2, "delivered": 0, "failed": 0,
-                                              "cancelled": 1}
+        assert await work.outbox.counts() == {
+            "pending": 2,
+            "delivered": 0,
+            "failed": 0,
+            "cancelled": 1,
+        }
 
 
 async def test_rolled_back_work_leaves_no_message(uow: SqlUnitOfWorkFactory) -> None:
@@ -136,7 +163,8 @@ async def test_rolled_back_work_leaves_no_message(uow: SqlUnitOfWorkFactory) -> 
 
 @pytest.mark.parametrize("dispatchers", [4])
 async def test_concurrent_dispatchers_never_share_a_message(
-        database_url: str, dispatchers: int) -> None:
+    database_url: str, dispatchers: int
+) -> None:
     """Separate engines (as separate processes would have), claiming at once."""
     engines = [make_engine(database_url) for _ in range(dispatchers)]
     try:
@@ -164,11 +192,13 @@ async def test_concurrent_dispatchers_never_share_a_message(
 
 # ---- meetings, jobs, conversation references -----------------------------------------
 
+
 async def _pep(uow: SqlUnitOfWorkFactory) -> str:
     async with uow() as work:
         await work.children.upsert_school(School("900001", "Fernhollow School"))
-        await work.children.upsert(Child("LCS1", "Test", "Child", datetime(2015, 1, 1).date(),
-                                         YearGroup(6), "900001"))
+        await work.children.upsert(
+            Child("LCS1", "Test", "Child", datetime(2015, 1, 1).date(), YearGroup(6), "900001")
+        )
         pep = Pep("LCS1", "2026-autumn")
         await work.peps.add(pep)
         await work.commit()
@@ -176,11 +206,18 @@ async def _pep(uow: SqlUnitOfWorkFactory) -> str:
 
 
 async def test_meetings_compare_and_swap_and_replace_after_cancel(
-        uow: SqlUnitOfWorkFactory) -> None:
+    uow: SqlUnitOfWorkFactory,
+) -> None:
     pep_id = await _pep(uow)
-    meeting = PepMeeting(pep_id, "LCS1", "2026-autumn", "sw@example.org", NOW,
-                         NOW + timedelta(hours=1),
-                         (MeetingAttendee("dt@example.org", "Dana", "designated_teacher"),))
+    meeting = PepMeeting(
+        pep_id,
+        "LCS1",
+        "2026-autumn",
+        "sw@example.org",
+        NOW,
+        NOW + timedelta(hours=1),
+        (MeetingAttendee("dt@example.org", "Dana", "designated_teacher"),),
+    )
     async with uow() as work:
         assert await work.meetings.add(meeting)
         assert not await work.meetings.add(meeting), "one scheduled meeting per PEP"
@@ -194,9 +231,17 @@ async def test_meetings_compare_and_swap_and_replace_after_cancel(
             await work.meetings.save(stored, 0)
         await work.commit()
     async with uow() as work:
-        new = PepMeeting(pep_id, "LCS1", "2026-autumn", "sw@example.org", NOW,
-                         NOW + timedelta(minutes=30), (), generation=2,
-                         virtual_school_attending=("vso@example.org",))
+        new = PepMeeting(
+            pep_id,
+            "LCS1",
+            "2026-autumn",
+            "sw@example.org",
+            NOW,
+            NOW + timedelta(minutes=30),
+            (),
+            generation=2,
+            virtual_school_attending=("vso@example.org",),
+        )
         assert await work.meetings.add(new), "a cancelled meeting makes way"
         await work.commit()
     async with uow() as work:
@@ -224,8 +269,9 @@ async def test_jobs_are_claimed_once(database_url: str) -> None:
         assert sum(wins) == 1
         winner = wins.index(True)
         async with factories[winner]() as work:
-            assert await work.jobs.finish("nightly", f"r{winner}", NOW,
-                                          NOW + timedelta(days=1), "3 sent")
+            assert await work.jobs.finish(
+                "nightly", f"r{winner}", NOW, NOW + timedelta(days=1), "3 sent"
+            )
             await work.commit()
         async with factories[0]() as work:
             assert await work.jobs.due(NOW) == []
@@ -237,8 +283,12 @@ async def test_jobs_are_claimed_once(database_url: str) -> None:
 
 
 async def test_conversation_references(uow: SqlUnitOfWorkFactory) -> None:
-    ref = {"service_url": "https://smba.example/uk/", "conversation_id": "a:1",
-           "tenant_id": "t", "bot_id": "28:bot"}
+    ref = {
+        "service_url": "https://smba.example/uk/",
+        "conversation_id": "a:1",
+        "tenant_id": "t",
+        "bot_id": "28:bot",
+    }
     async with uow() as work:
         assert await work.conversations.get("person:x") is None
         await work.conversations.remember("person:x", ref)

@@ -30,8 +30,11 @@ async def world(store_engine: AsyncEngine) -> AsyncIterator[SqlWorld]:
 def run(database_url: str, tmp_path: Path, *argv: str) -> tuple[argparse.Namespace, Settings]:
     parser = argparse.ArgumentParser(prog="pep-companion")
     add_commands(parser.add_subparsers(dest="command", required=True))
-    settings = Settings(_env_file=None, database_url=database_url,  # type: ignore[call-arg]
-                        reports_dir=tmp_path / "reports")
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,  # type: ignore[call-arg]
+        reports_dir=tmp_path / "reports",
+    )
     return parser.parse_args(list(argv)), settings
 
 
@@ -45,12 +48,13 @@ async def approvals(world: SqlWorld) -> None:
     await world.pp.decide(b, actor(OTHER_ADVISOR), Decision.approve())
 
 
-async def test_schedule_export_writes_frozen_files(world: SqlWorld, database_url: str,
-                                                   tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+async def test_schedule_export_writes_frozen_files(
+    world: SqlWorld, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     await approvals(world)
-    args, settings = run(database_url, tmp_path, "pupil-premium", "schedule", "--term", TERM,
-                         "--preview")
+    args, settings = run(
+        database_url, tmp_path, "pupil-premium", "schedule", "--term", TERM, "--preview"
+    )
     assert await args.func(settings, args) == EXIT_OK
     assert "not exported yet" in capsys.readouterr().out
     assert not (tmp_path / "reports").exists()
@@ -80,30 +84,32 @@ async def test_schedule_export_writes_frozen_files(world: SqlWorld, database_url
     outcome = await world.pp.decide(c, actor(ADVISOR), Decision.approve())
     assert outcome.record.pays_in_term_id == "2027-spring"
     other = tmp_path / "again"
-    args, settings = run(database_url, tmp_path, "pupil-premium", "schedule", "--term", TERM,
-                         "--out", str(other))
+    args, settings = run(
+        database_url, tmp_path, "pupil-premium", "schedule", "--term", TERM, "--out", str(other)
+    )
     assert await args.func(settings, args) == EXIT_OK
     assert "already frozen" in capsys.readouterr().out
     assert ((other / csv_file.name).read_bytes(), (other / doc_file.name).read_bytes()) == first
 
 
-async def test_a_term_that_is_not_in_the_calendar(database_url: str, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    args, settings = run(database_url, tmp_path, "pupil-premium", "schedule", "--term",
-                         "1999-autumn")
+async def test_a_term_that_is_not_in_the_calendar(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, settings = run(
+        database_url, tmp_path, "pupil-premium", "schedule", "--term", "1999-autumn"
+    )
     assert await args.func(settings, args) == EXIT_USAGE
     assert "not in the authority's term calendar" in capsys.readouterr().err
     args, settings = run(database_url, tmp_path, "report", "--term", "nonsense")
     assert await args.func(settings, args) == EXIT_USAGE
 
 
-async def test_report_writes_the_overview_csv(world: SqlWorld, database_url: str,
-                                              tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+async def test_report_writes_the_overview_csv(
+    world: SqlWorld, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     await approvals(world)
     target = tmp_path / "out" / "overview.csv"
-    args, settings = run(database_url, tmp_path, "report", "--term", TERM, "--out",
-                         str(target))
+    args, settings = run(database_url, tmp_path, "report", "--term", TERM, "--out", str(target))
     assert await args.func(settings, args) == EXIT_OK
     text = target.read_text("utf-8")
     assert text.startswith("term_id,item,lcs_id,school_urn,detail,value\n")
@@ -112,5 +118,7 @@ async def test_report_writes_the_overview_csv(world: SqlWorld, database_url: str
     assert "Fenwick" not in text
     args, settings = run(database_url, tmp_path, "report", "--term", TERM)
     assert await args.func(settings, args) == EXIT_OK
-    assert capsys.readouterr().out.splitlines()[2:4] == [f"{TERM},children,,,,3",
-                                                         f"{TERM},peps,,,,2"]
+    assert capsys.readouterr().out.splitlines()[2:4] == [
+        f"{TERM},children,,,,3",
+        f"{TERM},peps,,,,2",
+    ]

@@ -51,13 +51,32 @@ async def world(store_engine: AsyncEngine) -> AsyncIterator[SqlWorld]:
 
 # ---- the repositories --------------------------------------------------------------------
 
+
 async def test_rounds_are_kept_in_order_and_numbered_once(world: SqlWorld) -> None:
     pep_id = await returned_pep(world)
     grades = MappingProxyType({"voice": "gold", "targets": "amber"})
-    first = QaRound(1, COORDINATOR.id, grades, "amber", "green", "Weak targets",
-                    "Add measures", QaDecision.RETURN, AT)
-    second = QaRound(2, COORDINATOR.id, grades, "green", "green", "", "", QaDecision.APPROVE,
-                     AT + timedelta(days=2))
+    first = QaRound(
+        1,
+        COORDINATOR.id,
+        grades,
+        "amber",
+        "green",
+        "Weak targets",
+        "Add measures",
+        QaDecision.RETURN,
+        AT,
+    )
+    second = QaRound(
+        2,
+        COORDINATOR.id,
+        grades,
+        "green",
+        "green",
+        "",
+        "",
+        QaDecision.APPROVE,
+        AT + timedelta(days=2),
+    )
     async with world.uow() as u:
         await u.qa.add_round(pep_id, TERM, first)
         await u.qa.add_round(pep_id, TERM, second)
@@ -66,24 +85,50 @@ async def test_rounds_are_kept_in_order_and_numbered_once(world: SqlWorld) -> No
         await u.commit()
     async with world.uow() as u:
         assert await u.qa.rounds(pep_id) == [first, second]
-        assert await u.qa.with_status([PepStatus.RETURNED]) == \
-            [(pep_id, "LCS100001", PepStatus.RETURNED)]
-        assert [p.id for p in await u.staff.authority_wide(Role.PEP_COORDINATOR)] == \
-            [AUTHORITY_COORDINATOR.id]
+        assert await u.qa.with_status([PepStatus.RETURNED]) == [
+            (pep_id, "LCS100001", PepStatus.RETURNED)
+        ]
+        assert [p.id for p in await u.staff.authority_wide(Role.PEP_COORDINATOR)] == [
+            AUTHORITY_COORDINATOR.id
+        ]
 
 
-def _request(index: int = 0, amount: int = 30_000, child: str = "LCS100001"
-             ) -> PupilPremiumRequest:
-    return PupilPremiumRequest(f"{child}-{TERM}", child, TERM, SCHOOL.urn, SCHOOL.name, index,
-                               amount, "Tutor", "T1", "Reading", DT.id)
+def _request(index: int = 0, amount: int = 30_000, child: str = "LCS100001") -> PupilPremiumRequest:
+    return PupilPremiumRequest(
+        f"{child}-{TERM}",
+        child,
+        TERM,
+        SCHOOL.urn,
+        SCHOOL.name,
+        index,
+        amount,
+        "Tutor",
+        "T1",
+        "Reading",
+        DT.id,
+    )
 
 
-def _record(request: PupilPremiumRequest, approved: int, pays: str = TERM,
-            held: tuple[str, ...] = ()) -> ApprovalRecord:
-    return ApprovalRecord(request.id, request.pep_id, request.child_id, request.term_id,
-                          request.school_urn, request.school_name, request.amount_pence,
-                          approved, DecisionKind.APPROVE, "", request.requested_by,
-                          ADVISOR.id, AT, pays, held)
+def _record(
+    request: PupilPremiumRequest, approved: int, pays: str = TERM, held: tuple[str, ...] = ()
+) -> ApprovalRecord:
+    return ApprovalRecord(
+        request.id,
+        request.pep_id,
+        request.child_id,
+        request.term_id,
+        request.school_urn,
+        request.school_name,
+        request.amount_pence,
+        approved,
+        DecisionKind.APPROVE,
+        "",
+        request.requested_by,
+        ADVISOR.id,
+        AT,
+        pays,
+        held,
+    )
 
 
 async def test_requests_decisions_and_the_schedule_rows(world: SqlWorld) -> None:
@@ -106,8 +151,7 @@ async def test_requests_decisions_and_the_schedule_rows(world: SqlWorld) -> None
         assert stored.decision == _record(one, 30_000)
         assert [s.id for s in await repo.for_pep(pep_id)] == [one.id, two.id]
         assert await repo.open_requests() == []
-        assert [r.request_id for r in await repo.decisions("LCS100001", TERM)] == \
-            [one.id, two.id]
+        assert [r.request_id for r in await repo.decisions("LCS100001", TERM)] == [one.id, two.id]
         records, finalised = await repo.for_schedule(TERM)
         assert sorted(r.request_id for r in records) == [one.id, two.id]
         assert finalised == set()
@@ -135,22 +179,33 @@ async def test_requests_decisions_and_the_schedule_rows(world: SqlWorld) -> None
 
 # ---- the whole cycle, compared with the fakes -------------------------------------------------
 
+
 async def cycle(world: SqlWorld | fx.World) -> tuple[object, str, bytes]:
     """QA returned then approved; PP+ approved, declined, approved-but-held; export;
     a late approval; then the overview, the CSV and the document."""
-    first = await (returned_pep(world) if isinstance(world, SqlWorld)
-                   else fx.returned_pep(world))
-    second = await (returned_pep(world, "LCS100002") if isinstance(world, SqlWorld)
-                    else fx.returned_pep(world, "LCS100002"))
+    first = await (returned_pep(world) if isinstance(world, SqlWorld) else fx.returned_pep(world))
+    second = await (
+        returned_pep(world, "LCS100002")
+        if isinstance(world, SqlWorld)
+        else fx.returned_pep(world, "LCS100002")
+    )
     for pep_id in (first, second):
         await world.qa.start(pep_id)
-    await world.qa.decide(first, actor(COORDINATOR), {"voice": "amber", "targets": "amber"},
-                          QaDecision.RETURN, feedback="Amend")
+    await world.qa.decide(
+        first,
+        actor(COORDINATOR),
+        {"voice": "amber", "targets": "amber"},
+        QaDecision.RETURN,
+        feedback="Amend",
+    )
     await world.qa.resubmit(first, actor(DT))
     await world.qa.start(first)
-    await world.qa.decide(first, actor(COORDINATOR),
-                          confirmed({"voice": "gold", "targets": "gold"}),
-                          QaDecision.APPROVE)
+    await world.qa.decide(
+        first,
+        actor(COORDINATOR),
+        confirmed({"voice": "gold", "targets": "gold"}),
+        QaDecision.APPROVE,
+    )
     [a] = [v.request.id for v in (await world.pp.receive(first)).to_decide]
     [b] = [v.request.id for v in (await world.pp.receive(second)).to_decide]
     await world.pp.decide(a, actor(ADVISOR), Decision.approve_amount(29_999, "Rate"))
@@ -160,8 +215,7 @@ async def cycle(world: SqlWorld | fx.World) -> tuple[object, str, bytes]:
     world.clock.advance(days=1)
     overview = await world.overview.overview(actor(VSH), TERM)
     again = await world.pp.export(TERM, actor(VSH))
-    assert (again.frozen.csv, again.frozen.document) == (export.frozen.csv,
-                                                          export.frozen.document)
+    assert (again.frozen.csv, again.frozen.document) == (export.frozen.csv, export.frozen.document)
     return overview, export.frozen.csv, export.frozen.document
 
 
@@ -179,16 +233,23 @@ async def test_the_cycle_on_the_database_matches_the_fakes(world: SqlWorld) -> N
 
 # ---- racing -----------------------------------------------------------------------------------
 
+
 async def test_two_coordinators_deciding_at_once_record_one_round(world: SqlWorld) -> None:
     pep_id = await returned_pep(world)
     await world.qa.start(pep_id)
     results = await asyncio.gather(
-        world.qa.decide(pep_id, actor(COORDINATOR), confirmed({"voice": "green"}),
-                        QaDecision.APPROVE),
-        world.qa.decide(pep_id, actor(AUTHORITY_COORDINATOR), {"voice": "amber",
-                                                               "send": "amber"},
-                        QaDecision.RETURN, feedback="Amend"),
-        return_exceptions=True)
+        world.qa.decide(
+            pep_id, actor(COORDINATOR), confirmed({"voice": "green"}), QaDecision.APPROVE
+        ),
+        world.qa.decide(
+            pep_id,
+            actor(AUTHORITY_COORDINATOR),
+            {"voice": "amber", "send": "amber"},
+            QaDecision.RETURN,
+            feedback="Amend",
+        ),
+        return_exceptions=True,
+    )
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, BaseException)]
     assert len(winners) == 1 and len(losers) == 1
@@ -196,8 +257,7 @@ async def test_two_coordinators_deciding_at_once_record_one_round(world: SqlWorl
     async with world.uow() as u:
         assert len(await u.qa.rounds(pep_id)) == 1
         pep = await u.peps.get(pep_id)
-    assert pep is not None and pep.status in (PepStatus.FINALISED,
-                                               PepStatus.AMENDMENTS_REQUESTED)
+    assert pep is not None and pep.status in (PepStatus.FINALISED, PepStatus.AMENDMENTS_REQUESTED)
 
 
 async def test_decisions_racing_the_freeze_are_never_lost(world: SqlWorld) -> None:
@@ -211,7 +271,8 @@ async def test_decisions_racing_the_freeze_are_never_lost(world: SqlWorld) -> No
         world.pp.decide(ids[0], actor(ADVISOR), Decision.approve()),
         world.pp.export(TERM, actor(VSH)),
         world.pp.decide(ids[1], actor(ADVISOR), Decision.approve()),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     assert not [r for r in results if isinstance(r, BaseException)], results
     export = await world.pp.export(TERM, actor(VSH))
     paid = {line.child_id for line in export.schedule.lines}
@@ -236,14 +297,23 @@ async def _for_schedule(world: SqlWorld) -> tuple[list[ApprovalRecord], set[str]
 
 
 async def test_the_cap_holds_when_two_requests_are_approved_at_once(world: SqlWorld) -> None:
-    pep_id = await returned_pep(world, changes={"pupil_premium": {"rows": [
-        {"amount": "300", "purpose": "Tutor", "target": "T1", "impact": "Reading"},
-        {"amount": "250", "purpose": "Trip", "target": "T2", "impact": "Belonging"}]}})
+    pep_id = await returned_pep(
+        world,
+        changes={
+            "pupil_premium": {
+                "rows": [
+                    {"amount": "300", "purpose": "Tutor", "target": "T1", "impact": "Reading"},
+                    {"amount": "250", "purpose": "Trip", "target": "T2", "impact": "Belonging"},
+                ]
+            }
+        },
+    )
     world.pp.policy = type(world.pp.policy)(per_term_cap_pence=50_000)
     ids = [v.request.id for v in (await world.pp.receive(pep_id)).to_decide]
     results = await asyncio.gather(
         *(world.pp.decide(i, actor(ADVISOR), Decision.approve()) for i in ids),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     assert sum(1 for r in results if isinstance(r, ValidationFailed)) == 1
     async with world.uow() as u:
         decided = await u.pupil_premium.decisions("LCS100001", TERM)

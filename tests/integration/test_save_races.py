@@ -27,9 +27,15 @@ ROUNDS = 10
 def _child(n: int) -> Child:
     from datetime import date
 
-    return Child(lcs_id=f"LCS{n}", first_name="Test", last_name=f"Child-{n}",
-                 date_of_birth=date(2014, 3, 9), year_group=YearGroup(7),
-                 school_urn=SCHOOL.urn, sen_status=SenStatus.NONE)
+    return Child(
+        lcs_id=f"LCS{n}",
+        first_name="Test",
+        last_name=f"Child-{n}",
+        date_of_birth=date(2014, 3, 9),
+        year_group=YearGroup(7),
+        school_urn=SCHOOL.urn,
+        sen_status=SenStatus.NONE,
+    )
 
 
 TEACHER = Person("dt.one@fernhollow.sch.example", "Teacher One")
@@ -51,8 +57,7 @@ async def service(store_engine: AsyncEngine) -> PepService:
     return PepService(uow, default_calendar(), PepRules(), FixedClock())
 
 
-async def test_two_people_saving_different_sections_at_once_both_save(
-        service: PepService) -> None:
+async def test_two_people_saving_different_sections_at_once_both_save(service: PepService) -> None:
     teacher = _actor(TEACHER, Role.DESIGNATED_TEACHER)
     worker = _actor(WORKER, Role.DESIGNATED_TEACHER)
     outcomes: list[SaveOutcome | BaseException] = []
@@ -60,32 +65,41 @@ async def test_two_people_saving_different_sections_at_once_both_save(
         pep = await service.open_pep(f"LCS{n}", TERM)
         async with asyncio.timeout(30):
             outcomes += await asyncio.gather(
-                service.record_section(pep.id, "voice", {"views": f"Voice {n}"}, teacher,
-                                       pep.version),
-                service.record_section(pep.id, "carer", {"views": f"Carer {n}"}, worker,
-                                       pep.version),
-                return_exceptions=True)
-    assert all(isinstance(o, SaveOutcome) and o.saved and o.changed for o in outcomes), \
-        [o for o in outcomes if not isinstance(o, SaveOutcome)]
+                service.record_section(
+                    pep.id, "voice", {"views": f"Voice {n}"}, teacher, pep.version
+                ),
+                service.record_section(
+                    pep.id, "carer", {"views": f"Carer {n}"}, worker, pep.version
+                ),
+                return_exceptions=True,
+            )
+    assert all(isinstance(o, SaveOutcome) and o.saved and o.changed for o in outcomes), [
+        o for o in outcomes if not isinstance(o, SaveOutcome)
+    ]
     async with service.uow() as work:
         for n in range(ROUNDS):
             stored = await work.peps.get(f"LCS{n}-{TERM}")
             assert stored is not None and stored.version == 2
             assert stored.sections["voice"]["views"] == f"Voice {n}"
             assert stored.sections["carer"]["views"] == f"Carer {n}"
-            saves = [e.section for e in await work.audit.for_pep(stored.id)
-                     if e.action == "section.save"]
+            saves = [
+                e.section for e in await work.audit.for_pep(stored.id) if e.action == "section.save"
+            ]
             assert sorted(saves) == ["carer", "voice"]
 
 
-async def test_a_double_click_at_once_is_saved_twice_and_written_once(
-        service: PepService) -> None:
+async def test_a_double_click_at_once_is_saved_twice_and_written_once(service: PepService) -> None:
     teacher = _actor(TEACHER, Role.DESIGNATED_TEACHER)
     pep = await service.open_pep("LCS0", TERM)
     async with asyncio.timeout(30):
-        first, second = await asyncio.gather(*(
-            service.record_section(pep.id, "voice", {"views": "Same words"}, teacher,
-                                   pep.version) for _ in range(2)))
+        first, second = await asyncio.gather(
+            *(
+                service.record_section(
+                    pep.id, "voice", {"views": "Same words"}, teacher, pep.version
+                )
+                for _ in range(2)
+            )
+        )
     assert first.saved and second.saved
     assert [first.changed, second.changed].count(True) == 1
     async with service.uow() as work:
@@ -95,7 +109,8 @@ async def test_a_double_click_at_once_is_saved_twice_and_written_once(
 
 
 async def test_the_same_section_with_different_words_at_once_is_one_conflict(
-        service: PepService) -> None:
+    service: PepService,
+) -> None:
     teacher = _actor(TEACHER, Role.DESIGNATED_TEACHER)
     worker = _actor(WORKER, Role.DESIGNATED_TEACHER)
     pep = await service.open_pep("LCS0", TERM)
@@ -103,7 +118,8 @@ async def test_the_same_section_with_different_words_at_once_is_one_conflict(
         results = await asyncio.gather(
             service.record_section(pep.id, "voice", {"views": "Teacher's"}, teacher, 0),
             service.record_section(pep.id, "voice", {"views": "Worker's"}, worker, 0),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
     saved = [r for r in results if isinstance(r, SaveOutcome)]
     conflicts = [r for r in results if isinstance(r, ConflictError)]
     assert len(saved) == 1 and len(conflicts) == 1, results

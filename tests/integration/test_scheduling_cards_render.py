@@ -19,8 +19,11 @@ from tests.unit.test_scheduling_cards import variants
 async def test_every_scheduling_card_renders_without_errors() -> None:
     needs(render_available())
     factory = InMemoryUnitOfWorkFactory().seed(
-        schools=[SCHOOL, OTHER_SCHOOL], children=[make_child("LCS100001", 7, SCHOOL.urn)],
-        people=list(ASSIGNMENTS), assignments=[a for h in ASSIGNMENTS.values() for a in h])
+        schools=[SCHOOL, OTHER_SCHOOL],
+        children=[make_child("LCS100001", 7, SCHOOL.urn)],
+        people=list(ASSIGNMENTS),
+        assignments=[a for h in ASSIGNMENTS.values() for a in h],
+    )
     service = PepService(factory, default_calendar(), PepRules(), FixedClock())
     plan = await SchedulingService(service).plan(Actor(SW, ASSIGNMENTS[SW]), "LCS100001")
     named = variants(plan)

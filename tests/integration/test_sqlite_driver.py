@@ -75,13 +75,13 @@ def writer_lock_held_elsewhere(path: Path) -> Iterator[sqlite3.Connection]:
         other.close()
 
 
-async def test_a_save_waits_for_another_writer_without_blocking_the_loop(
-        sqlite_file: Path) -> None:
+async def test_a_save_waits_for_another_writer_without_blocking_the_loop(sqlite_file: Path) -> None:
     service, factory, pep_id = await _service(f"sqlite+aiosqlite:///{sqlite_file}")
     try:
         with writer_lock_held_elsewhere(sqlite_file) as other:
-            save = asyncio.create_task(service.record_section(
-                pep_id, "voice", {"views": "I like maths"}, ACTOR, 0))
+            save = asyncio.create_task(
+                service.record_section(pep_id, "voice", {"views": "I like maths"}, ACTOR, 0)
+            )
             ticks = 0
             for _ in range(30):  # 0.3 s: the loop keeps running while the save waits
                 await asyncio.sleep(0.01)
@@ -97,8 +97,7 @@ async def test_a_save_waits_for_another_writer_without_blocking_the_loop(
         await factory.engine.dispose()
 
 
-async def test_a_save_gives_up_after_the_timeout_and_changes_nothing(
-        sqlite_file: Path) -> None:
+async def test_a_save_gives_up_after_the_timeout_and_changes_nothing(sqlite_file: Path) -> None:
     service, factory, pep_id = await _service(f"sqlite+aiosqlite:///{sqlite_file}?timeout=0.3")
     try:
         with writer_lock_held_elsewhere(sqlite_file):
@@ -120,7 +119,8 @@ async def test_a_save_gives_up_after_the_timeout_and_changes_nothing(
 
 
 async def test_a_save_makes_one_trip_to_the_driver_thread_and_a_list_makes_one(
-        sqlite_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     service, factory, pep_id = await _service(f"sqlite+aiosqlite:///{sqlite_file}")
     trips: list[str] = []
     original = aiosqlite.Connection._execute

@@ -36,11 +36,21 @@ from store.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 TERM = "2026-autumn"
 SCHOOL = School("900001", "Fernhollow Academy")
 CHILD = Child(
-    lcs_id="LCS1", first_name="Test", last_name="Child-One", date_of_birth=date(2014, 3, 9),
-    year_group=YearGroup(7), school_urn=SCHOOL.urn, placement_type="foster care",
-    placement_start=date(2025, 6, 2), school_start_date=date(2026, 9, 2),
-    carer_name="A Carer", legal_status="S31", sen_status=SenStatus.SEN_SUPPORT,
-    complex_case=True, transition_flag=True)
+    lcs_id="LCS1",
+    first_name="Test",
+    last_name="Child-One",
+    date_of_birth=date(2014, 3, 9),
+    year_group=YearGroup(7),
+    school_urn=SCHOOL.urn,
+    placement_type="foster care",
+    placement_start=date(2025, 6, 2),
+    school_start_date=date(2026, 9, 2),
+    carer_name="A Carer",
+    legal_status="S31",
+    sen_status=SenStatus.SEN_SUPPORT,
+    complex_case=True,
+    transition_flag=True,
+)
 DT = Person("DT.One@fernhollow.sch.example", "Teacher One", "entra-dt-1")
 DT2 = Person("dt.two@fernhollow.sch.example", "Teacher Two")
 VOICE = {"views": "I like maths", "how_gathered": "chat with DT"}
@@ -56,8 +66,7 @@ class FixedClock:
 
 
 def dt_actor(person: Person = DT) -> Actor:
-    return Actor(person, (Assignment(person.id, Role.DESIGNATED_TEACHER,
-                                     school_urn=SCHOOL.urn),))
+    return Actor(person, (Assignment(person.id, Role.DESIGNATED_TEACHER, school_urn=SCHOOL.urn),))
 
 
 @pytest.fixture
@@ -81,6 +90,7 @@ def service(seeded: SqlUnitOfWorkFactory) -> PepService:
 
 # ---- migrations ------------------------------------------------------------------------
 
+
 async def test_migrations_apply_reapply_and_match_the_tables(empty_database_url: str) -> None:
     await upgrade(empty_database_url)
     await upgrade(empty_database_url)  # at head: nothing to do, nothing fails
@@ -90,7 +100,8 @@ async def test_migrations_apply_reapply_and_match_the_tables(empty_database_url:
             versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
             names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
             drift = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), metadata))
+                lambda c: compare_metadata(MigrationContext.configure(c), metadata)
+            )
     finally:
         await engine.dispose()
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -100,7 +111,8 @@ async def test_migrations_apply_reapply_and_match_the_tables(empty_database_url:
 
 
 async def test_upgrade_sync_works_from_any_directory(
-        empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -116,6 +128,7 @@ async def test_upgrade_sync_works_from_any_directory(
 
 # ---- children, schools, people, assignments ----------------------------------------------
 
+
 async def test_children_and_schools_upsert_and_reimport(uow: SqlUnitOfWorkFactory) -> None:
     other = Child("LCS0", "Test", "Child-Zero", date(2018, 1, 1), YearGroup(3), "900002")
     async with uow() as work:
@@ -124,8 +137,15 @@ async def test_children_and_schools_upsert_and_reimport(uow: SqlUnitOfWorkFactor
         assert await work.children.upsert(CHILD) is True
         assert await work.children.upsert(other) is True
         await work.commit()
-    moved = Child(**{**CHILD.__dict__, "year_group": YearGroup(8), "carer_name": "B Carer",
-                     "placement_start": None, "complex_case": False})
+    moved = Child(
+        **{
+            **CHILD.__dict__,
+            "year_group": YearGroup(8),
+            "carer_name": "B Carer",
+            "placement_start": None,
+            "complex_case": False,
+        }
+    )
     async with uow() as work:  # the roster imported again, with changes
         await work.children.upsert_school(School("900002", "New name"))
         assert await work.children.upsert(moved) is False
@@ -159,14 +179,16 @@ async def test_people_upsert_and_find(uow: SqlUnitOfWorkFactory) -> None:
 
 
 async def test_assignments_are_idempotent_and_child_roles_replaced(
-        seeded: SqlUnitOfWorkFactory) -> None:
+    seeded: SqlUnitOfWorkFactory,
+) -> None:
     a, b, c = (Person(f"p{i}@example.org", f"Person {i}") for i in range(3))
     async with seeded() as work:
         for person in (a, b, c, DT):
             await work.people.upsert(person)
         for _ in range(2):
-            await work.people.assign(Assignment(DT.id, Role.DESIGNATED_TEACHER,
-                                                school_urn=SCHOOL.urn))
+            await work.people.assign(
+                Assignment(DT.id, Role.DESIGNATED_TEACHER, school_urn=SCHOOL.urn)
+            )
             await work.people.assign(Assignment(DT.id, Role.PEP_LEAD, child_id="LCS1"))
             await work.people.assign(Assignment(DT.id, Role.VIRTUAL_SCHOOL_OFFICER))
         await work.people.replace_child_role("LCS1", Role.SOCIAL_WORKER, [a.id, b.id])
@@ -178,7 +200,8 @@ async def test_assignments_are_idempotent_and_child_roles_replaced(
         assert await work.people.assignments(DT.id) == [
             Assignment(DT.id, Role.DESIGNATED_TEACHER, school_urn=SCHOOL.urn),
             Assignment(DT.id, Role.PEP_LEAD, child_id="LCS1"),
-            Assignment(DT.id, Role.VIRTUAL_SCHOOL_OFFICER)]
+            Assignment(DT.id, Role.VIRTUAL_SCHOOL_OFFICER),
+        ]
         assert await work.people.people_for_child("LCS1", Role.SOCIAL_WORKER) == [b, c]
         assert await work.people.people_for_child("LCS1", Role.CARER) == []
         assert await work.people.people_for_school(SCHOOL.urn, Role.DESIGNATED_TEACHER) == [DT]
@@ -188,18 +211,39 @@ async def test_assignments_are_idempotent_and_child_roles_replaced(
 
 # ---- PEPs --------------------------------------------------------------------------------
 
+
 def full_pep() -> Pep:
     return Pep(
-        child_id="LCS1", term_id=TERM, status=PepStatus.IN_MEETING,
-        sections={"voice": dict(VOICE),
-                  "targets": {"rows": [{"ref": "T1", "description": "Read daily",
-                                        "due": "2026-12-01", "cost_pence": 1500,
-                                        "met": True, "evidence": None}]}},
-        section_versions={"voice": 3, "targets": 2}, current_section="targets",
-        meeting=MeetingLink(event_id="ev-1", join_url="https://teams.example/join/1",
-                            chat_id="19:meeting_abc@thread.v2",
-                            starts_at="2026-11-20T10:00:00+00:00", card_message_id="m-1"),
-        meeting_held_on=date(2026, 11, 20), return_due=date(2026, 11, 27))
+        child_id="LCS1",
+        term_id=TERM,
+        status=PepStatus.IN_MEETING,
+        sections={
+            "voice": dict(VOICE),
+            "targets": {
+                "rows": [
+                    {
+                        "ref": "T1",
+                        "description": "Read daily",
+                        "due": "2026-12-01",
+                        "cost_pence": 1500,
+                        "met": True,
+                        "evidence": None,
+                    }
+                ]
+            },
+        },
+        section_versions={"voice": 3, "targets": 2},
+        current_section="targets",
+        meeting=MeetingLink(
+            event_id="ev-1",
+            join_url="https://teams.example/join/1",
+            chat_id="19:meeting_abc@thread.v2",
+            starts_at="2026-11-20T10:00:00+00:00",
+            card_message_id="m-1",
+        ),
+        meeting_held_on=date(2026, 11, 20),
+        return_due=date(2026, 11, 27),
+    )
 
 
 async def test_pep_round_trip_preserves_every_field(seeded: SqlUnitOfWorkFactory) -> None:
@@ -249,19 +293,39 @@ async def test_stale_save_raises_and_leaves_the_row(seeded: SqlUnitOfWorkFactory
 
 # ---- audit log and documents ----------------------------------------------------------------
 
+
 async def test_audit_log_appends_and_the_database_refuses_changes(
-        uow: SqlUnitOfWorkFactory, store_engine: AsyncEngine) -> None:
-    entries = [AuditEntry(datetime(2026, 11, 16, 9, tzinfo=UTC), "system", "P1", "pep.open"),
-               AuditEntry(datetime(2026, 11, 16, 9, 5, tzinfo=UTC), DT.id, "P1",
-                          "section.save", "voice", None, dict(VOICE)),
-               AuditEntry(datetime(2026, 11, 16, 9, 6, tzinfo=UTC), DT.id, "P2", "status",
-                          None, "draft", "in_progress")]
+    uow: SqlUnitOfWorkFactory, store_engine: AsyncEngine
+) -> None:
+    entries = [
+        AuditEntry(datetime(2026, 11, 16, 9, tzinfo=UTC), "system", "P1", "pep.open"),
+        AuditEntry(
+            datetime(2026, 11, 16, 9, 5, tzinfo=UTC),
+            DT.id,
+            "P1",
+            "section.save",
+            "voice",
+            None,
+            dict(VOICE),
+        ),
+        AuditEntry(
+            datetime(2026, 11, 16, 9, 6, tzinfo=UTC),
+            DT.id,
+            "P2",
+            "status",
+            None,
+            "draft",
+            "in_progress",
+        ),
+    ]
     async with uow() as work:
         for entry in entries:
             await work.audit.append(entry)
         await work.commit()
-    statements = ["UPDATE audit_log SET actor_id = 'someone else'",
-                  "DELETE FROM audit_log WHERE pep_id = 'P1'"]
+    statements = [
+        "UPDATE audit_log SET actor_id = 'someone else'",
+        "DELETE FROM audit_log WHERE pep_id = 'P1'",
+    ]
     if store_engine.dialect.name == "postgresql":
         statements.append("TRUNCATE audit_log")
     for statement in statements:
@@ -274,10 +338,17 @@ async def test_audit_log_appends_and_the_database_refuses_changes(
 
 
 async def test_documents_put_get_replace(uow: SqlUnitOfWorkFactory) -> None:
-    pdf = StoredDocument("LCS1", TERM, "previous_pep_pdf", "LCS1.pdf", "application/pdf",
-                         b"%PDF-1.7\x00\xff\xfe binary")
-    newer = StoredDocument("LCS1", TERM, "previous_pep_pdf", "LCS1 - v2.pdf",
-                           "application/pdf", b"%PDF-1.7 second")
+    pdf = StoredDocument(
+        "LCS1",
+        TERM,
+        "previous_pep_pdf",
+        "LCS1.pdf",
+        "application/pdf",
+        b"%PDF-1.7\x00\xff\xfe binary",
+    )
+    newer = StoredDocument(
+        "LCS1", TERM, "previous_pep_pdf", "LCS1 - v2.pdf", "application/pdf", b"%PDF-1.7 second"
+    )
     async with uow() as work:
         await work.documents.put(pdf)
         await work.commit()
@@ -290,8 +361,7 @@ async def test_documents_put_get_replace(uow: SqlUnitOfWorkFactory) -> None:
         assert await work.documents.get("LCS1", TERM, "final_record_docx") is None
 
 
-async def test_unit_of_work_rolls_back_what_was_not_committed(
-        uow: SqlUnitOfWorkFactory) -> None:
+async def test_unit_of_work_rolls_back_what_was_not_committed(uow: SqlUnitOfWorkFactory) -> None:
     async with uow() as work:
         await work.children.upsert_school(School("1", "Never committed"))
     with pytest.raises(RuntimeError):
@@ -308,16 +378,18 @@ async def test_unit_of_work_rolls_back_what_was_not_committed(
 
 # ---- the use cases on a real database ---------------------------------------------------
 
-async def test_same_section_from_the_same_version_conflicts(service: PepService,
-                                                            seeded: SqlUnitOfWorkFactory
-                                                            ) -> None:
+
+async def test_same_section_from_the_same_version_conflicts(
+    service: PepService, seeded: SqlUnitOfWorkFactory
+) -> None:
     pep = await service.open_pep("LCS1", TERM)
     read = pep.version
     first = await service.record_section(pep.id, "voice", VOICE, dt_actor(), read)
     assert first.saved and first.changed
     with pytest.raises(ConflictError) as conflict:
-        await service.record_section(pep.id, "voice", {"views": "I hate maths"},
-                                     dt_actor(DT2), read)
+        await service.record_section(
+            pep.id, "voice", {"views": "I hate maths"}, dt_actor(DT2), read
+        )
     current = conflict.value.current
     assert current.version == read + 1
     assert current.sections["voice"]["views"] == "I like maths"
@@ -325,12 +397,15 @@ async def test_same_section_from_the_same_version_conflicts(service: PepService,
         stored = await work.peps.get(pep.id)
         audit = await work.audit.for_pep(pep.id)
     assert stored == first.pep == current
-    assert [(e.action, e.actor_id) for e in audit] == [("pep.open", "system"),
-                                                       ("section.save", DT.id)]
+    assert [(e.action, e.actor_id) for e in audit] == [
+        ("pep.open", "system"),
+        ("section.save", DT.id),
+    ]
 
 
 async def test_different_sections_from_the_same_version_both_save(
-        service: PepService, seeded: SqlUnitOfWorkFactory) -> None:
+    service: PepService, seeded: SqlUnitOfWorkFactory
+) -> None:
     pep = await service.open_pep("LCS1", TERM)
     read = pep.version
     await service.record_section(pep.id, "voice", VOICE, dt_actor(), read)
@@ -349,8 +424,7 @@ class _RacingPeps:
     """Holds every save until all racers have read the PEP and passed the service's
     pre-check, so only the database's compare-and-swap can tell them apart."""
 
-    def __init__(self, inner: PepRepository, barrier: asyncio.Barrier,
-                 stale: list[str]) -> None:
+    def __init__(self, inner: PepRepository, barrier: asyncio.Barrier, stale: list[str]) -> None:
         self.inner, self.barrier, self.stale = inner, barrier, stale
 
     def __getattr__(self, name: str) -> Any:
@@ -366,7 +440,8 @@ class _RacingPeps:
 
 
 async def test_truly_concurrent_saves_exactly_one_wins(
-        service: PepService, store_engine: AsyncEngine, seeded: SqlUnitOfWorkFactory) -> None:
+    service: PepService, store_engine: AsyncEngine, seeded: SqlUnitOfWorkFactory
+) -> None:
     racers = 5
     barrier = asyncio.Barrier(racers)
     stale: list[str] = []
@@ -378,13 +453,19 @@ async def test_truly_concurrent_saves_exactly_one_wins(
             return self
 
     pep = await service.open_pep("LCS1", TERM)
-    racing = PepService(lambda: RacingUnitOfWork(store_engine), service.calendar,
-                        service.rules, service.clock)
+    racing = PepService(
+        lambda: RacingUnitOfWork(store_engine), service.calendar, service.rules, service.clock
+    )
     async with asyncio.timeout(30):
         results = await asyncio.gather(
-            *(racing.record_section(pep.id, "voice", {"views": f"I like maths {i}"},
-                                    dt_actor(), pep.version) for i in range(racers)),
-            return_exceptions=True)
+            *(
+                racing.record_section(
+                    pep.id, "voice", {"views": f"I like maths {i}"}, dt_actor(), pep.version
+                )
+                for i in range(racers)
+            ),
+            return_exceptions=True,
+        )
     winners = [r for r in results if not isinstance(r, BaseException)]
     conflicts = [r for r in results if isinstance(r, ConflictError)]
     assert len(winners) == 1 and len(conflicts) == racers - 1, results
@@ -399,11 +480,13 @@ async def test_truly_concurrent_saves_exactly_one_wins(
 
 
 async def test_each_save_is_audited_with_before_and_after(
-        service: PepService, seeded: SqlUnitOfWorkFactory) -> None:
+    service: PepService, seeded: SqlUnitOfWorkFactory
+) -> None:
     pep = await service.open_pep("LCS1", TERM)
     first = await service.record_section(pep.id, "voice", VOICE, dt_actor(), pep.version)
-    second = await service.record_section(pep.id, "voice", {**VOICE, "views": "Maths, art"},
-                                          dt_actor(DT2), first.pep.version)
+    second = await service.record_section(
+        pep.id, "voice", {**VOICE, "views": "Maths, art"}, dt_actor(DT2), first.pep.version
+    )
     async with seeded() as work:
         saves = [e for e in await work.audit.for_pep(pep.id) if e.action == "section.save"]
     assert [(e.actor_id, e.section) for e in saves] == [(DT.id, "voice"), (DT2.id, "voice")]

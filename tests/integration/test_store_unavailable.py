@@ -14,10 +14,13 @@ from store.database import make_engine
 from store.unit_of_work import SqlUnitOfWorkFactory
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql+asyncpg://postgres@127.0.0.1:1/pep",  # nothing listens on port 1
-    "sqlite+aiosqlite:///{missing}/pep.sqlite3",      # a folder that does not exist
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://postgres@127.0.0.1:1/pep",  # nothing listens on port 1
+        "sqlite+aiosqlite:///{missing}/pep.sqlite3",  # a folder that does not exist
+    ],
+)
 async def test_a_database_out_of_reach_is_store_unavailable(url: str, tmp_path: Path) -> None:
     engine = make_engine(url.format(missing=tmp_path / "no-such-folder"))
     try:

@@ -31,8 +31,9 @@ class TokenAuthority:
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256",
-                    "endorsements": self.endorsements})
+        jwk.update(
+            {"kid": self.kid, "use": "sig", "alg": "RS256", "endorsements": self.endorsements}
+        )
         return {"keys": [jwk]}
 
     @property
@@ -43,9 +44,13 @@ class TokenAuthority:
         app = web.Application()
 
         async def metadata(request: web.Request) -> web.Response:
-            return web.json_response({"issuer": ISSUER,
-                                      "jwks_uri": f"{self.base_url}/v1/keys",
-                                      "id_token_signing_alg_values_supported": ["RS256"]})
+            return web.json_response(
+                {
+                    "issuer": ISSUER,
+                    "jwks_uri": f"{self.base_url}/v1/keys",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }
+            )
 
         async def keys(request: web.Request) -> web.Response:
             return web.json_response(self.jwks())
@@ -59,15 +64,29 @@ class TokenAuthority:
         if self._runner:
             await self._runner.cleanup()
 
-    def token(self, service_url: str, *, audience: str = APP_ID, issuer: str = ISSUER,
-              expires_in: int = 3600, kid: str | None = None, wrong_key: bool = False,
-              **extra: Any) -> str:
+    def token(
+        self,
+        service_url: str,
+        *,
+        audience: str = APP_ID,
+        issuer: str = ISSUER,
+        expires_in: int = 3600,
+        kid: str | None = None,
+        wrong_key: bool = False,
+        **extra: Any,
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": issuer, "aud": audience, "iat": now - 10, "nbf": now - 10,
-                  "exp": now + expires_in, "serviceurl": service_url, **extra}
+        claims = {
+            "iss": issuer,
+            "aud": audience,
+            "iat": now - 10,
+            "nbf": now - 10,
+            "exp": now + expires_in,
+            "serviceurl": service_url,
+            **extra,
+        }
         key = self.other_key if wrong_key else self.key
-        return jwt.encode(claims, key, algorithm="RS256",
-                          headers={"kid": kid or self.kid})
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid or self.kid})
 
     def header(self, service_url: str, **kw: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(service_url, **kw)}"}

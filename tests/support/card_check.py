@@ -180,8 +180,10 @@ def render_available() -> str | None:
 
 
 def run_renderer(
-    cards: Sequence[dict[str, Any]], screenshot_dir: str | os.PathLike[str] | None = None,
-    *, inspect: bool = False,
+    cards: Sequence[dict[str, Any]],
+    screenshot_dir: str | os.PathLike[str] | None = None,
+    *,
+    inspect: bool = False,
 ) -> dict[str, Any]:
     """Run tests/js/render_cards.mjs once for all cards; returns its JSON output (with
     ``inspected``: the Markdown-made HTML elements and the shown text of each card, when

@@ -21,9 +21,17 @@ from tests.support.meeting_world import Member, Outcome
 
 
 class DecisionAppliedTwice(AssertionError): ...
+
+
 class DecisionNotRecorded(AssertionError): ...
+
+
 class DecisionValueLost(AssertionError): ...
+
+
 class NoticeSentTwice(AssertionError): ...
+
+
 class NoticeDropped(AssertionError): ...
 
 
@@ -31,9 +39,13 @@ QA_DECIDED = ("Approved: the PEP is finalised", "Returned for amendment")
 TOLD = re.compile(r"^The school has been told: (.+)$")
 NOBODY = "Nobody in school could be told"
 # what the school receives after a decision, in Teams (the cards' headings)
-SCHOOL_NOTICES = ("Pupil Premium Plus: approved", "Pupil Premium Plus: declined",
-                  "PEP returned for amendment", "PEP approved and finalised")
-NOTICE_KEYS = ("reach:", "unreached:")   # pep_model/reach.py: e-mail, or Business Support
+SCHOOL_NOTICES = (
+    "Pupil Premium Plus: approved",
+    "Pupil Premium Plus: declined",
+    "PEP returned for amendment",
+    "PEP approved and finalised",
+)
+NOTICE_KEYS = ("reach:", "unreached:")  # pep_model/reach.py: e-mail, or Business Support
 
 
 def heading(card: dict[str, Any] | None) -> str:
@@ -70,64 +82,89 @@ class Decisions:
     pp: int = 0
     last: dict[str, str] = field(default_factory=dict)
 
-    def broken(self, audit: Sequence[str], qa_rounds: int,
-               stored: dict[str, str]) -> list[AssertionError]:
+    def broken(
+        self, audit: Sequence[str], qa_rounds: int, stored: dict[str, str]
+    ) -> list[AssertionError]:
         """audit: the PEP's audit actions; stored: request id -> its decision's words."""
         found: list[AssertionError] = []
-        recorded = {"QA rounds": (qa_rounds, self.qa),
-                    "QA decisions audited": (sum(a in ("qa.approve", "qa.return")
-                                                 for a in audit), self.qa),
-                    "PP+ decisions audited": (audit.count("pp.decide"), self.pp)}
+        recorded = {
+            "QA rounds": (qa_rounds, self.qa),
+            "QA decisions audited": (sum(a in ("qa.approve", "qa.return") for a in audit), self.qa),
+            "PP+ decisions audited": (audit.count("pp.decide"), self.pp),
+        }
         for what, (count, confirmed) in recorded.items():
             if count > confirmed:
-                found.append(DecisionAppliedTwice(
-                    f"{what}: {count} in the store, {confirmed} confirmed to the person "
-                    "deciding"))
+                found.append(
+                    DecisionAppliedTwice(
+                        f"{what}: {count} in the store, {confirmed} confirmed to the person "
+                        "deciding"
+                    )
+                )
             elif count < confirmed:
-                found.append(DecisionNotRecorded(
-                    f"{what}: {confirmed} confirmed to the person deciding, {count} in "
-                    "the store"))
+                found.append(
+                    DecisionNotRecorded(
+                        f"{what}: {confirmed} confirmed to the person deciding, {count} in "
+                        "the store"
+                    )
+                )
         for request, words in self.last.items():
             if stored.get(request) != words:
-                found.append(DecisionValueLost(
-                    f"PP+ request {request}: confirmed {words!r}, the store holds "
-                    f"{stored.get(request)!r}"))
+                found.append(
+                    DecisionValueLost(
+                        f"PP+ request {request}: confirmed {words!r}, the store holds "
+                        f"{stored.get(request)!r}"
+                    )
+                )
         return found
 
 
-def notices_sent(who: Member, verb: str, outcome: Outcome,
-                 new_rows: Collection[OutboxEntry]) -> list[AssertionError]:
+def notices_sent(
+    who: Member, verb: str, outcome: Outcome, new_rows: Collection[OutboxEntry]
+) -> list[AssertionError]:
     """One decision press: the school is sent exactly one notice for each person the
     decided card names as told, and nothing when the press decided nothing (a double
     press, a stale card, the same decision again)."""
     told = told_names(outcome.card)
-    in_teams = [s for s in outcome.seen if s.how == "posted" and
-                heading(s.payload).startswith(SCHOOL_NOTICES)]
+    in_teams = [
+        s
+        for s in outcome.seen
+        if s.how == "posted" and heading(s.payload).startswith(SCHOOL_NOTICES)
+    ]
     mails = [r.key for r in new_rows if r.key.startswith(NOTICE_KEYS)]
     sent = len({(s.conversation, s.message_id) for s in in_teams}) + len(mails)
     expected = len(told or [])
     what = f"{who.key} pressed {verb}: the answer names {told} as told"
     if sent > expected:
-        return [NoticeSentTwice(f"{what}; {sent} notices went out ({len(mails)} by "
-                                f"e-mail: {mails})")]
+        return [
+            NoticeSentTwice(f"{what}; {sent} notices went out ({len(mails)} by e-mail: {mails})")
+        ]
     if sent < expected:
         return [NoticeDropped(f"{what}; only {sent} notices went out")]
     return []
 
 
-def return_told(people: dict[str, tuple[Member, str, str]], outcome: Outcome,
-                outbox: Collection[OutboxEntry]) -> list[AssertionError]:
+def return_told(
+    people: dict[str, tuple[Member, str, str]], outcome: Outcome, outbox: Collection[OutboxEntry]
+) -> list[AssertionError]:
     """After a PEP went into QA: each person who must act (member, the card's heading,
     the reach notice's name) got the card in Teams, or an e-mail, or Business Support
     was told that nobody could reach them."""
     found: list[AssertionError] = []
     for key, (member, title, what) in people.items():
-        in_teams = any(s.member is member and s.how == "posted" and
-                       heading(s.payload).startswith(title) for s in outcome.seen)
-        by_mail = any(r.key.startswith(tuple(f"{p}{what}:" for p in NOTICE_KEYS)) and
-                      r.key.endswith(f":{member.email}") for r in outbox)
+        in_teams = any(
+            s.member is member and s.how == "posted" and heading(s.payload).startswith(title)
+            for s in outcome.seen
+        )
+        by_mail = any(
+            r.key.startswith(tuple(f"{p}{what}:" for p in NOTICE_KEYS))
+            and r.key.endswith(f":{member.email}")
+            for r in outbox
+        )
         if not (in_teams or by_mail):
-            found.append(NoticeDropped(
-                f"the PEP went into QA ({key}): {member.key} ({member.role}) got no "
-                f"{what!r} in Teams nor by e-mail, and nobody was told"))
+            found.append(
+                NoticeDropped(
+                    f"the PEP went into QA ({key}): {member.key} ({member.role}) got no "
+                    f"{what!r} in Teams nor by e-mail, and nobody was told"
+                )
+            )
     return found

@@ -42,9 +42,11 @@ class FormEditor:
 
     # ---- finding boxes ----
     def controls(self, tag: str) -> list[Any]:
-        return [sdt for sdt in self.root.iter(w("sdt"))
-                if (t := sdt.find(f"{w('sdtPr')}/{w('tag')}")) is not None
-                and t.get(w("val")) == tag]
+        return [
+            sdt
+            for sdt in self.root.iter(w("sdt"))
+            if (t := sdt.find(f"{w('sdtPr')}/{w('tag')}")) is not None and t.get(w("val")) == tag
+        ]
 
     def control(self, tag: str) -> Any:
         found = self.controls(tag)
@@ -95,8 +97,11 @@ class FormEditor:
         picker.set(w("fullDate"), f"{iso}T00:00:00Z")
         fmt = picker.find(w("dateFormat"))
         pattern = fmt.get(w("val")) if fmt is not None else "dd/MM/yyyy"
-        shown = (pattern.replace("yyyy", f"{day.year:04d}").replace("MM", f"{day.month:02d}")
-                 .replace("dd", f"{day.day:02d}"))
+        shown = (
+            pattern.replace("yyyy", f"{day.year:04d}")
+            .replace("MM", f"{day.month:02d}")
+            .replace("dd", f"{day.day:02d}")
+        )
         return self._type_over(sdt, shown)
 
     def _type_over(self, sdt: Any, text: str) -> Self:
@@ -124,8 +129,7 @@ class FormEditor:
             checked = etree.SubElement(box, w14("checked"))
         checked.set(w14("val"), "1" if on else "0")
         state = box.find(w14("checkedState" if on else "uncheckedState"))
-        glyph = chr(int(state.get(w14("val")), 16)) if state is not None else (
-            "☒" if on else "☐")
+        glyph = chr(int(state.get(w14("val")), 16)) if state is not None else ("☒" if on else "☐")
         texts = list(sdt.find(w("sdtContent")).iter(w("t")))
         texts[0].text = glyph
         for extra in texts[1:]:
@@ -158,13 +162,13 @@ class FormEditor:
         return self
 
     def save(self) -> bytes:
-        body = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
-                              standalone=True)
+        body = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", standalone=True)
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for info, data in self._parts:
-                archive.writestr(info.filename,
-                                 body if info.filename == "word/document.xml" else data)
+                archive.writestr(
+                    info.filename, body if info.filename == "word/document.xml" else data
+                )
         return out.getvalue()
 
 
@@ -178,8 +182,10 @@ def _clear_placeholder(sdt: Any) -> None:
 def _write_line(parent: Any, line: str) -> None:
     """One line as Word writes typing: runs split at words, proofing marks between."""
     words = line.split(" ")
-    chunks = [" ".join(words[i:i + 3]) + (" " if i + 3 < len(words) else "")
-              for i in range(0, len(words), 3)] or [""]
+    chunks = [
+        " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
+        for i in range(0, len(words), 3)
+    ] or [""]
     for i, chunk in enumerate(chunks):
         if i % 2:
             etree.SubElement(parent, w("proofErr")).set(w("type"), "spellStart")
@@ -197,6 +203,7 @@ def _write_line(parent: Any, line: str) -> None:
 
 
 # ---- one edit at a time: bytes in, bytes out ----
+
 
 def fill_text(docx: bytes, tag: str, text: str, *, paragraphs: bool = False) -> bytes:
     return FormEditor(docx).fill_text(tag, text, paragraphs=paragraphs).save()

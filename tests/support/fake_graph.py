@@ -69,8 +69,11 @@ from aiohttp import web
 from tests.support.loopback import serve
 
 GRAPH = "https://graph.microsoft.com/v1.0"
-WINDOWS_ZONES = {"UTC": "UTC", "GMT Standard Time": "Europe/London",
-                 "Pacific Standard Time": "America/Los_Angeles"}
+WINDOWS_ZONES = {
+    "UTC": "UTC",
+    "GMT Standard Time": "Europe/London",
+    "Pacific Standard Time": "America/Los_Angeles",
+}
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 Json = dict[str, Any]
 JSON_BODY = web.RequestKey("json_body", dict)
@@ -82,14 +85,14 @@ class Fault:
     retry_after: float | None = None
     code: str = ""
     message: str = ""
-    method: str | None = None          # match only this method
-    path_contains: str | None = None   # match only paths containing this
+    method: str | None = None  # match only this method
+    path_contains: str | None = None  # match only paths containing this
 
 
 @dataclass
 class RecordedRequest:
     method: str
-    path: str                 # decoded, without the /v1.0 prefix
+    path: str  # decoded, without the /v1.0 prefix
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
@@ -144,11 +147,18 @@ def _now() -> str:
 
 
 class FakeGraph:
-    def __init__(self, *, token: str = "fake-graph-token", short_join_urls: bool = False,
-                 online_meeting_access_policy: bool = True, provisioning_lag: bool = False,
-                 fault_rate: float = 0.0,
-                 fault_status: int = 429, fault_retry_after: float | None = 2.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "fake-graph-token",
+        short_join_urls: bool = False,
+        online_meeting_access_policy: bool = True,
+        provisioning_lag: bool = False,
+        fault_rate: float = 0.0,
+        fault_status: int = 429,
+        fault_retry_after: float | None = 2.0,
+        seed: int = 0,
+    ) -> None:
         self.token = token
         self.tenant_id = str(uuid.uuid4())
         self.short_join_urls = short_join_urls
@@ -203,8 +213,7 @@ class FakeGraph:
     # ---- lifecycle ---------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        app = web.Application(middlewares=[self._middleware],
-                              client_max_size=2 * MAX_REQUEST_BYTES)
+        app = web.Application(middlewares=[self._middleware], client_max_size=2 * MAX_REQUEST_BYTES)
         r = app.router
         r.add_post("/v1.0/users/{user}/events", self._create_event)
         r.add_get("/v1.0/users/{user}/events/{event}", self._get_event)
@@ -218,14 +227,19 @@ class FakeGraph:
         r.add_post("/v1.0/chats/{chat}/installedApps", self._install_app)
         r.add_post("/v1.0/users/{user}/teamwork/installedApps", self._install_for_user)
         r.add_get("/v1.0/users/{user}/teamwork/installedApps", self._user_apps)
-        r.add_get("/v1.0/users/{user}/teamwork/installedApps/{installation}/chat",
-                  self._user_app_chat)
+        r.add_get(
+            "/v1.0/users/{user}/teamwork/installedApps/{installation}/chat", self._user_app_chat
+        )
         self._runner, base_url = await serve(app)
         self.port = int(base_url.rsplit(":", 1)[1])
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -242,29 +256,39 @@ class FakeGraph:
             except ValueError:
                 body = raw
         path = request.path.removeprefix("/v1.0")
-        record = RecordedRequest(request.method, path, dict(request.query),
-                                 dict(request.headers), body)
+        record = RecordedRequest(
+            request.method, path, dict(request.query), dict(request.headers), body
+        )
         self.requests.append(record)
         response = await self._answer(request, handler, body, len(raw))
         record.status = response.status
         return response
 
-    async def _answer(self, request: web.Request, handler: Any, body: Any,
-                      size: int) -> web.StreamResponse:
+    async def _answer(
+        self, request: web.Request, handler: Any, body: Any, size: int
+    ) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            message = ("Access token is empty." if "Authorization" not in request.headers
-                       else "IDX14100: JWT is not well formed.")
+            message = (
+                "Access token is empty."
+                if "Authorization" not in request.headers
+                else "IDX14100: JWT is not well formed."
+            )
             return self._error(401, "InvalidAuthenticationToken", message)
         fault = self._next_fault(request)
         if fault is not None:
             return fault
         if size > MAX_REQUEST_BYTES:
-            return self._error(413, "RequestEntityTooLarge",
-                               "The maximum request length supported is 4MB.")
+            return self._error(
+                413, "RequestEntityTooLarge", "The maximum request length supported is 4MB."
+            )
         if isinstance(body, bytes):
-            return self._error(400, "BadRequest", "Unable to read JSON request payload. "
-                               "Please ensure Content-Type header is set and payload is of "
-                               "valid JSON format.")
+            return self._error(
+                400,
+                "BadRequest",
+                "Unable to read JSON request payload. "
+                "Please ensure Content-Type header is set and payload is of "
+                "valid JSON format.",
+            )
         request[JSON_BODY] = body if isinstance(body, dict) else {}
         try:
             response: web.StreamResponse = await handler(request)
@@ -272,11 +296,15 @@ class FakeGraph:
             return self._error(failure.status, failure.code, failure.message)
         except web.HTTPNotFound:
             segment = request.path.rstrip("/").rsplit("/", 1)[-1]
-            return self._error(400, "BadRequest",
-                               f"Resource not found for the segment '{segment}'.")
+            return self._error(
+                400, "BadRequest", f"Resource not found for the segment '{segment}'."
+            )
         except web.HTTPMethodNotAllowed:
-            return self._error(405, "Request_BadRequest",
-                               "Specified HTTP method is not allowed for the request target.")
+            return self._error(
+                405,
+                "Request_BadRequest",
+                "Specified HTTP method is not allowed for the request target.",
+            )
         return response
 
     def _next_fault(self, request: web.Request) -> web.Response | None:
@@ -286,21 +314,22 @@ class FakeGraph:
             if fault.path_contains and fault.path_contains not in request.path:
                 continue
             del self._script[index]
-            return self._fault_response(fault.status, fault.retry_after, fault.code,
-                                        fault.message)
+            return self._fault_response(fault.status, fault.retry_after, fault.code, fault.message)
         if self.fault_rate and self._random.random() < self.fault_rate:
             return self._fault_response(self.fault_status, self.fault_retry_after, "", "")
         return None
 
-    def _fault_response(self, status: int, retry_after: float | None, code: str,
-                        message: str) -> web.Response:
+    def _fault_response(
+        self, status: int, retry_after: float | None, code: str, message: str
+    ) -> web.Response:
         defaults = {
             429: ("TooManyRequests", "Too many requests, retry after some time."),
             503: ("ServiceNotAvailable", "Service is unavailable. Try again later."),
             504: ("GatewayTimeout", "The gateway did not receive a response in time."),
         }
-        default_code, default_message = defaults.get(status, ("generalException",
-                                                              "General exception."))
+        default_code, default_message = defaults.get(
+            status, ("generalException", "General exception.")
+        )
         response = self._error(status, code or default_code, message or default_message)
         if retry_after is not None:
             response.headers["Retry-After"] = f"{retry_after:g}"
@@ -308,11 +337,14 @@ class FakeGraph:
 
     @staticmethod
     def _error(status: int, code: str, message: str) -> web.Response:
-        inner = {"date": _now()[:19], "request-id": str(uuid.uuid4()),
-                 "client-request-id": str(uuid.uuid4())}
+        inner = {
+            "date": _now()[:19],
+            "request-id": str(uuid.uuid4()),
+            "client-request-id": str(uuid.uuid4()),
+        }
         return web.json_response(
-            {"error": {"code": code, "message": message, "innerError": inner}},
-            status=status)
+            {"error": {"code": code, "message": message, "innerError": inner}}, status=status
+        )
 
     def _user(self, id_or_upn: str, *, code: str = "ErrorInvalidUser") -> FakeUser:
         wanted = id_or_upn.casefold()
@@ -320,17 +352,22 @@ class FakeGraph:
             if user.id == wanted or user.upn.casefold() == wanted:
                 return user
         if code == "Request_ResourceNotFound":
-            raise GraphFailure(404, code, f"Resource '{id_or_upn}' does not exist or one of "
-                                          "its queried reference-property objects are not "
-                                          "present.")
+            raise GraphFailure(
+                404,
+                code,
+                f"Resource '{id_or_upn}' does not exist or one of "
+                "its queried reference-property objects are not "
+                "present.",
+            )
         raise GraphFailure(404, code, f"The requested user '{id_or_upn}' is invalid.")
 
     def _owned_event(self, request: web.Request) -> StoredEvent:
         owner = self._user(request.match_info["user"])
         stored = self.events.get(request.match_info["event"])
         if stored is None or stored.owner_id != owner.id:
-            raise GraphFailure(404, "ErrorItemNotFound",
-                               "The specified object was not found in the store.")
+            raise GraphFailure(
+                404, "ErrorItemNotFound", "The specified object was not found in the store."
+            )
         return stored
 
     # ---- events ------------------------------------------------------------------------
@@ -338,22 +375,29 @@ class FakeGraph:
     @staticmethod
     def _moment(value: Any, name: str) -> tuple[datetime, str]:
         if not isinstance(value, dict) or not value.get("dateTime"):
-            raise GraphFailure(400, "ErrorInvalidRequest",
-                               f"Your request can't be completed. '{name}' is required.")
+            raise GraphFailure(
+                400,
+                "ErrorInvalidRequest",
+                f"Your request can't be completed. '{name}' is required.",
+            )
         zone_name = value.get("timeZone") or "UTC"
         try:
             zone = ZoneInfo(WINDOWS_ZONES.get(zone_name, zone_name))
         except (ZoneInfoNotFoundError, ValueError):
-            raise GraphFailure(400, "TimeZoneNotSupportedException",
-                               "A valid TimeZone value must be specified. The following "
-                               f"TimeZone value is not supported: '{zone_name}'.") from None
+            raise GraphFailure(
+                400,
+                "TimeZoneNotSupportedException",
+                "A valid TimeZone value must be specified. The following "
+                f"TimeZone value is not supported: '{zone_name}'.",
+            ) from None
         text = str(value["dateTime"])
         text = re.sub(r"(\.\d{6})\d+", r"\1", text)
         try:
             naive = datetime.fromisoformat(text).replace(tzinfo=None)
         except ValueError:
-            raise GraphFailure(400, "UnableToDeserializePostBody",
-                               "were unable to deserialize") from None
+            raise GraphFailure(
+                400, "UnableToDeserializePostBody", "were unable to deserialize"
+            ) from None
         return naive.replace(tzinfo=zone), zone_name
 
     @staticmethod
@@ -362,16 +406,22 @@ class FakeGraph:
         for item in value or []:
             address = ((item or {}).get("emailAddress") or {}).get("address")
             if not address:
-                raise GraphFailure(400, "ErrorInvalidRecipients",
-                                   "At least one recipient isn't valid.")
+                raise GraphFailure(
+                    400, "ErrorInvalidRecipients", "At least one recipient isn't valid."
+                )
             kind = str(item.get("type") or "required").lower()
             if kind not in ("required", "optional", "resource"):
                 raise GraphFailure(400, "BadRequest", f"Invalid attendee type '{kind}'.")
-            attendees.append({
-                "type": kind,
-                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
-                "emailAddress": {"name": item["emailAddress"].get("name") or address,
-                                 "address": address}})
+            attendees.append(
+                {
+                    "type": kind,
+                    "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                    "emailAddress": {
+                        "name": item["emailAddress"].get("name") or address,
+                        "address": address,
+                    },
+                }
+            )
         return attendees
 
     def _apply(self, data: Json, body: Json) -> None:
@@ -381,8 +431,9 @@ class FakeGraph:
             content = (body["body"] or {}).get("content") or ""
             kind = str((body["body"] or {}).get("contentType") or "text").lower()
             if kind == "html":
-                content = ("<html>\r\n<head>\r\n</head>\r\n<body>\r\n"
-                           f"{content}\r\n</body>\r\n</html>\r\n")
+                content = (
+                    f"<html>\r\n<head>\r\n</head>\r\n<body>\r\n{content}\r\n</body>\r\n</html>\r\n"
+                )
             data["body"] = {"contentType": kind, "content": content}
             data["bodyPreview"] = re.sub(r"<[^>]+>", "", content).strip()[:255]
         for name in ("start", "end"):
@@ -391,8 +442,9 @@ class FakeGraph:
                 data[name] = {"dateTime": _graph_time(moment), "timeZone": "UTC"}
                 data["originalStartTimeZone" if name == "start" else "originalEndTimeZone"] = zone
         if data["end"]["dateTime"] < data["start"]["dateTime"]:
-            raise GraphFailure(400, "ErrorInvalidRequest",
-                               "The end date you entered occurs before the start date.")
+            raise GraphFailure(
+                400, "ErrorInvalidRequest", "The end date you entered occurs before the start date."
+            )
         if "attendees" in body:
             data["attendees"] = self._attendees(body["attendees"])
         if "isOnlineMeeting" in body:
@@ -408,25 +460,32 @@ class FakeGraph:
             return
         token = base64.b64encode(secrets.token_bytes(45)).decode().rstrip("=")
         thread = "19:meeting_" + token.replace("+", "").replace("/", "")[:48] + "@thread.v2"
-        context = json.dumps({"Tid": self.tenant_id, "Oid": stored.owner_id},
-                             separators=(",", ":"))
+        context = json.dumps({"Tid": self.tenant_id, "Oid": stored.owner_id}, separators=(",", ":"))
         if self.short_join_urls:
-            join = (f"https://teams.microsoft.com/meet/{secrets.randbelow(10**14):014d}"
-                    f"?p={secrets.token_urlsafe(12)}")
+            join = (
+                f"https://teams.microsoft.com/meet/{secrets.randbelow(10**14):014d}"
+                f"?p={secrets.token_urlsafe(12)}"
+            )
         else:
-            join = _lower_escapes("https://teams.microsoft.com/l/meetup-join/"
-                                  f"{quote(thread, safe='')}/0?context="
-                                  f"{quote(context, safe='')}")
+            join = _lower_escapes(
+                "https://teams.microsoft.com/l/meetup-join/"
+                f"{quote(thread, safe='')}/0?context="
+                f"{quote(context, safe='')}"
+            )
         conference = f"{secrets.randbelow(10**9):09d}"
-        data["onlineMeeting"] = {"joinUrl": join, "conferenceId": conference,
-                                 "tollNumber": "+44 20 3855 0000"}
+        data["onlineMeeting"] = {
+            "joinUrl": join,
+            "conferenceId": conference,
+            "tollNumber": "+44 20 3855 0000",
+        }
         data["onlineMeetingUrl"] = None
         stored.online_meeting = {
             "id": base64.b64encode(f"1*{stored.owner_id}*0**{thread}".encode()).decode(),
             "creationDateTime": _now(),
             "startDateTime": data["start"]["dateTime"][:19] + "Z",
             "endDateTime": data["end"]["dateTime"][:19] + "Z",
-            "joinWebUrl": join, "subject": data.get("subject"),
+            "joinWebUrl": join,
+            "subject": data.get("subject"),
             "chatInfo": {"threadId": thread, "messageId": "0", "replyChainMessageId": None},
             "joinMeetingIdSettings": {"joinMeetingId": conference, "isPasscodeRequired": True},
         }
@@ -439,13 +498,14 @@ class FakeGraph:
         etag = f'W/"{stamp}"'
         if select:
             names = [n.strip() for n in select.split(",") if n.strip()]
-            context = (f"{GRAPH}/$metadata#users('{owner.id}')/events"
-                       f"({','.join(names)})/$entity")
+            context = f"{GRAPH}/$metadata#users('{owner.id}')/events({','.join(names)})/$entity"
             picked = {n: data.get(n) for n in names if n in data}
-            return {"@odata.context": context, "@odata.etag": etag, "id": data["id"],
-                    **picked}
-        return {"@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/events/$entity",
-                "@odata.etag": etag, **data}
+            return {"@odata.context": context, "@odata.etag": etag, "id": data["id"], **picked}
+        return {
+            "@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/events/$entity",
+            "@odata.etag": etag,
+            **data,
+        }
 
     async def _create_event(self, request: web.Request) -> web.Response:
         owner = self._user(request.match_info["user"])
@@ -457,21 +517,37 @@ class FakeGraph:
                 return web.json_response(self._event_json(self.events[existing]), status=201)
         event_id = "AAMkAG" + base64.urlsafe_b64encode(secrets.token_bytes(30)).decode() + "="
         data: Json = {
-            "id": event_id, "createdDateTime": _now(), "lastModifiedDateTime": _now(),
-            "changeKey": secrets.token_urlsafe(16), "categories": [],
+            "id": event_id,
+            "createdDateTime": _now(),
+            "lastModifiedDateTime": _now(),
+            "changeKey": secrets.token_urlsafe(16),
+            "categories": [],
             "transactionId": transaction,
             "iCalUId": "040000008200E00074C5B7101A82E008" + secrets.token_hex(40).upper(),
-            "reminderMinutesBeforeStart": 15, "isReminderOn": True, "hasAttachments": False,
-            "subject": "", "bodyPreview": "", "importance": "normal", "sensitivity": "normal",
-            "isAllDay": False, "isCancelled": False, "isOrganizer": True,
-            "responseRequested": True, "showAs": "busy", "type": "singleInstance",
+            "reminderMinutesBeforeStart": 15,
+            "isReminderOn": True,
+            "hasAttachments": False,
+            "subject": "",
+            "bodyPreview": "",
+            "importance": "normal",
+            "sensitivity": "normal",
+            "isAllDay": False,
+            "isCancelled": False,
+            "isOrganizer": True,
+            "responseRequested": True,
+            "showAs": "busy",
+            "type": "singleInstance",
             "webLink": f"https://outlook.office365.com/owa/?itemid={quote(event_id)}"
-                       "&exvsurl=1&path=/calendar/item",
-            "isOnlineMeeting": False, "onlineMeetingProvider": "unknown",
-            "onlineMeeting": None, "allowNewTimeProposals": True,
+            "&exvsurl=1&path=/calendar/item",
+            "isOnlineMeeting": False,
+            "onlineMeetingProvider": "unknown",
+            "onlineMeeting": None,
+            "allowNewTimeProposals": True,
             "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
             "body": {"contentType": "text", "content": ""},
-            "start": None, "end": None, "attendees": [],
+            "start": None,
+            "end": None,
+            "attendees": [],
             "organizer": {"emailAddress": {"name": owner.display_name, "address": owner.mail}},
         }
         for name in ("start", "end"):
@@ -497,8 +573,9 @@ class FakeGraph:
         stored = self._owned_event(request)
         body: Json = request[JSON_BODY]
         if "transactionId" in body and body["transactionId"] != stored.data["transactionId"]:
-            raise GraphFailure(400, "ErrorInvalidRequest",
-                               "The transactionId of an event cannot be changed.")
+            raise GraphFailure(
+                400, "ErrorInvalidRequest", "The transactionId of an event cannot be changed."
+            )
         self._apply(stored.data, body)
         self._provision_meeting(stored)
         stored.change += 1
@@ -517,21 +594,30 @@ class FakeGraph:
     async def _online_meetings(self, request: web.Request) -> web.Response:
         owner = self._user(request.match_info["user"])
         if not self.online_meeting_access_policy:
-            raise GraphFailure(403, "Forbidden",
-                               "No application access policy found for this app.")
+            raise GraphFailure(403, "Forbidden", "No application access policy found for this app.")
         query = request.query.get("$filter", "")
         match = re.fullmatch(r"\s*JoinWebUrl\s+eq\s+'((?:[^']|'')*)'\s*", query, re.I)
         if not match:
-            raise GraphFailure(400, "BadRequest",
-                               "Filter expression expected - /onlineMeetings?$filter="
-                               "JoinWebUrl eq '{joinWebUrl}'.")
+            raise GraphFailure(
+                400,
+                "BadRequest",
+                "Filter expression expected - /onlineMeetings?$filter="
+                "JoinWebUrl eq '{joinWebUrl}'.",
+            )
         join = match.group(1).replace("''", "'")
-        found = [s.online_meeting for s in self.events.values()
-                 if s.owner_id == owner.id and s.online_meeting is not None
-                 and s.online_meeting["joinWebUrl"] == join]
-        return web.json_response({
-            "@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/onlineMeetings",
-            "value": found})
+        found = [
+            s.online_meeting
+            for s in self.events.values()
+            if s.owner_id == owner.id
+            and s.online_meeting is not None
+            and s.online_meeting["joinWebUrl"] == join
+        ]
+        return web.json_response(
+            {
+                "@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/onlineMeetings",
+                "value": found,
+            }
+        )
 
     # ---- mail --------------------------------------------------------------------------
 
@@ -540,40 +626,61 @@ class FakeGraph:
         body = _action_parameters(request[JSON_BODY])  # Graph reads them case-insensitively
         message = body.get("message")
         if not isinstance(message, dict):
-            raise GraphFailure(400, "ErrorInvalidParameter",
-                               "The value of the parameter 'Message' is empty.")
-        recipients = [*(message.get("toRecipients") or []),
-                      *(message.get("ccRecipients") or [])]
-        if not recipients or not all(((r or {}).get("emailAddress") or {}).get("address")
-                                     for r in recipients):
-            raise GraphFailure(400, "ErrorInvalidRecipients",
-                               "At least one recipient isn't valid., A message can't be "
-                               "sent because it contains no recipients.")
+            raise GraphFailure(
+                400, "ErrorInvalidParameter", "The value of the parameter 'Message' is empty."
+            )
+        recipients = [*(message.get("toRecipients") or []), *(message.get("ccRecipients") or [])]
+        if not recipients or not all(
+            ((r or {}).get("emailAddress") or {}).get("address") for r in recipients
+        ):
+            raise GraphFailure(
+                400,
+                "ErrorInvalidRecipients",
+                "At least one recipient isn't valid., A message can't be "
+                "sent because it contains no recipients.",
+            )
         for header in message.get("internetMessageHeaders") or []:
             name = str((header or {}).get("name") or "")
             if not name.lower().startswith("x-"):
-                raise GraphFailure(400, "InvalidInternetMessageHeader",
-                                   f"The internet message header name '{name}' should "
-                                   "start with 'x-' or 'X-'.")
+                raise GraphFailure(
+                    400,
+                    "InvalidInternetMessageHeader",
+                    f"The internet message header name '{name}' should start with 'x-' or 'X-'.",
+                )
         attachments = []
         for item in message.get("attachments") or []:
             if (item or {}).get("@odata.type") != "#microsoft.graph.fileAttachment":
-                raise GraphFailure(400, "ErrorInvalidParameter",
-                                   "The attachment type is not supported.")
+                raise GraphFailure(
+                    400, "ErrorInvalidParameter", "The attachment type is not supported."
+                )
             try:
                 content = base64.b64decode(item.get("contentBytes") or "", validate=True)
             except (binascii.Error, ValueError):
-                raise GraphFailure(400, "ErrorInvalidParameter",
-                                   "contentBytes is not valid base64.") from None
-            attachments.append({"name": item.get("name"),
-                                "contentType": item.get("contentType"), "content": content})
-        record = {"sender": sender.mail, "message": message, "attachments": attachments,
-                  "saveToSentItems": bool(body.get("savetosentitems", False))}
+                raise GraphFailure(
+                    400, "ErrorInvalidParameter", "contentBytes is not valid base64."
+                ) from None
+            attachments.append(
+                {
+                    "name": item.get("name"),
+                    "contentType": item.get("contentType"),
+                    "content": content,
+                }
+            )
+        record = {
+            "sender": sender.mail,
+            "message": message,
+            "attachments": attachments,
+            "saveToSentItems": bool(body.get("savetosentitems", False)),
+        }
         self.sent_mail.append(record)
         if record["saveToSentItems"]:
             self.sent_items.setdefault(sender.id, []).append(
-                {**message, "id": f"AAMk{uuid.uuid4().hex}", "sentDateTime":
-                 datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                {
+                    **message,
+                    "id": f"AAMk{uuid.uuid4().hex}",
+                    "sentDateTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            )
         if self.mail_answer_delay:  # sent, but the caller waits for the 202
             await asyncio.sleep(self.mail_answer_delay)
         return web.Response(status=202)
@@ -586,15 +693,17 @@ class FakeGraph:
         selected but not filtered on (Graph answers 400 ErrorInvalidProperty)."""
         owner = self._user(request.match_info["user"])
         if request.match_info["folder"].lower() != "sentitems":
-            raise GraphFailure(404, "ErrorItemNotFound",
-                               "The specified object was not found in the store.")
+            raise GraphFailure(
+                404, "ErrorItemNotFound", "The specified object was not found in the store."
+            )
         query = request.query.get("$filter", "")
         if "internetmessageheaders" in query.lower():
-            raise GraphFailure(400, "ErrorInvalidProperty",
-                               "The property 'InternetMessageHeaders' does not support "
-                               "filtering.")
-        match = re.fullmatch(r"\s*sentDateTime\s+ge\s+(\d{4}-\d\d-\d\dT[\d:.]+Z)\s*",
-                             query)
+            raise GraphFailure(
+                400,
+                "ErrorInvalidProperty",
+                "The property 'InternetMessageHeaders' does not support filtering.",
+            )
+        match = re.fullmatch(r"\s*sentDateTime\s+ge\s+(\d{4}-\d\d-\d\dT[\d:.]+Z)\s*", query)
         if query and not match:
             raise GraphFailure(400, "BadRequest", "Invalid filter clause")
         since = match.group(1) if match else ""
@@ -603,17 +712,31 @@ class FakeGraph:
             skip = int(request.query.get("$skip", "0"))
         except ValueError:
             raise GraphFailure(400, "BadRequest", "Invalid $top or $skip") from None
-        chosen = [m for m in self.sent_items.get(owner.id, [])
-                  if datetime.fromisoformat(m["sentDateTime"]) >= datetime.fromisoformat(
-                      since)] if since else list(self.sent_items.get(owner.id, []))
+        chosen = (
+            [
+                m
+                for m in self.sent_items.get(owner.id, [])
+                if datetime.fromisoformat(m["sentDateTime"]) >= datetime.fromisoformat(since)
+            ]
+            if since
+            else list(self.sent_items.get(owner.id, []))
+        )
         chosen.sort(key=lambda m: m["sentDateTime"], reverse=True)
-        page = chosen[skip:skip + top]
-        select = [n.strip() for n in request.query.get("$select", "").split(",")
-                  if n.strip()]
-        value = [{"@odata.etag": f'W/"{m["id"][-8:]}"', "id": m["id"],
-                  **({n: m.get(n) for n in select} if select else m)} for m in page]
-        body: Json = {"@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/"
-                                        "mailFolders('sentitems')/messages", "value": value}
+        page = chosen[skip : skip + top]
+        select = [n.strip() for n in request.query.get("$select", "").split(",") if n.strip()]
+        value = [
+            {
+                "@odata.etag": f'W/"{m["id"][-8:]}"',
+                "id": m["id"],
+                **({n: m.get(n) for n in select} if select else m),
+            }
+            for m in page
+        ]
+        body: Json = {
+            "@odata.context": f"{GRAPH}/$metadata#users('{owner.id}')/"
+            "mailFolders('sentitems')/messages",
+            "value": value,
+        }
         if skip + top < len(chosen):
             query_items = {**request.query, "$skip": str(skip + top)}
             body["@odata.nextLink"] = str(request.url.with_query(query_items))
@@ -623,10 +746,19 @@ class FakeGraph:
 
     @staticmethod
     def _user_json(user: FakeUser, select: str | None) -> Json:
-        full: Json = {"id": user.id, "displayName": user.display_name, "mail": user.mail,
-                "userPrincipalName": user.upn, "businessPhones": [], "givenName": None,
-                "surname": None, "jobTitle": None, "mobilePhone": None,
-                "officeLocation": None, "preferredLanguage": None}
+        full: Json = {
+            "id": user.id,
+            "displayName": user.display_name,
+            "mail": user.mail,
+            "userPrincipalName": user.upn,
+            "businessPhones": [],
+            "givenName": None,
+            "surname": None,
+            "jobTitle": None,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": None,
+        }
         if not select:
             return full
         names = [n.strip() for n in select.split(",") if n.strip()]
@@ -635,28 +767,32 @@ class FakeGraph:
     async def _get_user(self, request: web.Request) -> web.Response:
         user = self._user(request.match_info["user"], code="Request_ResourceNotFound")
         select = request.query.get("$select")
-        context = f"{GRAPH}/$metadata#users({select})/$entity" if select else \
-            f"{GRAPH}/$metadata#users/$entity"
-        return web.json_response({"@odata.context": context,
-                                  **self._user_json(user, select)})
+        context = (
+            f"{GRAPH}/$metadata#users({select})/$entity"
+            if select
+            else f"{GRAPH}/$metadata#users/$entity"
+        )
+        return web.json_response({"@odata.context": context, **self._user_json(user, select)})
 
     async def _list_users(self, request: web.Request) -> web.Response:
         query = request.query.get("$filter", "")
-        match = re.fullmatch(r"\s*(mail|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*",
-                             query)
+        match = re.fullmatch(r"\s*(mail|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*", query)
         if query and not match:
-            raise GraphFailure(400, "Request_UnsupportedQuery",
-                               "Unsupported or invalid query filter clause specified for "
-                               "property of resource 'User'.")
+            raise GraphFailure(
+                400,
+                "Request_UnsupportedQuery",
+                "Unsupported or invalid query filter clause specified for "
+                "property of resource 'User'.",
+            )
         select = request.query.get("$select")
         users = list(self.users.values())
         if match:
             prop, value = match.group(1), match.group(2).replace("''", "'").casefold()
-            users = [u for u in users
-                     if (u.mail if prop == "mail" else u.upn).casefold() == value]
+            users = [u for u in users if (u.mail if prop == "mail" else u.upn).casefold() == value]
         context = f"{GRAPH}/$metadata#users({select})" if select else f"{GRAPH}/$metadata#users"
-        return web.json_response({"@odata.context": context,
-                                  "value": [self._user_json(u, select) for u in users]})
+        return web.json_response(
+            {"@odata.context": context, "value": [self._user_json(u, select) for u in users]}
+        )
 
     # ---- Teams apps in chats -----------------------------------------------------------
 
@@ -668,28 +804,43 @@ class FakeGraph:
         bind = str(body.get("teamsApp@odata.bind") or "")
         match = re.fullmatch(r"https?://[^/]+/v1\.0/appCatalogs/teamsApps/([^/]+)", bind)
         if not match:
-            raise GraphFailure(400, "BadRequest",
-                               "Invalid bind property name teamsApp in request.")
+            raise GraphFailure(400, "BadRequest", "Invalid bind property name teamsApp in request.")
         app = self.catalog.get(match.group(1))
         if app is None:
-            raise GraphFailure(404, "NotFound",
-                               f"The app '{match.group(1)}' was not found in the catalog.")
-        consented = {p.get("permissionValue") for p in
-                     ((body.get("consentedPermissionSet") or {})
-                      .get("resourceSpecificPermissions") or [])}
+            raise GraphFailure(
+                404, "NotFound", f"The app '{match.group(1)}' was not found in the catalog."
+            )
+        consented = {
+            p.get("permissionValue")
+            for p in (
+                (body.get("consentedPermissionSet") or {}).get("resourceSpecificPermissions") or []
+            )
+        }
         if app.rsc_permissions and consented != set(app.rsc_permissions):
-            raise GraphFailure(400, "BadRequest",
-                               "The consented permissions do not match the resource-"
-                               "specific permissions of the app definition.")
+            raise GraphFailure(
+                400,
+                "BadRequest",
+                "The consented permissions do not match the resource-"
+                "specific permissions of the app definition.",
+            )
         installed = self.installed_apps.setdefault(chat, [])
         if any(item["teamsAppId"] == app.id for item in installed):
             raise GraphFailure(409, "Conflict", "App is already installed in this chat.")
         installation_id = base64.b64encode(f"{chat}##{app.id}".encode()).decode()
-        installed.append({"id": installation_id, "teamsAppId": app.id,
-                          "consented": sorted(c for c in consented if c)})
-        return web.json_response({
-            "@odata.context": f"{GRAPH}/$metadata#chats('{quote(chat)}')/installedApps/$entity",
-            "id": installation_id}, status=201)
+        installed.append(
+            {
+                "id": installation_id,
+                "teamsAppId": app.id,
+                "consented": sorted(c for c in consented if c),
+            }
+        )
+        return web.json_response(
+            {
+                "@odata.context": f"{GRAPH}/$metadata#chats('{quote(chat)}')/installedApps/$entity",
+                "id": installation_id,
+            },
+            status=201,
+        )
 
     # ---- Teams apps in a user's personal scope ----------------------------------------
 
@@ -697,12 +848,12 @@ class FakeGraph:
         bind = str(body.get("teamsApp@odata.bind") or "")
         match = re.fullmatch(r"https?://[^/]+/v1\.0/appCatalogs/teamsApps/([^/]+)", bind)
         if not match:
-            raise GraphFailure(400, "BadRequest",
-                               "Invalid bind property name teamsApp in request.")
+            raise GraphFailure(400, "BadRequest", "Invalid bind property name teamsApp in request.")
         app = self.catalog.get(match.group(1))
         if app is None:
-            raise GraphFailure(404, "NotFound",
-                               f"The app '{match.group(1)}' was not found in the catalog.")
+            raise GraphFailure(
+                404, "NotFound", f"The app '{match.group(1)}' was not found in the catalog."
+            )
         return app
 
     def _personal_user(self, request: web.Request) -> FakeUser:
@@ -713,11 +864,15 @@ class FakeGraph:
         app = self._catalog_app(request[JSON_BODY])
         installed = self.user_apps.setdefault(user.id, [])
         if any(item["teamsAppId"] == app.id for item in installed):
-            raise GraphFailure(409, "Conflict",
-                               "App is already installed for this user.")
+            raise GraphFailure(409, "Conflict", "App is already installed for this user.")
         installation_id = base64.b64encode(f"{user.id}##{app.id}".encode()).decode()
-        installed.append({"id": installation_id, "teamsAppId": app.id,
-                          "chatId": f"19:{user.id}_{app.id}@unq.gbl.spaces"})
+        installed.append(
+            {
+                "id": installation_id,
+                "teamsAppId": app.id,
+                "chatId": f"19:{user.id}_{app.id}@unq.gbl.spaces",
+            }
+        )
         return web.Response(status=201)
 
     async def _user_apps(self, request: web.Request) -> web.Response:
@@ -734,27 +889,38 @@ class FakeGraph:
                 continue
             entry: Json = {"id": item["id"]}
             if expand:
-                entry["teamsApp"] = {"id": item["teamsAppId"],
-                                     "externalId": str(uuid.uuid5(uuid.NAMESPACE_URL,
-                                                                  item["teamsAppId"])),
-                                     "displayName": "PEP Companion",
-                                     "distributionMethod": "organization"}
+                entry["teamsApp"] = {
+                    "id": item["teamsAppId"],
+                    "externalId": str(uuid.uuid5(uuid.NAMESPACE_URL, item["teamsAppId"])),
+                    "displayName": "PEP Companion",
+                    "distributionMethod": "organization",
+                }
             value.append(entry)
-        return web.json_response({
-            "@odata.context": f"{GRAPH}/$metadata#users('{user.id}')/teamwork/installedApps",
-            "value": value})
+        return web.json_response(
+            {
+                "@odata.context": f"{GRAPH}/$metadata#users('{user.id}')/teamwork/installedApps",
+                "value": value,
+            }
+        )
 
     async def _user_app_chat(self, request: web.Request) -> web.Response:
         user = self._personal_user(request)
         wanted = request.match_info["installation"]
         for item in self.user_apps.get(user.id, []):
             if item["id"] == wanted:
-                return web.json_response({
-                    "@odata.context": f"{GRAPH}/$metadata#chats/$entity",
-                    "id": item["chatId"], "topic": None, "createdDateTime": _now(),
-                    "lastUpdatedDateTime": _now(), "chatType": "oneOnOne",
-                    "webUrl": f"https://teams.microsoft.com/l/chat/{quote(item['chatId'])}/0",
-                    "tenantId": self.tenant_id, "isHiddenForAllMembers": False})
+                return web.json_response(
+                    {
+                        "@odata.context": f"{GRAPH}/$metadata#chats/$entity",
+                        "id": item["chatId"],
+                        "topic": None,
+                        "createdDateTime": _now(),
+                        "lastUpdatedDateTime": _now(),
+                        "chatType": "oneOnOne",
+                        "webUrl": f"https://teams.microsoft.com/l/chat/{quote(item['chatId'])}/0",
+                        "tenantId": self.tenant_id,
+                        "isHiddenForAllMembers": False,
+                    }
+                )
         raise GraphFailure(404, "NotFound", f"Installation '{wanted}' not found.")
 
 

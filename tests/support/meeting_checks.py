@@ -36,18 +36,35 @@ from tests.support.meeting_world import Member, Outcome
 
 
 class SavedValueLost(AssertionError): ...
+
+
 class DetailsShownToWrongPerson(AssertionError): ...
+
+
 class ChildDetailsInSharedChat(AssertionError): ...
+
+
 class ServerError(AssertionError): ...
+
+
 class InternalNameShown(AssertionError): ...
+
+
 class DoubleClickConflict(AssertionError): ...
+
+
 class StuckWithNothingTyped(AssertionError): ...
+
+
 class TypingDroppedOnMove(AssertionError): ...
+
+
 class UnmentionedMessageAnswered(AssertionError): ...
 
 
-INTERNAL = re.compile("|".join([*(rf"\b{s.value}\b" for s in PepStatus if "_" in s.value),
-                                "Traceback"]))
+INTERNAL = re.compile(
+    "|".join([*(rf"\b{s.value}\b" for s in PepStatus if "_" in s.value), "Traceback"])
+)
 
 
 @dataclass
@@ -69,29 +86,44 @@ class Ledger:
             pep = stored.get(pep_id)
             now = pep.section(section) if pep else None
             if now != content:
-                found.append(SavedValueLost(f"{section} of {pep_id}: confirmed "
-                                            f"{content!r:.300}, now {now!r:.300}, with no "
-                                            "confirmed save"))
+                found.append(
+                    SavedValueLost(
+                        f"{section} of {pep_id}: confirmed "
+                        f"{content!r:.300}, now {now!r:.300}, with no "
+                        "confirmed save"
+                    )
+                )
         return found
 
 
-def delivered(access: Access, outcome: Outcome, typed_for: Mapping[str, str],
-              echo: str = "") -> list[AssertionError]:
+def delivered(
+    access: Access, outcome: Outcome, typed_for: Mapping[str, str], echo: str = ""
+) -> list[AssertionError]:
     """Everything one activity caused, as its recipients got it."""
     found: list[AssertionError] = []
     if outcome.status >= 500 or outcome.answer_status >= 500 or outcome.tracebacks:
-        found.append(ServerError(f"HTTP {outcome.status}, invoke {outcome.answer_status}, "
-                                 f"logged: {outcome.tracebacks}"))
+        found.append(
+            ServerError(
+                f"HTTP {outcome.status}, invoke {outcome.answer_status}, "
+                f"logged: {outcome.tracebacks}"
+            )
+        )
     details: dict[int, list[Detail]] = {}
     for seen in outcome.seen:
         who = f"{seen.member.key} ({seen.member.role})" if seen.member else "someone"
         carried = details.setdefault(id(seen.payload), access.details(seen.payload, typed_for))
         if leaked := access.foreign(seen.member, carried, echo):
-            found.append(DetailsShownToWrongPerson(
-                f"{who} got, {seen.how} in {seen.conversation}: {[str(d) for d in leaked[:5]]}"))
+            found.append(
+                DetailsShownToWrongPerson(
+                    f"{who} got, {seen.how} in {seen.conversation}: {[str(d) for d in leaked[:5]]}"
+                )
+            )
         if seen.shared and (public := access.public(carried)):
-            found.append(ChildDetailsInSharedChat(
-                f"{seen.how} in {seen.conversation}: {[str(d) for d in public[:5]]}"))
+            found.append(
+                ChildDetailsInSharedChat(
+                    f"{seen.how} in {seen.conversation}: {[str(d) for d in public[:5]]}"
+                )
+            )
         if names := INTERNAL.findall(shown_text(seen.payload)):
             found.append(InternalNameShown(f"{who} read {names} in {seen.conversation}"))
     return found
@@ -108,7 +140,7 @@ class Press:
     outcome: Outcome
     before: Pep
     after: Pep
-    typed: bool   # the person typed into the section's boxes
+    typed: bool  # the person typed into the section's boxes
 
     @property
     def verb(self) -> str:
@@ -126,46 +158,74 @@ def pressed(p: Press, ledger: Ledger, access: Access) -> list[AssertionError]:
     section = str(data.get("section")) if verb == SAVE else p.held.section
     target = str(data.get("section") or data.get("nav.section") or "")
     shown = card is not None and not shows_errors(card)
-    moved = (verb == NAV and shown and p.after.current_section == target) or \
-        (verb == FINISH and p.before.status is PepStatus.IN_MEETING and
-         p.after.status is not PepStatus.IN_MEETING) or \
-        (verb == SECTION_OPEN and shown and shows_section(card, target))
+    moved = (
+        (verb == NAV and shown and p.after.current_section == target)
+        or (
+            verb == FINISH
+            and p.before.status is PepStatus.IN_MEETING
+            and p.after.status is not PepStatus.IN_MEETING
+        )
+        or (verb == SECTION_OPEN and shown and shows_section(card, target))
+    )
     found = []
-    if verb in MOVING_ON and not p.typed and not shows_errors(p.held.card) and \
-            p.outcome.status < 500 and str(data.get("version")) == str(p.before.version):
+    if (
+        verb in MOVING_ON
+        and not p.typed
+        and not shows_errors(p.held.card)
+        and p.outcome.status < 500
+        and str(data.get("version")) == str(p.before.version)
+    ):
         found += _not_stuck(p, access, target, moved)
     if section not in SECTION_KEYS or section == "attendees":
         return found  # attendees also change by meeting events and "Add attendee"
     was, now = p.before.section(section), p.after.section(section)
     if verb == SAVE and saved(card):
         if not holds(now, section, data):
-            found.append(SavedValueLost(f"{p.member.key} was told 'Saved' for {section} "
-                                        f"but the PEP holds {now!r:.300}"))
+            found.append(
+                SavedValueLost(
+                    f"{p.member.key} was told 'Saved' for {section} but the PEP holds {now!r:.300}"
+                )
+            )
         ledger.confirm(p.after, section)
     elif verb in MOVING_ON and any(str(k).startswith(("f.", "r.")) for k in data):
         since = ledger.since(p.after.id, section)
-        if now != was and (not holds(now, section, data) or
-                           int(data.get("version") or 0) < since):
-            found.append(SavedValueLost(
-                f"{p.member.key} pressed {verb} on a card of version {data.get('version')} "
-                f"(confirmed at {since}) and {section} became {now!r:.300}"))
+        if now != was and (not holds(now, section, data) or int(data.get("version") or 0) < since):
+            found.append(
+                SavedValueLost(
+                    f"{p.member.key} pressed {verb} on a card of version {data.get('version')} "
+                    f"(confirmed at {since}) and {section} became {now!r:.300}"
+                )
+            )
         if now != was:
             ledger.confirm(p.after, section)
         elif moved and readable(section, data) and not holds(now, section, data):
-            found.append(TypingDroppedOnMove(f"{p.member.key} typed into {section} and "
-                                             f"pressed {verb}: it moved on, the typing was "
-                                             "not saved"))
+            found.append(
+                TypingDroppedOnMove(
+                    f"{p.member.key} typed into {section} and "
+                    f"pressed {verb}: it moved on, the typing was "
+                    "not saved"
+                )
+            )
     return found
 
 
 def _not_stuck(p: Press, access: Access, target: str, moved: bool) -> list[AssertionError]:
     child = p.before.child_id
-    meeting = p.verb == NAV and p.before.status is PepStatus.IN_MEETING and \
-        access.can(p.member, Capability.LEAD_MEETING, child)
-    personal = p.verb == SECTION_OPEN and p.held.conversation.startswith("a:personal-") \
+    meeting = (
+        p.verb == NAV
+        and p.before.status is PepStatus.IN_MEETING
+        and access.can(p.member, Capability.LEAD_MEETING, child)
+    )
+    personal = (
+        p.verb == SECTION_OPEN
+        and p.held.conversation.startswith("a:personal-")
         and access.can(p.member, Capability.VIEW, child)
+    )
     if (meeting or personal) and target in SECTION_KEYS and not moved:
-        return [StuckWithNothingTyped(
-            f"{p.member.key} ({p.member.role}) pressed {p.verb} to {target} from "
-            f"{p.held.section} with nothing typed, and did not move")]
+        return [
+            StuckWithNothingTyped(
+                f"{p.member.key} ({p.member.role}) pressed {p.verb} to {target} from "
+                f"{p.held.section} with nothing typed, and did not move"
+            )
+        ]
     return []

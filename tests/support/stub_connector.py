@@ -30,7 +30,7 @@ class StubConnector:
     created: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # shared with the bot by users
-    downloads: list[str] = field(default_factory=list)     # file names the bot fetched
+    downloads: list[str] = field(default_factory=list)  # file names the bot fetched
     redirects: dict[str, str] = field(default_factory=dict)  # file name -> Location (302)
     unsized: set[str] = field(default_factory=set)  # files sent chunked, without a size
     # like Teams: a message larger than this (UTF-16 bytes of its JSON) is refused, 413
@@ -70,16 +70,14 @@ class StubConnector:
         new_id = f"msg-{next(self._ids)}"
         if await self._too_large(request, "POST", new_id):
             return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
-        self.posted.append(Posted("POST", request.match_info["conv"], new_id,
-                                  await request.json()))
+        self.posted.append(Posted("POST", request.match_info["conv"], new_id, await request.json()))
         return web.json_response({"id": new_id}, status=201)
 
     async def _put(self, request: web.Request) -> web.Response:
         aid = request.match_info["aid"]
         if await self._too_large(request, "PUT", aid):
             return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
-        self.posted.append(Posted("PUT", request.match_info["conv"], aid,
-                                  await request.json()))
+        self.posted.append(Posted("PUT", request.match_info["conv"], aid, await request.json()))
         return web.json_response({"id": aid})
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -118,7 +116,7 @@ class StubConnector:
         await response.prepare(request)
         try:
             for start in range(0, len(content), 1024 * 1024):
-                await response.write(content[start:start + 1024 * 1024])
+                await response.write(content[start : start + 1024 * 1024])
         except (ConnectionResetError, ConnectionError):
             pass  # the bot stopped reading
         return response
@@ -126,14 +124,21 @@ class StubConnector:
     def file_attachment(self, name: str, content: bytes) -> dict[str, Any]:
         """What Teams attaches when a user sends the bot a file in personal chat."""
         self.files[name] = content
-        return {"contentType": "application/vnd.microsoft.teams.file.download.info",
-                "name": name, "contentUrl": f"https://contoso.invalid/{name}",
-                "content": {"downloadUrl": f"{self.base_url}/files/{name}",
-                            "uniqueId": name, "fileType": name.rsplit(".", 1)[-1]}}
+        return {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "name": name,
+            "contentUrl": f"https://contoso.invalid/{name}",
+            "content": {
+                "downloadUrl": f"{self.base_url}/files/{name}",
+                "uniqueId": name,
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        }
 
     # --- what tests read ---
-    def cards(self, conversation_id: str | None = None,
-              method: str | None = None) -> list[dict[str, Any]]:
+    def cards(
+        self, conversation_id: str | None = None, method: str | None = None
+    ) -> list[dict[str, Any]]:
         found = []
         for p in self.posted:
             if conversation_id and p.conversation_id != conversation_id:
@@ -146,5 +151,9 @@ class StubConnector:
         return found
 
     def attachments(self, content_type: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(p.conversation_id, a) for p in self.posted
-                for a in p.body.get("attachments") or [] if a.get("contentType") == content_type]
+        return [
+            (p.conversation_id, a)
+            for p in self.posted
+            for a in p.body.get("attachments") or []
+            if a.get("contentType") == content_type
+        ]

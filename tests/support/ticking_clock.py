@@ -9,8 +9,9 @@ from datetime import time as clock_time
 
 
 class TickingClock:
-    def __init__(self, today: date = date(2026, 11, 16), at: clock_time = clock_time(10, 0)
-                 ) -> None:
+    def __init__(
+        self, today: date = date(2026, 11, 16), at: clock_time = clock_time(10, 0)
+    ) -> None:
         self._start = datetime.combine(today, at, tzinfo=UTC)
         self._t0 = time.monotonic()
         self._offset = timedelta()

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 
 MB = 1024 * 1024
 GB = 1024 * MB
-CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                 b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-                 b'content-types"/>')
+CONTENT_TYPES = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    b'content-types"/>'
+)
 
 
 @dataclass(frozen=True)
 class Member:
     name: str
     compressed: bytes
-    size: int              # what the directory declares
+    size: int  # what the directory declares
     crc: int = 0
-    method: int = 8        # deflate
+    method: int = 8  # deflate
     flags: int = 0
 
 
@@ -52,17 +54,47 @@ def zip_of(members: list[Member]) -> bytes:
         size, extra = m.size, b""
         if size >= 0xFFFFFFFF:  # ZIP64: the real size in an extra field
             size, extra = 0xFFFFFFFF, struct.pack("<HHQ", 1, 8, m.size)
-        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 45, m.flags, m.method, 0, 0,
-                           m.crc, len(m.compressed), size, len(name), len(extra))
+        out += struct.pack(
+            "<4s5H3L2H",
+            b"PK\x03\x04",
+            45,
+            m.flags,
+            m.method,
+            0,
+            0,
+            m.crc,
+            len(m.compressed),
+            size,
+            len(name),
+            len(extra),
+        )
         out += name + extra + m.compressed
-        directory += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 45, 45, m.flags, m.method,
-                                 0, 0, m.crc, len(m.compressed), size, len(name),
-                                 len(extra), 0, 0, 0, 0, offset)
+        directory += struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            45,
+            45,
+            m.flags,
+            m.method,
+            0,
+            0,
+            m.crc,
+            len(m.compressed),
+            size,
+            len(name),
+            len(extra),
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
         directory += name + extra
     start = len(out)
     out += directory
-    out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members),
-                       len(directory), start, 0)
+    out += struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), start, 0
+    )
     return bytes(out)
 
 
@@ -70,6 +102,9 @@ def bomb_docx(inflated: int = GB, declared: int | None = None) -> bytes:
     """A .docx whose document.xml inflates to `inflated` bytes; its directory declares
     `declared` (the truth when None)."""
     body = deflated_zeros(inflated)
-    return zip_of([member("[Content_Types].xml", CONTENT_TYPES),
-                   Member("word/document.xml", body,
-                          inflated if declared is None else declared)])
+    return zip_of(
+        [
+            member("[Content_Types].xml", CONTENT_TYPES),
+            Member("word/document.xml", body, inflated if declared is None else declared),
+        ]
+    )

@@ -39,8 +39,10 @@ STRANGER = Person("someone@elsewhere.example", "Someone Else")
 ASSIGNMENTS = {
     DT: (Assignment(DT.id, Role.DESIGNATED_TEACHER, school_urn=SCHOOL.urn),),
     OTHER_DT: (Assignment(OTHER_DT.id, Role.DESIGNATED_TEACHER, school_urn=OTHER_SCHOOL.urn),),
-    SW: (Assignment(SW.id, Role.SOCIAL_WORKER, child_id="LCS100001"),
-         Assignment(SW.id, Role.SOCIAL_WORKER, child_id="LCS100002")),
+    SW: (
+        Assignment(SW.id, Role.SOCIAL_WORKER, child_id="LCS100001"),
+        Assignment(SW.id, Role.SOCIAL_WORKER, child_id="LCS100002"),
+    ),
     OTHER_SW: (Assignment(OTHER_SW.id, Role.SOCIAL_WORKER, child_id="LCS100003"),),
     CARER: (Assignment(CARER.id, Role.CARER, child_id="LCS100001"),),
     CHILD_PERSON: (Assignment(CHILD_PERSON.id, Role.CHILD, child_id="LCS100001"),),
@@ -71,8 +73,7 @@ def child() -> Child:
 
 @pytest.fixture
 def other_school_child() -> Child:
-    return make_child("LCS100002", 4, OTHER_SCHOOL.urn, first_name="Theo",
-                      last_name="Marchbank")
+    return make_child("LCS100002", 4, OTHER_SCHOOL.urn, first_name="Theo", last_name="Marchbank")
 
 
 @pytest.fixture
@@ -81,16 +82,18 @@ def other_caseload_child() -> Child:
 
 
 @pytest.fixture
-def children(child: Child, other_school_child: Child,
-             other_caseload_child: Child) -> list[Child]:
+def children(child: Child, other_school_child: Child, other_caseload_child: Child) -> list[Child]:
     return [child, other_school_child, other_caseload_child]
 
 
 @pytest.fixture
 def factory(children: list[Child]) -> InMemoryUnitOfWorkFactory:
     return InMemoryUnitOfWorkFactory().seed(
-        schools=[SCHOOL, OTHER_SCHOOL], children=children, people=list(ASSIGNMENTS),
-        assignments=[a for held in ASSIGNMENTS.values() for a in held])
+        schools=[SCHOOL, OTHER_SCHOOL],
+        children=children,
+        people=list(ASSIGNMENTS),
+        assignments=[a for held in ASSIGNMENTS.values() for a in held],
+    )
 
 
 def _actor(person: Person) -> Actor:
@@ -138,6 +141,7 @@ def stranger() -> Actor:
 
 
 @pytest.fixture
-def service(factory: InMemoryUnitOfWorkFactory, calendar: TermCalendar, rules: PepRules,
-            clock: FixedClock) -> PepService:
+def service(
+    factory: InMemoryUnitOfWorkFactory, calendar: TermCalendar, rules: PepRules, clock: FixedClock
+) -> PepService:
     return PepService(factory, calendar, rules, clock)

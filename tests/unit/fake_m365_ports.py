@@ -31,9 +31,9 @@ class Script:
 class RecordingCalendar:
     chat_ids: bool = True
     script: Script = field(default_factory=Script)
-    events: dict[str, dict[str, Any]] = field(default_factory=dict)   # event id -> state
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> state
     by_key: dict[str, str] = field(default_factory=dict)
-    calls: list[tuple[str, str]] = field(default_factory=list)        # (what, event id/key)
+    calls: list[tuple[str, str]] = field(default_factory=list)  # (what, event id/key)
 
     async def create_meeting(self, invite: MeetingInvite) -> ScheduledMeeting:
         self.script.next()
@@ -42,22 +42,31 @@ class RecordingCalendar:
         if event_id is None:
             event_id = f"evt-{len(self.events) + 1}"
             self.by_key[invite.idempotency_key] = event_id
-            self.events[event_id] = {"invite": invite, "cancelled": False,
-                                     "attendees": list(invite.attendees), "updates": 0}
+            self.events[event_id] = {
+                "invite": invite,
+                "cancelled": False,
+                "attendees": list(invite.attendees),
+                "updates": 0,
+            }
         return self._scheduled(event_id)
 
     def _scheduled(self, event_id: str) -> ScheduledMeeting:
         chat = f"19:meeting_{event_id}@thread.v2" if self.chat_ids else None
-        return ScheduledMeeting(event_id, f"https://teams.invalid/join/{event_id}", chat,
-                                f"uid-{event_id}")
+        return ScheduledMeeting(
+            event_id, f"https://teams.invalid/join/{event_id}", chat, f"uid-{event_id}"
+        )
 
     async def update_meeting(self, event_id: str, invite: MeetingInvite) -> ScheduledMeeting:
         self.script.next()
         self.calls.append(("update", event_id))
         event = self.events[event_id]
         if event.get("last_update_key") != invite.idempotency_key:
-            event.update(invite=invite, attendees=list(invite.attendees),
-                         updates=event["updates"] + 1, last_update_key=invite.idempotency_key)
+            event.update(
+                invite=invite,
+                attendees=list(invite.attendees),
+                updates=event["updates"] + 1,
+                last_update_key=invite.idempotency_key,
+            )
         return self._scheduled(event_id)
 
     async def cancel_meeting(self, event_id: str, organiser_email: str, comment: str) -> None:
@@ -65,8 +74,7 @@ class RecordingCalendar:
         self.calls.append(("cancel", event_id))
         self.events[event_id]["cancelled"] = True
 
-    async def add_attendee(self, event_id: str, organiser_email: str,
-                           invitee: Invitee) -> None:
+    async def add_attendee(self, event_id: str, organiser_email: str, invitee: Invitee) -> None:
         self.script.next()
         self.calls.append(("attendee", event_id))
         attendees: list[Invitee] = self.events[event_id]["attendees"]
@@ -97,11 +105,12 @@ class RecordingChatApp:
 
 @dataclass
 class RecordingNotices:
-    reachable: set[str] | None = None   # targets with a conversation; None: all
+    reachable: set[str] | None = None  # targets with a conversation; None: all
     posted: list[tuple[str, str, dict[str, Any], str]] = field(default_factory=list)
 
-    async def post(self, target: str, template: str, data: Mapping[str, Any],
-                   key: str) -> dict[str, Any]:
+    async def post(
+        self, target: str, template: str, data: Mapping[str, Any], key: str
+    ) -> dict[str, Any]:
         if self.reachable is not None and target not in self.reachable:
             return {"posted": False, "reason": "no conversation"}
         self.posted.append((target, template, dict(data), key))

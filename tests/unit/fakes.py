@@ -83,9 +83,9 @@ class InMemoryState:
     pp_requests: dict[str, Any] = field(default_factory=dict)  # request id -> StoredRequest
     pp_schedules: dict[str, Any] = field(default_factory=dict)  # term -> FrozenSchedule|None
     # Microsoft 365 (tests/unit/fakes_m365.py)
-    outbox: dict[str, Any] = field(default_factory=dict)         # key -> OutboxEntry
+    outbox: dict[str, Any] = field(default_factory=dict)  # key -> OutboxEntry
     outbox_leases: dict[str, Any] = field(default_factory=dict)  # key -> (owner, until)
-    meetings: dict[str, Any] = field(default_factory=dict)       # pep id -> PepMeeting
+    meetings: dict[str, Any] = field(default_factory=dict)  # pep id -> PepMeeting
 
 
 class _Journal:
@@ -107,6 +107,7 @@ class _Journal:
                 store.pop(key, None)
             else:
                 store[key] = old
+
         self._undo.append(undo)
 
     def delete(self, store: dict[Any, Any], key: Any) -> None:
@@ -123,6 +124,7 @@ class _Journal:
                 if items[i] is item:
                     del items[i]
                     return
+
         self._undo.append(undo)
 
     def forget(self) -> None:
@@ -155,8 +157,11 @@ class InMemoryChildRepository:
         return self._state.children.get(lcs_id)
 
     async def list_all(self, school_urn: str | None = None) -> list[Child]:
-        return [c for _, c in sorted(self._state.children.items())
-                if school_urn is None or c.school_urn == school_urn]
+        return [
+            c
+            for _, c in sorted(self._state.children.items())
+            if school_urn is None or c.school_urn == school_urn
+        ]
 
     async def upsert(self, child: Child) -> bool:
         new = child.lcs_id not in self._state.children
@@ -181,8 +186,9 @@ class InMemoryPeopleRepository:
     async def get(self, person_id: str) -> Person | None:
         return self._state.people.get(person_id)
 
-    async def find(self, *, entra_object_id: str | None = None,
-                   email: str | None = None) -> Person | None:
+    async def find(
+        self, *, entra_object_id: str | None = None, email: str | None = None
+    ) -> Person | None:
         """By Entra object id first, then by email (case-insensitive)."""
         if entra_object_id:
             for person in self._state.people.values():
@@ -202,8 +208,9 @@ class InMemoryPeopleRepository:
         if assignment not in self._state.assignments:
             self._journal.set(self._state.assignments, assignment, None)
 
-    async def replace_child_role(self, child_id: str, role: Role,
-                                 person_ids: Sequence[str]) -> None:
+    async def replace_child_role(
+        self, child_id: str, role: Role, person_ids: Sequence[str]
+    ) -> None:
         """The child's `role` is held by exactly these people afterwards (child scope)."""
         for a in list(self._state.assignments):
             if a.child_id == child_id and a.role == role and a.person_id not in person_ids:
@@ -216,15 +223,28 @@ class InMemoryPeopleRepository:
         the child) to the child's school. Authority-wide assignments are not listed."""
         child = self._state.children.get(child_id)
         urn = child.school_urn if child else None
-        ids = [a.person_id for a in self._state.assignments if a.role == role and (
-            a.child_id == child_id
-            or (not a.child_id and urn is not None and a.school_urn == urn
-                and role not in _PERSONAL_ROLES))]
+        ids = [
+            a.person_id
+            for a in self._state.assignments
+            if a.role == role
+            and (
+                a.child_id == child_id
+                or (
+                    not a.child_id
+                    and urn is not None
+                    and a.school_urn == urn
+                    and role not in _PERSONAL_ROLES
+                )
+            )
+        ]
         return self._people(ids)
 
     async def people_for_school(self, school_urn: str, role: Role) -> list[Person]:
-        ids = [a.person_id for a in self._state.assignments
-               if a.role == role and not a.child_id and a.school_urn == school_urn]
+        ids = [
+            a.person_id
+            for a in self._state.assignments
+            if a.role == role and not a.child_id and a.school_urn == school_urn
+        ]
         return self._people(ids)
 
     def _people(self, ids: Iterable[str]) -> list[Person]:
@@ -254,18 +274,23 @@ class InMemoryPepRepository:
         if stored is None:
             raise NotFound(f"There is no PEP {pep.id}.")
         if stored.version != expected_version:
-            raise StaleVersion(f"PEP {pep.id} is at version {stored.version}, "
-                               f"not {expected_version}")
+            raise StaleVersion(
+                f"PEP {pep.id} is at version {stored.version}, not {expected_version}"
+            )
         pep.version = expected_version + 1
         self._journal.set(self._state.peps, pep.id, copy.deepcopy(pep))
 
-    async def find(self, *, term_id: str | None = None,
-                   child_ids: Sequence[str] | None = None) -> list[Pep]:
+    async def find(
+        self, *, term_id: str | None = None, child_ids: Sequence[str] | None = None
+    ) -> list[Pep]:
         """None means any; an empty child_ids means none."""
         wanted = set(child_ids) if child_ids is not None else None
-        return [copy.deepcopy(p) for _, p in sorted(self._state.peps.items())
-                if (term_id is None or p.term_id == term_id)
-                and (wanted is None or p.child_id in wanted)]
+        return [
+            copy.deepcopy(p)
+            for _, p in sorted(self._state.peps.items())
+            if (term_id is None or p.term_id == term_id)
+            and (wanted is None or p.child_id in wanted)
+        ]
 
     async def by_chat(self, chat_id: str) -> Pep | None:
         for pep in self._state.peps.values():
@@ -312,7 +337,8 @@ class InMemoryUnitOfWork:
         self.qa: QaRepository = InMemoryQaRepository(state, self._journal)
         self.staff: StaffDirectory = InMemoryStaffDirectory(state)
         self.pupil_premium: PupilPremiumRepository = InMemoryPupilPremiumRepository(
-            state, self._journal)
+            state, self._journal
+        )
         self.overview: OverviewRepository = InMemoryOverviewRepository(state)
         self.outbox: OutboxRepository = InMemoryOutboxRepository(state, self._journal)
         self.meetings: MeetingRepository = InMemoryMeetingRepository(state, self._journal)
@@ -320,8 +346,12 @@ class InMemoryUnitOfWork:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Roll back whatever was not committed."""
         if self._journal.pending:
             self._journal.rollback()
@@ -355,9 +385,15 @@ class InMemoryUnitOfWorkFactory:
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
 
-    def seed(self, *, schools: Iterable[School] = (), children: Iterable[Child] = (),
-             people: Iterable[Person] = (), assignments: Iterable[Assignment] = (),
-             peps: Iterable[Pep] = ()) -> Self:
+    def seed(
+        self,
+        *,
+        schools: Iterable[School] = (),
+        children: Iterable[Child] = (),
+        people: Iterable[Person] = (),
+        assignments: Iterable[Assignment] = (),
+        peps: Iterable[Pep] = (),
+    ) -> Self:
         """Put things in the store without a unit of work (test setup)."""
         for school in schools:
             self.state.schools[school.urn] = school

@@ -43,11 +43,19 @@ class InMemoryOutboxRepository:
         if message.key in self._rows:
             return False
         entry = OutboxEntry(
-            id=len(self._rows) + 1, key=message.key, kind=message.kind, status=PENDING,
-            payload=copy.deepcopy(message.payload), requested_by=message.requested_by,
-            pep_id=message.pep_id, sequence=message.sequence, attempts=0,
-            available_at=message.not_before or now, created_at=now,
-            attachments=message.attachments)
+            id=len(self._rows) + 1,
+            key=message.key,
+            kind=message.kind,
+            status=PENDING,
+            payload=copy.deepcopy(message.payload),
+            requested_by=message.requested_by,
+            pep_id=message.pep_id,
+            sequence=message.sequence,
+            attempts=0,
+            available_at=message.not_before or now,
+            created_at=now,
+            attachments=message.attachments,
+        )
         self._journal.set(self._rows, message.key, entry)
         return True
 
@@ -62,30 +70,45 @@ class InMemoryOutboxRepository:
         entry = self._rows.get(key)
         if entry is None or entry.status is not PENDING or not self._free(key, now):
             return False
-        self._journal.set(self._rows, key, replace(entry, status=OutboxStatus.CANCELLED,
-                                                   finished_at=now))
+        self._journal.set(
+            self._rows, key, replace(entry, status=OutboxStatus.CANCELLED, finished_at=now)
+        )
         return True
 
     def _first_in_sequence(self, entry: OutboxEntry) -> bool:
         return entry.sequence is None or not any(
             e.sequence == entry.sequence and e.id < entry.id and e.status is PENDING
-            for e in self._rows.values())
+            for e in self._rows.values()
+        )
 
-    async def claim(self, owner: str, now: datetime, lease_seconds: float, limit: int,
-                    keys: Sequence[str] | None = None) -> list[OutboxEntry]:
+    async def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        keys: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
         wanted = set(keys) if keys is not None else None
         claimed = []
         for entry in sorted(self._rows.values(), key=lambda e: e.id):
             if len(claimed) >= limit:
                 break
-            if entry.status is not PENDING or entry.available_at > now or \
-                    not self._free(entry.key, now) or not self._first_in_sequence(entry) or \
-                    (wanted is not None and entry.key not in wanted):
+            if (
+                entry.status is not PENDING
+                or entry.available_at > now
+                or not self._free(entry.key, now)
+                or not self._first_in_sequence(entry)
+                or (wanted is not None and entry.key not in wanted)
+            ):
                 continue
             taken = replace(entry, attempts=entry.attempts + 1)
             self._journal.set(self._rows, entry.key, taken)
-            self._journal.set(self._state.outbox_leases, entry.key,
-                              (owner, now + timedelta(seconds=lease_seconds)))
+            self._journal.set(
+                self._state.outbox_leases,
+                entry.key,
+                (owner, now + timedelta(seconds=lease_seconds)),
+            )
             claimed.append(taken)
         return claimed
 
@@ -102,33 +125,58 @@ class InMemoryOutboxRepository:
         self._journal.delete(self._state.outbox_leases, entry.key)
         return True
 
-    async def delivered(self, entry_id: int, owner: str, now: datetime,
-                        result: Json | None) -> bool:
+    async def delivered(
+        self, entry_id: int, owner: str, now: datetime, result: Json | None
+    ) -> bool:
         entry = self._held(entry_id, owner)
         return entry is not None and self._finish(
-            entry, status=OutboxStatus.DELIVERED, result=copy.deepcopy(result),
-            finished_at=now, last_error=None, attachments=())
+            entry,
+            status=OutboxStatus.DELIVERED,
+            result=copy.deepcopy(result),
+            finished_at=now,
+            last_error=None,
+            attachments=(),
+        )
 
-    async def retry_later(self, entry_id: int, owner: str, now: datetime,
-                          available_at: datetime, status: int, error: str) -> bool:
+    async def retry_later(
+        self,
+        entry_id: int,
+        owner: str,
+        now: datetime,
+        available_at: datetime,
+        status: int,
+        error: str,
+    ) -> bool:
         entry = self._held(entry_id, owner)
         return entry is not None and self._finish(
-            entry, available_at=available_at, last_status=status, last_error=error[:500])
+            entry, available_at=available_at, last_status=status, last_error=error[:500]
+        )
 
-    async def failed(self, entry_id: int, owner: str, now: datetime, status: int,
-                     error: str) -> bool:
+    async def failed(
+        self, entry_id: int, owner: str, now: datetime, status: int, error: str
+    ) -> bool:
         entry = self._held(entry_id, owner)
         return entry is not None and self._finish(
-            entry, status=OutboxStatus.FAILED, last_status=status, last_error=error[:500],
-            finished_at=now)
+            entry,
+            status=OutboxStatus.FAILED,
+            last_status=status,
+            last_error=error[:500],
+            finished_at=now,
+        )
 
-    async def find(self, *, status: OutboxStatus | None = None,
-                   key_prefix: str | None = None, limit: int | None = None
-                   ) -> list[OutboxEntry]:
-        found = [replace(e, attachments=()) for e in sorted(self._rows.values(),
-                                                            key=lambda e: e.id)
-                 if (status is None or e.status is status)
-                 and (not key_prefix or e.key.startswith(key_prefix))]
+    async def find(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        key_prefix: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxEntry]:
+        found = [
+            replace(e, attachments=())
+            for e in sorted(self._rows.values(), key=lambda e: e.id)
+            if (status is None or e.status is status)
+            and (not key_prefix or e.key.startswith(key_prefix))
+        ]
         return found[:limit] if limit is not None else found
 
     async def counts(self) -> dict[str, int]:
@@ -142,8 +190,7 @@ class InMemoryOutboxRepository:
         for entry in self._rows.values():
             if entry.status is PENDING:
                 lease = self._lease(entry.key)
-                times.append(max(entry.available_at, lease[1]) if lease else
-                             entry.available_at)
+                times.append(max(entry.available_at, lease[1]) if lease else entry.available_at)
         return min(times) if times else None
 
 
@@ -167,11 +214,15 @@ class InMemoryMeetingRepository:
     async def save(self, meeting: PepMeeting, expected_version: int) -> None:
         stored = self._state.meetings.get(meeting.pep_id)
         if stored is None or stored.version != expected_version:
-            raise StaleVersion(f"meeting {meeting.pep_id} is no longer at version "
-                               f"{expected_version}")
+            raise StaleVersion(
+                f"meeting {meeting.pep_id} is no longer at version {expected_version}"
+            )
         meeting.version = expected_version + 1
         self._journal.set(self._state.meetings, meeting.pep_id, copy.deepcopy(meeting))
 
     async def find(self, term_id: str) -> list[PepMeeting]:
-        return [copy.deepcopy(m) for _, m in sorted(self._state.meetings.items())
-                if m.term_id == term_id]
+        return [
+            copy.deepcopy(m)
+            for _, m in sorted(self._state.meetings.items())
+            if m.term_id == term_id
+        ]

@@ -45,9 +45,22 @@ from tests.unit.qa_card_fixtures import LEAD, QA, SCHOOL, qa_round, record, requ
 from tests.unit.test_cards_fixtures import LEADS, SERVICE, make_child, make_pep
 
 # what a person might type, one trick a line (as a child's voice could be pasted)
-TRICKS = ("[link](http://evil.example)", "**x**", "# h", "- item", "1. x",
-          "![img](http://evil.example/i.png)", "<b>", "_x_", "`code`",
-          "<http://evil.example/auto>", "~~gone~~", "> quoted", "&amp;", "a\\b")
+TRICKS = (
+    "[link](http://evil.example)",
+    "**x**",
+    "# h",
+    "- item",
+    "1. x",
+    "![img](http://evil.example/i.png)",
+    "<b>",
+    "_x_",
+    "`code`",
+    "<http://evil.example/auto>",
+    "~~gone~~",
+    "> quoted",
+    "&amp;",
+    "a\\b",
+)
 VOICE = "\n".join(TRICKS)
 INLINE = "**Ada** [link](http://evil.example) _x_"
 NAME = "[Ada](http://evil.example)"
@@ -57,8 +70,7 @@ def hostile_child() -> Child:
     return replace(make_child(), first_name=NAME, last_name="**Okafor**")
 
 
-def hostile_view(section: str = "voice", *,
-                 status: PepStatus = PepStatus.IN_MEETING) -> PepView:
+def hostile_view(section: str = "voice", *, status: PepStatus = PepStatus.IN_MEETING) -> PepView:
     """A PEP whose every text field holds every trick (one-line fields: INLINE)."""
     child = hostile_child()
     pep = make_pep(child, section=section, status=status)
@@ -88,14 +100,16 @@ def walkthrough_cards() -> list[tuple[str, dict[str, Any]]]:
     out = []
     for spec in SECTIONS:
         view = hostile_view(spec.key)
-        out += [(f"lead {spec.key}", walkthrough_card(view, lead=True, lead_user_ids=LEADS,
-                                                      notice=f"Added {INLINE}.")),
-                (f"viewer {spec.key}", walkthrough_card(view, lead=False,
-                                                        lead_user_ids=LEADS)),
-                (f"editor {spec.key}", section_edit_card(view, spec.key)),
-                (f"read only {spec.key}", section_edit_card(view, spec.key,
-                                                            read_only=True)),
-                (f"in full {spec.key}", full_text_card(view, spec.key, personal=True))]
+        out += [
+            (
+                f"lead {spec.key}",
+                walkthrough_card(view, lead=True, lead_user_ids=LEADS, notice=f"Added {INLINE}."),
+            ),
+            (f"viewer {spec.key}", walkthrough_card(view, lead=False, lead_user_ids=LEADS)),
+            (f"editor {spec.key}", section_edit_card(view, spec.key)),
+            (f"read only {spec.key}", section_edit_card(view, spec.key, read_only=True)),
+            (f"in full {spec.key}", full_text_card(view, spec.key, personal=True)),
+        ]
     return out
 
 
@@ -104,40 +118,61 @@ def list_cards() -> list[tuple[str, dict[str, Any]]]:
     errors = [FieldError("voice", "views", f"'{INLINE}' is not allowed")]
     return [
         ("my peps", my_peps_card([view, hostile_view("send")], "Autumn term 2026")),
-        ("readiness", readiness_card(SERVICE.view(replace(view.pep, sections={}),
-                                                  view.child))),
-        ("upload", form_import_card(ImportOutcome(
-            view.pep, view.child, SERVICE.calendar.get(view.pep.term_id),
-            SERVICE.calendar.get(view.pep.term_id), saved=["voice"], problems=errors,
-            conflicts=[Conflict("voice", {"views": VOICE}, {"views": f"{INLINE} {VOICE}"},
-                                None, INLINE)]), f"{INLINE}.docx")),
-        ("finished", finished_card(hostile_view(status=PepStatus.AWAITING_RETURN),
-                                   "pep.docx")),
+        ("readiness", readiness_card(SERVICE.view(replace(view.pep, sections={}), view.child))),
+        (
+            "upload",
+            form_import_card(
+                ImportOutcome(
+                    view.pep,
+                    view.child,
+                    SERVICE.calendar.get(view.pep.term_id),
+                    SERVICE.calendar.get(view.pep.term_id),
+                    saved=["voice"],
+                    problems=errors,
+                    conflicts=[
+                        Conflict(
+                            "voice", {"views": VOICE}, {"views": f"{INLINE} {VOICE}"}, None, INLINE
+                        )
+                    ],
+                ),
+                f"{INLINE}.docx",
+            ),
+        ),
+        ("finished", finished_card(hostile_view(status=PepStatus.AWAITING_RETURN), "pep.docx")),
         ("next date", next_date_request_card(hostile_view("next_pep"))),
         ("message", message_card(f"Added {INLINE}", VOICE)),
         ("help", help_card([("open <LCS id>", f"Open {INLINE}")])),
         ("shared", walkthrough_shared_card(view, LEADS)),
-        ("scheduled", meeting_scheduled_card(
-            child_id=view.child.lcs_id, initials=view.child.initials, school=INLINE,
-            starts_at=datetime(2026, 11, 20, 10, tzinfo=UTC), minutes=60,
-            attendees=[INLINE, NAME], join_url="", sent=True)),
+        (
+            "scheduled",
+            meeting_scheduled_card(
+                child_id=view.child.lcs_id,
+                initials=view.child.initials,
+                school=INLINE,
+                starts_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
+                minutes=60,
+                attendees=[INLINE, NAME],
+                join_url="",
+                sent=True,
+            ),
+        ),
     ]
 
 
 def qa_and_pp_cards() -> list[tuple[str, dict[str, Any]]]:
     view = hostile_view(status=PepStatus.IN_QA)
-    pre = QA.pre_assessment(replace(view.pep, meeting_held_on=datetime(2026, 10, 1).date()),
-                            view.child, SCHOOL)
+    pre = QA.pre_assessment(
+        replace(view.pep, meeting_held_on=datetime(2026, 10, 1).date()), view.child, SCHOOL
+    )
     review_ = QaReview(pre, ())
     returned = replace(qa_round(), feedback=VOICE, override_reason=INLINE)
     rv = request_view()
     request = replace(rv.request, purpose=VOICE, impact=VOICE, school_name=INLINE)
-    rv = replace(rv, stored=replace(rv.stored, request=request), child=view.child,
-                 target=VOICE)
-    decided = replace(record(DecisionKind.DECLINE, 0, VOICE), school_name=INLINE,
-                      decided_by=INLINE)
-    outcome = PpOutcome(replace(rv, stored=replace(rv.stored, decision=decided)), decided,
-                        None, (LEAD,))
+    rv = replace(rv, stored=replace(rv.stored, request=request), child=view.child, target=VOICE)
+    decided = replace(record(DecisionKind.DECLINE, 0, VOICE), school_name=INLINE, decided_by=INLINE)
+    outcome = PpOutcome(
+        replace(rv, stored=replace(rv.stored, decision=decided)), decided, None, (LEAD,)
+    )
     return [
         ("qa", qa_card(review_, typed={"qa.feedback": VOICE})),
         ("qa decided", qa_decided_card(review_, returned, [INLINE])),

@@ -57,16 +57,17 @@ STRANGER = person("someone@elsewhere.example", "Someone Else")
 
 ASSIGNMENTS: dict[Person, tuple[Assignment, ...]] = {
     DT: (Assignment(DT.id, Role.DESIGNATED_TEACHER, school_urn=SCHOOL.urn),),
-    OTHER_DT: (Assignment(OTHER_DT.id, Role.DESIGNATED_TEACHER,
-                          school_urn=OTHER_SCHOOL.urn),),
+    OTHER_DT: (Assignment(OTHER_DT.id, Role.DESIGNATED_TEACHER, school_urn=OTHER_SCHOOL.urn),),
     SW: (Assignment(SW.id, Role.SOCIAL_WORKER, child_id="LCS100001"),),
     COORDINATOR: (Assignment(COORDINATOR.id, Role.PEP_COORDINATOR, school_urn=SCHOOL.urn),),
-    OTHER_COORDINATOR: (Assignment(OTHER_COORDINATOR.id, Role.PEP_COORDINATOR,
-                                   school_urn=OTHER_SCHOOL.urn),),
+    OTHER_COORDINATOR: (
+        Assignment(OTHER_COORDINATOR.id, Role.PEP_COORDINATOR, school_urn=OTHER_SCHOOL.urn),
+    ),
     AUTHORITY_COORDINATOR: (Assignment(AUTHORITY_COORDINATOR.id, Role.PEP_COORDINATOR),),
     ADVISOR: (Assignment(ADVISOR.id, Role.EDUCATION_ADVISOR, school_urn=SCHOOL.urn),),
-    OTHER_ADVISOR: (Assignment(OTHER_ADVISOR.id, Role.EDUCATION_ADVISOR,
-                               school_urn=OTHER_SCHOOL.urn),),
+    OTHER_ADVISOR: (
+        Assignment(OTHER_ADVISOR.id, Role.EDUCATION_ADVISOR, school_urn=OTHER_SCHOOL.urn),
+    ),
     VSH: (Assignment(VSH.id, Role.VIRTUAL_SCHOOL_HEAD),),
     VSO: (Assignment(VSO.id, Role.VIRTUAL_SCHOOL_OFFICER),),
     STRANGER: (),
@@ -78,10 +79,11 @@ def actor(p: Person) -> Actor:
 
 
 def children() -> list[Child]:
-    return [make_child("LCS100001", 7, SCHOOL.urn),
-            make_child("LCS100002", 4, OTHER_SCHOOL.urn, first_name="Theo",
-                       last_name="Marchbank"),
-            make_child("LCS100003", 9, SCHOOL.urn, first_name="Ruby", last_name="Quill")]
+    return [
+        make_child("LCS100001", 7, SCHOOL.urn),
+        make_child("LCS100002", 4, OTHER_SCHOOL.urn, first_name="Theo", last_name="Marchbank"),
+        make_child("LCS100003", 9, SCHOOL.urn, first_name="Ruby", last_name="Quill"),
+    ]
 
 
 @dataclass
@@ -101,17 +103,34 @@ def make_world(rules: PepRules | None = None, *, with_coordinators: bool = True)
     rules = rules or PepRules()
     calendar = default_calendar()
     clock = FixedClock(today=TODAY)
-    staff = {p: a for p, a in ASSIGNMENTS.items()
-             if with_coordinators or p not in (COORDINATOR, OTHER_COORDINATOR)}
+    staff = {
+        p: a
+        for p, a in ASSIGNMENTS.items()
+        if with_coordinators or p not in (COORDINATOR, OTHER_COORDINATOR)
+    }
     factory = InMemoryUnitOfWorkFactory().seed(
-        schools=[SCHOOL, OTHER_SCHOOL], children=children(), people=list(ASSIGNMENTS),
-        assignments=[a for held in staff.values() for a in held])
-    return World(factory, calendar, rules, clock, PepService(factory, calendar, rules, clock),
-                 QaService(factory, calendar, rules, clock),
-                 PupilPremiumService(factory, calendar, rules, clock,
-                                     document=render_payment_schedule,
-                                     authority_name="Northvale County Council"),
-                 OverviewService(factory, calendar, rules, clock))
+        schools=[SCHOOL, OTHER_SCHOOL],
+        children=children(),
+        people=list(ASSIGNMENTS),
+        assignments=[a for held in staff.values() for a in held],
+    )
+    return World(
+        factory,
+        calendar,
+        rules,
+        clock,
+        PepService(factory, calendar, rules, clock),
+        QaService(factory, calendar, rules, clock),
+        PupilPremiumService(
+            factory,
+            calendar,
+            rules,
+            clock,
+            document=render_payment_schedule,
+            authority_name="Northvale County Council",
+        ),
+        OverviewService(factory, calendar, rules, clock),
+    )
 
 
 def lead_for(child_id: str) -> Actor:
@@ -124,8 +143,7 @@ class HasPeps(Protocol):
     peps: PepService
 
 
-async def fill(world: HasPeps, pep_id: str, who: Actor,
-               raw: dict[str, dict[str, Any]]) -> None:
+async def fill(world: HasPeps, pep_id: str, who: Actor, raw: dict[str, dict[str, Any]]) -> None:
     """Save each section at the PEP's current version, as a fresh card would."""
     for key, values in raw.items():
         version = (await world.peps.get(pep_id, who)).pep.version
@@ -133,8 +151,9 @@ async def fill(world: HasPeps, pep_id: str, who: Actor,
         assert outcome.saved, outcome.errors
 
 
-async def met_pep(world: HasPeps, child_id: str = "LCS100001",
-                  changes: dict[str, dict[str, Any]] | None = None) -> str:
+async def met_pep(
+    world: HasPeps, child_id: str = "LCS100001", changes: dict[str, dict[str, Any]] | None = None
+) -> str:
     """A complete PEP whose meeting was held today (awaiting return)."""
     who = lead_for(child_id)
     pep = await world.peps.open_pep(child_id, TERM)
@@ -157,8 +176,9 @@ def mark_returned(world: World, pep_id: str, who: Actor | None = None) -> None:
     world.factory.state.peps[pep_id] = pep
 
 
-async def returned_pep(world: World, child_id: str = "LCS100001",
-                       changes: dict[str, dict[str, Any]] | None = None) -> str:
+async def returned_pep(
+    world: World, child_id: str = "LCS100001", changes: dict[str, dict[str, Any]] | None = None
+) -> str:
     pep_id = await met_pep(world, child_id, changes)
     mark_returned(world, pep_id)
     return pep_id

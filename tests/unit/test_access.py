@@ -12,21 +12,20 @@ C = Capability
 ALL = frozenset(Capability)
 
 
-def test_a_social_worker_sees_their_caseload_only(sw: Actor, child: Child,
-                                                  other_school_child: Child,
-                                                  other_caseload_child: Child) -> None:
+def test_a_social_worker_sees_their_caseload_only(
+    sw: Actor, child: Child, other_school_child: Child, other_caseload_child: Child
+) -> None:
     assert sw.can(C.VIEW, child) and sw.can(C.VIEW, other_school_child)
     assert sw.capabilities(other_caseload_child) == frozenset()
 
 
 def test_a_social_worker_edits_leads_and_schedules(sw: Actor, child: Child) -> None:
-    assert sw.capabilities(child) == {C.VIEW, C.VIEW_MEETING, C.EDIT, C.LEAD_MEETING,
-                                      C.SCHEDULE}
+    assert sw.capabilities(child) == {C.VIEW, C.VIEW_MEETING, C.EDIT, C.LEAD_MEETING, C.SCHEDULE}
 
 
 def test_a_designated_teacher_sees_their_schools_children_only(
-        dt: Actor, other_dt: Actor, child: Child, other_caseload_child: Child,
-        other_school_child: Child) -> None:
+    dt: Actor, other_dt: Actor, child: Child, other_caseload_child: Child, other_school_child: Child
+) -> None:
     assert dt.capabilities(child) == {C.VIEW, C.VIEW_MEETING, C.EDIT, C.LEAD_MEETING}
     assert dt.can(C.EDIT, other_caseload_child)
     assert dt.capabilities(other_school_child) == frozenset()
@@ -34,8 +33,9 @@ def test_a_designated_teacher_sees_their_schools_children_only(
     assert other_dt.can(C.EDIT, other_school_child)
 
 
-def test_virtual_school_staff_see_every_child_but_do_not_edit(vso: Actor,
-                                                              children: list[Child]) -> None:
+def test_virtual_school_staff_see_every_child_but_do_not_edit(
+    vso: Actor, children: list[Child]
+) -> None:
     for c in children:
         assert vso.capabilities(c) == {C.VIEW, C.VIEW_MEETING, C.OVERVIEW}
     assert vso.has_overview()
@@ -43,8 +43,12 @@ def test_virtual_school_staff_see_every_child_but_do_not_edit(vso: Actor,
 
 @pytest.mark.parametrize("who", ["carer", "child_actor"])
 def test_carer_and_child_only_see_the_meeting_of_their_own_child(
-        request: pytest.FixtureRequest, who: str, child: Child,
-        other_caseload_child: Child, other_school_child: Child) -> None:
+    request: pytest.FixtureRequest,
+    who: str,
+    child: Child,
+    other_caseload_child: Child,
+    other_school_child: Child,
+) -> None:
     actor: Actor = request.getfixturevalue(who)
     assert actor.capabilities(child) == {C.VIEW_MEETING}
     assert not actor.can(C.VIEW, child)
@@ -76,8 +80,13 @@ def test_an_authority_wide_assignment_counts_only_for_authority_roles(child: Chi
 
 def test_assignments_add_up(child: Child, other_school_child: Child) -> None:
     person = Person("both@northvale.example", "Both")
-    actor = Actor(person, (Assignment(person.id, Role.BUSINESS_SUPPORT),
-                           Assignment(person.id, Role.SOCIAL_WORKER, child_id=child.lcs_id)))
+    actor = Actor(
+        person,
+        (
+            Assignment(person.id, Role.BUSINESS_SUPPORT),
+            Assignment(person.id, Role.SOCIAL_WORKER, child_id=child.lcs_id),
+        ),
+    )
     assert C.SEND_PACKS in actor.capabilities(other_school_child)
     assert actor.capabilities(child) >= {C.SEND_PACKS, C.EDIT}
     assert actor.roles_for(child) == {Role.BUSINESS_SUPPORT, Role.SOCIAL_WORKER}
@@ -85,14 +94,25 @@ def test_assignments_add_up(child: Child, other_school_child: Child) -> None:
 
 
 def test_visible_lists_only_the_children_an_actor_may_see(
-        sw: Actor, dt: Actor, vso: Actor, carer: Actor, stranger: Actor,
-        children: list[Child]) -> None:
-    ids = {name: [c.lcs_id for c in actor.visible(children)]
-           for name, actor in [("sw", sw), ("dt", dt), ("vso", vso), ("carer", carer),
-                               ("stranger", stranger)]}
-    assert ids == {"sw": ["LCS100001", "LCS100002"], "dt": ["LCS100001", "LCS100003"],
-                   "vso": ["LCS100001", "LCS100002", "LCS100003"], "carer": [],
-                   "stranger": []}
+    sw: Actor, dt: Actor, vso: Actor, carer: Actor, stranger: Actor, children: list[Child]
+) -> None:
+    ids = {
+        name: [c.lcs_id for c in actor.visible(children)]
+        for name, actor in [
+            ("sw", sw),
+            ("dt", dt),
+            ("vso", vso),
+            ("carer", carer),
+            ("stranger", stranger),
+        ]
+    }
+    assert ids == {
+        "sw": ["LCS100001", "LCS100002"],
+        "dt": ["LCS100001", "LCS100003"],
+        "vso": ["LCS100001", "LCS100002", "LCS100003"],
+        "carer": [],
+        "stranger": [],
+    }
     assert [c.lcs_id for c in carer.visible(children, C.VIEW_MEETING)] == ["LCS100001"]
 
 

@@ -30,18 +30,47 @@ def _shown(error: BadRequest) -> str:
 
 # ---- numbers -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,number", [("0", 0), ("7", 7), ("000000123", 123),
-                                          ("999999999", 999_999_999), (12, 12), (0, 0)])
+
+@pytest.mark.parametrize(
+    "value,number",
+    [("0", 0), ("7", 7), ("000000123", 123), ("999999999", 999_999_999), (12, 12), (0, 0)],
+)
 def test_whole_numbers_a_card_carries_are_read(value: Any, number: int) -> None:
     assert whole_number(value, "version") == number
 
 
-@pytest.mark.parametrize("value", [
-    "²", "١٢", "৩", "１２",                 # digits to str.isdigit(), not to a card
-    "1" * 10, "1" * 5000, 10 ** 9, 10 ** 18,  # longer than any version or page
-    "-1", "+1", " 1", "1 ", "1\n", "1.0", "1e3", "0x10", "", "one",
-    -1, 1.0, 2.5, float("nan"), True, False, None, [], {},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "²",
+        "١٢",
+        "৩",
+        "１２",  # digits to str.isdigit(), not to a card
+        "1" * 10,
+        "1" * 5000,
+        10**9,
+        10**18,  # longer than any version or page
+        "-1",
+        "+1",
+        " 1",
+        "1 ",
+        "1\n",
+        "1.0",
+        "1e3",
+        "0x10",
+        "",
+        "one",
+        -1,
+        1.0,
+        2.5,
+        float("nan"),
+        True,
+        False,
+        None,
+        [],
+        {},
+    ],
+)
 def test_anything_else_is_refused_naming_what(value: Any) -> None:
     with pytest.raises(BadRequest) as refused:
         whole_number(value, "page number")
@@ -63,11 +92,11 @@ def test_a_missing_version_is_refused_and_a_missing_page_is_the_first() -> None:
 
 # ---- half an emoji ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key", ["pep_id", "qa.feedback", "nav.section", "section"])
 def test_a_half_emoji_outside_a_section_field_is_refused_by_name(key: str) -> None:
     with pytest.raises(BadRequest) as refused:
-        parse_action(_action({"pep_id": "LCS100001-2026-autumn",
-                              key: f"Well done {HALF_EMOJI}"}))
+        parse_action(_action({"pep_id": "LCS100001-2026-autumn", key: f"Well done {HALF_EMOJI}"}))
     message = _shown(refused.value)
     assert repr(key) in message and "broken character" in message
 
@@ -90,9 +119,12 @@ def test_a_half_emoji_in_a_field_name_is_refused_without_repeating_it() -> None:
 def test_section_fields_are_left_to_the_model_as_sent() -> None:
     """The model refuses a broken character with a message on the field itself
     (pep_model/sections.py); here it passes through untouched."""
-    data = {"pep_id": "LCS100001-2026-autumn", "version": "3",
-            "f.views": f"I like the sand pit {HALF_EMOJI}",
-            f"r.targets.1.owner{HALF_EMOJI}": HALF_EMOJI}
+    data = {
+        "pep_id": "LCS100001-2026-autumn",
+        "version": "3",
+        "f.views": f"I like the sand pit {HALF_EMOJI}",
+        f"r.targets.1.owner{HALF_EMOJI}": HALF_EMOJI,
+    }
     verb, parsed = parse_action(_action(data))
     assert verb == "pep.section.save" and parsed == data
 

@@ -31,7 +31,7 @@ from tests.unit.test_cards_fixtures import LEADS, SERVICE, actions, make_child, 
 
 # what fills every text field: emoji (4 bytes each in UTF-16), and characters that are
 # escaped for Markdown and again for JSON (a backslash becomes 4 characters)
-PATTERNS = {"emoji": "😀🧒🏽", "escaped": "\\*\"<_ "}
+PATTERNS = {"emoji": "😀🧒🏽", "escaped": '\\*"<_ '}
 
 
 def longest(f: FieldSpec, pattern: str) -> Any:
@@ -45,19 +45,21 @@ def longest(f: FieldSpec, pattern: str) -> Any:
         return f.choices[-1][0]
     if f.kind is FieldKind.FLAG:
         return True
-    return (pattern * f.max_length)[:f.max_length]
+    return (pattern * f.max_length)[: f.max_length]
 
 
 def at_limits(spec: SectionSpec, pattern: str) -> dict[str, Any]:
     content: dict[str, Any] = {f.name: longest(f, pattern) for f in spec.fields}
     if spec.is_table:
-        content["rows"] = [{f.name: longest(f, pattern) for f in spec.row_fields}
-                           for _ in range(spec.max_rows)]
+        content["rows"] = [
+            {f.name: longest(f, pattern) for f in spec.row_fields} for _ in range(spec.max_rows)
+        ]
     return content
 
 
-def full_pep(section: str, pattern: str, *, status: PepStatus = PepStatus.IN_MEETING,
-             name: str = "") -> PepView:
+def full_pep(
+    section: str, pattern: str, *, status: PepStatus = PepStatus.IN_MEETING, name: str = ""
+) -> PepView:
     """Every section of the PEP at its limits, `section` on screen."""
     child = make_child()
     if name:
@@ -70,11 +72,19 @@ def full_pep(section: str, pattern: str, *, status: PepStatus = PepStatus.IN_MEE
 
 def typed_over(spec: SectionSpec) -> dict[str, Any]:
     """Card data with different text in every box: the saved versions show too."""
-    typed: dict[str, Any] = {f"f.{f.name}": "😀" * f.max_length for f in spec.fields
-                             if f.kind in (FieldKind.TEXT, FieldKind.LONG_TEXT)}
+    typed: dict[str, Any] = {
+        f"f.{f.name}": "😀" * f.max_length
+        for f in spec.fields
+        if f.kind in (FieldKind.TEXT, FieldKind.LONG_TEXT)
+    }
     for i in range(spec.max_rows):
-        typed.update({f"r.{i}.{f.name}": "😀" * f.max_length for f in spec.row_fields
-                      if f.kind in (FieldKind.TEXT, FieldKind.LONG_TEXT)})
+        typed.update(
+            {
+                f"r.{i}.{f.name}": "😀" * f.max_length
+                for f in spec.row_fields
+                if f.kind in (FieldKind.TEXT, FieldKind.LONG_TEXT)
+            }
+        )
     return typed
 
 
@@ -94,16 +104,29 @@ CASES = [(spec.key, pattern) for spec in SECTIONS for pattern in PATTERNS]
 def test_every_walkthrough_and_editor_card_fits(key: str, pattern: str) -> None:
     spec = next(s for s in SECTIONS if s.key == key)
     view = full_pep(key, PATTERNS[pattern])
-    errors = [FieldError(key, f.name, "😀" * 200) for f in spec.fields] + \
-        [FieldError(key, f.name, "😀" * 200, i) for i in range(spec.max_rows)
-         for f in spec.row_fields]
+    errors = [FieldError(key, f.name, "😀" * 200) for f in spec.fields] + [
+        FieldError(key, f.name, "😀" * 200, i)
+        for i in range(spec.max_rows)
+        for f in spec.row_fields
+    ]
     cards = [  # (card, schema-checked: the emoji PEP's cards of each kind)
         (walkthrough_card(view, lead=True, lead_user_ids=LEADS), pattern == "emoji"),
-        (walkthrough_card(view, lead=True, lead_user_ids=LEADS, typed=typed_over(spec),
-                          errors=errors, notice="Someone else changed this section",
-                          finish_problems=errors[:5]), pattern == "emoji"),
-        (walkthrough_card(view, lead=False, lead_user_ids=[f"29:{i}" for i in range(60)]),
-         pattern == "emoji"),
+        (
+            walkthrough_card(
+                view,
+                lead=True,
+                lead_user_ids=LEADS,
+                typed=typed_over(spec),
+                errors=errors,
+                notice="Someone else changed this section",
+                finish_problems=errors[:5],
+            ),
+            pattern == "emoji",
+        ),
+        (
+            walkthrough_card(view, lead=False, lead_user_ids=[f"29:{i}" for i in range(60)]),
+            pattern == "emoji",
+        ),
         (section_edit_card(view, key), False),
         (section_edit_card(view, key, typed=typed_over(spec), errors=errors), False),
         (section_edit_card(view, key, read_only=True), pattern == "emoji"),
@@ -126,6 +149,7 @@ def shown(card: dict[str, Any]) -> str:
         elif isinstance(node, list):
             for v in node:
                 walk(v)
+
     walk(card)
     return "".join(texts)
 
@@ -133,8 +157,13 @@ def shown(card: dict[str, Any]) -> str:
 def answer(part: dict[str, Any]) -> str:
     """The words of the answer(s) on a "Show all" card: no title, heading, part line or
     labels (bold)."""
-    blocks = [b for b in part["body"][2:] if b.get("type") == "TextBlock"
-              and b.get("weight") != "bolder" and not b["text"].startswith("Part ")]
+    blocks = [
+        b
+        for b in part["body"][2:]
+        if b.get("type") == "TextBlock"
+        and b.get("weight") != "bolder"
+        and not b["text"].startswith("Part ")
+    ]
     return "".join(shown(b) for b in blocks)
 
 
@@ -168,13 +197,13 @@ def test_show_all_shows_each_answer_in_full_in_cards_that_fit(key: str, pattern:
         if "field" in data:
             f = spec.field(data["field"])
             source = content["rows"][data["row"]] if "row" in data else content
-            assert display_value(f, source[f.name]).replace(" ", "") in \
-                words.replace(" ", "")
+            assert display_value(f, source[f.name]).replace(" ", "") in words.replace(" ", "")
     if not buttons:  # nothing shortened: the viewer shows every answer itself
         for f in spec.fields:
             if f.kind is FieldKind.LONG_TEXT:
-                assert str(view.pep.section(key)[f.name]).replace(" ", "") in \
-                    shown(viewer).replace(" ", "")
+                assert str(view.pep.section(key)[f.name]).replace(" ", "") in shown(viewer).replace(
+                    " ", ""
+                )
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -190,8 +219,10 @@ def test_the_whole_section_in_full_fits_part_by_part(pattern: str) -> None:
 
 def test_too_long_to_edit_is_read_only_and_fits() -> None:
     view = full_pep("targets", PATTERNS["emoji"])
-    for card in (walkthrough_card(view, lead=True, lead_user_ids=LEADS),
-                 section_edit_card(view, "targets")):
+    for card in (
+        walkthrough_card(view, lead=True, lead_user_ids=LEADS),
+        section_edit_card(view, "targets"),
+    ):
         assert_fits(card)
         assert "too long to edit in a Teams card" in shown(card)
         verbs = {a["verb"] for a in actions(card)}
@@ -214,8 +245,9 @@ def test_the_other_cards_fit(pattern: str) -> None:
         my_peps_card(caseload, "Autumn term 2026", page=4),
         walkthrough_shared_card(finished, [f"29:{i}" for i in range(60)]),
         finished_card(finished, "pep.docx"),
-        next_date_request_card(finished, typed={"f.reason": "😀" * 1000, "f.date": "x"},
-                               errors=empty.problems[:20]),
+        next_date_request_card(
+            finished, typed={"f.reason": "😀" * 1000, "f.date": "x"}, errors=empty.problems[:20]
+        ),
     ]
     assert len(empty.problems) > 10 and empty.transition_reasons
     for card in cards:

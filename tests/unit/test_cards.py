@@ -32,9 +32,18 @@ from tests.unit.test_cards_fixtures import (
     walk,
 )
 
-VERBS = {"pep.section.save", "pep.nav", "pep.finish", "pep.attendee.add",
-         "pep.walkthrough.refresh", "pep.open", "pep.section.open", "pep.start",
-         "pep.readiness", "pep.list"}
+VERBS = {
+    "pep.section.save",
+    "pep.nav",
+    "pep.finish",
+    "pep.attendee.add",
+    "pep.walkthrough.refresh",
+    "pep.open",
+    "pep.section.open",
+    "pep.start",
+    "pep.readiness",
+    "pep.list",
+}
 
 
 def texts(card: dict[str, Any]) -> str:
@@ -44,8 +53,9 @@ def texts(card: dict[str, Any]) -> str:
 
 def lead_card(key: str, **kwargs: Any) -> dict[str, Any]:
     full = kwargs.pop("full", True)
-    return walkthrough_card(make_view(full=full, section=key), lead=True, lead_user_ids=LEADS,
-                            **kwargs)
+    return walkthrough_card(
+        make_view(full=full, section=key), lead=True, lead_user_ids=LEADS, **kwargs
+    )
 
 
 def assert_ok(card: dict[str, Any]) -> None:
@@ -75,6 +85,7 @@ def typed_changes(card: dict[str, Any]) -> dict[str, Any]:
 
 # ---- every section, every variant -------------------------------------------------
 
+
 @pytest.mark.parametrize("full", [True, False], ids=["full", "empty"])
 @pytest.mark.parametrize("key", SECTION_KEYS)
 def test_every_variant_is_valid_and_small(key: str, full: bool) -> None:
@@ -84,8 +95,15 @@ def test_every_variant_is_valid_and_small(key: str, full: bool) -> None:
     variants = [
         walkthrough_card(view, lead=False, lead_user_ids=LEADS),
         walkthrough_card(view, lead=True, lead_user_ids=LEADS),
-        walkthrough_card(view, lead=True, lead_user_ids=LEADS, errors=errors, typed=typed,
-                         notice="Saved", finish_problems=errors),
+        walkthrough_card(
+            view,
+            lead=True,
+            lead_user_ids=LEADS,
+            errors=errors,
+            typed=typed,
+            notice="Saved",
+            finish_problems=errors,
+        ),
         section_edit_card(view, key),
         section_edit_card(view, key, errors=errors, typed=typed, notice="Saved"),
     ]
@@ -106,8 +124,11 @@ def test_viewer_is_read_only_and_refreshes_for_the_leads(key: str) -> None:
     assert not any(str(n.get("type", "")).startswith("Input.") for n in walk(card))
     assert card["refresh"]["userIds"] == many[:60]
     action = card["refresh"]["action"]
-    assert action == {"type": "Action.Execute", "verb": "pep.walkthrough.refresh",
-                      "data": {"pep_id": view.pep.id, "version": view.pep.version}}
+    assert action == {
+        "type": "Action.Execute",
+        "verb": "pep.walkthrough.refresh",
+        "data": {"pep_id": view.pep.id, "version": view.pep.version},
+    }
     assert section_spec(key).title in texts(card)
 
 
@@ -131,12 +152,15 @@ def test_viewer_shows_a_table_section_as_a_table() -> None:
 
 # ---- the lead's editable view ------------------------------------------------------
 
+
 @pytest.mark.parametrize("key", SECTION_KEYS)
 def test_typed_values_are_kept_in_the_inputs(key: str) -> None:
     changes = typed_changes(lead_card(key))
     data = {"pep_id": "x", "version": 1, "section": key, **changes}
-    for card in (lead_card(key, typed=data),
-                 section_edit_card(make_view(section=key), key, typed=data)):
+    for card in (
+        lead_card(key, typed=data),
+        section_edit_card(make_view(section=key), key, typed=data),
+    ):
         shown = inputs(card)
         for input_id, value in changes.items():
             assert shown[input_id].get("value") == value, input_id
@@ -145,8 +169,10 @@ def test_typed_values_are_kept_in_the_inputs(key: str) -> None:
 @pytest.mark.parametrize("key", SECTION_KEYS)
 def test_each_error_is_shown_with_its_message(key: str) -> None:
     errors = sample_errors(key)
-    for card in (lead_card(key, errors=errors),
-                 section_edit_card(make_view(section=key), key, errors=errors)):
+    for card in (
+        lead_card(key, errors=errors),
+        section_edit_card(make_view(section=key), key, errors=errors),
+    ):
         body = texts(card)
         for e in errors:
             assert body.count(e.message) >= 2 if e.field != "rows" else e.message in body
@@ -154,22 +180,36 @@ def test_each_error_is_shown_with_its_message(key: str) -> None:
 
 
 def test_row_error_is_beside_its_row() -> None:
-    card = lead_card("targets", errors=[FieldError("targets", "due", "the date must be in "
-                                                   "the future", 1)])
-    rows = [n for n in card["body"] if n.get("type") == "Container"
-            and n["items"][0].get("text", "").startswith("Target T")]
+    card = lead_card(
+        "targets", errors=[FieldError("targets", "due", "the date must be in the future", 1)]
+    )
+    rows = [
+        n
+        for n in card["body"]
+        if n.get("type") == "Container" and n["items"][0].get("text", "").startswith("Target T")
+    ]
     assert "the date must be in the future" in texts(rows[1])
     assert "the date must be in the future" not in texts(rows[0])
 
 
 def test_unreadable_typing_is_kept_in_a_text_box() -> None:
-    typed = {"f.possible_sessions": "about 120", "f.attended_sessions": 110,
-             "f.unauthorised_sessions": "", "f.explanation": "ill"}
-    card = lead_card("attendance", typed=typed, errors=[
-        FieldError("attendance", "possible_sessions", "enter a whole number, 0 or more")])
+    typed = {
+        "f.possible_sessions": "about 120",
+        "f.attended_sessions": 110,
+        "f.unauthorised_sessions": "",
+        "f.explanation": "ill",
+    }
+    card = lead_card(
+        "attendance",
+        typed=typed,
+        errors=[FieldError("attendance", "possible_sessions", "enter a whole number, 0 or more")],
+    )
     shown = inputs(card)
-    assert shown["f.possible_sessions"] == {**shown["f.possible_sessions"],
-                                            "type": "Input.Text", "value": "about 120"}
+    assert shown["f.possible_sessions"] == {
+        **shown["f.possible_sessions"],
+        "type": "Input.Text",
+        "value": "about 120",
+    }
     assert shown["f.attended_sessions"]["type"] == "Input.Number"
     assert shown["f.attended_sessions"]["value"] == 110
     bad_date = lead_card("targets", typed={"r.0.due": "31/02/2026", "r.0.ref": "T1"})
@@ -197,11 +237,15 @@ def test_input_kinds_follow_the_sections() -> None:
     shown = inputs(lead_card("send"))
     assert shown["f.status"]["style"] == "compact"
     assert [c["value"] for c in shown["f.status"]["choices"]] == [
-        v for v, _ in section_spec("send").field("status").choices]
+        v for v, _ in section_spec("send").field("status").choices
+    ]
     assert shown["f.needs"]["isMultiline"] is True
     assert shown["f.needs"]["maxLength"] == section_spec("send").field("needs").max_length
-    assert shown["f.ehcp_review_date"] == {**shown["f.ehcp_review_date"],
-                                           "type": "Input.Date", "value": "2027-02-10"}
+    assert shown["f.ehcp_review_date"] == {
+        **shown["f.ehcp_review_date"],
+        "type": "Input.Date",
+        "value": "2027-02-10",
+    }
     assert all("label" in e for e in shown.values())
 
 
@@ -210,7 +254,8 @@ def test_table_sections_show_rows_plus_two_empty_up_to_the_maximum() -> None:
     assert {k.split(".")[1] for k in shown if k.startswith("r.")} == {"0", "1", "2", "3", "4"}
     view = make_view(section="targets")
     view.pep.sections["targets"]["rows"] = [
-        {**full_sections()["targets"]["rows"][0], "ref": f"T{i + 1}"} for i in range(9)]
+        {**full_sections()["targets"]["rows"][0], "ref": f"T{i + 1}"} for i in range(9)
+    ]
     shown = inputs(walkthrough_card(view, lead=True, lead_user_ids=LEADS))
     assert {k.split(".")[1] for k in shown if k.startswith("r.")} == {str(i) for i in range(10)}
 
@@ -233,10 +278,10 @@ def test_navigation_save_and_finish() -> None:
     assert [c["value"] for c in choices["choices"]] == list(SECTION_KEYS)
     assert choices["value"] == "attendance"
     assert find_action(card, "pep.finish")["data"]["pep_id"] == make_view().pep.id
-    first = [a["data"].get("section") for a in actions(lead_card("send"))
-             if a["verb"] == "pep.nav"]
-    last = [a["data"].get("section") for a in actions(lead_card("next_pep"))
-            if a["verb"] == "pep.nav"]
+    first = [a["data"].get("section") for a in actions(lead_card("send")) if a["verb"] == "pep.nav"]
+    last = [
+        a["data"].get("section") for a in actions(lead_card("next_pep")) if a["verb"] == "pep.nav"
+    ]
     assert first == ["voice", None] and last == ["actions", None]
 
 
@@ -265,10 +310,16 @@ def test_section_edit_card_actions() -> None:
     view = make_view(section="send", full=False)
     card = section_edit_card(view, "wellbeing")
     assert find_action(card, "pep.section.save")["data"]["section"] == "wellbeing"
-    moves = {a["title"]: a["data"].get("section") for a in actions(card)
-             if a["verb"] == "pep.section.open"}
-    assert moves == {"◀ Previous": "attainment", "Next section ▶": "previous_targets",
-                     "Go": None}  # Go takes the section from the "Jump to section" choice
+    moves = {
+        a["title"]: a["data"].get("section")
+        for a in actions(card)
+        if a["verb"] == "pep.section.open"
+    }
+    assert moves == {
+        "◀ Previous": "attainment",
+        "Next section ▶": "previous_targets",
+        "Go": None,
+    }  # Go takes the section from the "Jump to section" choice
     assert find_action(card, "pep.list")["data"] == {"page": 1}
     assert view.child.full_name in texts(card)
     assert "Still needed before the meeting" in texts(card)
@@ -281,12 +332,16 @@ def test_section_read_only_card_has_no_inputs_and_no_save() -> None:
     card = section_edit_card(view, "wellbeing", read_only=True)
     verbs = {a["verb"] for a in actions(card)}
     assert "pep.section.save" not in verbs
-    assert not [n for n in walk(card) if str(n.get("type", "")).startswith("Input.")
-                and n.get("id") != "nav.section"]
+    assert not [
+        n
+        for n in walk(card)
+        if str(n.get("type", "")).startswith("Input.") and n.get("id") != "nav.section"
+    ]
     assert "Read only" in texts(card)
 
 
 # ---- round trip: content -> card -> submitted data -> raw -> content -------------
+
 
 @pytest.mark.parametrize("key", SECTION_KEYS)
 def test_round_trip_of_a_full_section(key: str) -> None:
@@ -312,9 +367,16 @@ def test_round_trip_of_an_empty_section(key: str) -> None:
 
 def test_round_trip_of_typed_values() -> None:
     card = lead_card("targets")
-    data = submit(card, "pep.section.save", {"r.2.description": "Swim 25 metres",
-                                             "r.2.owner": "Carer", "r.2.due": "2027-01-20",
-                                             "r.2.measure": "Certificate"})
+    data = submit(
+        card,
+        "pep.section.save",
+        {
+            "r.2.description": "Swim 25 metres",
+            "r.2.owner": "Carer",
+            "r.2.due": "2027-01-20",
+            "r.2.measure": "Certificate",
+        },
+    )
     content, errors = normalise_section("targets", raw_from_card_data("targets", data))
     assert errors == []
     assert [r["ref"] for r in content["rows"]] == ["T1", "T2", None]
@@ -323,30 +385,39 @@ def test_round_trip_of_typed_values() -> None:
 
 # ---- size ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key", ["previous_targets", "targets", "actions", "attendees"])
 def test_sections_at_their_limits_still_fit(key: str) -> None:
     spec = section_spec(key)
     view = make_view(section=key)
 
     def longest(f: Any) -> Any:
-        return {FieldKind.MONEY: 9_999_999, FieldKind.DATE: "2026-12-01",
-                FieldKind.CHOICE: f.choices[-1][0] if f.choices else None,
-                FieldKind.INTEGER: 999_999, FieldKind.FLAG: True}.get(f.kind, "é" * f.max_length)
+        return {
+            FieldKind.MONEY: 9_999_999,
+            FieldKind.DATE: "2026-12-01",
+            FieldKind.CHOICE: f.choices[-1][0] if f.choices else None,
+            FieldKind.INTEGER: 999_999,
+            FieldKind.FLAG: True,
+        }.get(f.kind, "é" * f.max_length)
 
-    view.pep.sections[key] = {"rows": [{f.name: longest(f) for f in spec.row_fields}
-                                       for _ in range(spec.max_rows)]}
+    view.pep.sections[key] = {
+        "rows": [{f.name: longest(f) for f in spec.row_fields} for _ in range(spec.max_rows)]
+    }
     typed = {k: "typed" for k in inputs(lead_card(key))}
     assert_ok(walkthrough_card(view, lead=True, lead_user_ids=LEADS, typed=typed))
-    for card in (walkthrough_card(view, lead=False, lead_user_ids=LEADS),
-                 walkthrough_card(view, lead=True, lead_user_ids=LEADS),
-                 section_edit_card(view, key)):
+    for card in (
+        walkthrough_card(view, lead=False, lead_user_ids=LEADS),
+        walkthrough_card(view, lead=True, lead_user_ids=LEADS),
+        section_edit_card(view, key),
+    ):
         assert card_size(card) < MAX_CARD_BYTES
 
 
 def test_typed_may_be_raw_and_partial() -> None:
     view = make_view(section="attendance")
-    card = walkthrough_card(view, lead=True, lead_user_ids=LEADS,
-                            typed={"explanation": "Typed as raw"})
+    card = walkthrough_card(
+        view, lead=True, lead_user_ids=LEADS, typed={"explanation": "Typed as raw"}
+    )
     shown = inputs(card)
     assert shown["f.explanation"]["value"] == "Typed as raw"
     assert shown["f.possible_sessions"]["value"] == 120  # not typed: as saved

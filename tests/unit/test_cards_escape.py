@@ -97,35 +97,50 @@ def test_the_child_voice_reads_as_typed_in_the_viewer_and_in_full() -> None:
         assert all(trick in read for trick in TRICKS), name
 
 
-@pytest.mark.parametrize(("typed", "markdown"), [
-    ("[link](http://evil.example)", r"\[link\](http://evil.example)"),
-    ("**x**", r"\*\*x\*\*"),
-    ("_x_", r"\_x\_"),
-    ("`code`", r"\`code\`"),
-    ("![img](x.png)", r"!\[img\](x.png)"),
-    ("<b>", r"\<b>"),
-    ("~~gone~~", r"\~\~gone\~\~"),
-    ("&amp;", r"\&amp;"),
-    ("a\\b", r"a\\b"),
-    ("# h", r"\# h"),
-    ("- item", r"\- item"),
-    ("+ item", r"\+ item"),
-    ("> quoted", r"\> quoted"),
-    ("---", r"\---"),
-    ("1. x", r"1\. x"),
-    ("12) x", r"12\) x"),
-    ("one\ntwo\r\n\n  three", "one\n\ntwo\n\nthree"),
-])
+@pytest.mark.parametrize(
+    ("typed", "markdown"),
+    [
+        ("[link](http://evil.example)", r"\[link\](http://evil.example)"),
+        ("**x**", r"\*\*x\*\*"),
+        ("_x_", r"\_x\_"),
+        ("`code`", r"\`code\`"),
+        ("![img](x.png)", r"!\[img\](x.png)"),
+        ("<b>", r"\<b>"),
+        ("~~gone~~", r"\~\~gone\~\~"),
+        ("&amp;", r"\&amp;"),
+        ("a\\b", r"a\\b"),
+        ("# h", r"\# h"),
+        ("- item", r"\- item"),
+        ("+ item", r"\+ item"),
+        ("> quoted", r"\> quoted"),
+        ("---", r"\---"),
+        ("1. x", r"1\. x"),
+        ("12) x", r"12\) x"),
+        ("one\ntwo\r\n\n  three", "one\n\ntwo\n\nthree"),
+    ],
+)
 def test_plain_escapes_what_markdown_would_read(typed: str, markdown: str) -> None:
     assert plain(typed) == markdown
     assert live_markdown(plain(typed)) == []
 
 
-@pytest.mark.parametrize("ordinary", [
-    "Ben O'Neill", "well-being", "1.5 hours a week", "-5 degrees", "#1 at maths",
-    "Tom & Jerry", "a < b", "Year 7 (autumn)", "95.0%", "Section 3 of 14  ▰▰▰▱",
-    "Reads with her; attends parents' evenings.", "😀 happy",
-])
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        "Ben O'Neill",
+        "well-being",
+        "1.5 hours a week",
+        "-5 degrees",
+        "#1 at maths",
+        "Tom & Jerry",
+        "a < b",
+        "Year 7 (autumn)",
+        "95.0%",
+        "Section 3 of 14  ▰▰▰▱",
+        "Reads with her; attends parents' evenings.",
+        "😀 happy",
+    ],
+)
 def test_ordinary_words_are_left_alone(ordinary: str) -> None:
     expected = ordinary.replace("<", "\\<")  # the one escape ordinary words may need
     assert plain(ordinary) == expected
@@ -141,5 +156,6 @@ def test_text_reaches_a_card_only_through_plain() -> None:
             continue
         source = path.read_text("utf-8")
         assert not re.search(r"\bac\.(TextBlock|Fact|TextRun|RichTextBlock)\(", source), path
-        assert len(re.findall(r'"text":', source)) == \
-            len(re.findall(r'"text": plain\(', source)), path
+        assert len(re.findall(r'"text":', source)) == len(re.findall(r'"text": plain\(', source)), (
+            path
+        )

@@ -22,22 +22,36 @@ CAL = default_calendar()
 
 def outcome(child: Child, **kw: object) -> ImportOutcome:
     pep = Pep(child.lcs_id, "2026-autumn", version=4)
-    return ImportOutcome(pep, child, CAL.get("2026-autumn"), CAL.get("2026-autumn"),
-                         **kw)  # type: ignore[arg-type]
+    return ImportOutcome(pep, child, CAL.get("2026-autumn"), CAL.get("2026-autumn"), **kw)  # type: ignore[arg-type]
 
 
 def test_the_reply_names_the_term_and_what_was_kept(child: Child) -> None:
-    card = form_import_card(outcome(
-        child, saved=["carer"], kept_newer=["voice"], meeting_kept=["summary"],
-        conflicts=[Conflict("wellbeing", {"strengths": "Kind to others"},
-                            {"strengths": "Good at maths"},
-                            datetime(2026, 12, 4, 9, tzinfo=UTC), "H. Pemberton")],
-        outside=["attendance"]), "PEP.docx")
+    card = form_import_card(
+        outcome(
+            child,
+            saved=["carer"],
+            kept_newer=["voice"],
+            meeting_kept=["summary"],
+            conflicts=[
+                Conflict(
+                    "wellbeing",
+                    {"strengths": "Kind to others"},
+                    {"strengths": "Good at maths"},
+                    datetime(2026, 12, 4, 9, tzinfo=UTC),
+                    "H. Pemberton",
+                )
+            ],
+            outside=["attendance"],
+        ),
+        "PEP.docx",
+    )
     shown = card_text(card)
     assert "Saved into the Autumn term 2026 PEP (1 section)" in shown
     assert "changed in Teams on 04/12 by H. Pemberton" in shown
-    assert "Kind to others" in shown and "Your form says: Strengths and what is going " \
-        "well: Good at maths" in shown
+    assert (
+        "Kind to others" in shown
+        and "Your form says: Strengths and what is going well: Good at maths" in shown
+    )
     assert "Kept the newer answers typed in Teams" in shown
     assert "Recorded in the meeting" in shown and "Meeting summary" in shown
     assert "Text typed outside the boxes was not read in: Attendance" in shown
@@ -45,9 +59,14 @@ def test_the_reply_names_the_term_and_what_was_kept(child: Child) -> None:
 
 
 def test_clearing_and_another_term_are_questions_with_buttons(child: Child) -> None:
-    clear = form_import_card(outcome(
-        child, clearings=[Clearing("voice", "how_gathered"), Clearing("targets", "due", 1)],
-        clear_versions={"voice": 5, "targets": 3}), "PEP.docx")
+    clear = form_import_card(
+        outcome(
+            child,
+            clearings=[Clearing("voice", "how_gathered"), Clearing("targets", "due", 1)],
+            clear_versions={"voice": 5, "targets": 3},
+        ),
+        "PEP.docx",
+    )
     assert "would clear 2 answers" in card_text(clear)
     [button] = actions(clear, FORM_CLEAR)
     assert button["data"]["clear"] == "voice.how_gathered;targets.due.1"
@@ -61,14 +80,22 @@ def test_clearing_and_another_term_are_questions_with_buttons(child: Child) -> N
 
 def test_a_reply_with_everything_to_say_stays_a_valid_card(child: Child) -> None:
     long = "word " * 2000
-    card = form_import_card(outcome(
-        child, saved=list(SECTION_KEYS[:5]),
-        problems=[FieldError("targets", "due", "enter a real date " + long, i)
-                  for i in range(100)],
-        conflicts=[Conflict(k, {"views": long}, {"views": long + "x"}, None, "")
-                   for k in ("voice", "carer")],
-        clearings=[Clearing("attainment", "subject", i) for i in range(200)],
-        clear_versions={"attainment": 9}), "PEP.docx")
+    card = form_import_card(
+        outcome(
+            child,
+            saved=list(SECTION_KEYS[:5]),
+            problems=[
+                FieldError("targets", "due", "enter a real date " + long, i) for i in range(100)
+            ],
+            conflicts=[
+                Conflict(k, {"views": long}, {"views": long + "x"}, None, "")
+                for k in ("voice", "carer")
+            ],
+            clearings=[Clearing("attainment", "subject", i) for i in range(200)],
+            clear_versions={"attainment": 9},
+        ),
+        "PEP.docx",
+    )
     assert not schema_errors(card) and card_size(card) <= 40 * 1024
 
 

@@ -46,6 +46,7 @@ def caseload(n: int = 60) -> list[Any]:
 
 # ---- my PEPs ------------------------------------------------------------------------
 
+
 def test_my_peps_of_sixty_children_are_paginated_and_small() -> None:
     views = caseload()
     pages = [my_peps_card(views, "Autumn term 2026", page=p) for p in (1, 2, 3, 4)]
@@ -77,8 +78,11 @@ def test_my_peps_entry() -> None:
     first = missing.problems[0]
     assert f"{first.where()}: {first.message}" in body
     assert "Transition PEP: flagged as a transition case" in body
-    assert find_action(card, "pep.open")["data"] == {"pep_id": ready.pep.id, "version": 7,
-                                                     "child_id": ready.child.lcs_id}
+    assert find_action(card, "pep.open")["data"] == {
+        "pep_id": ready.pep.id,
+        "version": 7,
+        "child_id": ready.child.lcs_id,
+    }
     assert "pep.list" not in {a["verb"] for a in actions(card)}
 
 
@@ -91,6 +95,7 @@ def test_my_peps_out_of_range_and_empty() -> None:
 
 
 # ---- choosing a child ---------------------------------------------------------------
+
 
 def test_child_chooser() -> None:
     children = [make_child(i) for i in range(5)]
@@ -109,6 +114,7 @@ def test_child_chooser() -> None:
 
 
 # ---- readiness ----------------------------------------------------------------------
+
 
 def test_readiness_lists_what_is_missing_per_section() -> None:
     view = make_view(full=False)
@@ -132,6 +138,7 @@ def test_readiness_when_ready() -> None:
 
 
 # ---- end of the meeting -------------------------------------------------------------
+
 
 def test_finished_card() -> None:
     view = make_view(status=PepStatus.AWAITING_RETURN)
@@ -158,20 +165,27 @@ def test_next_date_request_card() -> None:
     assert shown["f.date"]["type"] == "Input.Date"
     assert shown["f.reason"]["type"] == "Input.Text" and shown["f.reason"]["isMultiline"]
     save = find_action(card, "pep.section.save")
-    assert save["data"] == {"pep_id": view.pep.id, "version": 7, "section": "next_pep",
-                            "current": "next_pep"}
+    assert save["data"] == {
+        "pep_id": view.pep.id,
+        "version": 7,
+        "section": "next_pep",
+        "current": "next_pep",
+    }
     # Finish saves what is typed first (the card says which section it shows)
-    assert find_action(card, "pep.finish")["data"] == {"pep_id": view.pep.id, "version": 7,
-                                                       "current": "next_pep"}
+    assert find_action(card, "pep.finish")["data"] == {
+        "pep_id": view.pep.id,
+        "version": 7,
+        "current": "next_pep",
+    }
     assert view.child.last_name not in texts(card)
 
 
 # ---- messages, help and uploads -----------------------------------------------------
 
+
 @pytest.mark.parametrize("style", ["default", "attention", "good"])
 def test_message_card(style: str) -> None:
-    card = message_card("Not allowed", "You do not have access to this child's PEP.",
-                        style=style)  # type: ignore[arg-type]
+    card = message_card("Not allowed", "You do not have access to this child's PEP.", style=style)  # type: ignore[arg-type]
     assert_ok(card)
     assert card["body"][0]["style"] == style
     assert "You do not have access" in texts(card)
@@ -184,14 +198,18 @@ def test_help_card() -> None:
 
 
 def test_upload_result_card() -> None:
-    errors = [FieldError("attendance", "possible_sessions", "enter a whole number, 0 or more"),
-              FieldError("targets", "due", "the date must be in the future", 1)]
+    errors = [
+        FieldError("attendance", "possible_sessions", "enter a whole number, 0 or more"),
+        FieldError("targets", "due", "the date must be in the future", 1),
+    ]
     view = make_view()
     term = view.context.term
 
     def answer(saved: list[str], problems: list[FieldError]) -> dict[str, Any]:
-        return form_import_card(ImportOutcome(view.pep, view.child, term, term, saved=saved,
-                                              problems=problems), "PEP.docx")
+        return form_import_card(
+            ImportOutcome(view.pep, view.child, term, term, saved=saved, problems=problems),
+            "PEP.docx",
+        )
 
     card = answer(["send", "voice"], errors)
     assert_ok(card)

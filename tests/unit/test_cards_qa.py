@@ -85,20 +85,33 @@ def test_a_decided_pep_has_no_inputs_or_decision() -> None:
 
 
 def test_reading_the_qa_card_data() -> None:
-    data = {"g.voice": "gold", "g.send": NOT_GRADED, "g.carer": " Green ", "qa.override": "-",
-            FEEDBACK: " fine ", "pep_id": "x"}
-    assert grades_from_card_data(data) == {"voice": "gold", "send": DOES_NOT_APPLY,
-                                           "carer": "Green"}
+    data = {
+        "g.voice": "gold",
+        "g.send": NOT_GRADED,
+        "g.carer": " Green ",
+        "qa.override": "-",
+        FEEDBACK: " fine ",
+        "pep_id": "x",
+    }
+    assert grades_from_card_data(data) == {
+        "voice": "gold",
+        "send": DOES_NOT_APPLY,
+        "carer": "Green",
+    }
     assert grades_from_card_data({"g.voice": ""}) == {"voice": ""}  # not chosen yet
     assert override_from_card_data(data) is None
     assert override_from_card_data({"qa.override": "red"}) == "red"
 
 
 def test_reading_the_pp_card_data() -> None:
-    approve = decision_from_card_data(PP_APPROVE_AMOUNT, {"pp.amount": "£1,250.50",
-                                                          "pp.reason": " rate "}, 0)
-    assert (approve.kind, approve.amount_pence, approve.reason) == \
-        (DecisionKind.APPROVE_AMOUNT, 125_050, "rate")
+    approve = decision_from_card_data(
+        PP_APPROVE_AMOUNT, {"pp.amount": "£1,250.50", "pp.reason": " rate "}, 0
+    )
+    assert (approve.kind, approve.amount_pence, approve.reason) == (
+        DecisionKind.APPROVE_AMOUNT,
+        125_050,
+        "rate",
+    )
     decline = decision_from_card_data(PP_DECLINE, {"pp.reason": "Funded"}, 0)
     assert (decline.kind, decline.reason) == (DecisionKind.DECLINE, "Funded")
     with pytest.raises(ValidationFailed) as bad:

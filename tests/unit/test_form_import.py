@@ -31,15 +31,22 @@ async def pep_id(service: PepService) -> str:
     return (await service.open_pep("LCS100001", "2026-autumn")).id
 
 
-def form_made_from(pep: Pep, *, base: bool = True, term_id: str | None = None,
-                   **changes: Content) -> ReturnedForm:
+def form_made_from(
+    pep: Pep, *, base: bool = True, term_id: str | None = None, **changes: Content
+) -> ReturnedForm:
     """The form as the service would have made it from `pep`, with `changes` typed in
     by its author (each a whole section's answers)."""
     sections = {k: dict(pep.section(k)) for k in SECTION_KEYS}
     sections.update({k: {**empty_content(k), **v} for k, v in changes.items()})
-    made = FormBase(pep.version, dict(pep.section_versions),
-                    {k: section_print(pep.section(k)) for k in SECTION_KEYS}) \
-        if base else FormBase()
+    made = (
+        FormBase(
+            pep.version,
+            dict(pep.section_versions),
+            {k: section_print(pep.section(k)) for k in SECTION_KEYS},
+        )
+        if base
+        else FormBase()
+    )
     return ReturnedForm(pep.child_id, term_id or pep.term_id, sections, (), made)
 
 
@@ -48,10 +55,11 @@ def voice(views: str, how: str | None = None) -> dict[str, Any]:
 
 
 async def test_a_teams_edit_since_the_form_was_made_survives(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor, sw: Actor) -> None:
-    form = form_made_from(factory.stored_pep(pep_id),
-                          carer={"views": "Happy at home", "role": "Reads with her"})
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor, sw: Actor
+) -> None:
+    form = form_made_from(
+        factory.stored_pep(pep_id), carer={"views": "Happy at home", "role": "Reads with her"}
+    )
     await record(service, factory, pep_id, "voice", VOICE, sw)  # after the form was made
     out = await FormImport(service).import_form(form, dt, "uploaded in Teams: f.docx")
     pep = factory.stored_pep(pep_id)
@@ -61,8 +69,8 @@ async def test_a_teams_edit_since_the_form_was_made_survives(
 
 
 async def test_both_changed_keeps_teams_and_says_who_and_when(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor, sw: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor, sw: Actor
+) -> None:
     form = form_made_from(factory.stored_pep(pep_id), voice=voice("I like art."))
     await record(service, factory, pep_id, "voice", VOICE, sw)
     out = await FormImport(service).import_form(form, dt, "f.docx")
@@ -75,12 +83,11 @@ async def test_both_changed_keeps_teams_and_says_who_and_when(
 
 
 async def test_an_old_form_never_overwrites_a_section_changed_in_teams(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await record(service, factory, pep_id, "voice", VOICE, dt)
     pep = factory.stored_pep(pep_id)
-    form = form_made_from(pep, base=False, voice=voice(""),
-                          carer={"views": "Happy at home"})
+    form = form_made_from(pep, base=False, voice=voice(""), carer={"views": "Happy at home"})
     out = await FormImport(service).import_form(form, dt, "f.docx")
     pep = factory.stored_pep(pep_id)
     assert pep.sections["voice"]["views"] == "I like science."
@@ -89,8 +96,8 @@ async def test_an_old_form_never_overwrites_a_section_changed_in_teams(
 
 
 async def test_empty_boxes_ask_before_clearing_and_a_stale_confirm_does_nothing(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await record(service, factory, pep_id, "voice", VOICE, dt)
     form = form_made_from(factory.stored_pep(pep_id), voice=voice("I like art."))
     importer = FormImport(service)
@@ -105,7 +112,8 @@ async def test_empty_boxes_ask_before_clearing_and_a_stale_confirm_does_nothing(
     assert factory.stored_pep(pep_id).sections["voice"]["how_gathered"] == "Asked her"
     # asked again on the current version, the confirm clears exactly that answer
     out = await importer.import_form(
-        form_made_from(factory.stored_pep(pep_id), voice=voice("I like art.")), dt, "f")
+        form_made_from(factory.stored_pep(pep_id), voice=voice("I like art.")), dt, "f"
+    )
     done = await importer.clear_answers(pep_id, out.clearings, out.clear_versions, dt)
     assert done.cleared == [Clearing("voice", "how_gathered")]
     assert factory.stored_pep(pep_id).sections["voice"] == voice("I like art.")
@@ -114,8 +122,8 @@ async def test_empty_boxes_ask_before_clearing_and_a_stale_confirm_does_nothing(
 
 
 async def test_the_meeting_record_is_never_changed_by_a_form_after_the_meeting(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     before_meeting = factory.stored_pep(pep_id)
     form = form_made_from(before_meeting)  # the pre-meeting form: meeting boxes empty
     await fill_complete(service, factory, pep_id, dt)
@@ -134,8 +142,8 @@ async def test_the_meeting_record_is_never_changed_by_a_form_after_the_meeting(
 
 
 async def test_empty_meeting_sections_are_skipped_silently_before_the_meeting(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     raw = content_of({"voice": VOICE})
     form = form_made_from(factory.stored_pep(pep_id), voice=raw["voice"])
     out = await FormImport(service).import_form(form, dt, "f.docx")
@@ -146,31 +154,43 @@ async def test_empty_meeting_sections_are_skipped_silently_before_the_meeting(
 
 
 async def test_good_sections_are_saved_and_bad_ones_listed(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
-    form = form_made_from(factory.stored_pep(pep_id), voice=voice("I like art."),
-                          attendance={"possible_sessions": 100, "attended_sessions": 120,
-                                      "unauthorised_sessions": 0})
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
+    form = form_made_from(
+        factory.stored_pep(pep_id),
+        voice=voice("I like art."),
+        attendance={"possible_sessions": 100, "attended_sessions": 120, "unauthorised_sessions": 0},
+    )
     out = await FormImport(service).import_form(form, dt, "f.docx")
     assert out.saved == ["voice"]
-    assert [(p.section, p.field) for p in out.problems] == [
-        ("attendance", "attended_sessions")]
+    assert [(p.section, p.field) for p in out.problems] == [("attendance", "attended_sessions")]
     assert "attendance" not in factory.stored_pep(pep_id).sections
 
 
 async def test_the_readiness_gaps_of_saved_sections_need_attention(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
-    form = form_made_from(factory.stored_pep(pep_id), targets={"rows": [
-        {"description": "Read every day", "owner": "Carer", "due": None,
-         "measure": "Reading log"}]})
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
+    form = form_made_from(
+        factory.stored_pep(pep_id),
+        targets={
+            "rows": [
+                {
+                    "description": "Read every day",
+                    "owner": "Carer",
+                    "due": None,
+                    "measure": "Reading log",
+                }
+            ]
+        },
+    )
     out = await FormImport(service).import_form(form, dt, "f.docx")
     assert out.saved == ["targets"]
     assert ("targets", "due", 0) in [(g.section, g.field, g.row) for g in out.gaps]
 
 
 async def test_a_form_for_another_term_asks_first(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, dt: Actor
+) -> None:
     spring = await service.open_pep("LCS100001", "2027-spring")
     form = form_made_from(spring, voice=voice("I like art."))
     importer = FormImport(service)
@@ -183,8 +203,8 @@ async def test_a_form_for_another_term_asks_first(
 
 
 async def test_the_import_is_audited_with_who_and_where_from(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     form = form_made_from(factory.stored_pep(pep_id), voice=voice("I like art."))
     await FormImport(service).import_form(form, dt, "forms import: PEP.docx")
     [entry] = [e for e in factory.audit_entries(pep_id) if e.action == "form.import"]
@@ -193,8 +213,8 @@ async def test_the_import_is_audited_with_who_and_where_from(
 
 
 async def test_a_returned_pep_is_not_changed_by_a_form(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     form = form_made_from(factory.stored_pep(pep_id), voice=voice("I like art."))
     pep = factory.stored_pep(pep_id)
     pep.status = PepStatus.RETURNED
@@ -206,11 +226,13 @@ async def test_a_returned_pep_is_not_changed_by_a_form(
 def test_a_fingerprint_ignores_confirmations_and_empty_rows() -> None:
     plain = {"rows": [{"a": "x", "b": None}]}
     assert section_print(plain) == section_print(
-        {"rows": [{"a": "x", "b": ""}, {"a": None, "b": None}], "confirmed": ["t"]})
+        {"rows": [{"a": "x", "b": ""}, {"a": None, "b": None}], "confirmed": ["t"]}
+    )
     assert section_print(plain) != section_print({"rows": [{"a": "y", "b": None}]})
 
 
 # ---- through the Word form ---------------------------------------------------------
+
 
 def test_the_form_carries_what_it_was_made_from() -> None:
     data = make_data({"voice": {"views": "Likes art", "how_gathered": None}})

@@ -29,16 +29,24 @@ def test_every_section_and_value_is_shown_readably() -> None:
     for spec in SECTIONS:
         assert spec.title in text
         values = [(f, content[spec.key].get(f.name)) for f in spec.fields]
-        values += [(f, row.get(f.name)) for row in content[spec.key].get("rows", [])
-                   for f in spec.row_fields]
+        values += [
+            (f, row.get(f.name))
+            for row in content[spec.key].get("rows", [])
+            for f in spec.row_fields
+        ]
         for f, value in values:
             shown = display_value(f, value)
             for line in shown.split("\n"):
                 assert line.replace("\t", "") in text.replace("\t", ""), (spec.key, f.name)
     pct = attendance_percentage(content["attendance"])
     assert f"{pct}%" in text
-    for expected in ("14/10/2026", "The meeting record",
-                     "LCS204817", "Jordan Ellis", "Northvale County Council"):
+    for expected in (
+        "14/10/2026",
+        "The meeting record",
+        "LCS204817",
+        "Jordan Ellis",
+        "Northvale County Council",
+    ):
         assert expected in text, expected
 
 
@@ -54,8 +62,17 @@ def test_the_record_prints_no_internal_status_and_no_form_instructions() -> None
 
 
 def test_the_record_has_no_boxes_and_says_what_is_not_recorded() -> None:
-    record = render_final_record(after_meeting({"attendance": {
-        "possible_sessions": 100, "attended_sessions": 90, "unauthorised_sessions": 2}}))
+    record = render_final_record(
+        after_meeting(
+            {
+                "attendance": {
+                    "possible_sessions": 100,
+                    "attended_sessions": 90,
+                    "unauthorised_sessions": 2,
+                }
+            }
+        )
+    )
     assert document(record).find(f".//{W}sdt") is None
     text = all_text(record)
     assert "90.0% (below the 95% threshold)" in text
@@ -66,20 +83,32 @@ def test_the_record_has_no_boxes_and_says_what_is_not_recorded() -> None:
     assert "Jordan" not in props.title + props.subject
 
 
-def test_the_finalised_record_has_its_grade_and_pp_decisions_and_is_the_one_to_file(
-        ) -> None:
+def test_the_finalised_record_has_its_grade_and_pp_decisions_and_is_the_one_to_file() -> None:
     data = after_meeting(every_field_content(rows=8))
     data.pep.status = PepStatus.FINALISED
     data.pep.meeting_held_on = date(2026, 10, 14)
-    facts = FinalisedFacts(date(2026, 11, 2), "Green", 2, (
-        PupilPremiumLine("Reading tutor", "£300.00", "Approved £250.00: the rest next term"),
-        PupilPremiumLine("Laptop", "£200.00", "Declined: the school provides one")))
+    facts = FinalisedFacts(
+        date(2026, 11, 2),
+        "Green",
+        2,
+        (
+            PupilPremiumLine("Reading tutor", "£300.00", "Approved £250.00: the rest next term"),
+            PupilPremiumLine("Laptop", "£200.00", "Declined: the school provides one"),
+        ),
+    )
     record = render_final_record(data, facts)
     text = all_text(record)
-    for expected in ("finalised record", "this is the version to file", "02/11/2026",
-                     "Quality assurance grade", "Green", "Pupil Premium Plus decisions",
-                     "Reading tutor", "Approved £250.00: the rest next term",
-                     "Declined: the school provides one"):
+    for expected in (
+        "finalised record",
+        "this is the version to file",
+        "02/11/2026",
+        "Quality assurance grade",
+        "Green",
+        "Pupil Premium Plus decisions",
+        "Reading tutor",
+        "Approved £250.00: the rest next term",
+        "Declined: the school provides one",
+    ):
         assert expected in text, expected
     assert PepStatus.FINALISED.label + "\n" not in text  # no status row
     props = docx.Document(io.BytesIO(record)).core_properties

@@ -28,19 +28,24 @@ from tests.unit.forms_fixtures import (
 )
 
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
-EXPECTED_ROWS = {"targets": 6, "attainment": 10, "pupil_premium": 4, "attendees": 10,
-                 "actions": 8}
+EXPECTED_ROWS = {"targets": 6, "attainment": 10, "pupil_premium": 4, "attendees": 10, "actions": 8}
 
 
 @pytest.fixture(scope="module")
 def blank_form() -> bytes:
-    return render_new_term_form(make_data({"previous_targets": carried_targets(),
-                                           "send": {"status": "sen_support"}}))
+    return render_new_term_form(
+        make_data({"previous_targets": carried_targets(), "send": {"status": "sen_support"}})
+    )
 
 
 def _rows_in_form(form: bytes, key: str) -> int:
-    return len({t.split(".")[1] for t in tags(form)
-                if t.startswith((f"r:{key}.", f"c:{key}.")) and t.count(".") == 2})
+    return len(
+        {
+            t.split(".")[1]
+            for t in tags(form)
+            if t.startswith((f"r:{key}.", f"c:{key}.")) and t.count(".") == 2
+        }
+    )
 
 
 def test_every_field_of_every_section_has_its_boxes(blank_form: bytes) -> None:
@@ -49,8 +54,9 @@ def test_every_field_of_every_section_has_its_boxes(blank_form: bytes) -> None:
     for spec in SECTIONS:
         rows = [None] if not spec.is_table else []
         for f in spec.fields:
-            expected |= ({choice_tag(spec.key, f.name, v) for v, _ in options(f)}
-                         or {text_tag(spec.key, f.name)})
+            expected |= {choice_tag(spec.key, f.name, v) for v, _ in options(f)} or {
+                text_tag(spec.key, f.name)
+            }
         if spec.is_table:
             rows = list(range(1, _rows_in_form(blank_form, spec.key) + 1))
             assert rows, spec.key
@@ -58,8 +64,9 @@ def test_every_field_of_every_section_has_its_boxes(blank_form: bytes) -> None:
             if n is None:
                 continue
             for f in spec.row_fields:
-                expected |= ({choice_tag(spec.key, f.name, v, n) for v, _ in options(f)}
-                             or {text_tag(spec.key, f.name, n)})
+                expected |= {choice_tag(spec.key, f.name, v, n) for v, _ in options(f)} or {
+                    text_tag(spec.key, f.name, n)
+                }
     assert expected <= found
     assert found - expected == {IDENTITY_TAG}
 
@@ -70,8 +77,9 @@ def test_tags_and_ids_are_unique(blank_form: bytes) -> None:
     ids = [e.get(f"{W}val") for e in document(blank_form).iter(f"{W}id")]
     assert len(ids) == len(set(ids)) == len(found)
     # stable ids never collide for any row a form can have
-    every = [text_tag(s.key, f.name, n) for s in SECTIONS for n in range(1, 40)
-             for f in s.row_fields]
+    every = [
+        text_tag(s.key, f.name, n) for s in SECTIONS for n in range(1, 40) for f in s.row_fields
+    ]
     assert len({sdt_id(t) for t in every}) == len(every)
 
 
@@ -113,11 +121,12 @@ def test_date_fields_are_date_pickers_and_choices_checkboxes(blank_form: bytes) 
         for f in (*spec.fields, *spec.row_fields):
             n = 1 if f in spec.row_fields else None
             if f.kind is FieldKind.DATE:
-                assert by_tag[text_tag(spec.key, f.name, n)].find(
-                    f"{W}sdtPr/{W}date") is not None
+                assert by_tag[text_tag(spec.key, f.name, n)].find(f"{W}sdtPr/{W}date") is not None
             for value, _ in options(f):
-                assert by_tag[choice_tag(spec.key, f.name, value, n)].find(
-                    f"{W}sdtPr/{W14}checkbox") is not None
+                assert (
+                    by_tag[choice_tag(spec.key, f.name, value, n)].find(f"{W}sdtPr/{W14}checkbox")
+                    is not None
+                )
 
 
 def test_prefill_carried_targets_and_sen_status(blank_form: bytes) -> None:
@@ -125,9 +134,12 @@ def test_prefill_carried_targets_and_sen_status(blank_form: bytes) -> None:
     for target in CARRIED:
         assert target in text
     root = document(blank_form)
-    ticked = [sdt.find(f"{W}sdtPr/{W}tag").get(f"{W}val") for sdt in root.iter(f"{W}sdt")
-              if sdt.find(f"{W}sdtPr/{W14}checkbox/{W14}checked") is not None
-              and sdt.find(f"{W}sdtPr/{W14}checkbox/{W14}checked").get(f"{W14}val") == "1"]
+    ticked = [
+        sdt.find(f"{W}sdtPr/{W}tag").get(f"{W}val")
+        for sdt in root.iter(f"{W}sdt")
+        if sdt.find(f"{W}sdtPr/{W14}checkbox/{W14}checked") is not None
+        and sdt.find(f"{W}sdtPr/{W14}checkbox/{W14}checked").get(f"{W14}val") == "1"
+    ]
     assert ticked == ["c:send.status=sen_support"]
 
 
@@ -135,9 +147,11 @@ def test_prefilled_everything_shows_values_and_dates_with_full_date() -> None:
     content = every_field_content()
     form = render_new_term_form(make_data(content))
     root = document(form)
-    dates = [s.find(f"{W}sdtPr/{W}date") for s in root.iter(f"{W}sdt")
-             if s.find(f"{W}sdtPr/{W}date") is not None
-             and s.find(f"{W}sdtPr/{W}showingPlcHdr") is None]
+    dates = [
+        s.find(f"{W}sdtPr/{W}date")
+        for s in root.iter(f"{W}sdt")
+        if s.find(f"{W}sdtPr/{W}date") is not None and s.find(f"{W}sdtPr/{W}showingPlcHdr") is None
+    ]
     assert dates and all(d.get(f"{W}fullDate", "").endswith("T00:00:00Z") for d in dates)
     assert _only_extra_rows_empty(form)
 
@@ -153,24 +167,41 @@ def _only_extra_rows_empty(form: bytes) -> bool:
 
 def test_child_details_and_structure(blank_form: bytes) -> None:
     text = all_text(blank_form)
-    for expected in ("Personal Education Plan", "Autumn term 2026", "Northvale County Council",
-                     "How to complete this form", "within 5 days of the meeting",
-                     "except the meeting summary and actions", "Child details",
-                     "LCS204817", "Jordan Ellis", "09/03/2014", "Year 7",
-                     "Oakfield Academy & Sixth Form", "Foster care (in authority)",
-                     "Sam & Alex Patel", "Section 31 (full care order)", "Dan Hughes",
-                     "Ms R. Okafor", "SEN support", "Yes: starting Year 7, a new phase",
-                     "below 95%"):
+    for expected in (
+        "Personal Education Plan",
+        "Autumn term 2026",
+        "Northvale County Council",
+        "How to complete this form",
+        "within 5 days of the meeting",
+        "except the meeting summary and actions",
+        "Child details",
+        "LCS204817",
+        "Jordan Ellis",
+        "09/03/2014",
+        "Year 7",
+        "Oakfield Academy & Sixth Form",
+        "Foster care (in authority)",
+        "Sam & Alex Patel",
+        "Section 31 (full care order)",
+        "Dan Hughes",
+        "Ms R. Okafor",
+        "SEN support",
+        "Yes: starting Year 7, a new phase",
+        "below 95%",
+    ):
         assert expected in text, expected
-    headings = ["".join(p.itertext()) for p in document(blank_form).iter(f"{W}p")
-                if p.find(f"{W}pPr/{W}pStyle") is not None
-                and p.find(f"{W}pPr/{W}pStyle").get(f"{W}val") in ("Heading1", "Heading2")]
+    headings = [
+        "".join(p.itertext())
+        for p in document(blank_form).iter(f"{W}p")
+        if p.find(f"{W}pPr/{W}pStyle") is not None
+        and p.find(f"{W}pPr/{W}pStyle").get(f"{W}val") in ("Heading1", "Heading2")
+    ]
     titles = [h.split(". ", 1)[1] for h in headings if ". " in h]
     before = [s.title for s in SECTIONS if s.stage is not Stage.MEETING]
     meeting = [s.title for s in SECTIONS if s.stage is Stage.MEETING]
     assert titles == before + meeting
     cut = headings.index(layout.MEETING_HEADING)
-    assert [h.split(". ", 1)[1] for h in headings[cut + 1:]] == meeting
+    assert [h.split(". ", 1)[1] for h in headings[cut + 1 :]] == meeting
     for spec in SECTIONS:
         assert spec.guidance in text
 
@@ -191,8 +222,9 @@ def test_identity_and_properties_without_the_childs_name(blank_form: bytes) -> N
     assert "LCS204817-2026-autumn" in custom and "2026-autumn" in custom
     assert "Jordan" not in custom
     root = document(blank_form)
-    ident = [s for s in root.iter(f"{W}sdt")
-             if s.find(f"{W}sdtPr/{W}tag").get(f"{W}val") == IDENTITY_TAG]
+    ident = [
+        s for s in root.iter(f"{W}sdt") if s.find(f"{W}sdtPr/{W}tag").get(f"{W}val") == IDENTITY_TAG
+    ]
     assert len(ident) == 1
     assert ident[0].find(f"{W}sdtPr/{W}lock") is not None
     assert "".join(ident[0].find(f"{W}sdtContent").itertext()) == "LCS204817-2026-autumn"
@@ -200,15 +232,23 @@ def test_identity_and_properties_without_the_childs_name(blank_form: bytes) -> N
 
 def test_special_characters_and_invalid_xml_characters_are_safe() -> None:
     child = make_child(first_name="Zoë <b>&", last_name='O"Neil 🦊\x00\x0b\ud800')
-    form = render_new_term_form(make_data(
-        {"voice": {"views": "Says: <I'm \"fine\"> & 🙂\nnew line", "how_gathered": None}},
-        child=child, designated_teacher_name="A & B <C>"))
-    for name in ("word/document.xml", "docProps/core.xml", "docProps/custom.xml",
-                 "word/footer1.xml"):
+    form = render_new_term_form(
+        make_data(
+            {"voice": {"views": 'Says: <I\'m "fine"> & 🙂\nnew line', "how_gathered": None}},
+            child=child,
+            designated_teacher_name="A & B <C>",
+        )
+    )
+    for name in (
+        "word/document.xml",
+        "docProps/core.xml",
+        "docProps/custom.xml",
+        "word/footer1.xml",
+    ):
         etree.fromstring(part(form, name))  # well-formed
     text = all_text(form)
     assert 'Zoë <b>& O"Neil 🦊' in text
-    assert "Says: <I'm \"fine\"> & 🙂" in text and "A & B <C>" in text
+    assert 'Says: <I\'m "fine"> & 🙂' in text and "A & B <C>" in text
     docx.Document(io.BytesIO(form))  # python-docx opens it
 
 
@@ -224,10 +264,16 @@ def test_a_section_with_both_fields_and_rows_gets_two_separate_tables() -> None:
     from forms.wordml import DOCUMENT_END, DOCUMENT_START
     from pep_model.sections import FieldSpec, SectionSpec
 
-    spec = SectionSpec("mixed", "Mixed", "Both kinds.",
-                       fields=(FieldSpec("note", "Note", FieldKind.TEXT),),
-                       row_fields=(FieldSpec("what", "What", FieldKind.TEXT),
-                                   FieldSpec("done", "Done", FieldKind.FLAG)))
+    spec = SectionSpec(
+        "mixed",
+        "Mixed",
+        "Both kinds.",
+        fields=(FieldSpec("note", "Note", FieldKind.TEXT),),
+        row_fields=(
+            FieldSpec("what", "What", FieldKind.TEXT),
+            FieldSpec("done", "Done", FieldKind.FLAG),
+        ),
+    )
     xml = section_xml(3, spec, {"note": "n & <m>", "rows": [{"what": "x", "done": True}]})
     root = etree.fromstring((DOCUMENT_START + xml + DOCUMENT_END).encode())
     body = root.find(f"{W}body")

@@ -45,11 +45,13 @@ def _errors(errors: list[FieldError]) -> set[tuple[str, str, int | None]]:
 
 # ---- round trips ------------------------------------------------------------------
 
+
 def test_every_field_typed_in_word_reads_back_exactly(blank: bytes) -> None:
     expected = every_field_content()
     expected["previous_targets"]["rows"] = [
         {**row, "target": target}
-        for row, target in zip(expected["previous_targets"]["rows"], CARRIED, strict=True)]
+        for row, target in zip(expected["previous_targets"]["rows"], CARRIED, strict=True)
+    ]
     editor = FormEditor(blank)
     for spec in SECTIONS:
         section = copy.deepcopy(expected[spec.key])
@@ -87,29 +89,41 @@ def test_untouched_form_without_carried_targets_is_entirely_empty() -> None:
 
 
 def test_prefilled_previous_targets_come_back_unchanged(blank: bytes) -> None:
-    form = FormEditor(blank).tick("c:previous_targets.2.outcome=partly_met").fill_text(
-        "r:previous_targets.2.evidence", "Used it 3 times out of 5").save()
+    form = (
+        FormEditor(blank)
+        .tick("c:previous_targets.2.outcome=partly_met")
+        .fill_text("r:previous_targets.2.evidence", "Used it 3 times out of 5")
+        .save()
+    )
     content, errors = _read(form)
     assert errors == []
     assert content["previous_targets"]["rows"] == [
         {"target": CARRIED[0], "outcome": None, "evidence": None},
-        {"target": CARRIED[1], "outcome": "partly_met", "evidence": "Used it 3 times out of 5"}]
+        {"target": CARRIED[1], "outcome": "partly_met", "evidence": "Used it 3 times out of 5"},
+    ]
 
 
 def test_identity_markers_read_back(blank: bytes) -> None:
     reading = read_form(blank)
     assert (reading.pep_id, reading.child_id, reading.term_id) == (
-        "LCS204817-2026-autumn", "LCS204817", "2026-autumn")
+        "LCS204817-2026-autumn",
+        "LCS204817",
+        "2026-autumn",
+    )
 
 
 def test_identity_survives_losing_the_custom_properties(blank: bytes) -> None:
     reading = read_form(without_part(blank, "docProps/custom.xml"))
     assert (reading.pep_id, reading.child_id, reading.term_id) == (
-        "LCS204817-2026-autumn", "LCS204817", "2026-autumn")
+        "LCS204817-2026-autumn",
+        "LCS204817",
+        "2026-autumn",
+    )
 
 
 def test_a_child_id_with_hyphens_splits_from_the_term() -> None:
     from tests.unit.forms_fixtures import make_child
+
     form = render_new_term_form(make_data(child=make_child("LCS-20-4817")))
     reading = read_form(without_part(form, "docProps/custom.xml"))
     assert (reading.child_id, reading.term_id) == ("LCS-20-4817", "2026-autumn")
@@ -117,17 +131,22 @@ def test_a_child_id_with_hyphens_splits_from_the_term() -> None:
 
 # ---- what Word writes ---------------------------------------------------------------
 
+
 def test_runs_breaks_tabs_and_paragraphs_join_with_newlines(blank: bytes) -> None:
-    form = fill_text(blank, "f:voice.views", "First para\twith tab\nSecond para",
-                     paragraphs=True)
+    form = fill_text(blank, "f:voice.views", "First para\twith tab\nSecond para", paragraphs=True)
     form = fill_text(form, "f:wellbeing.strengths", "Line one of many words here\nLine two")
-    form = FormEditor(form).set_raw(
-        "f:carer.views",
-        '<w:r><w:t>Spl</w:t></w:r><w:proofErr w:type="spellStart"/><w:r><w:rPr><w:b/>'
-        '</w:rPr><w:t xml:space="preserve">it </w:t></w:r><w:proofErr w:type="spellEnd"/>'
-        '<w:r><w:t>word</w:t><w:cr/><w:t>next</w:t><w:noBreakHyphen/><w:t>line</w:t></w:r>'
-        '<w:del><w:r><w:delText>deleted</w:delText></w:r></w:del>'
-        '<w:ins><w:r><w:t> added</w:t></w:r></w:ins>').save()
+    form = (
+        FormEditor(form)
+        .set_raw(
+            "f:carer.views",
+            '<w:r><w:t>Spl</w:t></w:r><w:proofErr w:type="spellStart"/><w:r><w:rPr><w:b/>'
+            '</w:rPr><w:t xml:space="preserve">it </w:t></w:r><w:proofErr w:type="spellEnd"/>'
+            "<w:r><w:t>word</w:t><w:cr/><w:t>next</w:t><w:noBreakHyphen/><w:t>line</w:t></w:r>"
+            "<w:del><w:r><w:delText>deleted</w:delText></w:r></w:del>"
+            "<w:ins><w:r><w:t> added</w:t></w:r></w:ins>",
+        )
+        .save()
+    )
     content, errors = _read(form)
     assert errors == []
     assert content["voice"]["views"] == "First para\twith tab\nSecond para"
@@ -136,8 +155,11 @@ def test_runs_breaks_tabs_and_paragraphs_join_with_newlines(blank: bytes) -> Non
 
 
 def test_placeholder_text_counts_as_empty_even_without_the_flag(blank: bytes) -> None:
-    form = FormEditor(blank).set_raw(
-        "f:voice.views", f"<w:r><w:t>{TEXT_PLACEHOLDER}</w:t></w:r>").save()
+    form = (
+        FormEditor(blank)
+        .set_raw("f:voice.views", f"<w:r><w:t>{TEXT_PLACEHOLDER}</w:t></w:r>")
+        .save()
+    )
     content, errors = _read(form)
     assert errors == [] and content["voice"]["views"] is None
 
@@ -189,8 +211,11 @@ def test_text_typed_outside_the_boxes_is_ignored(blank: bytes) -> None:
 
 
 def test_a_row_copied_in_word_reads_as_another_row(blank: bytes) -> None:
-    editor = FormEditor(blank).fill_text("r:attainment.1.subject", "English").tick(
-        "c:attainment.1.on_track=yes")
+    editor = (
+        FormEditor(blank)
+        .fill_text("r:attainment.1.subject", "English")
+        .tick("c:attainment.1.on_track=yes")
+    )
     tr = next(editor.control("r:attainment.1.subject").iterancestors(w("tr")))
     tr.addnext(copy.deepcopy(tr))
     content, errors = _read(editor.save())
@@ -215,30 +240,45 @@ def test_a_row_added_without_boxes_is_reported_not_read(blank: bytes) -> None:
 
 # ---- what cannot be read is an error, never a guess ----------------------------------
 
+
 def test_two_boxes_ticked_is_an_error_for_that_field(blank: bytes) -> None:
-    form = FormEditor(blank).tick("c:send.status=ehcp").tick("c:send.status=none").tick(
-        "c:exclusions.permanent_exclusion=yes").tick("c:exclusions.permanent_exclusion=no") \
-        .tick("c:previous_targets.2.outcome=met").tick("c:previous_targets.2.outcome=not_met") \
+    form = (
+        FormEditor(blank)
+        .tick("c:send.status=ehcp")
+        .tick("c:send.status=none")
+        .tick("c:exclusions.permanent_exclusion=yes")
+        .tick("c:exclusions.permanent_exclusion=no")
+        .tick("c:previous_targets.2.outcome=met")
+        .tick("c:previous_targets.2.outcome=not_met")
         .save()
+    )
     content, errors = _read(form)
-    assert _errors(errors) == {("send", "status", None),
-                               ("exclusions", "permanent_exclusion", None),
-                               ("previous_targets", "outcome", 1)}
+    assert _errors(errors) == {
+        ("send", "status", None),
+        ("exclusions", "permanent_exclusion", None),
+        ("previous_targets", "outcome", 1),
+    }
     assert all("tick only one" in e.message for e in errors)
     assert content["send"]["status"] is None
     assert content["exclusions"]["permanent_exclusion"] is None
     assert content["previous_targets"]["rows"][1]["outcome"] is None
     assert "Review of previous SMART targets, previous target 2, Outcome" in [
-        e.where() for e in errors]
+        e.where() for e in errors
+    ]
 
 
 def test_two_ticks_in_an_otherwise_empty_row_still_report_the_row(blank: bytes) -> None:
-    form = FormEditor(blank).tick("c:attainment.3.on_track=yes").tick(
-        "c:attainment.3.on_track=no").save()
+    form = (
+        FormEditor(blank)
+        .tick("c:attainment.3.on_track=yes")
+        .tick("c:attainment.3.on_track=no")
+        .save()
+    )
     content, errors = _read(form)
     assert _errors(errors) == {("attainment", "on_track", 0)}
     assert content["attainment"]["rows"] == [
-        {"subject": None, "current": None, "expected": None, "on_track": None}]
+        {"subject": None, "current": None, "expected": None, "on_track": None}
+    ]
 
 
 def test_an_unreadable_date_is_an_error_naming_the_field(blank: bytes) -> None:
@@ -249,32 +289,48 @@ def test_an_unreadable_date_is_an_error_naming_the_field(blank: bytes) -> None:
     assert _errors(errors) == {("send", "ehcp_review_date", None), ("targets", "due", 0)}
     assert content["send"]["ehcp_review_date"] is None
     assert content["targets"]["rows"][0]["due"] is None
-    assert {e.where() for e in errors} == {"SEND needs, Next EHCP annual review",
-                                           "Current SMART targets, target 1, By when"}
+    assert {e.where() for e in errors} == {
+        "SEND needs, Next EHCP annual review",
+        "Current SMART targets, target 1, By when",
+    }
 
 
 def test_unreadable_numbers_and_money_are_errors(blank: bytes) -> None:
     form = fill_text(blank, "f:attendance.possible_sessions", "about 120")
     form = fill_text(form, "r:pupil_premium.1.amount", "five hundred")
     content, errors = _read(form)
-    assert _errors(errors) == {("attendance", "possible_sessions", None),
-                               ("pupil_premium", "amount", 0)}
+    assert _errors(errors) == {
+        ("attendance", "possible_sessions", None),
+        ("pupil_premium", "amount", 0),
+    }
     assert content["attendance"]["possible_sessions"] is None
 
 
 def test_a_deleted_box_is_an_error(blank: bytes) -> None:
-    form = FormEditor(blank).delete_control("f:voice.views").delete_control(
-        "c:send.status=ehcp").fill_text("r:targets.1.description", "Read").delete_control(
-        "r:targets.1.owner").save()
+    form = (
+        FormEditor(blank)
+        .delete_control("f:voice.views")
+        .delete_control("c:send.status=ehcp")
+        .fill_text("r:targets.1.description", "Read")
+        .delete_control("r:targets.1.owner")
+        .save()
+    )
     _, errors = _read(form)
-    assert _errors(errors) == {("voice", "views", None), ("send", "status", None),
-                               ("targets", "owner", 0)}
+    assert _errors(errors) == {
+        ("voice", "views", None),
+        ("send", "status", None),
+        ("targets", "owner", 0),
+    }
     assert all("missing" in e.message for e in errors)
 
 
 def test_a_deleted_box_with_the_answer_ticked_elsewhere_is_read(blank: bytes) -> None:
-    form = FormEditor(blank).delete_control("c:send.status=ehcp").tick(
-        "c:send.status=sen_support").save()
+    form = (
+        FormEditor(blank)
+        .delete_control("c:send.status=ehcp")
+        .tick("c:send.status=sen_support")
+        .save()
+    )
     content, errors = _read(form)
     assert errors == [] and content["send"]["status"] == "sen_support"
 
@@ -307,6 +363,7 @@ def test_a_copied_box_with_two_different_answers_is_an_error(blank: bytes) -> No
 
 
 # ---- not a PEP form at all ------------------------------------------------------------
+
 
 def test_not_a_pep_form_is_refused() -> None:
     plain = io.BytesIO()
@@ -346,8 +403,9 @@ def test_a_form_whose_boxes_lost_their_tags_is_refused_clearly(blank: bytes) -> 
 
 
 def test_two_different_references_are_refused(blank: bytes) -> None:
-    custom = part(blank, "docProps/custom.xml").replace(b"LCS204817-2026-autumn",
-                                                        b"LCS999999-2026-autumn")
+    custom = part(blank, "docProps/custom.xml").replace(
+        b"LCS204817-2026-autumn", b"LCS999999-2026-autumn"
+    )
     with pytest.raises(NotAPepForm, match="two different PEP references"):
         read_form(with_part(blank, "docProps/custom.xml", custom))
 

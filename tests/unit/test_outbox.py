@@ -49,17 +49,29 @@ def notices() -> RecordingNotices:
 
 
 @pytest.fixture
-def dispatcher(factory: InMemoryUnitOfWorkFactory, clock: FixedClock,
-               mailbox: RecordingMailbox, notices: RecordingNotices) -> Dispatcher:
-    return Dispatcher(factory, clock, calendar=RecordingCalendar(), mailbox=mailbox,
-                      chat_app=RecordingChatApp(), notices=notices,
-                      report_mailbox="ops@northvale.example",
-                      sender="bs@northvale.example", owner="me",
-                      backoff=Backoff(base_seconds=10, jitter=0, max_attempts=3))
+def dispatcher(
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+    mailbox: RecordingMailbox,
+    notices: RecordingNotices,
+) -> Dispatcher:
+    return Dispatcher(
+        factory,
+        clock,
+        calendar=RecordingCalendar(),
+        mailbox=mailbox,
+        chat_app=RecordingChatApp(),
+        notices=notices,
+        report_mailbox="ops@northvale.example",
+        sender="bs@northvale.example",
+        owner="me",
+        backoff=Backoff(base_seconds=10, jitter=0, max_attempts=3),
+    )
 
 
-async def queue(factory: InMemoryUnitOfWorkFactory, clock: FixedClock,
-                *messages: OutgoingMessage) -> None:
+async def queue(
+    factory: InMemoryUnitOfWorkFactory, clock: FixedClock, *messages: OutgoingMessage
+) -> None:
     async with factory() as uow:
         for m in messages:
             await uow.outbox.add(m, clock.now())
@@ -67,10 +79,15 @@ async def queue(factory: InMemoryUnitOfWorkFactory, clock: FixedClock,
 
 
 def a_mail(key: str = "m1", **kw: object) -> OutgoingMessage:
-    return mail(key, sender="bs@northvale.example", to=["dt@school.sch.example"],
-                subject="Pack", body="Hello",
-                attachments=[MailAttachment("f.docx", "application/x", b"x")],
-                **kw)  # type: ignore[arg-type]
+    return mail(
+        key,
+        sender="bs@northvale.example",
+        to=["dt@school.sch.example"],
+        subject="Pack",
+        body="Hello",
+        attachments=[MailAttachment("f.docx", "application/x", b"x")],
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_backoff_grows_caps_and_honours_retry_after() -> None:
@@ -83,14 +100,24 @@ def test_backoff_grows_caps_and_honours_retry_after() -> None:
 
 def test_payloads_round_trip() -> None:
     start = datetime(2026, 11, 24, 14, tzinfo=UTC)
-    invite = MeetingInvite("k", SW, "AF PEP", "<p>x</p>", start, start + timedelta(hours=1),
-                           (Invitee("dt@s.example", "Dana", False),))
+    invite = MeetingInvite(
+        "k",
+        SW,
+        "AF PEP",
+        "<p>x</p>",
+        start,
+        start + timedelta(hours=1),
+        (Invitee("dt@s.example", "Dana", False),),
+    )
     assert invite_from("k", invite_payload(invite)) == invite
 
 
-async def test_delivered_once_with_attachments(dispatcher: Dispatcher, mailbox: RecordingMailbox,
-                                               factory: InMemoryUnitOfWorkFactory,
-                                               clock: FixedClock) -> None:
+async def test_delivered_once_with_attachments(
+    dispatcher: Dispatcher,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
     await queue(factory, clock, a_mail())
     report = await dispatcher.drain()
     assert report.delivered == 1 and mailbox.calls == 1
@@ -101,10 +128,14 @@ async def test_delivered_once_with_attachments(dispatcher: Dispatcher, mailbox: 
 
 
 async def test_throttled_is_retried_after_retry_after(
-        dispatcher: Dispatcher, mailbox: RecordingMailbox, factory: InMemoryUnitOfWorkFactory,
-        clock: FixedClock) -> None:
-    mailbox.script.errors.append(DeliveryError("slow down", status=429, retryable=True,
-                                               retry_after=0.01))
+    dispatcher: Dispatcher,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
+    mailbox.script.errors.append(
+        DeliveryError("slow down", status=429, retryable=True, retry_after=0.01)
+    )
     mailbox.script.errors.append(DeliveryError("busy", status=503, retryable=True))
     await queue(factory, clock, a_mail())
     first = await dispatcher.dispatch_once()
@@ -121,20 +152,29 @@ async def test_throttled_is_retried_after_retry_after(
 
 
 async def test_a_long_retry_after_wins_over_the_backoff(
-        dispatcher: Dispatcher, mailbox: RecordingMailbox, factory: InMemoryUnitOfWorkFactory,
-        clock: FixedClock) -> None:
-    mailbox.script.errors.append(DeliveryError("slow down", status=429, retryable=True,
-                                               retry_after=120))
+    dispatcher: Dispatcher,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
+    mailbox.script.errors.append(
+        DeliveryError("slow down", status=429, retryable=True, retry_after=120)
+    )
     await queue(factory, clock, a_mail())
     await dispatcher.dispatch_once()
     assert factory.state.outbox["m1"].available_at == clock.now() + timedelta(seconds=120)
 
 
 async def test_refused_fails_at_once_and_is_reported(
-        dispatcher: Dispatcher, mailbox: RecordingMailbox, notices: RecordingNotices,
-        factory: InMemoryUnitOfWorkFactory, clock: FixedClock) -> None:
-    mailbox.script.errors.append(DeliveryError("no such mailbox", status=404,
-                                               retryable=False, code="ErrorInvalidUser"))
+    dispatcher: Dispatcher,
+    mailbox: RecordingMailbox,
+    notices: RecordingNotices,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
+    mailbox.script.errors.append(
+        DeliveryError("no such mailbox", status=404, retryable=False, code="ErrorInvalidUser")
+    )
     await queue(factory, clock, a_mail(requested_by=SW, pep_id="LCS1-2026-autumn"))
     report = await dispatcher.drain()
     assert report.failed == 1 and report.failures == [("m1", 404, "no such mailbox")]
@@ -145,9 +185,12 @@ async def test_refused_fails_at_once_and_is_reported(
     assert "m1" in report_mail.body_text and "Pack" not in report_mail.body_text
 
 
-async def test_out_of_attempts_fails(dispatcher: Dispatcher, mailbox: RecordingMailbox,
-                                     factory: InMemoryUnitOfWorkFactory,
-                                     clock: FixedClock) -> None:
+async def test_out_of_attempts_fails(
+    dispatcher: Dispatcher,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
     mailbox.script.errors += [DeliveryError("down", status=503, retryable=True)] * 3
     await queue(factory, clock, a_mail())
     for _ in range(3):
@@ -160,15 +203,31 @@ def test_a_failure_report_is_never_reported() -> None:
     entry_key = FAILURE_PREFIX + "m1:mail"
     from pep_model.outbox import OutboxEntry
 
-    entry = OutboxEntry(1, entry_key, OutboxKind.MAIL, OutboxStatus.PENDING, {}, SW, None,
-                        None, 1, datetime.now(UTC), datetime.now(UTC))
-    assert failure_reports(entry, 403, "no", report_mailbox="o@x.example",
-                           sender="s@x.example") == []
+    entry = OutboxEntry(
+        1,
+        entry_key,
+        OutboxKind.MAIL,
+        OutboxStatus.PENDING,
+        {},
+        SW,
+        None,
+        None,
+        1,
+        datetime.now(UTC),
+        datetime.now(UTC),
+    )
+    assert (
+        failure_reports(entry, 403, "no", report_mailbox="o@x.example", sender="s@x.example") == []
+    )
 
 
 async def test_an_adapter_bug_is_retried_not_lost(
-        dispatcher: Dispatcher, mailbox: RecordingMailbox, factory: InMemoryUnitOfWorkFactory,
-        clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    dispatcher: Dispatcher,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     async def broken(message: object) -> None:
         raise KeyError("oops")
 
@@ -180,11 +239,14 @@ async def test_an_adapter_bug_is_retried_not_lost(
 
 
 async def test_a_message_after_another_waits_then_goes(
-        dispatcher: Dispatcher, notices: RecordingNotices, mailbox: RecordingMailbox,
-        factory: InMemoryUnitOfWorkFactory, clock: FixedClock) -> None:
+    dispatcher: Dispatcher,
+    notices: RecordingNotices,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
     mailbox.script.errors.append(DeliveryError("busy", status=503, retryable=True))
-    await queue(factory, clock, a_mail(), notice("n1", "person:x", "term_pack", {},
-                                                 after="m1"))
+    await queue(factory, clock, a_mail(), notice("n1", "person:x", "term_pack", {}, after="m1"))
     await dispatcher.dispatch_once()
     assert notices.posted == [] and factory.state.outbox["n1"].status is OutboxStatus.PENDING
     clock.advance(minutes=1)
@@ -193,20 +255,23 @@ async def test_a_message_after_another_waits_then_goes(
 
 
 async def test_a_message_after_a_failed_one_is_dropped(
-        dispatcher: Dispatcher, notices: RecordingNotices, mailbox: RecordingMailbox,
-        factory: InMemoryUnitOfWorkFactory, clock: FixedClock) -> None:
+    dispatcher: Dispatcher,
+    notices: RecordingNotices,
+    mailbox: RecordingMailbox,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
     mailbox.script.errors.append(DeliveryError("nope", status=400, retryable=False))
-    await queue(factory, clock, a_mail(), notice("n1", "person:x", "term_pack", {},
-                                                 after="m1"))
+    await queue(factory, clock, a_mail(), notice("n1", "person:x", "term_pack", {}, after="m1"))
     await dispatcher.drain()
     entry = factory.state.outbox["n1"]
     assert entry.status is OutboxStatus.DELIVERED and entry.result["posted"] is False  # type: ignore[index]
     assert "n1" not in [p[3] for p in notices.posted]
 
 
-async def test_a_lost_lease_records_nothing(dispatcher: Dispatcher,
-                                            factory: InMemoryUnitOfWorkFactory,
-                                            clock: FixedClock) -> None:
+async def test_a_lost_lease_records_nothing(
+    dispatcher: Dispatcher, factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
     await queue(factory, clock, a_mail())
     async with factory() as uow:
         [entry] = await uow.outbox.claim("someone-else", clock.now(), 60, 5)
@@ -220,13 +285,19 @@ async def test_a_lost_lease_records_nothing(dispatcher: Dispatcher,
 
 
 async def test_a_failing_follow_up_keeps_the_delivery(
-        factory: InMemoryUnitOfWorkFactory, clock: FixedClock,
-        mailbox: RecordingMailbox) -> None:
+    factory: InMemoryUnitOfWorkFactory, clock: FixedClock, mailbox: RecordingMailbox
+) -> None:
     async def hook(uow: object, entry: object, result: object) -> None:
         raise RuntimeError("bug in a hook")
 
-    dispatcher = Dispatcher(factory, clock, calendar=RecordingCalendar(), mailbox=mailbox,
-                            chat_app=RecordingChatApp(), hooks={OutboxKind.MAIL: hook})
+    dispatcher = Dispatcher(
+        factory,
+        clock,
+        calendar=RecordingCalendar(),
+        mailbox=mailbox,
+        chat_app=RecordingChatApp(),
+        hooks={OutboxKind.MAIL: hook},
+    )
     await queue(factory, clock, a_mail())
     assert (await dispatcher.drain()).delivered == 1
     assert factory.state.outbox["m1"].status is OutboxStatus.DELIVERED
@@ -234,21 +305,34 @@ async def test_a_failing_follow_up_keeps_the_delivery(
 
 
 async def test_notices_without_teams_are_recorded_not_posted(
-        factory: InMemoryUnitOfWorkFactory, clock: FixedClock) -> None:
-    dispatcher = Dispatcher(factory, clock, calendar=RecordingCalendar(),
-                            mailbox=RecordingMailbox(), chat_app=RecordingChatApp())
+    factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
+    dispatcher = Dispatcher(
+        factory,
+        clock,
+        calendar=RecordingCalendar(),
+        mailbox=RecordingMailbox(),
+        chat_app=RecordingChatApp(),
+    )
     await queue(factory, clock, notice("n1", "person:x", "term_pack", {}))
     await dispatcher.drain()
-    assert factory.state.outbox["n1"].result == {"posted": False,
-                                                 "reason": "Teams is not connected here"}
+    assert factory.state.outbox["n1"].result == {
+        "posted": False,
+        "reason": "Teams is not connected here",
+    }
 
 
-async def test_mail_from_entry_carries_everything(factory: InMemoryUnitOfWorkFactory,
-                                                  clock: FixedClock) -> None:
+async def test_mail_from_entry_carries_everything(
+    factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
     await queue(factory, clock, a_mail(cc=["cc@x.example"]))
     async with factory() as uow:
         [entry] = await uow.outbox.claim("me", clock.now(), 60, 1)
     message = mail_from(entry)
     assert (message.idempotency_key, message.to, message.cc, message.subject) == (
-        "m1", ("dt@school.sch.example",), ("cc@x.example",), "Pack")
+        "m1",
+        ("dt@school.sch.example",),
+        ("cc@x.example",),
+        "Pack",
+    )
     assert message.attachments == (MailAttachment("f.docx", "application/x", b"x"),)

@@ -37,8 +37,10 @@ from pep_model.m365 import (
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 SUBJECT = "PEP meeting — Child A, Year 7"
-AGENDA = ("<p>Agenda for the meeting:</p><ol><li>Child's voice; views</li>"
-          "<li>Attendance, attainment</li><li>SMART targets</li></ol>")
+AGENDA = (
+    "<p>Agenda for the meeting:</p><ol><li>Child's voice; views</li>"
+    "<li>Attendance, attainment</li><li>SMART targets</li></ol>"
+)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -52,12 +54,17 @@ class Clock:
 
 def invite(key: str = "pep-1:meeting", **changes: Any) -> MeetingInvite:
     values: dict[str, Any] = dict(
-        idempotency_key=key, organiser_email="sam.worker@northvale.gov.uk",
-        subject=SUBJECT, body_html=AGENDA,
+        idempotency_key=key,
+        organiser_email="sam.worker@northvale.gov.uk",
+        subject=SUBJECT,
+        body_html=AGENDA,
         start=datetime(2026, 11, 16, 10, 0, tzinfo=LONDON),
         end=datetime(2026, 11, 16, 11, 0, tzinfo=LONDON),
-        attendees=(Invitee("dt@oakfield.sch.uk", "Dana Teacher, DT"),
-                   Invitee("carer@example.org", "Chris Carer", required=False)))
+        attendees=(
+            Invitee("dt@oakfield.sch.uk", "Dana Teacher, DT"),
+            Invitee("carer@example.org", "Chris Carer", required=False),
+        ),
+    )
     values.update(changes)
     return MeetingInvite(**values)
 
@@ -75,8 +82,16 @@ def parse_ics(path: Path) -> tuple[Calendar, Any]:
 def attendees_of(event: Any) -> list[tuple[str, str, str, str, str]]:
     found = event.get("attendee")
     found = found if isinstance(found, list) else [found]
-    return [(str(a), str(a.params["CN"]), str(a.params["ROLE"]), str(a.params["RSVP"]),
-             str(a.params["PARTSTAT"])) for a in found]
+    return [
+        (
+            str(a),
+            str(a.params["CN"]),
+            str(a.params["ROLE"]),
+            str(a.params["RSVP"]),
+            str(a.params["PARTSTAT"]),
+        )
+        for a in found
+    ]
 
 
 @pytest.fixture
@@ -104,10 +119,15 @@ async def test_create_writes_one_request_ics(tmp_path: Path, clock: Clock) -> No
     assert str(event["status"]) == "CONFIRMED"
     assert str(event["organizer"]) == "mailto:sam.worker@northvale.gov.uk"
     assert attendees_of(event) == [
-        ("mailto:dt@oakfield.sch.uk", "Dana Teacher, DT", "REQ-PARTICIPANT", "TRUE",
-         "NEEDS-ACTION"),
-        ("mailto:carer@example.org", "Chris Carer", "OPT-PARTICIPANT", "TRUE",
-         "NEEDS-ACTION")]
+        (
+            "mailto:dt@oakfield.sch.uk",
+            "Dana Teacher, DT",
+            "REQ-PARTICIPANT",
+            "TRUE",
+            "NEEDS-ACTION",
+        ),
+        ("mailto:carer@example.org", "Chris Carer", "OPT-PARTICIPANT", "TRUE", "NEEDS-ACTION"),
+    ]
     assert event["dtstart"].params["TZID"] == "Europe/London"
     assert event["dtend"].params["TZID"] == "Europe/London"
     assert event.decoded("dtstart") == datetime(2026, 11, 16, 10, 0, tzinfo=LONDON)
@@ -128,9 +148,12 @@ async def test_the_join_url_is_a_clearly_local_placeholder(tmp_path: Path) -> No
 
 
 async def test_summer_meetings_carry_british_summer_time(tmp_path: Path) -> None:
-    await FileCalendar(tmp_path).create_meeting(invite(
-        start=datetime(2026, 6, 10, 9, 0, tzinfo=UTC),
-        end=datetime(2026, 6, 10, 10, 0, tzinfo=UTC)))
+    await FileCalendar(tmp_path).create_meeting(
+        invite(
+            start=datetime(2026, 6, 10, 9, 0, tzinfo=UTC),
+            end=datetime(2026, 6, 10, 10, 0, tzinfo=UTC),
+        )
+    )
     [path] = calendar_files(tmp_path)
     assert "DTSTART;TZID=Europe/London:20260610T100000" in path.read_text()
     calendar, event = parse_ics(path)
@@ -140,7 +163,8 @@ async def test_summer_meetings_carry_british_summer_time(tmp_path: Path) -> None
 
 
 async def test_a_retried_create_returns_the_same_event_and_writes_nothing(
-        tmp_path: Path, clock: Clock) -> None:
+    tmp_path: Path, clock: Clock
+) -> None:
     calendar = FileCalendar(tmp_path, clock=clock)
     first = await calendar.create_meeting(invite())
     clock.now += timedelta(minutes=5)
@@ -157,12 +181,14 @@ async def test_concurrent_creates_with_one_key_write_one_file(tmp_path: Path) ->
     assert len(set(meetings)) == 1 and len(calendar_files(tmp_path)) == 1
 
 
-async def test_update_writes_a_request_with_the_next_sequence(tmp_path: Path,
-                                                             clock: Clock) -> None:
+async def test_update_writes_a_request_with_the_next_sequence(tmp_path: Path, clock: Clock) -> None:
     calendar = FileCalendar(tmp_path, clock=clock)
     meeting = await calendar.create_meeting(invite())
-    moved = invite("pep-1:meeting:move-1", start=datetime(2026, 11, 18, 14, 0, tzinfo=LONDON),
-                   end=datetime(2026, 11, 18, 15, 0, tzinfo=LONDON))
+    moved = invite(
+        "pep-1:meeting:move-1",
+        start=datetime(2026, 11, 18, 14, 0, tzinfo=LONDON),
+        end=datetime(2026, 11, 18, 15, 0, tzinfo=LONDON),
+    )
     assert await calendar.update_meeting(meeting.event_id, moved) == meeting
     assert await calendar.update_meeting(meeting.event_id, moved) == meeting  # retried
 
@@ -180,17 +206,21 @@ async def test_add_attendee_keeps_everyone_and_is_idempotent(tmp_path: Path) -> 
     calendar = FileCalendar(tmp_path)
     meeting = await calendar.create_meeting(invite())
     organiser = "sam.worker@northvale.gov.uk"
-    await calendar.add_attendee(meeting.event_id, organiser,
-                                Invitee("vs.member@northvale.gov.uk", "Vic Virtual"))
-    await calendar.add_attendee(meeting.event_id, organiser,
-                                Invitee("VS.Member@northvale.gov.uk", "Vic Virtual"))
+    await calendar.add_attendee(
+        meeting.event_id, organiser, Invitee("vs.member@northvale.gov.uk", "Vic Virtual")
+    )
+    await calendar.add_attendee(
+        meeting.event_id, organiser, Invitee("VS.Member@northvale.gov.uk", "Vic Virtual")
+    )
     files = calendar_files(tmp_path)
     assert len(files) == 2
     _, event = parse_ics(files[-1])
     assert int(event["sequence"]) == 1
     assert [a[0] for a in attendees_of(event)] == [
-        "mailto:dt@oakfield.sch.uk", "mailto:carer@example.org",
-        "mailto:vs.member@northvale.gov.uk"]
+        "mailto:dt@oakfield.sch.uk",
+        "mailto:carer@example.org",
+        "mailto:vs.member@northvale.gov.uk",
+    ]
     assert str(event["summary"]) == SUBJECT
     assert "<li>SMART targets</li>" in str(event["x-alt-desc"])
 
@@ -219,9 +249,11 @@ async def test_cancel_writes_a_cancel_once(tmp_path: Path) -> None:
 
 async def test_an_unknown_event_is_not_found(tmp_path: Path) -> None:
     calendar = FileCalendar(tmp_path)
-    for attempt in (calendar.update_meeting("outbox-nope", invite()),
-                    calendar.cancel_meeting("outbox-nope", "x@y.org", ""),
-                    calendar.add_attendee("outbox-nope", "x@y.org", Invitee("a@b.org", "A"))):
+    for attempt in (
+        calendar.update_meeting("outbox-nope", invite()),
+        calendar.cancel_meeting("outbox-nope", "x@y.org", ""),
+        calendar.add_attendee("outbox-nope", "x@y.org", Invitee("a@b.org", "A")),
+    ):
         with pytest.raises(DeliveryError) as caught:
             await attempt
         assert caught.value.status == 404 and not caught.value.retryable
@@ -232,12 +264,17 @@ async def test_an_unknown_event_is_not_found(tmp_path: Path) -> None:
 
 def message(key: str = "pep-1:pack", **changes: Any) -> MailMessage:
     values: dict[str, Any] = dict(
-        idempotency_key=key, sender="pep.business-support@northvale.gov.uk",
-        to=("dt@oakfield.sch.uk", "head@oakfield.sch.uk"), cc=("sam.worker@northvale.gov.uk",),
-        subject="PEP term pack — autumn 2026", body_text="Dear colleague,\nthe pack is attached.",
-        attachments=(MailAttachment("PEP autumn 2026.docx", DOCX, b"PK\x03\x04 docx bytes"),
-                     MailAttachment("PEP summer 2026.pdf", "application/pdf",
-                                    b"%PDF-1.7\n\x00\xff binary")))
+        idempotency_key=key,
+        sender="pep.business-support@northvale.gov.uk",
+        to=("dt@oakfield.sch.uk", "head@oakfield.sch.uk"),
+        cc=("sam.worker@northvale.gov.uk",),
+        subject="PEP term pack — autumn 2026",
+        body_text="Dear colleague,\nthe pack is attached.",
+        attachments=(
+            MailAttachment("PEP autumn 2026.docx", DOCX, b"PK\x03\x04 docx bytes"),
+            MailAttachment("PEP summer 2026.pdf", "application/pdf", b"%PDF-1.7\n\x00\xff binary"),
+        ),
+    )
     values.update(changes)
     return MailMessage(**values)
 
@@ -261,7 +298,9 @@ async def test_send_writes_an_eml_with_attachments(tmp_path: Path, clock: Clock)
     assert email["Subject"] == "PEP term pack — autumn 2026"
     assert email["From"] == "pep.business-support@northvale.gov.uk"
     assert [a.addr_spec for a in email["To"].addresses] == [
-        "dt@oakfield.sch.uk", "head@oakfield.sch.uk"]
+        "dt@oakfield.sch.uk",
+        "head@oakfield.sch.uk",
+    ]
     assert [a.addr_spec for a in email["Cc"].addresses] == ["sam.worker@northvale.gov.uk"]
     assert parsedate_to_datetime(email["Date"]) == NOW
     assert re.fullmatch(r"<[0-9a-f]{32}@pep-companion\.invalid>", email["Message-ID"])
@@ -270,11 +309,14 @@ async def test_send_writes_an_eml_with_attachments(tmp_path: Path, clock: Clock)
     assert body is not None  # the file has CRLF line ends, as RFC 5322 asks
     assert body.get_content().replace("\r\n", "\n") == "Dear colleague,\nthe pack is attached.\n"
     assert b"\r\n" in path.read_bytes() and b"\n\n" not in path.read_bytes()
-    attachments = [(part.get_filename(), part.get_content_type(), part.get_content())
-                   for part in email.iter_attachments()]
+    attachments = [
+        (part.get_filename(), part.get_content_type(), part.get_content())
+        for part in email.iter_attachments()
+    ]
     assert attachments == [
         ("PEP autumn 2026.docx", DOCX, b"PK\x03\x04 docx bytes"),
-        ("PEP summer 2026.pdf", "application/pdf", b"%PDF-1.7\n\x00\xff binary")]
+        ("PEP summer 2026.pdf", "application/pdf", b"%PDF-1.7\n\x00\xff binary"),
+    ]
 
 
 async def test_the_same_key_writes_one_eml(tmp_path: Path) -> None:
@@ -319,16 +361,26 @@ async def test_installing_the_app_leaves_one_note_per_chat(tmp_path: Path) -> No
     assert recorded["installed"] is False
 
 
-async def test_logs_carry_ids_not_content(tmp_path: Path,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_logs_carry_ids_not_content(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     calendar = FileCalendar(tmp_path)
     meeting = await calendar.create_meeting(invite())
-    await calendar.add_attendee(meeting.event_id, "sam.worker@northvale.gov.uk",
-                                Invitee("vs.member@northvale.gov.uk", "Vic Virtual"))
+    await calendar.add_attendee(
+        meeting.event_id,
+        "sam.worker@northvale.gov.uk",
+        Invitee("vs.member@northvale.gov.uk", "Vic Virtual"),
+    )
     await calendar.cancel_meeting(meeting.event_id, "sam.worker@northvale.gov.uk", "Moved.")
     await FileMailbox(tmp_path).send(message())
     assert meeting.event_id in caplog.text
-    for secret in ("Child A", "Child's voice", "Dana Teacher", "Vic Virtual", "Moved.",
-                   "PEP autumn 2026.docx", "Dear colleague", "term pack"):
+    for secret in (
+        "Child A",
+        "Child's voice",
+        "Dana Teacher",
+        "Vic Virtual",
+        "Moved.",
+        "PEP autumn 2026.docx",
+        "Dear colleague",
+        "term pack",
+    ):
         assert secret not in caplog.text

@@ -39,12 +39,25 @@ def world() -> World:
     return make_world()
 
 
-def meeting(world: World, child_id: str, *, status: MeetingStatus = MeetingStatus.SCHEDULED,
-            attending: tuple[str, ...] = ()) -> None:
+def meeting(
+    world: World,
+    child_id: str,
+    *,
+    status: MeetingStatus = MeetingStatus.SCHEDULED,
+    attending: tuple[str, ...] = (),
+) -> None:
     starts = datetime(2026, 11, 25, 10, tzinfo=UTC)
     world.factory.state.meetings[pep_id(child_id)] = PepMeeting(
-        pep_id(child_id), child_id, TERM, SW.id, starts, starts + timedelta(hours=1), (),
-        status, attending)
+        pep_id(child_id),
+        child_id,
+        TERM,
+        SW.id,
+        starts,
+        starts + timedelta(hours=1),
+        (),
+        status,
+        attending,
+    )
 
 
 async def busy_term(world: World) -> None:
@@ -53,9 +66,12 @@ async def busy_term(world: World) -> None:
     LCS100003: a complex case with a draft PEP and a meeting the Virtual School attends."""
     first = await returned_pep(world, "LCS100001")
     await world.qa.start(first)
-    await world.qa.decide(first, actor(COORDINATOR),
-                          confirmed({"voice": "green", "carer": "green"}),
-                          QaDecision.APPROVE)
+    await world.qa.decide(
+        first,
+        actor(COORDINATOR),
+        confirmed({"voice": "green", "carer": "green"}),
+        QaDecision.APPROVE,
+    )
     [request] = [v.request.id for v in (await world.pp.receive(first)).to_decide]
     await world.pp.decide(request, actor(ADVISOR), Decision.approve())
     await world.pp.export(TERM, actor(VSH))
@@ -77,8 +93,7 @@ async def test_the_overview_of_a_busy_term(world: World) -> None:
     assert [(r.child_id, r.days_overdue) for r in o.overdue_returns] == [("LCS100002", 15)]
     assert o.status_counts["finalised"] == 1 and o.status_counts["awaiting_return"] == 1
     assert dict(o.grade_counts) == {"gold": 0, "green": 1, "amber": 0, "red": 0}
-    assert (o.pp_requested_pence, o.pp_approved_pence, o.pp_paid_pence) == \
-        (30_000, 30_000, 30_000)
+    assert (o.pp_requested_pence, o.pp_approved_pence, o.pp_paid_pence) == (30_000, 30_000, 30_000)
     cases = {c.child_id: c for c in o.transition_cases}
     assert set(cases) == {"LCS100001", "LCS100003"}  # Year 7 in autumn; complex
     assert cases["LCS100003"].virtual_school_attending
@@ -108,10 +123,10 @@ async def test_the_report_is_the_overviews_csv(world: World) -> None:
         await world.overview.report_csv("2099-autumn")
 
 
-@pytest.mark.parametrize("who", [DT, SW, COORDINATOR, AUTHORITY_COORDINATOR, ADVISOR,
-                                 OTHER_ADVISOR, STRANGER])
-async def test_the_overview_is_for_virtual_school_staff_only(world: World,
-                                                             who: Person) -> None:
+@pytest.mark.parametrize(
+    "who", [DT, SW, COORDINATOR, AUTHORITY_COORDINATOR, ADVISOR, OTHER_ADVISOR, STRANGER]
+)
+async def test_the_overview_is_for_virtual_school_staff_only(world: World, who: Person) -> None:
     with pytest.raises(NotAllowed, match="Virtual School staff only"):
         await world.overview.overview(actor(who))
     with pytest.raises(NotAllowed):

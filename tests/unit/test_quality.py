@@ -32,8 +32,16 @@ from pep_model.terms import TermCalendar, default_calendar
 from pep_model.workflow import PepStatus
 from tests.unit.builders import complete_raw, content_of, context, make_child, meeting_raw
 
-EIGHT = ("attendance", "attainment", "voice", "wellbeing", "targets", "carer", "attendees",
-         "next_pep")
+EIGHT = (
+    "attendance",
+    "attainment",
+    "voice",
+    "wellbeing",
+    "targets",
+    "carer",
+    "attendees",
+    "next_pep",
+)
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
@@ -60,6 +68,7 @@ def graded(*counts: tuple[str, int]) -> dict[str, str]:
 
 # ---- pre-assessment ----------------------------------------------------------------
 
+
 def test_a_complete_pep_meets_every_criterion_that_applies(calendar: TermCalendar) -> None:
     results = pre_assess(context(make_child(), calendar, full_sections()))
     assert all(r.met for r in results), [r for r in results if not r.met]
@@ -77,10 +86,12 @@ def test_results_come_in_section_order_with_explanations(calendar: TermCalendar)
     assert all(r.title and r.explanation for r in results)
 
 
-@pytest.mark.parametrize(("views", "grade"), [(None, "red"), ("Fine", "amber"),
-                                              ("dunno really", "amber")])
-def test_childs_voice_must_be_present_and_substantial(calendar: TermCalendar,
-                                                     views: str | None, grade: str) -> None:
+@pytest.mark.parametrize(
+    ("views", "grade"), [(None, "red"), ("Fine", "amber"), ("dunno really", "amber")]
+)
+def test_childs_voice_must_be_present_and_substantial(
+    calendar: TermCalendar, views: str | None, grade: str
+) -> None:
     sections = full_sections()
     sections["voice"] = {"views": views, "how_gathered": None}
     result = results_by_key(context(make_child(), calendar, sections))["child_voice"]
@@ -97,23 +108,28 @@ def test_voice_length_is_configurable(calendar: TermCalendar) -> None:
 
 def test_every_carried_target_needs_an_outcome_and_evidence(calendar: TermCalendar) -> None:
     sections = full_sections()
-    sections["previous_targets"] = {"rows": [
-        {"target": "T1: read daily", "outcome": "met", "evidence": "Reading log"},
-        {"target": "T2: attend clubs", "outcome": "partly_met", "evidence": None}]}
-    result = results_by_key(context(make_child(), calendar, sections))[
-        "previous_targets_evaluated"]
+    sections["previous_targets"] = {
+        "rows": [
+            {"target": "T1: read daily", "outcome": "met", "evidence": "Reading log"},
+            {"target": "T2: attend clubs", "outcome": "partly_met", "evidence": None},
+        ]
+    }
+    result = results_by_key(context(make_child(), calendar, sections))["previous_targets_evaluated"]
     assert (result.met, result.suggested) == (False, "amber")
     assert "2" in result.explanation
     sections["previous_targets"]["rows"][1]["evidence"] = "Attends chess club"
     assert results_by_key(context(make_child(), calendar, sections))[
-        "previous_targets_evaluated"].met
+        "previous_targets_evaluated"
+    ].met
 
 
 def test_no_targets_or_a_target_without_an_owner_is_red(calendar: TermCalendar) -> None:
     sections = full_sections()
     sections["targets"] = {"rows": []}
-    assert results_by_key(context(make_child(), calendar, sections))[
-        "smart_targets"].suggested == "red"
+    assert (
+        results_by_key(context(make_child(), calendar, sections))["smart_targets"].suggested
+        == "red"
+    )
     sections = full_sections()
     sections["targets"]["rows"][1]["owner"] = None
     result = results_by_key(context(make_child(), calendar, sections))["smart_targets"]
@@ -129,10 +145,12 @@ def test_target_dates_are_judged_as_of_the_day_given(calendar: TermCalendar) -> 
     assert {r.key: r for r in pre_assess(ctx, as_of=date(2026, 11, 16))}["smart_targets"].met
 
 
-@pytest.mark.parametrize(("change", "value"), [("target", "T9"), ("target", None),
-                                               ("impact", None)])
+@pytest.mark.parametrize(
+    ("change", "value"), [("target", "T9"), ("target", None), ("impact", None)]
+)
 def test_pupil_premium_must_name_a_current_target_and_impact(
-        calendar: TermCalendar, change: str, value: Any) -> None:
+    calendar: TermCalendar, change: str, value: Any
+) -> None:
     sections = full_sections()
     sections["pupil_premium"]["rows"][0][change] = value
     result = results_by_key(context(make_child(), calendar, sections))["pupil_premium_linked"]
@@ -140,8 +158,7 @@ def test_pupil_premium_must_name_a_current_target_and_impact(
     assert "T1, T2" in result.explanation
 
 
-def test_pupil_premium_criterion_does_not_apply_without_requests(
-        calendar: TermCalendar) -> None:
+def test_pupil_premium_criterion_does_not_apply_without_requests(calendar: TermCalendar) -> None:
     sections = full_sections()
     sections["pupil_premium"] = {"rows": []}
     result = results_by_key(context(make_child(), calendar, sections))["pupil_premium_linked"]
@@ -150,21 +167,23 @@ def test_pupil_premium_criterion_does_not_apply_without_requests(
 
 def test_low_attendance_needs_explaining(calendar: TermCalendar) -> None:
     sections = full_sections()
-    sections["attendance"] = {"possible_sessions": 100, "attended_sessions": 90,
-                              "unauthorised_sessions": 0, "explanation": None}
+    sections["attendance"] = {
+        "possible_sessions": 100,
+        "attended_sessions": 90,
+        "unauthorised_sessions": 0,
+        "explanation": None,
+    }
     result = results_by_key(context(make_child(), calendar, sections))["attendance_explained"]
     assert (result.met, result.suggested) == (False, "amber")
     assert "90.0%" in result.explanation
     sections["attendance"]["explanation"] = "Two weeks in hospital"
-    assert results_by_key(context(make_child(), calendar, sections))[
-        "attendance_explained"].met
+    assert results_by_key(context(make_child(), calendar, sections))["attendance_explained"].met
 
 
 def test_missing_attendance_figures_are_not_met(calendar: TermCalendar) -> None:
     sections = full_sections()
     del sections["attendance"]
-    assert not results_by_key(context(make_child(), calendar, sections))[
-        "attendance_explained"].met
+    assert not results_by_key(context(make_child(), calendar, sections))["attendance_explained"].met
 
 
 def test_a_transition_case_without_a_plan_is_red(calendar: TermCalendar) -> None:
@@ -215,21 +234,25 @@ def test_suggested_grades_take_each_sections_worst(calendar: TermCalendar) -> No
 
 # ---- the overall grade ---------------------------------------------------------------
 
-@pytest.mark.parametrize(("counts", "overall"), [
-    ((("gold", 8),), "gold"),
-    ((("gold", 7), ("green", 1)), "gold"),
-    ((("gold", 6), ("green", 2)), "green"),
-    ((("green", 8),), "green"),
-    ((("gold", 5), ("green", 2), ("amber", 1)), "green"),
-    ((("gold", 6), ("amber", 2)), "amber"),
-    ((("gold", 7), ("red", 1)), "red"),
-    ((("amber", 2), ("red", 1)), "red"),
-    # gaps in the rule, as decided in docs/quality-and-pupil-premium.md
-    ((("gold", 7), ("amber", 1)), "gold"),     # one amber does not stop a 7/8 gold
-    ((("green", 3), ("amber", 1)), "amber"),   # 3/4 < 7/8 and no other step: amber
-    ((("gold", 9), ("green", 1)), "gold"),     # 9/10 >= 7/8
-    ((("gold", 8), ("green", 2)), "green"),    # 8/10 < 7/8
-])
+
+@pytest.mark.parametrize(
+    ("counts", "overall"),
+    [
+        ((("gold", 8),), "gold"),
+        ((("gold", 7), ("green", 1)), "gold"),
+        ((("gold", 6), ("green", 2)), "green"),
+        ((("green", 8),), "green"),
+        ((("gold", 5), ("green", 2), ("amber", 1)), "green"),
+        ((("gold", 6), ("amber", 2)), "amber"),
+        ((("gold", 7), ("red", 1)), "red"),
+        ((("amber", 2), ("red", 1)), "red"),
+        # gaps in the rule, as decided in docs/quality-and-pupil-premium.md
+        ((("gold", 7), ("amber", 1)), "gold"),  # one amber does not stop a 7/8 gold
+        ((("green", 3), ("amber", 1)), "amber"),  # 3/4 < 7/8 and no other step: amber
+        ((("gold", 9), ("green", 1)), "gold"),  # 9/10 >= 7/8
+        ((("gold", 8), ("green", 2)), "green"),  # 8/10 < 7/8
+    ],
+)
 def test_overall_grade_rule(counts: tuple[tuple[str, int], ...], overall: str) -> None:
     assert overall_grade(graded(*counts)) == overall
 
@@ -259,6 +282,7 @@ def test_a_scale_needs_three_distinct_grades() -> None:
 
 
 # ---- assessment, override and decision --------------------------------------------
+
 
 def test_assess_reads_labels_and_orders_sections() -> None:
     a = assess({"next_pep": "Green", "voice": "GOLD", "targets": "gold"})
@@ -293,8 +317,11 @@ def test_a_pep_with_a_red_section_cannot_be_approved() -> None:
 
 
 def test_an_override_cannot_lift_a_red_section() -> None:
-    a = assess({**dict.fromkeys(EIGHT, "gold"), "voice": "red"}, override="green",
-               override_reason="Voice recorded elsewhere")
+    a = assess(
+        {**dict.fromkeys(EIGHT, "gold"), "voice": "red"},
+        override="green",
+        override_reason="Voice recorded elsewhere",
+    )
     with pytest.raises(QaInvalid):
         check_decision(a, QaDecision.APPROVE)
 
@@ -321,6 +348,7 @@ def test_returning_for_amendment_needs_feedback() -> None:
 
 # ---- who grades, and the history ---------------------------------------------------
 
+
 def coordinator(urn: str = "100001") -> Actor:
     person = Person("qa@council.example", "Quinn Abbott")
     return Actor(person, (Assignment(person.id, Role.PEP_COORDINATOR, school_urn=urn),))
@@ -331,33 +359,59 @@ def test_only_a_coordinator_for_the_childs_school_may_grade() -> None:
     dt = Person("dt@school.example", "Dee Tee")
     assert can_grade(coordinator("100001"), child)
     assert not can_grade(coordinator("100002"), child)
-    assert not can_grade(Actor(dt, (Assignment(dt.id, Role.DESIGNATED_TEACHER,
-                                               school_urn="100001"),)), child)
+    assert not can_grade(
+        Actor(dt, (Assignment(dt.id, Role.DESIGNATED_TEACHER, school_urn="100001"),)), child
+    )
 
 
 def test_rounds_are_numbered_and_end_at_approval() -> None:
     child = make_child()
     qa = coordinator()
-    first = record_round([], qa, child, assess(dict.fromkeys(EIGHT, "amber"),
-                                               feedback="Targets need measures"),
-                         QaDecision.RETURN, NOW)
+    first = record_round(
+        [],
+        qa,
+        child,
+        assess(dict.fromkeys(EIGHT, "amber"), feedback="Targets need measures"),
+        QaDecision.RETURN,
+        NOW,
+    )
     assert (first.number, first.overall, first.coordinator_id) == (1, "amber", qa.id)
-    second = record_round([first], qa, child, assess(dict.fromkeys(EIGHT, "gold")),
-                          QaDecision.APPROVE, NOW)
+    second = record_round(
+        [first], qa, child, assess(dict.fromkeys(EIGHT, "gold")), QaDecision.APPROVE, NOW
+    )
     assert second.number == 2 and second.decision.target_status is PepStatus.FINALISED
     with pytest.raises(QaInvalid, match="already approved"):
-        record_round([first, second], qa, child, assess(dict.fromkeys(EIGHT, "gold")),
-                     QaDecision.APPROVE, NOW)
+        record_round(
+            [first, second],
+            qa,
+            child,
+            assess(dict.fromkeys(EIGHT, "gold")),
+            QaDecision.APPROVE,
+            NOW,
+        )
     with pytest.raises(NotAllowed):
-        record_round([], coordinator("100002"), child, assess(dict.fromkeys(EIGHT, "gold")),
-                     QaDecision.APPROVE, NOW)
+        record_round(
+            [],
+            coordinator("100002"),
+            child,
+            assess(dict.fromkeys(EIGHT, "gold")),
+            QaDecision.APPROVE,
+            NOW,
+        )
 
 
 def test_a_round_survives_a_json_round_trip() -> None:
-    a = assess(dict.fromkeys(EIGHT, "green"), override="gold", override_reason="Strong voice",
-               feedback="Well done")
+    a = assess(
+        dict.fromkeys(EIGHT, "green"),
+        override="gold",
+        override_reason="Strong voice",
+        feedback="Well done",
+    )
     r = record_round([], coordinator(), make_child(), a, QaDecision.APPROVE, NOW)
     again = QaRound.from_dict(r.as_dict())
     assert again.as_dict() == r.as_dict()
-    assert (again.overall, again.computed, again.override_reason) == \
-        ("gold", "green", "Strong voice")
+    assert (again.overall, again.computed, again.override_reason) == (
+        "gold",
+        "green",
+        "Strong voice",
+    )

@@ -29,17 +29,27 @@ SUPPORT = ("pep.business-support@northvale.example",)
 LUCY = Person("lucy.harrowby@northvale.example", "Lucy Harrowby")
 KNOWN = Person("gwen.talbot-price@northvale.example", "Gwen Talbot-Price", "aad-gwen")
 NO_ADDRESS = Person("not an address", "Pat Nobody")
-NOTICE = Notice("QA card:PEP-1:abc", "PEP Companion: a PEP is waiting for your quality check",
-                "PEP for AF, autumn term 2026, is waiting.", "PEP-1")
-CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [
-    {"type": "TextBlock", "text": "Quality assurance: AF"},
-    {"type": "FactSet", "facts": [{"title": "Term", "value": "Autumn 2026"}]},
-    {"type": "Input.Text", "id": "feedback", "label": "Feedback"},
-    {"type": "Container", "items": [{"type": "TextBlock", "text": "Grade each section."}]}],
-    "actions": [{"type": "Action.Execute", "title": "Approve", "verb": "qa.approve"}]}
+NOTICE = Notice(
+    "QA card:PEP-1:abc",
+    "PEP Companion: a PEP is waiting for your quality check",
+    "PEP for AF, autumn term 2026, is waiting.",
+    "PEP-1",
+)
+CARD = {
+    "type": "AdaptiveCard",
+    "version": "1.5",
+    "body": [
+        {"type": "TextBlock", "text": "Quality assurance: AF"},
+        {"type": "FactSet", "facts": [{"title": "Term", "value": "Autumn 2026"}]},
+        {"type": "Input.Text", "id": "feedback", "label": "Feedback"},
+        {"type": "Container", "items": [{"type": "TextBlock", "text": "Grade each section."}]},
+    ],
+    "actions": [{"type": "Action.Execute", "title": "Approve", "verb": "qa.approve"}],
+}
 
 
 # ---- the rule ------------------------------------------------------------------------
+
 
 def test_a_person_with_a_teams_id_is_told_in_teams_with_or_without_a_tenant() -> None:
     assert route(KNOWN, tenant=True) is Route.TEAMS
@@ -76,8 +86,7 @@ def test_email_route_queues_the_notice_to_the_person() -> None:
 
 
 def test_nobody_route_tells_business_support_who_was_not_told_and_what() -> None:
-    [row] = outbox_rows(NO_ADDRESS, NOTICE, Route.NOBODY, sender=SENDER,
-                        business_support=SUPPORT)
+    [row] = outbox_rows(NO_ADDRESS, NOTICE, Route.NOBODY, sender=SENDER, business_support=SUPPORT)
     assert row.payload["to"] == list(SUPPORT)
     assert "Pat Nobody" in row.payload["body_text"]
     assert "waiting for your quality check" in row.payload["subject"]
@@ -90,8 +99,7 @@ def test_teams_routes_write_nothing_to_the_outbox() -> None:
 
 
 def test_the_email_is_the_cards_words_without_its_inputs_or_buttons() -> None:
-    assert card_words(CARD) == ["Quality assurance: AF", "Term: Autumn 2026",
-                                "Grade each section."]
+    assert card_words(CARD) == ["Quality assurance: AF", "Term: Autumn 2026", "Grade each section."]
     notice = notice_for(CARD, "QA card", "PEP-1", "PEP-1")
     assert notice.subject == "PEP Companion: a PEP is waiting for your quality check"
     assert notice_for(CARD, "QA card", "PEP-1", "PEP-1").key == notice.key
@@ -100,6 +108,7 @@ def test_the_email_is_the_cards_words_without_its_inputs_or_buttons() -> None:
 
 
 # ---- the bot's Reach -----------------------------------------------------------------
+
 
 class Directory:
     def __init__(self, ids: dict[str, str], fail: DeliveryError | None = None) -> None:
@@ -126,10 +135,10 @@ class Apps:
         return f"19:{user_id}_app@unq.gbl.spaces"
 
 
-def reach(factory: InMemoryUnitOfWorkFactory, directory: Directory | None = None,
-          apps: Apps | None = None) -> Reach:
-    return Reach(factory, FixedClock(), SENDER, SUPPORT, directory=directory,
-                 apps=apps)
+def reach(
+    factory: InMemoryUnitOfWorkFactory, directory: Directory | None = None, apps: Apps | None = None
+) -> Reach:
+    return Reach(factory, FixedClock(), SENDER, SUPPORT, directory=directory, apps=apps)
 
 
 async def queued(factory: InMemoryUnitOfWorkFactory) -> list[tuple[str, list[str]]]:
@@ -164,15 +173,15 @@ async def test_with_a_tenant_a_person_found_is_installed_told_in_teams_and_kept(
     assert kept is not None and kept.entra_object_id == "oid-lucy"
     # next time no lookup is needed
     again = await reach(factory, directory, apps).to_people(
-        [replace(LUCY, entra_object_id="oid-lucy")], CARD, "QA card", "PEP-1")
+        [replace(LUCY, entra_object_id="oid-lucy")], CARD, "QA card", "PEP-1"
+    )
     assert [m.to_user_id for m in again] == ["oid-lucy"] and len(directory.asked) == 1
 
 
 async def test_with_a_tenant_someone_outside_it_gets_the_email() -> None:
     factory = InMemoryUnitOfWorkFactory().seed(people=[LUCY])
     apps = Apps()
-    told = await reach(factory, Directory({}), apps).to_people([LUCY], CARD, "PP+ card",
-                                                                "REQ-1")
+    told = await reach(factory, Directory({}), apps).to_people([LUCY], CARD, "PP+ card", "REQ-1")
     assert list(told) == [] and apps.installed == []
     assert told.by_email == ["Lucy Harrowby"]
     [(_, to)] = await queued(factory)
@@ -181,11 +190,11 @@ async def test_with_a_tenant_someone_outside_it_gets_the_email() -> None:
 
 @pytest.mark.parametrize("where", ["directory", "install"])
 async def test_a_refused_lookup_or_install_falls_back_to_email(where: str) -> None:
-    refused = DeliveryError("Insufficient privileges", status=403, retryable=False,
-                            code="Authorization_RequestDenied")
+    refused = DeliveryError(
+        "Insufficient privileges", status=403, retryable=False, code="Authorization_RequestDenied"
+    )
     factory = InMemoryUnitOfWorkFactory().seed(people=[LUCY])
-    directory = Directory({LUCY.email: "oid-lucy"},
-                          refused if where == "directory" else None)
+    directory = Directory({LUCY.email: "oid-lucy"}, refused if where == "directory" else None)
     apps = Apps(refused if where == "install" else None)
     told = await reach(factory, directory, apps).to_people([LUCY], CARD, "QA card", "PEP-1")
     assert list(told) == [] and told.by_email == ["Lucy Harrowby"]
@@ -205,44 +214,76 @@ async def test_someone_who_cannot_be_reached_is_reported_to_business_support() -
 
 # ---- a job's Teams notice that found no chat -------------------------------------------
 
-NAG = {"target": "person:rachel.donnelly@northvale.example", "template": "next_date_request",
-       "data": {"pep_id": "PEP-1"}}
+NAG = {
+    "target": "person:rachel.donnelly@northvale.example",
+    "template": "next_date_request",
+    "data": {"pep_id": "PEP-1"},
+}
 
 
 def test_a_next_date_request_with_no_chat_goes_by_email_once() -> None:
-    [row] = unposted_rows("next-date:PEP-1:2026-11-17:rachel", NAG,
-                          {"posted": False, "reason": "no conversation with the bot"},
-                          sender=SENDER, business_support=SUPPORT, pep_id="PEP-1")
+    [row] = unposted_rows(
+        "next-date:PEP-1:2026-11-17:rachel",
+        NAG,
+        {"posted": False, "reason": "no conversation with the bot"},
+        sender=SENDER,
+        business_support=SUPPORT,
+        pep_id="PEP-1",
+    )
     assert row.payload["to"] == ["rachel.donnelly@northvale.example"]
     assert row.payload["subject"] == "PEP Companion: when is next term's PEP?"
     assert "PEP-1" in row.payload["body_text"]
     assert row.key == "reach:next-date:PEP-1:2026-11-17:rachel:rachel.donnelly@northvale.example"
     # the command line has no Teams at all: the same
-    assert unposted_rows("k", NAG, {"posted": False, "reason": "Teams is not connected here"},
-                         sender=SENDER, business_support=SUPPORT)
+    assert unposted_rows(
+        "k",
+        NAG,
+        {"posted": False, "reason": "Teams is not connected here"},
+        sender=SENDER,
+        business_support=SUPPORT,
+    )
 
 
-@pytest.mark.parametrize(("payload", "result"), [
-    (NAG, {"posted": True, "activity_id": "1"}),                       # it was posted
-    (NAG, {"posted": False, "reason": "nothing to say any more"}),     # the PEP moved on
-    ({**NAG, "template": "return_reminder"},                           # mailed anyway
-     {"posted": False, "reason": "no conversation with the bot"}),
-    ({**NAG, "target": "channel:virtual_school"},
-     {"posted": False, "reason": "no conversation with the bot"}),
-])
-def test_other_notices_write_no_email(payload: dict[str, object],
-                                      result: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    ("payload", "result"),
+    [
+        (NAG, {"posted": True, "activity_id": "1"}),  # it was posted
+        (NAG, {"posted": False, "reason": "nothing to say any more"}),  # the PEP moved on
+        (
+            {**NAG, "template": "return_reminder"},  # mailed anyway
+            {"posted": False, "reason": "no conversation with the bot"},
+        ),
+        (
+            {**NAG, "target": "channel:virtual_school"},
+            {"posted": False, "reason": "no conversation with the bot"},
+        ),
+    ],
+)
+def test_other_notices_write_no_email(
+    payload: dict[str, object], result: dict[str, object]
+) -> None:
     assert unposted_rows("k", payload, result, sender=SENDER, business_support=SUPPORT) == []
 
 
 async def test_the_dispatcher_hook_queues_the_email_in_the_same_unit_of_work() -> None:
     factory = InMemoryUnitOfWorkFactory()
-    entry = OutboxEntry(1, "next-date:PEP-1", OutboxKind.TEAMS_NOTICE, OutboxStatus.PENDING,
-                        NAG, "system", "PEP-1", None, 1, FixedClock().now(),
-                        FixedClock().now())
+    entry = OutboxEntry(
+        1,
+        "next-date:PEP-1",
+        OutboxKind.TEAMS_NOTICE,
+        OutboxStatus.PENDING,
+        NAG,
+        "system",
+        "PEP-1",
+        None,
+        1,
+        FixedClock().now(),
+        FixedClock().now(),
+    )
     async with factory() as uow:
         await reach(factory).after_notice(
-            uow, entry, {"posted": False, "reason": "no conversation with the bot"})
+            uow, entry, {"posted": False, "reason": "no conversation with the bot"}
+        )
         await uow.commit()
     [(key, to)] = await queued(factory)
     assert to == ["rachel.donnelly@northvale.example"] and key.startswith("reach:")

@@ -19,14 +19,39 @@ def read(name: str) -> str:
     return (EXAMPLES / name).read_text(encoding="utf-8")
 
 
-def roster_line(lcs_id: str = "LCS300001", dob: str = "2015-05-01", year: str = "Year 7",
-                dt_email: str = "dt@school.example", school_start: str = "",
-                sen: str = "none", transition: str = "no") -> str:
-    return ",".join([
-        lcs_id, "Ada", "Fenwick", dob, year, "100001", "Northvale Academy", "Harriet Pemberton",
-        dt_email, "Rachel Donnelly", "rachel.donnelly@northvale.example", "Maureen Ashdown",
-        "maureen.ashdown@carers.example", "foster", "2025-11-03", school_start,
-        "S31 full care order", sen, "no", transition])
+def roster_line(
+    lcs_id: str = "LCS300001",
+    dob: str = "2015-05-01",
+    year: str = "Year 7",
+    dt_email: str = "dt@school.example",
+    school_start: str = "",
+    sen: str = "none",
+    transition: str = "no",
+) -> str:
+    return ",".join(
+        [
+            lcs_id,
+            "Ada",
+            "Fenwick",
+            dob,
+            year,
+            "100001",
+            "Northvale Academy",
+            "Harriet Pemberton",
+            dt_email,
+            "Rachel Donnelly",
+            "rachel.donnelly@northvale.example",
+            "Maureen Ashdown",
+            "maureen.ashdown@carers.example",
+            "foster",
+            "2025-11-03",
+            school_start,
+            "S31 full care order",
+            sen,
+            "no",
+            transition,
+        ]
+    )
 
 
 def where(problems: list[RowProblem]) -> list[tuple[int, str]]:
@@ -34,6 +59,7 @@ def where(problems: list[RowProblem]) -> list[tuple[int, str]]:
 
 
 # ---- the example files ------------------------------------------------------------------
+
 
 def test_the_example_roster_parses_without_problems() -> None:
     parsed = parse_roster(read("roster.csv"))
@@ -57,23 +83,34 @@ def test_a_roster_row_gives_the_child_school_and_people() -> None:
 
 def test_each_bad_row_is_reported_with_its_row_and_column_and_good_rows_are_kept() -> None:
     parsed = parse_roster(read("bad-roster.csv"))  # starts with a byte-order mark
-    assert where(parsed.problems) == [(5, "lcs_id"), (6, "date_of_birth"), (7, "year_group"),
-                                      (9, "designated_teacher_email"), (10, "lcs_id")]
-    assert [r.child.lcs_id for r in parsed.rows] == ["LCS200001", "LCS200002", "LCS200003",
-                                                     "LCS200006"]
+    assert where(parsed.problems) == [
+        (5, "lcs_id"),
+        (6, "date_of_birth"),
+        (7, "year_group"),
+        (9, "designated_teacher_email"),
+        (10, "lcs_id"),
+    ]
+    assert [r.child.lcs_id for r in parsed.rows] == [
+        "LCS200001",
+        "LCS200002",
+        "LCS200003",
+        "LCS200006",
+    ]
     messages = [str(p) for p in parsed.problems]
     assert messages[0] == "row 5: lcs_id: is required"
     assert messages[1].startswith("row 6 (LCS200004): date_of_birth: '31/02/2015'")
     assert "enter a real date as dd/mm/yyyy" in messages[1]
     assert "'Year 15'" in messages[2]
-    assert messages[3] == ("row 9 (LCS200007): designated_teacher_email: "
-                           "'not-an-email' is not an email address")
+    assert messages[3] == (
+        "row 9 (LCS200007): designated_teacher_email: 'not-an-email' is not an email address"
+    )
     assert messages[4] == "row 10 (LCS200002): lcs_id: duplicate of row 3"
 
 
 def test_british_dates_are_accepted() -> None:
-    evie = next(r for r in parse_roster(read("bad-roster.csv")).rows
-                if r.child.lcs_id == "LCS200006")
+    evie = next(
+        r for r in parse_roster(read("bad-roster.csv")).rows if r.child.lcs_id == "LCS200006"
+    )
     assert evie.child.date_of_birth == date(2016, 3, 14)
     assert evie.child.placement_start == date(2024, 5, 2)
     assert evie.child.school_start_date == date(2023, 9, 4)
@@ -91,14 +128,17 @@ def test_the_example_staff_list_parses() -> None:
     assert len(parsed.rows) == 16
     head = parsed.rows[0]
     assert (head.row, head.person.name) == (2, "Imogen Stallard")
-    assert head.assignment == Assignment("imogen.stallard@northvale.example",
-                                         Role.VIRTUAL_SCHOOL_HEAD)
+    assert head.assignment == Assignment(
+        "imogen.stallard@northvale.example", Role.VIRTUAL_SCHOOL_HEAD
+    )
     coordinator = parsed.rows[4]
-    assert coordinator.assignment == Assignment("lucy.harrowby@northvale.example",
-                                                Role.PEP_COORDINATOR, school_urn="999101")
+    assert coordinator.assignment == Assignment(
+        "lucy.harrowby@northvale.example", Role.PEP_COORDINATOR, school_urn="999101"
+    )
 
 
 # ---- the rules, on inline CSV ----------------------------------------------------------
+
 
 def test_byte_order_mark_and_crlf_are_handled() -> None:
     text = "\ufeff" + "\r\n".join([HEADER, roster_line(), ""])
@@ -112,11 +152,18 @@ def test_header_names_are_read_in_any_case() -> None:
 
 
 def test_row_numbers_count_blank_lines_as_a_spreadsheet_does() -> None:
-    text = "\n".join([HEADER, "", roster_line(), ",,,,", roster_line("LCS300002"),
-                      roster_line("LCS300003", dob="31/02/2015")])
+    text = "\n".join(
+        [
+            HEADER,
+            "",
+            roster_line(),
+            ",,,,",
+            roster_line("LCS300002"),
+            roster_line("LCS300003", dob="31/02/2015"),
+        ]
+    )
     parsed = parse_roster(text)
-    assert [(r.row, r.child.lcs_id) for r in parsed.rows] == [(3, "LCS300001"),
-                                                              (5, "LCS300002")]
+    assert [(r.row, r.child.lcs_id) for r in parsed.rows] == [(3, "LCS300001"), (5, "LCS300002")]
     assert where(parsed.problems) == [(6, "date_of_birth")]
 
 
@@ -138,8 +185,9 @@ def test_a_duplicate_id_is_reported_as_a_duplicate_of_the_first_row() -> None:
 def test_a_missing_header_column_is_one_problem_naming_the_column() -> None:
     header = HEADER.replace("social_worker_email", "sw_email")
     parsed = parse_roster("\n".join([header, roster_line(), roster_line("LCS300002")]))
-    assert parsed.problems == [RowProblem(1, "social_worker_email",
-                                          "column missing from the header")]
+    assert parsed.problems == [
+        RowProblem(1, "social_worker_email", "column missing from the header")
+    ]
     assert parsed.rows == []
 
 
@@ -149,16 +197,21 @@ def test_every_missing_required_column_is_named_in_the_one_problem() -> None:
     assert parsed.problems[0].column.startswith("last_name, date_of_birth, year_group")
 
 
-@pytest.mark.parametrize(("cells", "column", "message"), [
-    ({"lcs_id": "LCS 1"}, "lcs_id", "'LCS 1' is not an LCS id (letters, digits, - and _)"),
-    ({"dob": "2015-13-01"}, "date_of_birth", "'2015-13-01': enter a real date as dd/mm/yyyy"),
-    ({"dob": ""}, "date_of_birth", "is required"),
-    ({"year": "Year 0"}, "year_group", "is not a year group"),
-    ({"dt_email": "dt at school"}, "designated_teacher_email", "is not an email address"),
-    ({"sen": "statemented"}, "sen_status", "should be none, sen_support or ehcp"),
-    ({"transition": "perhaps"}, "transition", "'perhaps' should be yes or no")])
-def test_a_bad_cell_is_named_by_row_and_column(cells: dict[str, str], column: str,
-                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("cells", "column", "message"),
+    [
+        ({"lcs_id": "LCS 1"}, "lcs_id", "'LCS 1' is not an LCS id (letters, digits, - and _)"),
+        ({"dob": "2015-13-01"}, "date_of_birth", "'2015-13-01': enter a real date as dd/mm/yyyy"),
+        ({"dob": ""}, "date_of_birth", "is required"),
+        ({"year": "Year 0"}, "year_group", "is not a year group"),
+        ({"dt_email": "dt at school"}, "designated_teacher_email", "is not an email address"),
+        ({"sen": "statemented"}, "sen_status", "should be none, sen_support or ehcp"),
+        ({"transition": "perhaps"}, "transition", "'perhaps' should be yes or no"),
+    ],
+)
+def test_a_bad_cell_is_named_by_row_and_column(
+    cells: dict[str, str], column: str, message: str
+) -> None:
     parsed = parse_roster("\n".join([HEADER, roster_line(**cells)]))
     assert where(parsed.problems) == [(2, column)]
     assert message in parsed.problems[0].message
@@ -166,13 +219,19 @@ def test_a_bad_cell_is_named_by_row_and_column(cells: dict[str, str], column: st
 
 
 def test_year_groups_and_sen_statuses_in_their_usual_spellings() -> None:
-    lines = [roster_line("A1", year="Reception", sen="SEN support"),
-             roster_line("A2", year="Y10", sen="EHC plan", transition="yes"),
-             roster_line("A3", year="12", sen="")]
+    lines = [
+        roster_line("A1", year="Reception", sen="SEN support"),
+        roster_line("A2", year="Y10", sen="EHC plan", transition="yes"),
+        roster_line("A3", year="12", sen=""),
+    ]
     rows = parse_roster("\n".join([HEADER, *lines])).rows
-    assert [(r.child.year_group.number, r.child.sen_status, r.child.transition_flag)
-            for r in rows] == [(0, SenStatus.SEN_SUPPORT, False), (10, SenStatus.EHCP, True),
-                               (12, SenStatus.NONE, False)]
+    assert [
+        (r.child.year_group.number, r.child.sen_status, r.child.transition_flag) for r in rows
+    ] == [
+        (0, SenStatus.SEN_SUPPORT, False),
+        (10, SenStatus.EHCP, True),
+        (12, SenStatus.NONE, False),
+    ]
 
 
 def test_emails_are_lower_cased_so_people_match() -> None:
@@ -181,8 +240,10 @@ def test_emails_are_lower_cased_so_people_match() -> None:
 
 
 def test_a_staff_row_with_an_unknown_role_names_the_roles_allowed() -> None:
-    parsed = parse_staff("name,email,role,scope\nAl,al@x.example,head_teacher,authority\n"
-                         "Bo,bo@x.example,virtual_school_officer,\n")
+    parsed = parse_staff(
+        "name,email,role,scope\nAl,al@x.example,head_teacher,authority\n"
+        "Bo,bo@x.example,virtual_school_officer,\n"
+    )
     assert where(parsed.problems) == [(2, "role"), (3, "scope")]
     assert "'head_teacher' is not one of virtual_school_head" in parsed.problems[0].message
     assert parsed.rows == []
@@ -191,12 +252,15 @@ def test_a_staff_row_with_an_unknown_role_names_the_roles_allowed() -> None:
 def test_attendance_rows_are_read_as_typed_and_duplicates_reported() -> None:
     from pep_model.roster import parse_attendance
 
-    text = ("lcs_id,possible_sessions,attended_sessions,unauthorised_sessions,explanation\r\n"
-            "LCS1,100,90,2,Illness\r\n"
-            ",100,100,0,\r\n"
-            "LCS1,100,100,0,\r\n")
+    text = (
+        "lcs_id,possible_sessions,attended_sessions,unauthorised_sessions,explanation\r\n"
+        "LCS1,100,90,2,Illness\r\n"
+        ",100,100,0,\r\n"
+        "LCS1,100,100,0,\r\n"
+    )
     parsed = parse_attendance("\ufeff" + text)
     assert [(r.row, r.lcs_id, r.values["attended_sessions"]) for r in parsed.rows] == [
-        (2, "LCS1", "90")]
+        (2, "LCS1", "90")
+    ]
     assert [(p.row, p.column) for p in parsed.problems] == [(3, "lcs_id"), (4, "lcs_id")]
     assert "duplicate of row 2" in str(parsed.problems[1])

@@ -74,8 +74,7 @@ def test_thousands_of_parts_are_refused_by_count() -> None:
 
 def test_the_declared_total_of_every_member_is_bounded() -> None:
     # forty members each declaring 4 MB of incompressible data: 160 MB together
-    parts = [Member(f"word/media/image{i}.png", b"\0" * (4 * MB), 4 * MB)
-             for i in range(40)]
+    parts = [Member(f"word/media/image{i}.png", b"\0" * (4 * MB), 4 * MB) for i in range(40)]
     docx = zip_of([member(BODY, b"<w/>"), *parts])
     with pytest.raises(DocxRefused, match="would unpack to more than 128 MB"):
         read_parts(docx, [BODY])
@@ -88,8 +87,7 @@ def test_two_bodies_of_the_same_name_are_refused() -> None:
 
 def test_a_password_protected_document_says_to_remove_the_password() -> None:
     encrypted = member(BODY, b"<w/>")
-    docx = zip_of([Member(BODY, encrypted.compressed, encrypted.size, encrypted.crc,
-                          flags=0x1)])
+    docx = zip_of([Member(BODY, encrypted.compressed, encrypted.size, encrypted.crc, flags=0x1)])
     assert "protected with a password" in _refusal(docx)
 
 
@@ -100,8 +98,10 @@ def test_not_a_zip_at_all_is_damaged() -> None:
 def test_a_real_form_with_a_large_picture_still_reads(form: bytes) -> None:
     # a photo hardly compresses and is never inflated: it does not count against the form
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(form)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(form)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             target.writestr(info, source.read(info))
         target.writestr("word/media/photo.jpg", os.urandom(6 * MB))

@@ -38,19 +38,34 @@ def ports() -> tuple[RecordingCalendar, RecordingMailbox, RecordingChatApp, Reco
 
 
 @pytest.fixture
-def dispatcher(factory: InMemoryUnitOfWorkFactory, clock: FixedClock,
-               scheduling: SchedulingService, ports: tuple) -> Dispatcher:
+def dispatcher(
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+    scheduling: SchedulingService,
+    ports: tuple,
+) -> Dispatcher:
     calendar, mailbox, chat, notices = ports
-    return Dispatcher(factory, clock, calendar=calendar, mailbox=mailbox, chat_app=chat,
-                      notices=notices, hooks=scheduling.hooks(),
-                      report_mailbox="ops@northvale.example",
-                      sender="business.support@northvale.example")
+    return Dispatcher(
+        factory,
+        clock,
+        calendar=calendar,
+        mailbox=mailbox,
+        chat_app=chat,
+        notices=notices,
+        hooks=scheduling.hooks(),
+        report_mailbox="ops@northvale.example",
+        sender="business.support@northvale.example",
+    )
 
 
 def request(**changes: object) -> ScheduleRequest:
     fields: dict[str, object] = {
-        "child_id": "LCS100001", "day": "2026-11-24", "at": "14:00", "minutes": "60",
-        "invited": frozenset({attendee_key(DT.email), attendee_key(CARER.email)})}
+        "child_id": "LCS100001",
+        "day": "2026-11-24",
+        "at": "14:00",
+        "minutes": "60",
+        "invited": frozenset({attendee_key(DT.email), attendee_key(CARER.email)}),
+    }
     fields.update(changes)
     return ScheduleRequest(**fields)  # type: ignore[arg-type]
 
@@ -60,7 +75,8 @@ def fields_of(outcome: object) -> dict[str, str]:
 
 
 async def test_the_plan_proposes_the_people_around_the_child(
-        scheduling: SchedulingService, sw: Actor) -> None:
+    scheduling: SchedulingService, sw: Actor
+) -> None:
     plan = await scheduling.plan(sw, "LCS100001")
     shown = {p.attendee.email: p for p in plan.proposals}
     assert shown[DT.email].ticked and shown[CARER.email].ticked
@@ -71,28 +87,36 @@ async def test_the_plan_proposes_the_people_around_the_child(
     assert any("Year 7" in r for r in plan.reasons)
 
 
-async def test_only_the_childs_social_worker_schedules(scheduling: SchedulingService,
-                                                       dt: Actor, other_sw: Actor) -> None:
+async def test_only_the_childs_social_worker_schedules(
+    scheduling: SchedulingService, dt: Actor, other_sw: Actor
+) -> None:
     for actor in (dt, other_sw):
         with pytest.raises(NotAllowed):
             await scheduling.plan(actor, "LCS100001")
 
 
-@pytest.mark.parametrize(("changes", "field", "words"), [
-    ({"day": ""}, "date", "choose the date"),
-    ({"day": "31/02/2026"}, "date", "enter a date"),
-    ({"day": "2027-01-12"}, "date", "Autumn term 2026"),
-    ({"day": "2026-11-10"}, "date", "in the future"),
-    ({"day": "2026-11-16", "at": "09:00"}, "time", "in the future"),
-    ({"at": "25:00"}, "time", "enter a time"),
-    ({"minutes": "17"}, "duration", "choose a length"),
-    ({"extra": "ok@example.org, not-an-address"}, "extra", "not-an-address"),
-    ({"invited": frozenset()}, "attendees", "at least one"),
-])
-async def test_checks_name_the_field(scheduling: SchedulingService, sw: Actor,
-                                     factory: InMemoryUnitOfWorkFactory,
-                                     changes: dict[str, object], field: str,
-                                     words: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"day": ""}, "date", "choose the date"),
+        ({"day": "31/02/2026"}, "date", "enter a date"),
+        ({"day": "2027-01-12"}, "date", "Autumn term 2026"),
+        ({"day": "2026-11-10"}, "date", "in the future"),
+        ({"day": "2026-11-16", "at": "09:00"}, "time", "in the future"),
+        ({"at": "25:00"}, "time", "enter a time"),
+        ({"minutes": "17"}, "duration", "choose a length"),
+        ({"extra": "ok@example.org, not-an-address"}, "extra", "not-an-address"),
+        ({"invited": frozenset()}, "attendees", "at least one"),
+    ],
+)
+async def test_checks_name_the_field(
+    scheduling: SchedulingService,
+    sw: Actor,
+    factory: InMemoryUnitOfWorkFactory,
+    changes: dict[str, object],
+    field: str,
+    words: str,
+) -> None:
     outcome = await scheduling.submit(sw, request(**changes))
     assert not outcome.done
     assert words in fields_of(outcome)[field]
@@ -111,7 +135,8 @@ async def test_out_of_hours_asks_first(scheduling: SchedulingService, sw: Actor)
 
 
 async def test_scheduling_writes_meeting_link_and_outbox_in_one_commit(
-        scheduling: SchedulingService, sw: Actor, factory: InMemoryUnitOfWorkFactory) -> None:
+    scheduling: SchedulingService, sw: Actor, factory: InMemoryUnitOfWorkFactory
+) -> None:
     outcome = await scheduling.submit(sw, request())
     assert outcome.done and outcome.delivery_key.endswith(":create")
     meeting = factory.state.meetings[PEP]
@@ -137,8 +162,13 @@ async def test_no_second_meeting_this_term(scheduling: SchedulingService, sw: Ac
 
 
 async def test_delivery_links_the_pep_installs_the_app_and_alerts_the_virtual_school(
-        scheduling: SchedulingService, sw: Actor, dispatcher: Dispatcher, ports: tuple,
-        factory: InMemoryUnitOfWorkFactory, clock: FixedClock) -> None:
+    scheduling: SchedulingService,
+    sw: Actor,
+    dispatcher: Dispatcher,
+    ports: tuple,
+    factory: InMemoryUnitOfWorkFactory,
+    clock: FixedClock,
+) -> None:
     calendar, _, chat, notices = ports
     outcome = await scheduling.submit(sw, request())
     statuses = await dispatcher.deliver_now([outcome.delivery_key], timeout=2)
@@ -159,17 +189,23 @@ async def test_delivery_links_the_pep_installs_the_app_and_alerts_the_virtual_sc
 
 
 async def test_reschedule_updates_and_cancel_cancels(
-        scheduling: SchedulingService, sw: Actor, dispatcher: Dispatcher, ports: tuple,
-        factory: InMemoryUnitOfWorkFactory) -> None:
+    scheduling: SchedulingService,
+    sw: Actor,
+    dispatcher: Dispatcher,
+    ports: tuple,
+    factory: InMemoryUnitOfWorkFactory,
+) -> None:
     calendar = ports[0]
     first = await scheduling.submit(sw, request())
     await dispatcher.drain()
     assert first.meeting is not None
-    moved = await scheduling.submit(sw, request(day="2026-11-26", at="10:00"),
-                                    reschedule_version=first.meeting.version)
+    moved = await scheduling.submit(
+        sw, request(day="2026-11-26", at="10:00"), reschedule_version=first.meeting.version
+    )
     assert moved.done and moved.delivery_key.endswith(":update")
-    stale = await scheduling.submit(sw, request(day="2026-11-27"),
-                                    reschedule_version=first.meeting.version)
+    stale = await scheduling.submit(
+        sw, request(day="2026-11-27"), reschedule_version=first.meeting.version
+    )
     assert "changed this meeting" in fields_of(stale)["date"]
     await dispatcher.drain()
     assert calendar.events["evt-1"]["updates"] == 1
@@ -188,8 +224,12 @@ async def test_reschedule_updates_and_cancel_cancels(
 
 
 async def test_cancel_before_delivery_sends_nothing(
-        scheduling: SchedulingService, sw: Actor, dispatcher: Dispatcher, ports: tuple,
-        factory: InMemoryUnitOfWorkFactory) -> None:
+    scheduling: SchedulingService,
+    sw: Actor,
+    dispatcher: Dispatcher,
+    ports: tuple,
+    factory: InMemoryUnitOfWorkFactory,
+) -> None:
     outcome = await scheduling.submit(sw, request())
     await scheduling.cancel(sw, PEP)
     await dispatcher.drain()
@@ -198,8 +238,13 @@ async def test_cancel_before_delivery_sends_nothing(
 
 
 async def test_virtual_school_officer_attends_once(
-        scheduling: SchedulingService, sw: Actor, vso: Actor, dt: Actor,
-        dispatcher: Dispatcher, ports: tuple) -> None:
+    scheduling: SchedulingService,
+    sw: Actor,
+    vso: Actor,
+    dt: Actor,
+    dispatcher: Dispatcher,
+    ports: tuple,
+) -> None:
     await scheduling.submit(sw, request())
     await dispatcher.drain()
     with pytest.raises(NotAllowed):
@@ -214,19 +259,20 @@ async def test_virtual_school_officer_attends_once(
 
 
 async def test_unscheduled_transition_cases_are_alerted_once(
-        scheduling: SchedulingService, sw: Actor, clock: FixedClock,
-        factory: InMemoryUnitOfWorkFactory) -> None:
+    scheduling: SchedulingService, sw: Actor, clock: FixedClock, factory: InMemoryUnitOfWorkFactory
+) -> None:
     clock.set_today(date(2026, 9, 4))  # 3 school days in: too early
     assert await alert_unscheduled(scheduling.service) == 0
     clock.set_today(date(2026, 9, 16))  # 11 school days in
-    assert await alert_unscheduled(scheduling.service) == 1   # LCS100001 (Year 7) only
-    assert await alert_unscheduled(scheduling.service) == 0   # once a term
+    assert await alert_unscheduled(scheduling.service) == 1  # LCS100001 (Year 7) only
+    assert await alert_unscheduled(scheduling.service) == 0  # once a term
     keys = [k for k in factory.state.outbox if k.startswith("vs-unscheduled:")]
     assert keys == ["vs-unscheduled:2026-autumn:LCS100001"]
 
 
-async def test_a_scheduled_case_is_not_alerted(scheduling: SchedulingService, sw: Actor,
-                                               clock: FixedClock) -> None:
+async def test_a_scheduled_case_is_not_alerted(
+    scheduling: SchedulingService, sw: Actor, clock: FixedClock
+) -> None:
     clock.set_today(date(2026, 9, 16))
     outcome = await scheduling.submit(sw, request(day="2026-09-30"))
     assert outcome.done

@@ -31,50 +31,100 @@ async def plan(service: PepService, sw: Actor) -> SchedulePlan:
 
 
 def variants(plan: SchedulePlan) -> dict[str, dict[str, Any]]:
-    typed = ScheduleRequest("LCS100001", "2026-11-02", "14:00", "45",
-                            frozenset({attendee_key(CARER.email)}), "x@example.org, nope")
-    errors = [FieldError(FORM, "date", "the meeting must be in the future"),
-              FieldError(FORM, "extra", "not an email address: nope")]
+    typed = ScheduleRequest(
+        "LCS100001",
+        "2026-11-02",
+        "14:00",
+        "45",
+        frozenset({attendee_key(CARER.email)}),
+        "x@example.org, nope",
+    )
+    errors = [
+        FieldError(FORM, "date", "the meeting must be in the future"),
+        FieldError(FORM, "extra", "not an email address: nope"),
+    ]
     return {
-        "chooser": sc.schedule_chooser_card([make_child("LCS100001"),
-                                             make_child("LCS100002", 4)]),
+        "chooser": sc.schedule_chooser_card([make_child("LCS100001"), make_child("LCS100002", 4)]),
         "chooser-empty": sc.schedule_chooser_card([]),
         "form": sc.schedule_form_card(plan),
         "form-errors": sc.schedule_form_card(plan, typed=typed, errors=errors),
-        "form-warnings": sc.schedule_form_card(plan, typed=typed,
-                                               warnings=["19:00 to 20:00 is outside"]),
+        "form-warnings": sc.schedule_form_card(
+            plan, typed=typed, warnings=["19:00 to 20:00 is outside"]
+        ),
         "scheduled": sc.meeting_scheduled_card(
-            child_id="LCS100001", initials="AF", school="Northvale Academy", starts_at=WHEN,
-            minutes=60, attendees=["Harriet Pemberton"],
-            join_url="https://teams.invalid/l/meetup-join/x", sent=True),
+            child_id="LCS100001",
+            initials="AF",
+            school="Northvale Academy",
+            starts_at=WHEN,
+            minutes=60,
+            attendees=["Harriet Pemberton"],
+            join_url="https://teams.invalid/l/meetup-join/x",
+            sent=True,
+        ),
         "on-their-way": sc.meeting_scheduled_card(
-            child_id="LCS100001", initials="AF", school="Northvale Academy", starts_at=WHEN,
-            minutes=60, attendees=[], join_url="", sent=False, rescheduled=True),
-        "cancelled": sc.meeting_cancelled_card(child_id="LCS100001", initials="AF",
-                                               starts_at=WHEN),
+            child_id="LCS100001",
+            initials="AF",
+            school="Northvale Academy",
+            starts_at=WHEN,
+            minutes=60,
+            attendees=[],
+            join_url="",
+            sent=False,
+            rescheduled=True,
+        ),
+        "cancelled": sc.meeting_cancelled_card(child_id="LCS100001", initials="AF", starts_at=WHEN),
         "vs-alert": sc.virtual_school_alert_card(
-            pep_id="LCS100001-2026-autumn", child_id="LCS100001", school="Northvale Academy",
-            starts_at=WHEN, minutes=60, reasons=["starting Year 7, a new phase"],
-            join_url="https://teams.invalid/j", attending=["Bethan Carrow"], notice="ok"),
+            pep_id="LCS100001-2026-autumn",
+            child_id="LCS100001",
+            school="Northvale Academy",
+            starts_at=WHEN,
+            minutes=60,
+            reasons=["starting Year 7, a new phase"],
+            join_url="https://teams.invalid/j",
+            attending=["Bethan Carrow"],
+            notice="ok",
+        ),
         "vs-unscheduled": sc.virtual_school_unscheduled_card(
-            child_id="LCS100001", school="Northvale Academy", term_label="Autumn term 2026",
-            school_days=10, reasons=["flagged as a transition case"]),
+            child_id="LCS100001",
+            school="Northvale Academy",
+            term_label="Autumn term 2026",
+            school_days=10,
+            reasons=["flagged as a transition case"],
+        ),
         "overdue": sc.overdue_returns_card(
             [OverdueReturn("LCS100001", "100001", date(2026, 11, 10), 6)],
-            date(2026, 11, 16), {"100001": "Northvale Academy"}),
+            date(2026, 11, 16),
+            {"100001": "Northvale Academy"},
+        ),
         "overdue-none": sc.overdue_returns_card([], date(2026, 11, 16), {}),
         "return": sc.return_card(
-            pep_id="LCS100001-2026-autumn", version=7, initials="AF", child_id="LCS100001",
-            term_label="Autumn term 2026", held_on=date(2026, 11, 13),
-            due=date(2026, 11, 18), status_label="Awaiting return", returned=False,
-            reminder_day=3),
+            pep_id="LCS100001-2026-autumn",
+            version=7,
+            initials="AF",
+            child_id="LCS100001",
+            term_label="Autumn term 2026",
+            held_on=date(2026, 11, 13),
+            due=date(2026, 11, 18),
+            status_label="Awaiting return",
+            returned=False,
+            reminder_day=3,
+        ),
         "returned": sc.return_card(
-            pep_id="LCS100001-2026-autumn", version=8, initials="AF", child_id="LCS100001",
-            term_label="Autumn term 2026", held_on=None, due=None,
-            status_label="Returned", returned=True, notice="Sent."),
+            pep_id="LCS100001-2026-autumn",
+            version=8,
+            initials="AF",
+            child_id="LCS100001",
+            term_label="Autumn term 2026",
+            held_on=None,
+            due=None,
+            status_label="Returned",
+            returned=True,
+            notice="Sent.",
+        ),
         "term-pack": sc.term_pack_card("Spring term 2027", "dt@school.sch.example"),
-        "failed": sc.delivery_failed_card("sending an email", "term-pack:x", 404,
-                                          "The user does not exist"),
+        "failed": sc.delivery_failed_card(
+            "sending an email", "term-pack:x", 404, "The user does not exist"
+        ),
     }
 
 
@@ -118,6 +168,8 @@ async def test_channel_cards_carry_ids_not_names(plan: SchedulePlan) -> None:
 async def test_return_card_button_only_until_returned(plan: SchedulePlan) -> None:
     cards = variants(plan)
     assert actions(cards["return"], sc.RETURN_SEND)[0]["data"] == {
-        "pep_id": "LCS100001-2026-autumn", "version": 7}
+        "pep_id": "LCS100001-2026-autumn",
+        "version": 7,
+    }
     assert "Reminder" in card_text(cards["return"])
     assert not actions(cards["returned"], sc.RETURN_SEND)

@@ -31,8 +31,9 @@ def saves_of(factory: InMemoryUnitOfWorkFactory, pep_id: str) -> list[str | None
     return [e.section for e in factory.audit_entries(pep_id) if e.action == "section.save"]
 
 
-def racing(factory: InMemoryUnitOfWorkFactory, times: int,
-           meanwhile: Callable[[Pep], None]) -> Callable[[], InMemoryUnitOfWork]:
+def racing(
+    factory: InMemoryUnitOfWorkFactory, times: int, meanwhile: Callable[[Pep], None]
+) -> Callable[[], InMemoryUnitOfWork]:
     """Units of work in which, the first `times` times a PEP is written, another
     request's write (`meanwhile`, at the next version) lands between the read and the
     write, so the version check fails."""
@@ -64,9 +65,10 @@ def carer_saved(pep: Pep) -> None:
 
 # ---- the same save twice ----------------------------------------------------------------
 
+
 async def test_a_double_click_on_save_is_saved_both_times_and_written_once(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     first = await service.record_section(pep_id, "voice", VOICE, dt, 0)
     second = await service.record_section(pep_id, "voice", VOICE, dt, 0)  # same card
     assert first.saved and first.changed
@@ -76,21 +78,26 @@ async def test_a_double_click_on_save_is_saved_both_times_and_written_once(
 
 
 async def test_what_is_stored_already_is_saved_whoever_sends_it_from_any_card(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor,
-        sw: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor, sw: Actor
+) -> None:
     await service.record_section(pep_id, "voice", VOICE, dt, 0)
     await record(service, factory, pep_id, "carer", CARER, dt)
     # the social worker's card shows version 0: the voice section changed since, but
     # what they typed (spaces aside) is what is stored
-    same = await service.record_section(pep_id, "voice", {
-        "views": "  I like science. ", "how_gathered": "Chat with my key adult"}, sw, 0)
+    same = await service.record_section(
+        pep_id,
+        "voice",
+        {"views": "  I like science. ", "how_gathered": "Chat with my key adult"},
+        sw,
+        0,
+    )
     assert same.saved and not same.changed
     assert saves_of(factory, pep_id) == ["voice", "carer"]
 
 
 async def test_different_content_on_a_card_older_than_the_section_is_still_a_conflict(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor,
-        sw: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor, sw: Actor
+) -> None:
     await service.record_section(pep_id, "voice", VOICE, dt, 0)
     with pytest.raises(ConflictError):
         await service.record_section(pep_id, "voice", {**VOICE, "views": "Mine"}, sw, 0)
@@ -99,9 +106,10 @@ async def test_different_content_on_a_card_older_than_the_section_is_still_a_con
 
 # ---- two people, two sections, one moment ----------------------------------------------
 
+
 async def test_a_save_that_meets_a_write_to_another_section_is_applied_to_it(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     service.uow = racing(factory, 1, carer_saved)
     outcome = await service.record_section(pep_id, "voice", VOICE, dt, 0)
     assert outcome.saved and outcome.changed
@@ -114,8 +122,8 @@ async def test_a_save_that_meets_a_write_to_another_section_is_applied_to_it(
 
 
 async def test_a_row_that_keeps_changing_is_busy_not_a_conflict(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     def bump(pep: Pep) -> None:
         pep.current_section = "carer" if pep.current_section != "carer" else "voice"
 
@@ -127,8 +135,8 @@ async def test_a_row_that_keeps_changing_is_busy_not_a_conflict(
 
 
 async def test_finish_meets_a_save_of_another_section_and_still_finishes(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await in_meeting_with_record(service, factory, pep_id, dt)
     service.uow = racing(factory, 1, carer_saved)
     pep, problems = await service.finish_meeting(pep_id, dt)
@@ -138,9 +146,10 @@ async def test_finish_meets_a_save_of_another_section_and_still_finishes(
 
 # ---- a card the store cannot have made ---------------------------------------------------
 
+
 async def test_a_card_newer_than_the_pep_is_refused_as_out_of_step(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await service.record_section(pep_id, "voice", VOICE, dt, 0)
     with pytest.raises(CardOutOfStep, match="out of step with the PEP; open it again"):
         await service.record_section(pep_id, "voice", {**VOICE, "views": "Crafted"}, dt, 7)
@@ -150,8 +159,10 @@ async def test_a_card_newer_than_the_pep_is_refused_as_out_of_step(
 
 # ---- finishing twice ----------------------------------------------------------------------
 
-async def in_meeting_with_record(service: PepService, factory: InMemoryUnitOfWorkFactory,
-                                 pep_id: str, actor: Actor) -> None:
+
+async def in_meeting_with_record(
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, actor: Actor
+) -> None:
     await fill_complete(service, factory, pep_id, actor)
     await service.start_meeting(pep_id, actor, chat_id="19:meeting_abc@thread.v2")
     for key, values in meeting_raw().items():
@@ -159,8 +170,8 @@ async def in_meeting_with_record(service: PepService, factory: InMemoryUnitOfWor
 
 
 async def test_finish_pressed_twice_is_already_finished_and_finishes_once(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await in_meeting_with_record(service, factory, pep_id, dt)
     await service.finish_meeting(pep_id, dt)
     version = factory.stored_pep(pep_id).version
@@ -171,11 +182,14 @@ async def test_finish_pressed_twice_is_already_finished_and_finishes_once(
     assert [e.action for e in factory.audit_entries(pep_id)].count("meeting.finish") == 1
 
 
-@pytest.mark.parametrize("status", [PepStatus.RETURNED, PepStatus.IN_QA,
-                                    PepStatus.FINALISED])
+@pytest.mark.parametrize("status", [PepStatus.RETURNED, PepStatus.IN_QA, PepStatus.FINALISED])
 async def test_finish_on_a_pep_that_moved_on_since_is_already_finished(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor,
-        status: PepStatus) -> None:
+    service: PepService,
+    factory: InMemoryUnitOfWorkFactory,
+    pep_id: str,
+    dt: Actor,
+    status: PepStatus,
+) -> None:
     pep = factory.stored_pep(pep_id)
     pep.status = status
     factory.seed(peps=[pep])
@@ -185,8 +199,8 @@ async def test_finish_on_a_pep_that_moved_on_since_is_already_finished(
 
 
 async def test_start_pressed_twice_at_once_starts_once(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await fill_complete(service, factory, pep_id, dt)
 
     def started(pep: Pep) -> None:  # the other press lands first
@@ -200,55 +214,63 @@ async def test_start_pressed_twice_at_once_starts_once(
 
 # ---- adding someone already listed ---------------------------------------------------------
 
+
 async def test_adding_someone_already_listed_the_same_way_changes_nothing(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await service.start_meeting(pep_id, dt)
-    await service.record_attendee(pep_id, "Rachel Donnelly", "social_worker", "teams", dt,
-                                  by_hand=True)
+    await service.record_attendee(
+        pep_id, "Rachel Donnelly", "social_worker", "teams", dt, by_hand=True
+    )
     version = factory.stored_pep(pep_id).version
-    again = await service.record_attendee(pep_id, "rachel  donnelly", "social_worker",
-                                          "teams", dt, by_hand=True)
+    again = await service.record_attendee(
+        pep_id, "rachel  donnelly", "social_worker", "teams", dt, by_hand=True
+    )
     assert again.attendance is Attendance.ALREADY and not again.changed
     assert again.notice == "Rachel Donnelly is already recorded as attending on Teams."
     assert factory.stored_pep(pep_id).version == version
 
 
 async def test_adding_someone_again_by_hand_updates_how_they_attended(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await service.start_meeting(pep_id, dt)
-    await service.record_attendee(pep_id, "Rachel Donnelly", "social_worker", "teams", dt,
-                                  by_hand=True)
-    updated = await service.record_attendee(pep_id, "Rachel Donnelly", "social_worker",
-                                            "phone", dt, by_hand=True)
+    await service.record_attendee(
+        pep_id, "Rachel Donnelly", "social_worker", "teams", dt, by_hand=True
+    )
+    updated = await service.record_attendee(
+        pep_id, "Rachel Donnelly", "social_worker", "phone", dt, by_hand=True
+    )
     assert updated.attendance is Attendance.UPDATED and updated.changed
-    assert updated.notice == ("Rachel Donnelly is now recorded as Social worker, attending "
-                              "by phone (was Social worker, attending on Teams).")
+    assert updated.notice == (
+        "Rachel Donnelly is now recorded as Social worker, attending "
+        "by phone (was Social worker, attending on Teams)."
+    )
     rows = factory.stored_pep(pep_id).sections["attendees"]["rows"]
     assert [(r["name"], r["attended"]) for r in rows] == [("Rachel Donnelly", "phone")]
 
 
 async def test_a_join_event_never_turns_in_person_into_teams(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await service.start_meeting(pep_id, dt)
-    await service.record_attendee(pep_id, "Rachel Donnelly", "social_worker", "in_person",
-                                  dt, by_hand=True)
-    joined = await service.record_attendee(pep_id, "Rachel Donnelly", "social_worker",
-                                           "teams", dt)  # a meeting event, not a person
+    await service.record_attendee(
+        pep_id, "Rachel Donnelly", "social_worker", "in_person", dt, by_hand=True
+    )
+    joined = await service.record_attendee(
+        pep_id, "Rachel Donnelly", "social_worker", "teams", dt
+    )  # a meeting event, not a person
     assert joined.attendance is Attendance.ALREADY and not joined.changed
     rows = factory.stored_pep(pep_id).sections["attendees"]["rows"]
     assert [r["attended"] for r in rows] == ["in_person"]
 
 
 async def test_an_update_by_hand_is_validated_like_an_add(
-        service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str,
-        dt: Actor) -> None:
+    service: PepService, factory: InMemoryUnitOfWorkFactory, pep_id: str, dt: Actor
+) -> None:
     await service.start_meeting(pep_id, dt)
     await service.record_attendee(pep_id, "Mo Farah", "other", "teams", dt, by_hand=True)
-    outcome = await service.record_attendee(pep_id, "Mo Farah", "wizard", "teams", dt,
-                                            by_hand=True)
+    outcome = await service.record_attendee(pep_id, "Mo Farah", "wizard", "teams", dt, by_hand=True)
     assert [e.field for e in outcome.errors] == ["role"]
     rows = factory.stored_pep(pep_id).sections["attendees"]["rows"]
     assert [r["role"] for r in rows] == ["other"]

@@ -16,8 +16,9 @@ def _big_body(size: int) -> bytes:
     """A legal, large document body (random text: it compresses less than Word's XML)."""
     text = os.urandom(size // 3).hex()
     w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-    paras = "".join(f"<w:p><w:r><w:t>{text[i:i + 64]}</w:t></w:r></w:p>"
-                    for i in range(0, len(text), 64))
+    paras = "".join(
+        f"<w:p><w:r><w:t>{text[i : i + 64]}</w:t></w:r></w:p>" for i in range(0, len(text), 64)
+    )
     return f"<w:document {w}><w:body>{paras}</w:body></w:document>".encode()
 
 

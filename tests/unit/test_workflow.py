@@ -25,23 +25,25 @@ ILLEGAL = [m for m in itertools.product(PepStatus, PepStatus) if m not in MOVES]
 
 @pytest.mark.parametrize(("move", "needed"), MOVES.items(), ids=lambda v: str(v))
 def test_every_legal_move_is_allowed_with_its_capability(
-        move: tuple[PepStatus, PepStatus], needed: Capability) -> None:
+    move: tuple[PepStatus, PepStatus], needed: Capability
+) -> None:
     check_move(*move, frozenset({needed}))
 
 
 @pytest.mark.parametrize(("move", "needed"), MOVES.items(), ids=lambda v: str(v))
 def test_a_legal_move_without_its_capability_is_not_allowed(
-        move: tuple[PepStatus, PepStatus], needed: Capability) -> None:
+    move: tuple[PepStatus, PepStatus], needed: Capability
+) -> None:
     with pytest.raises(NotAllowed) as caught:
         check_move(*move, frozenset(Capability) - {needed})
     assert f"to '{move[1].label}' is for " in str(caught.value)
     assert f"'{needed.value}'" not in str(caught.value)  # no internal name of a right
 
 
-@pytest.mark.parametrize("move", [m for m in ILLEGAL if m[0] != m[1]],
-                         ids=lambda m: f"{m[0]}->{m[1]}")
-def test_an_illegal_move_names_both_statuses_in_words(
-        move: tuple[PepStatus, PepStatus]) -> None:
+@pytest.mark.parametrize(
+    "move", [m for m in ILLEGAL if m[0] != m[1]], ids=lambda m: f"{m[0]}->{m[1]}"
+)
+def test_an_illegal_move_names_both_statuses_in_words(move: tuple[PepStatus, PepStatus]) -> None:
     current, target = move
     with pytest.raises(IllegalTransition) as caught:
         check_move(current, target, frozenset(Capability))
@@ -70,15 +72,27 @@ def test_the_meeting_is_led_from_any_status_before_it() -> None:
 
 
 def test_the_happy_path_runs_from_draft_to_finalised() -> None:
-    path = [S.DRAFT, S.PACK_SENT, S.IN_PROGRESS, S.READY_FOR_MEETING, S.IN_MEETING,
-            S.AWAITING_RETURN, S.RETURNED, S.IN_QA, S.FINALISED]
+    path = [
+        S.DRAFT,
+        S.PACK_SENT,
+        S.IN_PROGRESS,
+        S.READY_FOR_MEETING,
+        S.IN_MEETING,
+        S.AWAITING_RETURN,
+        S.RETURNED,
+        S.IN_QA,
+        S.FINALISED,
+    ]
     for current, target in itertools.pairwise(path):
         check_move(current, target, frozenset(Capability))
 
 
 def test_amendments_go_back_through_return_and_qa() -> None:
-    for current, target in [(S.IN_QA, S.AMENDMENTS_REQUESTED),
-                            (S.AMENDMENTS_REQUESTED, S.RETURNED), (S.RETURNED, S.IN_QA)]:
+    for current, target in [
+        (S.IN_QA, S.AMENDMENTS_REQUESTED),
+        (S.AMENDMENTS_REQUESTED, S.RETURNED),
+        (S.RETURNED, S.IN_QA),
+    ]:
         check_move(current, target, frozenset(Capability))
 
 

@@ -18,12 +18,13 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True),
-                                               "postgresql")
+JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 TIMESTAMP = sa.DateTime(timezone=True)
-SCOPE_SQL = ("CASE WHEN child_id IS NOT NULL THEN 'child:' || child_id "
-             "WHEN school_urn IS NOT NULL THEN 'school:' || school_urn "
-             "ELSE 'authority' END")
+SCOPE_SQL = (
+    "CASE WHEN child_id IS NOT NULL THEN 'child:' || child_id "
+    "WHEN school_urn IS NOT NULL THEN 'school:' || school_urn "
+    "ELSE 'authority' END"
+)
 APPEND_ONLY = "audit_log is append-only: UPDATE and DELETE are refused"
 
 SQLITE_TRIGGERS = [
@@ -68,8 +69,9 @@ def upgrade() -> None:
         sa.Column("transition_flag", sa.Boolean(), nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("lcs_id", name="pk_children"),
-        sa.ForeignKeyConstraint(["school_urn"], ["schools.urn"],
-                                name="fk_children_school_urn_schools"),
+        sa.ForeignKeyConstraint(
+            ["school_urn"], ["schools.urn"], name="fk_children_school_urn_schools"
+        ),
     )
     op.create_index("ix_children_school_urn", "children", ["school_urn"])
     op.create_table(
@@ -88,15 +90,17 @@ def upgrade() -> None:
         sa.Column("role", sa.String(), nullable=False),
         sa.Column("child_id", sa.String()),
         sa.Column("school_urn", sa.String()),
-        sa.Column("scope", sa.String(), sa.Computed(SCOPE_SQL, persisted=True),
-                  nullable=False),
+        sa.Column("scope", sa.String(), sa.Computed(SCOPE_SQL, persisted=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_assignments"),
-        sa.ForeignKeyConstraint(["person_id"], ["people.id"],
-                                name="fk_assignments_person_id_people"),
-        sa.ForeignKeyConstraint(["child_id"], ["children.lcs_id"],
-                                name="fk_assignments_child_id_children"),
-        sa.UniqueConstraint("person_id", "role", "scope",
-                            name="uq_assignments_person_id_role_scope"),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name="fk_assignments_person_id_people"
+        ),
+        sa.ForeignKeyConstraint(
+            ["child_id"], ["children.lcs_id"], name="fk_assignments_child_id_children"
+        ),
+        sa.UniqueConstraint(
+            "person_id", "role", "scope", name="uq_assignments_person_id_role_scope"
+        ),
     )
     op.create_index("ix_assignments_child_id", "assignments", ["child_id"])
     op.create_index("ix_assignments_school_urn", "assignments", ["school_urn"])
@@ -116,8 +120,9 @@ def upgrade() -> None:
         sa.Column("return_due", sa.Date()),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_peps"),
-        sa.ForeignKeyConstraint(["child_id"], ["children.lcs_id"],
-                                name="fk_peps_child_id_children"),
+        sa.ForeignKeyConstraint(
+            ["child_id"], ["children.lcs_id"], name="fk_peps_child_id_children"
+        ),
         sa.UniqueConstraint("child_id", "term_id", name="uq_peps_child_id_term_id"),
     )
     op.create_index("ix_peps_term_id", "peps", ["term_id"])
@@ -146,8 +151,9 @@ def upgrade() -> None:
         sa.Column("stored_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("child_id", "term_id", "kind", name="pk_documents"),
     )
-    triggers = (POSTGRESQL_TRIGGERS if op.get_bind().dialect.name == "postgresql"
-                else SQLITE_TRIGGERS)
+    triggers = (
+        POSTGRESQL_TRIGGERS if op.get_bind().dialect.name == "postgresql" else SQLITE_TRIGGERS
+    )
     for statement in triggers:
         op.execute(statement)
 
@@ -157,6 +163,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_update_delete ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
-    for table in ("documents", "audit_log", "peps", "assignments", "people", "children",
-                  "schools"):
+    for table in ("documents", "audit_log", "peps", "assignments", "people", "children", "schools"):
         op.drop_table(table)

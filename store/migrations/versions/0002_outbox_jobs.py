@@ -19,8 +19,7 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True),
-                                               "postgresql")
+JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 TIMESTAMP = sa.DateTime(timezone=True)
 
 
@@ -58,9 +57,12 @@ def upgrade() -> None:
         sa.Column("media_type", sa.String(), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("message_id", "position", name="pk_outbox_attachments"),
-        sa.ForeignKeyConstraint(["message_id"], ["outbox.id"],
-                                name="fk_outbox_attachments_message_id_outbox",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["outbox.id"],
+            name="fk_outbox_attachments_message_id_outbox",
+            ondelete="CASCADE",
+        ),
     )
     op.create_table(
         "meetings",

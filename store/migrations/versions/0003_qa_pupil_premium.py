@@ -19,8 +19,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True),
-                                               "postgresql")
+JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 TIMESTAMP = sa.DateTime(timezone=True)
 
 
@@ -72,8 +71,11 @@ def upgrade() -> None:
     )
     for column in ("pep_id", "child_id", "term_id", "pays_in_term_id"):
         op.create_index(f"ix_pp_requests_{column}", "pp_requests", [column])
-    op.create_index("ix_peps_overview", "peps", ["term_id", "child_id", "id", "status",
-                                                 "meeting_held_on", "return_due"])
+    op.create_index(
+        "ix_peps_overview",
+        "peps",
+        ["term_id", "child_id", "id", "status", "meeting_held_on", "return_due"],
+    )
     op.create_table(
         "pp_schedules",
         sa.Column("term_id", sa.String(), nullable=False),

@@ -21,8 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("pp_requests") as batch:
-        batch.add_column(sa.Column("version", sa.Integer(), nullable=False,
-                                   server_default="1"))
+        batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
 
 
 def downgrade() -> None:
