@@ -155,18 +155,6 @@ class Connector:
         result: dict[str, Any] = await self._call("GET", url)
         return result
 
-    async def meeting_participant(
-        self, service_url: str, meeting_id: str, participant_id: str, tenant_id: str
-    ) -> dict[str, Any]:
-        """GET /v1/meetings/{meetingId}/participants/{participantId}?tenantId= — the
-        URL botbuilder 4.17.1 gets wrong."""
-        url = (
-            f"{_safe_base(service_url)}/v1/meetings/{quote(meeting_id)}/participants/"
-            f"{quote(participant_id)}?tenantId={quote(tenant_id)}"
-        )
-        result: dict[str, Any] = await self._call("GET", url)
-        return result
-
     async def download(self, url: str, max_bytes: int) -> bytes:
         """A file a user shared with the bot (Teams gives a pre-authorised URL; its
         file.download.info attachment does not give the size). Only from the hosts in

@@ -37,7 +37,6 @@ ATTENDEE_ROLE = {
     Role.VIRTUAL_SCHOOL_OFFICER: "virtual_school_officer",
 }
 
-ParticipantLookup = Callable[[Turn, str], Awaitable[dict[str, Any] | None]]
 RecordDelivery = Callable[[PepView, Turn], Awaitable[list[Outgoing]]]
 Notify = Callable[[PepView], Awaitable[list[Outgoing]]]
 
@@ -54,13 +53,11 @@ class MeetingRoutes:
         self,
         service: PepService,
         identity: IdentityResolver,
-        participant: ParticipantLookup,
         deliver_record: RecordDelivery,
         ask_for_next_date: Notify,
     ) -> None:
         self.service = service
         self.identity = identity
-        self.participant = participant
         self.deliver_record = deliver_record
         self.ask_for_next_date = ask_for_next_date
 

@@ -150,15 +150,6 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
             return None
         return str(member.get("email") or member.get("userPrincipalName") or "") or None
 
-    async def participant(turn: Turn, aad_id: str) -> dict[str, Any] | None:
-        try:
-            return await connector.meeting_participant(
-                turn.service_url, turn.meeting_id, aad_id, turn.tenant_id
-            )
-        except (ConnectorError, aiohttp.ClientError, TimeoutError) as exc:
-            log.info("meeting participant lookup failed: %s", exc)
-            return None
-
     async def deliver_record(view: PepView, turn: Turn) -> list[Outgoing]:
         name, content = await runtime.final_record(view.pep.id)
         return [
@@ -181,7 +172,7 @@ def build_router(c: Container, connector: Connector, runtime: M365Runtime) -> Ro
         return await connector.download(url, settings.max_upload_bytes)
 
     identity = IdentityResolver(c.uow, member_email)
-    meeting = MeetingRoutes(c.service, identity, participant, deliver_record, ask_for_next_date)
+    meeting = MeetingRoutes(c.service, identity, deliver_record, ask_for_next_date)
     personal = PersonalRoutes(
         c.service, meeting.save_typed, download, connector.upload, runtime.final_record
     )
